@@ -1,0 +1,92 @@
+#pragma once
+// The record of one full connection (RFC 9293 §3.3.1's TCB), fixed-size, addressed by index.
+// It holds no buffer: payload is a virtual stream (workload.hpp), so retransmissions are rebuilt
+// from sequence offsets.
+#include <cstdint>
+
+#include "synwave/flow_table.hpp"
+#include "synwave/http_scan.hpp"
+#include "synwave/seq_num.hpp"
+#include "synwave/tcp_state.hpp"
+#include "synwave/timer_wheel.hpp"
+#include "synwave/wire/ethernet.hpp"
+
+namespace synwave {
+
+namespace conn_flags {
+inline constexpr std::uint16_t kPassive = 1u << 0;        // created by a listener
+inline constexpr std::uint16_t kTimestamps = 1u << 1;     // both SYNs carried timestamps
+inline constexpr std::uint16_t kWindowScale = 1u << 2;    // both SYNs carried window scale
+inline constexpr std::uint16_t kSackPermitted = 1u << 3;
+inline constexpr std::uint16_t kFinQueued = 1u << 4;      // our side called close
+inline constexpr std::uint16_t kAckNow = 1u << 5;         // an ACK must go out after this segment
+inline constexpr std::uint16_t kAckDelayed = 1u << 6;     // one segment is waiting for its ACK
+inline constexpr std::uint16_t kRttTiming = 1u << 7;      // rtt_seq is being timed (Karn)
+inline constexpr std::uint16_t kWorkloadDone = 1u << 8;   // the application finished its exchange
+inline constexpr std::uint16_t kRequestDone = 1u << 9;    // server: request fully read
+inline constexpr std::uint16_t kResetOnAcked = 1u << 10;  // send RST once everything is acked
+inline constexpr std::uint16_t kEstablishedOnce = 1u << 11;
+inline constexpr std::uint16_t kAcceptCounted = 1u << 12;
+}  // namespace conn_flags
+
+struct Connection {
+  TimerNode timer;  // one wheel node, armed at the earliest of the deadlines below
+  FlowKey key;      // local/remote address and port, host order
+  std::uint32_t flow_hash;
+
+  SeqNum iss;      // initial send sequence number
+  SeqNum irs;      // initial receive sequence number
+  SeqNum snd_una;  // oldest unacknowledged
+  SeqNum snd_nxt;  // next to send (pulled back to snd_una on a timeout: go-back-N)
+  SeqNum snd_max;  // highest sequence ever sent + 1: what ACKs are checked against
+  SeqNum snd_wl1;  // segment sequence of the last window update
+  SeqNum snd_wl2;  // segment acknowledgment of the last window update
+  SeqNum rcv_nxt;
+
+  std::uint32_t snd_wnd;      // peer's window, scaled to bytes
+  std::uint32_t max_snd_wnd;  // largest window seen (RFC 5961 §5.2)
+  std::uint32_t cwnd;
+  std::uint32_t ssthresh;
+  std::uint32_t ts_recent;  // RFC 7323 TS.Recent
+
+  std::uint32_t srtt_us;
+  std::uint32_t rttvar_us;
+  std::uint32_t rto_us;
+  SeqNum rtt_seq;               // sequence whose ACK gives the next RTT sample
+  std::uint32_t rtt_start_us;
+
+  // Deadlines in the engine's 32-bit microsecond clock (wrap-safe for intervals under 35 min).
+  std::uint32_t rto_deadline_us;
+  std::uint32_t delack_deadline_us;
+  std::uint32_t state_deadline_us;  // TIME_WAIT and FIN_WAIT_2 expiry
+
+  std::uint32_t tx_stream_len;  // bytes the application has written so far
+  std::uint32_t rx_stream_len;  // bytes received in order
+
+  HttpResponseScanner response;  // client, HTTP workload
+  HeaderEndScanner request;      // server, HTTP workload
+
+  MacAddr peer_mac;
+  std::uint16_t snd_mss;   // payload bytes per segment we send (options already taken off)
+  std::uint16_t flags;     // conn_flags
+  TcpState state;
+  std::uint8_t snd_wscale;  // shift applied to the peer's window
+  std::uint8_t rcv_wscale;  // shift the peer applies to ours
+  std::uint8_t retries;     // consecutive timeouts of the current segment
+  std::uint8_t dupacks;
+  std::uint8_t deadlines;   // which of the deadlines above are armed (deadline_bits)
+
+  [[nodiscard]] bool has(std::uint16_t f) const { return (flags & f) != 0; }
+  void set(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags | f); }
+  void clear(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags & ~f); }
+  // Sequence number of our FIN (meaningful once kFinQueued is set).
+  [[nodiscard]] SeqNum fin_seq() const { return iss + 1 + tx_stream_len; }
+};
+
+namespace deadline_bits {
+inline constexpr std::uint8_t kRto = 1;
+inline constexpr std::uint8_t kDelayedAck = 2;
+inline constexpr std::uint8_t kState = 4;
+}  // namespace deadline_bits
+
+}  // namespace synwave

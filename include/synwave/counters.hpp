@@ -1,0 +1,103 @@
+#pragma once
+// Per-lcore event counters. One writer (the lcore that owns the engine), so plain increments;
+// the control plane reads them with relaxed loads and sums across lcores. The list below is the
+// single source of the counter names that appear in stats lines, JSON reports and telemetry.
+#include <cstdint>
+#include <string_view>
+
+namespace synwave {
+
+// X(name, description)
+#define SYNWAVE_COUNTERS(X)                                                                 \
+  X(rx_frames, "frames given to the engine")                                                \
+  X(tx_frames, "frames the engine emitted")                                                 \
+  X(rx_bytes, "payload bytes received in order")                                           \
+  X(tx_bytes, "payload bytes sent, first transmissions only")                              \
+  X(arp_requests_received, "ARP requests for one of our addresses")                        \
+  X(arp_replies_sent, "ARP replies we sent")                                               \
+  X(arp_requests_sent, "ARP requests we sent to resolve a neighbour")                      \
+  X(arp_replies_received, "ARP replies and gleaned entries learnt")                        \
+  X(syn_received, "SYNs received for a listener")                                          \
+  X(synack_sent, "SYN-ACKs sent, first transmissions")                                     \
+  X(synack_retransmitted, "SYN-ACKs sent again by timer or duplicate SYN")                 \
+  X(syn_sent, "SYNs sent by active opens, first transmissions")                            \
+  X(syn_retransmitted, "SYNs sent again after a timeout")                                  \
+  X(conn_opened, "active opens started")                                                   \
+  X(conn_accepted, "passive opens that reached ESTABLISHED")                               \
+  X(conn_established, "connections that reached ESTABLISHED, either side")                 \
+  X(conn_completed, "connections that ran their workload and closed normally")            \
+  X(conn_failed, "connections that ended abnormally (sum of the conn_failed_* reasons)")   \
+  X(conn_failed_connect_timeout, "active open gave up after the SYN retries")              \
+  X(conn_failed_refused, "active open answered with RST")                                  \
+  X(conn_failed_reset, "connection reset by the peer after synchronisation")               \
+  X(conn_failed_timeout, "retransmission retries exhausted on a synchronised connection") \
+  X(conn_failed_fin_wait2_timeout, "FIN_WAIT_2 timed out")                                 \
+  X(conn_failed_incomplete, "closed normally before the workload's exchange finished")   \
+  X(conn_aborted_by_policy, "connections we reset on purpose (close policy rst)")          \
+  X(retransmits, "segments sent again by RTO or fast retransmit (all kinds)")              \
+  X(rto_expired, "retransmission timer expiries")                                          \
+  X(fast_retransmits, "retransmissions triggered by three duplicate ACKs")                 \
+  X(dup_acks, "duplicate ACKs received")                                                   \
+  X(delayed_acks, "ACKs sent by the delayed-ACK timer")                                    \
+  X(rst_sent, "RSTs sent")                                                                 \
+  X(rst_received, "RSTs received and accepted")                                           \
+  X(rst_ignored, "RSTs received and ignored (out of window, TIME_WAIT per RFC 1337)")     \
+  X(challenge_acks, "challenge ACKs sent (RFC 5961)")                                      \
+  X(challenge_acks_suppressed, "challenge ACKs withheld by the rate limit")                \
+  X(syn_rcvd_timeout, "half-open connections dropped after the SYN-ACK retries")          \
+  X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \
+  X(time_wait_entered, "connections that entered TIME_WAIT")                               \
+  X(time_wait_reused, "TIME_WAIT tuples reused by a newer SYN (RFC 6191)")                 \
+  X(drop_eth_truncated, "drop: frame shorter than an Ethernet header")                     \
+  X(drop_eth_not_for_us, "drop: destination MAC neither ours nor broadcast")               \
+  X(drop_eth_unknown_type, "drop: EtherType neither IPv4 nor ARP")                        \
+  X(drop_arp_malformed, "drop: ARP that is not Ethernet/IPv4 or is truncated")             \
+  X(drop_arp_not_for_us, "drop: ARP request for an address we do not own")                 \
+  X(drop_ip_truncated, "drop: IPv4 header or total length beyond the frame")               \
+  X(drop_ip_bad_version, "drop: IP version is not 4")                                     \
+  X(drop_ip_bad_header_length, "drop: IPv4 IHL below 5")                                  \
+  X(drop_ip_bad_total_length, "drop: IPv4 total length inconsistent")                     \
+  X(drop_ip_bad_checksum, "drop: IPv4 header checksum wrong")                             \
+  X(drop_ip_fragment, "drop: IPv4 fragment (no reassembly by design)")                    \
+  X(drop_ip_not_for_us, "drop: destination IP not ours")                                  \
+  X(drop_ip_not_tcp, "drop: IP protocol other than TCP")                                  \
+  X(drop_ip_bad_source, "drop: source address broadcast, multicast, zero or ours")       \
+  X(drop_tcp_truncated, "drop: TCP header shorter than 20 bytes")                         \
+  X(drop_tcp_bad_data_offset, "drop: TCP data offset below 5 or past the segment")        \
+  X(drop_tcp_bad_checksum, "drop: TCP checksum wrong")                                    \
+  X(tcp_bad_options, "segments whose options stopped parsing early (kept, per MUST-7)")   \
+  X(drop_no_listener_rst, "segments for no connection and no listener (answered by RST)") \
+  X(drop_no_connection, "segments for no connection that get no reply (RST, stray)")     \
+  X(drop_unacceptable, "segments outside the receive window (answered by ACK)")           \
+  X(drop_paws, "segments dropped by PAWS (RFC 7323 §5)")                                  \
+  X(drop_ack_invalid, "segments whose ACK is unacceptable")                               \
+  X(drop_out_of_order, "in-window data past RCV.NXT (not queued; ACKed)")                 \
+  X(drop_syn_in_synchronised, "SYNs in a synchronised state (challenge ACK)")             \
+  X(drop_tx_no_buffer, "segments not sent: no transmit buffer")                           \
+  X(drop_no_neighbor, "segments not sent: peer MAC unknown (ARP pending)")                \
+  X(drop_flow_table_full, "new connection refused: flow table full")                      \
+  X(drop_pool_full, "new connection refused: no free connection record")                 \
+  X(drop_data_after_close, "data received after our side was done reading")
+
+struct Counters {
+#define SYNWAVE_COUNTER_FIELD(name, desc) std::uint64_t name = 0;
+  SYNWAVE_COUNTERS(SYNWAVE_COUNTER_FIELD)
+#undef SYNWAVE_COUNTER_FIELD
+
+  // Calls f(name, value) for every counter, in declaration order.
+  template <class F>
+  void for_each(F&& f) const {
+#define SYNWAVE_COUNTER_VISIT(name, desc) f(std::string_view{#name}, name);
+    SYNWAVE_COUNTERS(SYNWAVE_COUNTER_VISIT)
+#undef SYNWAVE_COUNTER_VISIT
+  }
+
+  Counters& operator+=(const Counters& o) {
+#define SYNWAVE_COUNTER_ADD(name, desc) name += o.name;
+    SYNWAVE_COUNTERS(SYNWAVE_COUNTER_ADD)
+#undef SYNWAVE_COUNTER_ADD
+    return *this;
+  }
+};
+
+}  // namespace synwave

@@ -1,0 +1,63 @@
+#pragma once
+// Every setting of one engine (one lcore). Sizes here are the only sizes: the engine allocates
+// once from them at construction and never again.
+#include <cstdint>
+#include <vector>
+
+#include "synwave/time.hpp"
+#include "synwave/wire/ethernet.hpp"
+#include "synwave/workload.hpp"
+
+namespace synwave {
+
+struct StaticNeighbor {
+  std::uint32_t ip = 0;  // host order
+  MacAddr mac;
+};
+
+struct EngineConfig {
+  // Addressing (host byte order).
+  std::uint32_t local_ip = 0;
+  std::uint8_t prefix_len = 24;
+  MacAddr local_mac;
+  std::uint32_t gateway = 0;  // 0: none, off-subnet peers are unreachable
+  std::vector<StaticNeighbor> neighbors;
+  std::uint32_t neighbor_cache_size = 1024;
+
+  // Listening ports (server side); empty for a pure client.
+  std::vector<std::uint16_t> listen_ports;
+
+  // Capacity.
+  std::uint32_t max_connections = 65536;
+
+  // TCP behaviour.
+  std::uint16_t mtu = 1500;
+  bool window_scaling = true;
+  bool timestamps = true;
+  bool sack_permitted = true;
+  std::uint8_t window_scale = 7;          // our shift, when scaling is negotiated
+  std::uint32_t receive_window = 262144;  // bytes we advertise (data is consumed on arrival)
+  std::uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  TimeNs delayed_ack = 40 * kMillisecond;    // 0: ACK every segment at once
+  TimeNs rto_initial = 1 * kSecond;          // RFC 6298 §2.1
+  TimeNs rto_min = 200 * kMillisecond;       // Linux's floor (RFC 6298 says 1 s; it allows lower)
+  TimeNs rto_max = 120 * kSecond;            // RFC 6298 §2.5 allows a cap of at least 60 s
+  std::uint8_t syn_retries = 6;              // Linux tcp_syn_retries
+  std::uint8_t synack_retries = 5;           // Linux tcp_synack_retries
+  std::uint8_t max_retries = 15;             // Linux tcp_retries2
+  TimeNs time_wait = 60 * kSecond;           // 2MSL
+  TimeNs fin_wait2_timeout = 60 * kSecond;
+  std::uint32_t challenge_ack_limit = 1000;  // per second (RFC 5961 §7)
+  std::uint8_t ttl = 64;
+  bool tx_checksum_offload = false;  // leave IP/TCP checksums to the NIC
+  std::uint32_t timer_budget = 4096; // timer expiries handled per advance() call
+
+  // Application.
+  Workload workload;
+
+  // Keys for ISN generation (RFC 6528); the caller draws them at random.
+  std::uint64_t secret0 = 0x0123456789abcdefull;
+  std::uint64_t secret1 = 0xfedcba9876543210ull;
+};
+
+}  // namespace synwave

@@ -1,0 +1,51 @@
+#pragma once
+// Initial sequence numbers per RFC 6528 §3:
+//   ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
+// M is a timer ticking every 4 microseconds, so successive incarnations of one connection
+// get increasing ISNs (old duplicates stay out of the new window, RFC 9293 §3.4.1), while F,
+// a keyed PRF of the 4-tuple, keeps an off-path attacker from predicting the ISN of a
+// connection it cannot observe. F is SipHash-2-4, as in Linux's secure_tcp_seq().
+#include <cstdint>
+
+#include "synwave/siphash.hpp"
+#include "synwave/time.hpp"
+
+namespace synwave {
+
+class IsnGenerator {
+ public:
+  // RFC 6528 §3: "M is the 4 microsecond timer".
+  static constexpr TimeNs kTickNs = 4 * kMicrosecond;
+
+  // secret must come from a strong random source (RFC 6528 §3): anyone who knows it can
+  // predict every ISN this generator hands out.
+  explicit IsnGenerator(const SipKey& secret) noexcept : secret_(secret) {}
+
+  // Addresses and ports in whatever byte order the caller uses consistently (the result only
+  // needs to be stable per tuple, not comparable across byte orders).
+  [[nodiscard]] std::uint32_t isn(std::uint32_t local_ip, std::uint16_t local_port,
+                                  std::uint32_t remote_ip, std::uint16_t remote_port,
+                                  TimeNs now) const noexcept {
+    // Truncation to 32 bits is the intended mod 2^32: M wraps about every 4.77 hours.
+    const auto timer = static_cast<std::uint32_t>(now / kTickNs);
+    return timer + tuple_offset(local_ip, local_port, remote_ip, remote_port);
+  }
+
+ private:
+  // Keeps F distinct from any other 16-byte SipHash input that might share this secret
+  // (for instance a SYN-cookie hash over the same tuple).
+  static constexpr std::uint64_t kDomainTag = 0x49534e00;  // "ISN\0"
+
+  [[nodiscard]] std::uint32_t tuple_offset(std::uint32_t local_ip, std::uint16_t local_port,
+                                           std::uint32_t remote_ip,
+                                           std::uint16_t remote_port) const noexcept {
+    const std::uint64_t addresses = (std::uint64_t{local_ip} << 32) | remote_ip;
+    const std::uint64_t ports =
+        (kDomainTag << 32) | (std::uint64_t{local_port} << 16) | remote_port;
+    return static_cast<std::uint32_t>(siphash24_words(secret_, addresses, ports));
+  }
+
+  SipKey secret_;
+};
+
+}  // namespace synwave

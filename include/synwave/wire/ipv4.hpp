@@ -1,0 +1,80 @@
+#pragma once
+// IPv4 (RFC 791). Every length field is checked against the bytes actually present; options are
+// skipped by the header length; fragments are reported so the caller can count and drop them
+// (a connection-setup endpoint has no use for reassembly, and it is a memory attack surface).
+#include <cstdint>
+
+#include "synwave/byte_order.hpp"
+#include "synwave/checksum.hpp"
+
+namespace synwave {
+
+inline constexpr std::uint8_t kIpProtoTcp = 6;
+
+struct Ipv4Header {
+  static constexpr std::size_t kMinSize = 20;
+  std::uint8_t header_len = 0;   // bytes, options included
+  std::uint8_t tos = 0;
+  std::uint16_t total_len = 0;   // bytes, header included
+  std::uint16_t id = 0;
+  bool dont_fragment = false;
+  std::uint8_t ttl = 0;
+  std::uint8_t protocol = 0;
+  std::uint32_t src = 0;         // host order
+  std::uint32_t dst = 0;         // host order
+};
+
+enum class Ipv4Error : std::uint8_t {
+  kOk,
+  kTruncated,        // fewer than 20 bytes, or fewer than the header length says
+  kBadVersion,
+  kBadHeaderLength,  // IHL < 5
+  kBadTotalLength,   // total length < header length, or more than the bytes received
+  kBadChecksum,
+  kFragment,         // MF set or a non-zero offset
+};
+
+// verify_checksum=false when the NIC has already verified it.
+[[nodiscard]] inline Ipv4Error parse_ipv4(const std::uint8_t* p, std::size_t len, Ipv4Header& out,
+                                          bool verify_checksum = true) {
+  if (len < Ipv4Header::kMinSize) return Ipv4Error::kTruncated;
+  if ((p[0] >> 4) != 4) return Ipv4Error::kBadVersion;
+  const std::uint8_t ihl = static_cast<std::uint8_t>((p[0] & 0x0f) * 4);
+  if (ihl < Ipv4Header::kMinSize) return Ipv4Error::kBadHeaderLength;
+  if (ihl > len) return Ipv4Error::kTruncated;
+  const std::uint16_t total = load_be16(p + 2);
+  if (total < ihl || total > len) return Ipv4Error::kBadTotalLength;
+  if (verify_checksum && checksum_fold(checksum_add(p, ihl)) != 0xffff) return Ipv4Error::kBadChecksum;
+  const std::uint16_t frag = load_be16(p + 6);
+  if ((frag & 0x2000) != 0 || (frag & 0x1fff) != 0) return Ipv4Error::kFragment;
+  out.header_len = ihl;
+  out.tos = p[1];
+  out.total_len = total;
+  out.id = load_be16(p + 4);
+  out.dont_fragment = (frag & 0x4000) != 0;
+  out.ttl = p[8];
+  out.protocol = p[9];
+  out.src = load_be32(p + 12);
+  out.dst = load_be32(p + 16);
+  return Ipv4Error::kOk;
+}
+
+// Writes a 20-byte header (no options) with DF set; the checksum is computed unless offloaded
+// (then the field is left zero for the NIC, as DPDK's IPv4 checksum offload expects).
+inline void write_ipv4(std::uint8_t* p, std::uint32_t src, std::uint32_t dst, std::uint8_t protocol,
+                       std::uint16_t total_len, std::uint16_t id, std::uint8_t ttl, bool checksum_offload) {
+  p[0] = 0x45;
+  p[1] = 0;
+  store_be16(p + 2, total_len);
+  store_be16(p + 4, id);
+  store_be16(p + 6, 0x4000);
+  p[8] = ttl;
+  p[9] = protocol;
+  p[10] = 0;
+  p[11] = 0;
+  store_be32(p + 12, src);
+  store_be32(p + 16, dst);
+  if (!checksum_offload) store_be16(p + 10, checksum_finish(checksum_add(p, 20)));
+}
+
+}  // namespace synwave

@@ -1,0 +1,34 @@
+#pragma once
+// What the application does on each connection: the engine drives it itself, so a connection
+// needs no callback and no buffer. Payload is a virtual stream computed from its offset, which
+// is also how retransmissions are rebuilt without a send buffer.
+#include <cstdint>
+#include <string>
+
+namespace synwave {
+
+enum class WorkloadKind : std::uint8_t {
+  kNone,    // handshake, then close by the policy
+  kRaw,     // client sends request_bytes, server answers response_bytes
+  kHttp,    // client sends an HTTP/1.1 GET, server answers 200 with a body of response_bytes
+  kManual,  // nothing automatic: the caller uses send/close/abort (tests, embedding)
+};
+
+// Who closes once the exchange is over (the same names on both sides of a run).
+enum class ClosePolicy : std::uint8_t {
+  kClientFirst,  // the client sends FIN after reading the response; the server waits for it
+  kServerFirst,  // the server sends FIN with its response; the client waits for it
+  kReset,        // the client (or, in server mode, the server) ends with RST instead of FIN
+  kHalfClose,    // the client sends FIN right after its request (shutdown(SHUT_WR)), then reads
+};
+
+struct Workload {
+  WorkloadKind kind = WorkloadKind::kHttp;
+  ClosePolicy close = ClosePolicy::kServerFirst;
+  std::uint32_t request_bytes = 64;    // kRaw
+  std::uint32_t response_bytes = 128;  // kRaw: bytes; kHttp: body bytes
+  std::string http_path = "/";
+  std::string http_host = "synwave";
+};
+
+}  // namespace synwave

@@ -1,0 +1,182 @@
+// The workload the engine runs on every connection (workload.hpp): what the client sends, when
+// the server answers, and who closes how. Payload bytes are computed from stream offsets.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "synwave/engine.hpp"
+
+namespace synwave {
+
+namespace {
+// The body pattern: printable, and periodic so any offset is a memcpy from one table.
+constexpr std::uint32_t kPatternPeriod = 64;
+constexpr char kPattern[] = "synwave-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS\n";
+static_assert(sizeof(kPattern) - 1 == kPatternPeriod);
+struct PatternTable {
+  char bytes[4096 + kPatternPeriod];
+  PatternTable() {
+    for (std::size_t i = 0; i < sizeof bytes; ++i) bytes[i] = kPattern[i % kPatternPeriod];
+  }
+};
+const PatternTable kTable;
+
+bool is_client(const Connection& c) { return !c.has(conn_flags::kPassive); }
+}  // namespace
+
+void Engine::build_payload_templates() {
+  const Workload& w = config_.workload;
+  request_head_.clear();
+  response_head_.clear();
+  switch (w.kind) {
+    case WorkloadKind::kHttp:
+      request_head_ = "GET " + w.http_path + " HTTP/1.1\r\nHost: " + w.http_host +
+                      "\r\nUser-Agent: synwave\r\nAccept: */*\r\n\r\n";
+      response_head_ = "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: " + std::to_string(w.response_bytes) +
+                       "\r\nConnection: close\r\n\r\n";
+      request_len_ = static_cast<std::uint32_t>(request_head_.size());
+      response_len_ = static_cast<std::uint32_t>(response_head_.size()) + w.response_bytes;
+      break;
+    case WorkloadKind::kRaw:
+      request_len_ = w.request_bytes;
+      response_len_ = w.response_bytes;
+      break;
+    case WorkloadKind::kNone:
+    case WorkloadKind::kManual:
+      request_len_ = 0;
+      response_len_ = 0;
+      break;
+  }
+}
+
+void Engine::copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const {
+  const std::string& head = is_client(c) ? request_head_ : response_head_;
+  if (offset < head.size()) {
+    const std::uint32_t n = std::min<std::uint32_t>(len, static_cast<std::uint32_t>(head.size()) - offset);
+    std::memcpy(dst, head.data() + offset, n);
+    dst += n;
+    len -= n;
+    offset += n;
+  }
+  while (len > 0) {
+    const std::uint32_t start = (offset - static_cast<std::uint32_t>(head.size())) % kPatternPeriod;
+    const std::uint32_t n = std::min<std::uint32_t>(len, 4096);
+    std::memcpy(dst, kTable.bytes + start, n);
+    dst += n;
+    len -= n;
+    offset += n;
+  }
+}
+
+void Engine::app_established(std::uint32_t id) {
+  Connection& c = conns_[id];
+  const Workload& w = config_.workload;
+  if (w.kind == WorkloadKind::kManual) return;
+  if (is_client(c)) {
+    if (w.kind == WorkloadKind::kNone) {
+      app_response_complete(id);
+      return;
+    }
+    c.tx_stream_len = request_len_;
+    if (w.close == ClosePolicy::kHalfClose) close(id, now_);
+    return;
+  }
+  if (w.kind == WorkloadKind::kNone) app_respond(id);
+}
+
+void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) {
+  Connection& c = conns_[id];
+  const Workload& w = config_.workload;
+  if (c.has(conn_flags::kWorkloadDone) && is_client(c)) return;
+  switch (w.kind) {
+    case WorkloadKind::kHttp:
+      if (is_client(c)) {
+        c.response.feed(p, n);
+        if (c.response.complete()) app_response_complete(id);
+      } else if (!c.has(conn_flags::kRequestDone)) {
+        bool found = false;
+        c.request.feed(p, n, found);
+        if (found) app_respond(id);
+      }
+      break;
+    case WorkloadKind::kRaw:
+      if (is_client(c)) {
+        if (c.rx_stream_len >= response_len_) app_response_complete(id);
+      } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len >= request_len_) {
+        app_respond(id);
+      }
+      break;
+    case WorkloadKind::kNone:
+    case WorkloadKind::kManual: break;
+  }
+}
+
+// Server: the request is in; queue the response and close the way the policy says.
+void Engine::app_respond(std::uint32_t id) {
+  Connection& c = conns_[id];
+  c.set(conn_flags::kRequestDone | conn_flags::kWorkloadDone);
+  c.tx_stream_len = response_len_;
+  switch (config_.workload.close) {
+    case ClosePolicy::kServerFirst:
+      close(id, now_);  // the FIN rides on the last segment of the response
+      break;
+    case ClosePolicy::kReset:
+      if (response_len_ == 0) {
+        ++counters_.conn_aborted_by_policy;
+        abort(id, now_);
+      } else {
+        c.set(conn_flags::kResetOnAcked);
+      }
+      break;
+    case ClosePolicy::kClientFirst:
+    case ClosePolicy::kHalfClose:
+      if (c.state == TcpState::kCloseWait) close(id, now_);  // the client has closed already
+      break;
+  }
+}
+
+// Client: the whole response is in.
+void Engine::app_response_complete(std::uint32_t id) {
+  Connection& c = conns_[id];
+  c.set(conn_flags::kWorkloadDone);
+  switch (config_.workload.close) {
+    case ClosePolicy::kClientFirst: close(id, now_); break;
+    case ClosePolicy::kReset:
+      ++counters_.conn_aborted_by_policy;
+      abort(id, now_);
+      break;
+    case ClosePolicy::kServerFirst:
+    case ClosePolicy::kHalfClose:
+      if (c.state == TcpState::kCloseWait) close(id, now_);
+      break;
+  }
+}
+
+// The peer sent FIN (we are in CLOSE-WAIT): a load tester has nothing more to say after that.
+void Engine::app_fin(std::uint32_t id) {
+  Connection& c = conns_[id];
+  const Workload& w = config_.workload;
+  if (w.kind == WorkloadKind::kManual) return;
+  if (is_client(c)) {
+    // A response without Content-Length ends with the connection (RFC 9112 §6.3).
+    if (w.kind == WorkloadKind::kHttp && c.response.header_done &&
+        c.response.content_length == HttpResponseScanner::kUnknownLength) {
+      c.set(conn_flags::kWorkloadDone);
+    }
+    if (w.close == ClosePolicy::kReset && c.has(conn_flags::kWorkloadDone)) return;  // already aborted
+    close(id, now_);
+    return;
+  }
+  if (c.has(conn_flags::kResetOnAcked)) return;  // the reset follows the response
+  close(id, now_);
+}
+
+void Engine::app_all_acked(std::uint32_t id) {
+  Connection& c = conns_[id];
+  if (c.has(conn_flags::kResetOnAcked) && c.snd_una == c.iss + 1 + c.tx_stream_len) {
+    ++counters_.conn_aborted_by_policy;
+    abort(id, now_);
+  }
+}
+
+}  // namespace synwave

@@ -1,0 +1,499 @@
+// Frame dispatch, ARP, listeners, stray segments, timers and the life of connection records.
+#include "synwave/engine.hpp"
+
+#include "rx_context.hpp"
+#include "synwave/checksum.hpp"
+#include "synwave/wire/arp.hpp"
+#include "synwave/wire/ipv4.hpp"
+
+namespace synwave {
+
+namespace {
+constexpr TimeNs kTimerSlotWidth = TimeNs{1} << 20;  // ~1.05 ms
+constexpr std::uint32_t kTimerSlots = 4096;          // ~4.3 s per revolution
+constexpr TimeNs kArpRetryInterval = 100 * kMillisecond;
+
+std::uint32_t prefix_mask(std::uint8_t len) {
+  return len == 0 ? 0 : (len >= 32 ? 0xffffffffu : ~((1u << (32 - len)) - 1));
+}
+}  // namespace
+
+Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
+    : config_(config),
+      io_(io),
+      now_(now),
+      conns_(config.max_connections),
+      flows_(config.max_connections),
+      wheel_(kTimerSlots, kTimerSlotWidth, now),
+      neighbors_(config.neighbor_cache_size),
+      isn_(SipKey{config.secret0, config.secret1}) {
+  wheel_.bind(&conns_.data()->timer, sizeof(Connection));
+  for (const auto& n : config_.neighbors) neighbors_.learn(n.ip, n.mac, true);
+  for (std::uint16_t port : config_.listen_ports) {
+    if (listen_count_ < listen_ports_.size()) listen_ports_[listen_count_++] = port;
+  }
+  subnet_mask_ = prefix_mask(config_.prefix_len);
+  const std::uint32_t mtu_mss = config_.mtu > 40 ? config_.mtu - 40u : 536u;
+  our_mss_ = static_cast<std::uint16_t>(mtu_mss > 65535 ? 65535 : mtu_mss);
+  build_payload_templates();
+}
+
+Engine::~Engine() {
+  flush();
+  if (stock_count_ > 0 && io_.release != nullptr) io_.release(io_.ctx, stock_.data(), stock_count_);
+  stock_count_ = 0;
+}
+
+std::size_t Engine::memory_bytes() const {
+  return conns_.memory_bytes() + flows_.memory_bytes() + sizeof(*this);
+}
+
+EngineGauges Engine::gauges() const {
+  EngineGauges g;
+  g.connections = conns_.in_use();
+  g.by_state = state_count_;
+  return g;
+}
+
+std::uint32_t Engine::find(const FlowKey& key) const { return flows_.find(key, flow_hash(key)); }
+
+bool Engine::is_local_subnet(std::uint32_t ip) const {
+  return (ip & subnet_mask_) == (config_.local_ip & subnet_mask_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receive path
+
+bool Engine::input(Frame frame, TimeNs now) {
+  if (now > now_) now_ = now;
+  ++counters_.rx_frames;
+  EthernetHeader eth;
+  if (parse_ethernet(frame.data, frame.len, eth) != EthernetError::kOk) {
+    ++counters_.drop_eth_truncated;
+    return false;
+  }
+  if (eth.dst != config_.local_mac && !eth.dst.is_broadcast()) {
+    ++counters_.drop_eth_not_for_us;
+    return false;
+  }
+  switch (eth.ether_type) {
+    case kEtherTypeIpv4: return input_ipv4(frame, eth);
+    case kEtherTypeArp: return input_arp(frame, eth);
+    default: ++counters_.drop_eth_unknown_type; return false;
+  }
+}
+
+bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
+  ArpPacket arp;
+  if (parse_arp(frame.data + EthernetHeader::kSize, frame.len - EthernetHeader::kSize, arp) != ArpError::kOk) {
+    ++counters_.drop_arp_malformed;
+    return false;
+  }
+  const bool for_us = arp.target_ip == config_.local_ip;
+  // RFC 826 "merge": refresh a sender we already know; learn it when the packet is for us.
+  if (arp.sender_ip != 0 && arp.sender_ip != config_.local_ip && is_local_subnet(arp.sender_ip)) {
+    if (for_us || neighbors_.find(arp.sender_ip) != nullptr) {
+      if (neighbors_.learn(arp.sender_ip, arp.sender_mac)) ++counters_.arp_replies_received;
+    }
+  }
+  if (arp.operation != kArpRequest) return false;
+  if (!for_us) {
+    ++counters_.drop_arp_not_for_us;
+    return false;
+  }
+  ++counters_.arp_requests_received;
+  if (frame.capacity < EthernetHeader::kSize + ArpPacket::kSize) return false;
+  // Reply in place: the request's buffer already has the right size.
+  ArpPacket reply;
+  reply.operation = kArpReply;
+  reply.sender_mac = config_.local_mac;
+  reply.sender_ip = config_.local_ip;
+  reply.target_mac = arp.sender_mac;
+  reply.target_ip = arp.sender_ip;
+  write_ethernet(frame.data, eth.src, config_.local_mac, kEtherTypeArp);
+  write_arp(frame.data + EthernetHeader::kSize, reply);
+  frame.len = static_cast<std::uint16_t>(EthernetHeader::kSize + ArpPacket::kSize);
+  frame.flags = 0;
+  queue_tx(frame);
+  ++counters_.arp_replies_sent;
+  return true;
+}
+
+bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
+  RxContext rx;
+  rx.frame = &frame;
+  rx.eth = eth;
+  current_rx_ = &rx;
+  struct ClearCurrent {
+    RxContext*& p;
+    ~ClearCurrent() { p = nullptr; }
+  } clear_current{current_rx_};
+  const std::uint8_t* ip_start = frame.data + EthernetHeader::kSize;
+  const std::size_t ip_avail = frame.len - EthernetHeader::kSize;
+  switch (parse_ipv4(ip_start, ip_avail, rx.ip, (frame.flags & frame_flags::kRxIpChecksumGood) == 0)) {
+    case Ipv4Error::kOk: break;
+    case Ipv4Error::kTruncated: ++counters_.drop_ip_truncated; return false;
+    case Ipv4Error::kBadVersion: ++counters_.drop_ip_bad_version; return false;
+    case Ipv4Error::kBadHeaderLength: ++counters_.drop_ip_bad_header_length; return false;
+    case Ipv4Error::kBadTotalLength: ++counters_.drop_ip_bad_total_length; return false;
+    case Ipv4Error::kBadChecksum: ++counters_.drop_ip_bad_checksum; return false;
+    case Ipv4Error::kFragment: ++counters_.drop_ip_fragment; return false;
+  }
+  if (rx.ip.dst != config_.local_ip) {
+    ++counters_.drop_ip_not_for_us;
+    return false;
+  }
+  if (rx.ip.protocol != kIpProtoTcp) {
+    ++counters_.drop_ip_not_tcp;
+    return false;
+  }
+  // RFC 1122 §3.2.1.3 and RFC 9293 §3.10.7.2: no connection with a broadcast, multicast or
+  // unspecified source, nor with ourselves from outside.
+  const std::uint32_t src = rx.ip.src;
+  const std::uint32_t subnet_broadcast = (config_.local_ip & subnet_mask_) | ~subnet_mask_;
+  if (src == 0 || src == 0xffffffffu || (src >> 28) == 0xe || src == config_.local_ip ||
+      (config_.prefix_len < 31 && src == subnet_broadcast)) {
+    ++counters_.drop_ip_bad_source;
+    return false;
+  }
+  const std::uint8_t* tcp_start = ip_start + rx.ip.header_len;
+  const std::uint16_t tcp_len = static_cast<std::uint16_t>(rx.ip.total_len - rx.ip.header_len);
+  switch (parse_tcp(tcp_start, tcp_len, rx.seg)) {
+    case TcpError::kOk: break;
+    case TcpError::kTruncated: ++counters_.drop_tcp_truncated; return false;
+    case TcpError::kBadDataOffset: ++counters_.drop_tcp_bad_data_offset; return false;
+    case TcpError::kBadChecksum: ++counters_.drop_tcp_bad_checksum; return false;
+  }
+  if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0) {
+    const std::uint64_t sum = checksum_add(tcp_start, tcp_len, pseudo_header_sum(src, rx.ip.dst, kIpProtoTcp, tcp_len));
+    if (checksum_fold(sum) != 0xffff) {
+      ++counters_.drop_tcp_bad_checksum;
+      return false;
+    }
+  }
+  if (rx.seg.options.malformed) ++counters_.tcp_bad_options;
+
+  rx.key = FlowKey{rx.ip.dst, src, rx.seg.dst_port, rx.seg.src_port};
+  rx.hash = flow_hash(rx.key);
+  const std::uint32_t id = flows_.find(rx.key, rx.hash);
+  if (id != FlowTable::kNotFound) {
+    segment_arrives(id, rx);
+  } else {
+    bool listening = false;
+    for (std::uint32_t i = 0; i < listen_count_; ++i) listening |= listen_ports_[i] == rx.seg.dst_port;
+    if (listening) listen_input(rx);
+    else closed_input(rx);
+  }
+  return rx.frame_taken;
+}
+
+// RFC 9293 §3.10.7.2: a segment for a listener.
+void Engine::listen_input(RxContext& rx) {
+  const TcpSegment& seg = rx.seg;
+  if (seg.has(tcp_flags::kRst)) {
+    ++counters_.drop_no_connection;
+    return;
+  }
+  if (seg.has(tcp_flags::kAck)) {
+    ++counters_.drop_no_listener_rst;
+    send_rst_for(rx);
+    return;
+  }
+  // SYN+FIN is nonsense; Linux drops it in LISTEN and so do we.
+  if (!seg.has(tcp_flags::kSyn) || seg.has(tcp_flags::kFin)) {
+    ++counters_.drop_no_connection;
+    return;
+  }
+  ++counters_.syn_received;
+  const std::uint32_t id = create_connection(rx.key, rx.hash, rx.eth.src);
+  if (id == kNoIndex) return;
+  Connection& c = conns_[id];
+  c.set(conn_flags::kPassive);
+  c.irs = seg.seq;
+  c.rcv_nxt = seg.seq + 1;  // data on a SYN is not accepted (no TCP Fast Open), so not ACKed
+  c.iss = SeqNum(isn_.isn(c.key.local_ip, c.key.local_port, c.key.remote_ip, c.key.remote_port, now_));
+  c.snd_una = c.iss;
+  c.snd_nxt = c.iss;
+  c.snd_max = c.iss;
+  negotiate_options(c, seg);
+  // RFC 7323 §2.2: the window field of a SYN is never scaled.
+  c.snd_wnd = seg.window;
+  c.max_snd_wnd = seg.window;
+  c.snd_wl1 = seg.seq;
+  c.snd_wl2 = c.iss;
+  if (c.has(conn_flags::kTimestamps)) c.ts_recent = seg.options.ts_val;
+  set_state(c, TcpState::kSynReceived);
+  send_syn(c);
+  ++counters_.synack_sent;
+  arm_rto(id);
+}
+
+// RFC 9293 §3.10.7.1: no connection, no listener.
+void Engine::closed_input(RxContext& rx) {
+  if (rx.seg.has(tcp_flags::kRst)) {
+    ++counters_.drop_no_connection;
+    return;
+  }
+  ++counters_.drop_no_listener_rst;
+  send_rst_for(rx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection records
+
+std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac) {
+  const std::uint32_t id = conns_.alloc();
+  if (id == kNoIndex) {
+    ++counters_.drop_pool_full;
+    return kNoIndex;
+  }
+  if (!flows_.insert(key, hash, id)) {
+    conns_.free(id);
+    ++counters_.drop_flow_table_full;
+    return kNoIndex;
+  }
+  Connection& c = conns_[id];
+  c.timer = TimerNode{};
+  c.key = key;
+  c.flow_hash = hash;
+  c.peer_mac = peer_mac;
+  c.state = TcpState::kClosed;
+  c.rto_us = static_cast<std::uint32_t>(config_.rto_initial / kMicrosecond);
+  c.snd_mss = kDefaultMss;
+  c.rcv_wscale = 0;
+  ++state_count_[static_cast<std::size_t>(TcpState::kClosed)];
+  return id;
+}
+
+void Engine::set_state(Connection& c, TcpState s) {
+  --state_count_[static_cast<std::size_t>(c.state)];
+  ++state_count_[static_cast<std::size_t>(s)];
+  c.state = s;
+}
+
+void Engine::free_connection(std::uint32_t id) {
+  Connection& c = conns_[id];
+  wheel_.cancel(id);
+  flows_.erase(c.key, c.flow_hash);
+  set_state(c, TcpState::kClosed);
+  --state_count_[static_cast<std::size_t>(TcpState::kClosed)];
+  c.deadlines = 0;
+  conns_.free(id);
+}
+
+// Every record ends here, exactly once, with its outcome counted.
+void Engine::connection_done(std::uint32_t id, std::uint64_t Counters::*failure) {
+  Connection& c = conns_[id];
+  if (!c.has(conn_flags::kEstablishedOnce) && c.has(conn_flags::kPassive)) {
+    // A half-open passive connection never became a connection: it goes back to LISTEN.
+    if (failure == &Counters::conn_failed_timeout) ++counters_.syn_rcvd_timeout;
+    else ++counters_.syn_rcvd_reset;
+  } else if (failure == nullptr) {
+    const bool manual = config_.workload.kind == WorkloadKind::kManual;
+    if (manual || c.has(conn_flags::kWorkloadDone)) ++counters_.conn_completed;
+    else {
+      ++counters_.conn_failed_incomplete;
+      ++counters_.conn_failed;
+    }
+  } else {
+    ++(counters_.*failure);
+    ++counters_.conn_failed;
+  }
+  free_connection(id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers: one wheel node per connection, armed at the earliest of its three deadlines.
+
+void Engine::arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us) {
+  Connection& c = conns_[id];
+  switch (which) {
+    case deadline_bits::kRto: c.rto_deadline_us = at_us; break;
+    case deadline_bits::kDelayedAck: c.delack_deadline_us = at_us; break;
+    default: c.state_deadline_us = at_us; break;
+  }
+  c.deadlines = static_cast<std::uint8_t>(c.deadlines | which);
+  rearm_timer(id);
+}
+
+void Engine::disarm_deadline(std::uint32_t id, std::uint8_t which) {
+  Connection& c = conns_[id];
+  if ((c.deadlines & which) == 0) return;
+  c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~which);
+  rearm_timer(id);
+}
+
+void Engine::rearm_timer(std::uint32_t id) {
+  const Connection& c = conns_[id];
+  if (c.deadlines == 0) {
+    wheel_.cancel(id);
+    return;
+  }
+  const std::uint32_t now = now_us();
+  std::int64_t soonest = INT64_MAX;
+  auto consider = [&](std::uint8_t bit, std::uint32_t at) {
+    if ((c.deadlines & bit) != 0) {
+      const std::int64_t delta = static_cast<std::int32_t>(at - now);
+      if (delta < soonest) soonest = delta;
+    }
+  };
+  consider(deadline_bits::kRto, c.rto_deadline_us);
+  consider(deadline_bits::kDelayedAck, c.delack_deadline_us);
+  consider(deadline_bits::kState, c.state_deadline_us);
+  const TimeNs when = soonest <= 0 ? now_ : now_ + static_cast<TimeNs>(soonest) * kMicrosecond;
+  wheel_.arm(id, when);
+}
+
+void Engine::advance(TimeNs now) {
+  if (now > now_) now_ = now;
+  wheel_.expire(now_, config_.timer_budget, [this](std::uint32_t id) { on_timer(id); });
+  flush();
+}
+
+TimeNs Engine::next_deadline() const { return wheel_.next_deadline(); }
+
+void Engine::on_timer(std::uint32_t id) {
+  Connection& c = conns_[id];
+  const std::uint32_t now = now_us();
+  auto due = [&](std::uint8_t bit, std::uint32_t at) {
+    return (c.deadlines & bit) != 0 && static_cast<std::int32_t>(now - at) >= 0;
+  };
+  if (due(deadline_bits::kState, c.state_deadline_us)) {
+    c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~deadline_bits::kState);
+    if (c.state == TcpState::kTimeWait) {
+      connection_done(id, nullptr);
+      return;
+    }
+    if (c.state == TcpState::kFinWait2) {
+      connection_done(id, &Counters::conn_failed_fin_wait2_timeout);
+      return;
+    }
+  }
+  if (due(deadline_bits::kDelayedAck, c.delack_deadline_us)) {
+    c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~deadline_bits::kDelayedAck);
+    if (c.has(conn_flags::kAckDelayed)) {
+      ++counters_.delayed_acks;
+      send_ack(c);
+    }
+  }
+  if (due(deadline_bits::kRto, c.rto_deadline_us)) {
+    c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~deadline_bits::kRto);
+    retransmit_timeout(id);
+    if (conns_[id].state == TcpState::kClosed) return;  // the retries ran out
+  }
+  rearm_timer(id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Neighbours
+
+const MacAddr* Engine::next_hop_mac(std::uint32_t ip, TimeNs now) {
+  std::uint32_t hop = ip;
+  if (!is_local_subnet(ip)) {
+    if (config_.gateway == 0) return nullptr;
+    hop = config_.gateway;
+  }
+  const MacAddr* mac = neighbors_.find(hop);
+  if (mac == nullptr && neighbors_.may_request(hop, now, kArpRetryInterval)) send_arp_request(hop);
+  return mac;
+}
+
+void Engine::send_arp_request(std::uint32_t target_ip) {
+  Frame* f = take_tx_frame();
+  if (f == nullptr) {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
+  ArpPacket req;
+  req.operation = kArpRequest;
+  req.sender_mac = config_.local_mac;
+  req.sender_ip = config_.local_ip;
+  req.target_ip = target_ip;
+  write_ethernet(f->data, MacAddr::broadcast(), config_.local_mac, kEtherTypeArp);
+  write_arp(f->data + EthernetHeader::kSize, req);
+  f->len = static_cast<std::uint16_t>(EthernetHeader::kSize + ArpPacket::kSize);
+  f->flags = 0;
+  queue_tx(*f);
+  ++counters_.arp_requests_sent;
+}
+
+// ---------------------------------------------------------------------------------------------
+// User calls (RFC 9293 §3.10.1 - §3.10.5)
+
+OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now) {
+  if (now > now_) now_ = now;
+  if (!is_local_subnet(remote_ip) && config_.gateway == 0) return {kNoIndex, OpenError::kNoRoute};
+  const MacAddr* mac = next_hop_mac(remote_ip, now_);
+  if (mac == nullptr) return {kNoIndex, OpenError::kNeighborPending};
+  const FlowKey key{config_.local_ip, remote_ip, local_port, remote_port};
+  const std::uint32_t hash = flow_hash(key);
+  if (flows_.find(key, hash) != FlowTable::kNotFound) return {kNoIndex, OpenError::kTupleInUse};
+  const std::uint32_t id = create_connection(key, hash, *mac);
+  if (id == kNoIndex) return {kNoIndex, OpenError::kNoMemory};
+  Connection& c = conns_[id];
+  c.iss = SeqNum(isn_.isn(key.local_ip, key.local_port, key.remote_ip, key.remote_port, now_));
+  c.snd_una = c.iss;
+  c.snd_nxt = c.iss;
+  c.snd_max = c.iss;
+  c.snd_wnd = 0;
+  set_state(c, TcpState::kSynSent);
+  ++counters_.conn_opened;
+  send_syn(c);
+  ++counters_.syn_sent;
+  arm_rto(id);
+  return {id, OpenError::kOk};
+}
+
+bool Engine::send(std::uint32_t conn, std::uint32_t bytes, TimeNs now) {
+  if (now > now_) now_ = now;
+  Connection& c = conns_[conn];
+  if (c.has(conn_flags::kFinQueued)) return false;
+  switch (c.state) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+      c.tx_stream_len += bytes;  // queued until ESTABLISHED (RFC 9293 §3.10.2)
+      return true;
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+      c.tx_stream_len += bytes;
+      output(conn);
+      return true;
+    default: return false;
+  }
+}
+
+bool Engine::close(std::uint32_t conn, TimeNs now) {
+  if (now > now_) now_ = now;
+  Connection& c = conns_[conn];
+  switch (c.state) {
+    case TcpState::kSynSent:
+      // Nothing was synchronised: the connection just goes away (RFC 9293 §3.10.4).
+      connection_done(conn, nullptr);
+      return true;
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      // SYN-RECEIVED with nothing queued goes to FIN-WAIT-1 as well (RFC 9293 §3.10.4).
+      c.set(conn_flags::kFinQueued);
+      set_state(c, TcpState::kFinWait1);
+      output(conn);
+      return true;
+    case TcpState::kCloseWait:
+      c.set(conn_flags::kFinQueued);
+      set_state(c, TcpState::kLastAck);
+      output(conn);
+      return true;
+    default: return false;  // closing already
+  }
+}
+
+bool Engine::abort(std::uint32_t conn, TimeNs now) {
+  if (now > now_) now_ = now;
+  Connection& c = conns_[conn];
+  if (c.state == TcpState::kClosed) return false;
+  // RFC 9293 §3.10.5: SYN-SENT and TIME-WAIT-like states send nothing; synchronised ones send RST.
+  if (c.state != TcpState::kSynSent && c.state != TcpState::kTimeWait) send_reset(c);
+  connection_done(conn, nullptr);
+  return true;
+}
+
+}  // namespace synwave

@@ -1,0 +1,424 @@
+// RFC 9293 §3.10.7.3 and §3.10.7.4: a segment arrives for a connection that exists. The steps
+// run in the RFC's order (sequence number, RST, SYN, ACK, text, FIN) with RFC 5961's stricter
+// RST, SYN and ACK checks and RFC 7323's PAWS ahead of them.
+#include <algorithm>
+
+#include "rx_context.hpp"
+#include "synwave/engine.hpp"
+
+namespace synwave {
+
+namespace {
+bool alive(const Connection& c) { return c.state != TcpState::kClosed; }
+}  // namespace
+
+void Engine::negotiate_options(Connection& c, const TcpSegment& seg) {
+  const TcpOptions& o = seg.options;
+  // RFC 7323 §2.2: window scaling is on only when both SYNs carry the option.
+  if (config_.window_scaling && o.has_window_scale) {
+    c.set(conn_flags::kWindowScale);
+    c.snd_wscale = o.window_scale;
+    c.rcv_wscale = config_.window_scale;
+  } else {
+    c.snd_wscale = 0;
+    c.rcv_wscale = 0;
+  }
+  // RFC 7323 §3.2: timestamps only when both SYNs carry them.
+  if (config_.timestamps && o.has_timestamps) c.set(conn_flags::kTimestamps);
+  if (config_.sack_permitted && o.sack_permitted) c.set(conn_flags::kSackPermitted);
+  // RFC 9293 §3.7.1: 536 when the peer sent no MSS; RFC 6691: options come out of the MSS.
+  std::uint32_t mss = o.has_mss ? o.mss : kDefaultMss;
+  mss = std::min<std::uint32_t>(mss, our_mss_);
+  if (c.has(conn_flags::kTimestamps)) mss -= 12;
+  c.snd_mss = static_cast<std::uint16_t>(std::max<std::uint32_t>(mss, 64));
+  c.cwnd = config_.initial_cwnd_segments * c.snd_mss;
+  c.ssthresh = 0xffffffffu;
+}
+
+void Engine::update_rtt(Connection& c, std::uint32_t r) {
+  // RFC 6298 §2.2 and §2.3, in microseconds.
+  if (c.srtt_us == 0) {
+    c.srtt_us = r == 0 ? 1 : r;
+    c.rttvar_us = r / 2;
+  } else {
+    const std::uint32_t diff = c.srtt_us > r ? c.srtt_us - r : r - c.srtt_us;
+    c.rttvar_us = (3 * c.rttvar_us + diff) / 4;
+    c.srtt_us = (7 * c.srtt_us + r) / 8;
+  }
+  TimeNs rto = TimeNs{c.srtt_us} + std::max<TimeNs>(1000, 4 * TimeNs{c.rttvar_us});
+  rto = std::clamp<TimeNs>(rto, config_.rto_min / kMicrosecond, config_.rto_max / kMicrosecond);
+  c.rto_us = static_cast<std::uint32_t>(rto);
+}
+
+bool Engine::challenge_ack_allowed() {
+  if (now_ >= challenge_window_start_ + kSecond) {
+    challenge_window_start_ = now_;
+    challenge_acks_in_window_ = 0;
+  }
+  if (challenge_acks_in_window_ >= config_.challenge_ack_limit) {
+    ++counters_.challenge_acks_suppressed;
+    return false;
+  }
+  ++challenge_acks_in_window_;
+  ++counters_.challenge_acks;
+  return true;
+}
+
+void Engine::connection_reset(std::uint32_t id, std::uint64_t Counters::*reason) {
+  ++counters_.rst_received;
+  connection_done(id, reason);
+}
+
+void Engine::enter_time_wait(std::uint32_t id) {
+  Connection& c = conns_[id];
+  set_state(c, TcpState::kTimeWait);
+  ++counters_.time_wait_entered;
+  c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~(deadline_bits::kRto | deadline_bits::kDelayedAck));
+  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.time_wait / kMicrosecond));
+}
+
+void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
+  Connection& c = conns_[id];
+  const TcpSegment& seg = rx.seg;
+  rx.frame_reusable = seg.payload_len == 0;
+  if (c.state == TcpState::kSynSent) {
+    syn_sent_input(id, rx);
+    if (alive(c)) output(id);
+    return;
+  }
+  if (c.state == TcpState::kSynReceived && seg.has(tcp_flags::kSyn)) {
+    // A retransmitted SYN: answer with our SYN-ACK again and keep the one record.
+    if (!seg.has(tcp_flags::kAck) && !seg.has(tcp_flags::kRst) && seg.seq == c.irs) {
+      ++counters_.synack_retransmitted;
+      send_syn(c);
+      return;
+    }
+    // Simultaneous open: the peer's SYN-ACK acknowledges our SYN-ACK's SYN. Linux takes it as
+    // the ACK that completes the handshake; so do we.
+    if (!c.has(conn_flags::kPassive) && seg.has(tcp_flags::kAck) && !seg.has(tcp_flags::kRst) &&
+        seg.seq + 1 == c.rcv_nxt && seg.ack == c.snd_max) {
+      rx.seg.flags = static_cast<std::uint8_t>(rx.seg.flags & ~tcp_flags::kSyn);
+      rx.seg.seq = c.rcv_nxt;
+      if (process_ack(id, rx) && alive(c)) output(id);
+      return;
+    }
+  }
+  // TIME-WAIT (RFC 9293 §3.10.7.4): only a retransmitted FIN is expected; ACK it and restart
+  // the 2MSL timer. RFC 1337: an RST here is ignored, never obeyed.
+  if (c.state == TcpState::kTimeWait) {
+    if (seg.has(tcp_flags::kRst)) {
+      ++counters_.rst_ignored;
+      return;
+    }
+    if (seg.has(tcp_flags::kFin) && !seg.has(tcp_flags::kSyn) && seg.seq + seg.payload_len + 1 == c.rcv_nxt) {
+      send_ack(c);
+      arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.time_wait / kMicrosecond));
+      return;
+    }
+  }
+  // RFC 7323 §5.3 R1 (PAWS): a timestamp older than TS.Recent marks an old duplicate.
+  if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && !seg.has(tcp_flags::kRst) &&
+      static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) < 0) {
+    ++counters_.drop_paws;
+    send_ack(c);
+    return;
+  }
+  if (!check_sequence(id, rx)) return;
+  // RFC 7323 §4.3: remember the newest timestamp of a segment that starts at or before RCV.NXT.
+  if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && seg.seq <= c.rcv_nxt &&
+      static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) >= 0) {
+    c.ts_recent = seg.options.ts_val;
+  }
+  if (seg.has(tcp_flags::kRst)) {
+    process_rst(id, rx);
+    return;
+  }
+  if (seg.has(tcp_flags::kSyn)) {
+    if (c.state == TcpState::kSynReceived && c.has(conn_flags::kPassive)) {
+      // RFC 9293 §3.10.7.4 fourth: a passive open goes back to LISTEN.
+      connection_done(id, &Counters::conn_failed_reset);
+      return;
+    }
+    // RFC 5961 §4.2: a SYN in a synchronised state gets a challenge ACK, never a reset.
+    ++counters_.drop_syn_in_synchronised;
+    if (challenge_ack_allowed()) send_ack(c);
+    return;
+  }
+  if (!seg.has(tcp_flags::kAck)) {
+    ++counters_.drop_ack_invalid;
+    return;
+  }
+  if (!process_ack(id, rx) || !alive(c)) return;
+  process_text_and_fin(id, rx);
+  if (alive(c)) output(id);
+}
+
+// RFC 9293 §3.10.7.3.
+void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
+  Connection& c = conns_[id];
+  const TcpSegment& seg = rx.seg;
+  if (seg.has(tcp_flags::kAck) && (seg.ack <= c.iss || seg.ack > c.snd_max)) {
+    if (!seg.has(tcp_flags::kRst)) send_rst_for(rx);
+    ++counters_.drop_ack_invalid;
+    return;
+  }
+  if (seg.has(tcp_flags::kRst)) {
+    if (seg.has(tcp_flags::kAck)) connection_reset(id, &Counters::conn_failed_refused);
+    else ++counters_.rst_ignored;  // RFC 5961 §3.2: an RST without an ACK of our SYN is not believed
+    return;
+  }
+  if (!seg.has(tcp_flags::kSyn)) {
+    ++counters_.drop_no_connection;
+    return;
+  }
+  c.irs = seg.seq;
+  c.rcv_nxt = seg.seq + 1;
+  negotiate_options(c, seg);
+  if (c.has(conn_flags::kTimestamps)) c.ts_recent = seg.options.ts_val;
+  c.snd_wnd = seg.window;  // unscaled in a SYN (RFC 7323 §2.2)
+  c.max_snd_wnd = c.snd_wnd;
+  c.snd_wl1 = seg.seq;
+  if (seg.has(tcp_flags::kAck)) {
+    c.snd_una = seg.ack;
+    c.snd_wl2 = seg.ack;
+  }
+  if (c.snd_una > c.iss) {
+    // RFC 6298 §2: the SYN's round trip is a sample unless the SYN was retransmitted (Karn).
+    if (c.retries == 0) update_rtt(c, now_us() - (c.rto_deadline_us - c.rto_us));
+    c.retries = 0;
+    disarm_deadline(id, deadline_bits::kRto);
+    set_state(c, TcpState::kEstablished);
+    c.set(conn_flags::kEstablishedOnce | conn_flags::kAckNow);
+    ++counters_.conn_established;
+    app_established(id);
+    return;
+  }
+  // Simultaneous open (RFC 9293 §3.5, figure 8).
+  set_state(c, TcpState::kSynReceived);
+  send_syn(c);
+  arm_rto(id);
+}
+
+// RFC 9293 §3.10.7.4 first: is the segment within the receive window? Trims it to the window.
+bool Engine::check_sequence(std::uint32_t id, RxContext& rx) {
+  Connection& c = conns_[id];
+  TcpSegment& seg = rx.seg;
+  const std::uint32_t wnd = c.has(conn_flags::kWindowScale) ? config_.receive_window
+                                                            : std::min<std::uint32_t>(config_.receive_window, 65535);
+  const std::uint32_t len = seg.seg_len();
+  const SeqNum wnd_end = c.rcv_nxt + wnd;
+  bool ok;
+  if (len == 0) ok = wnd == 0 ? seg.seq == c.rcv_nxt : seq_in_range(seg.seq, c.rcv_nxt, wnd_end);
+  else ok = wnd != 0 && (seq_in_range(seg.seq, c.rcv_nxt, wnd_end) || seq_in_range(seg.seq + len - 1, c.rcv_nxt, wnd_end));
+  if (!ok) {
+    if (seg.has(tcp_flags::kRst)) {
+      ++counters_.rst_ignored;
+      return false;
+    }
+    ++counters_.drop_unacceptable;
+    send_ack(c);
+    return false;
+  }
+  // Trim what was already received off the front, and what lies beyond the window off the back.
+  if (seg.seq < c.rcv_nxt) {
+    std::uint32_t skip = static_cast<std::uint32_t>(c.rcv_nxt - seg.seq);
+    if (seg.has(tcp_flags::kSyn)) {
+      seg.flags = static_cast<std::uint8_t>(seg.flags & ~tcp_flags::kSyn);
+      --skip;
+    }
+    skip = std::min(skip, seg.payload_len);
+    seg.payload += skip;
+    seg.payload_len -= skip;
+    seg.seq = c.rcv_nxt;
+  }
+  const SeqNum end = seg.seq + seg.payload_len;
+  if (end > wnd_end) {
+    seg.payload_len -= static_cast<std::uint32_t>(end - wnd_end);
+    seg.flags = static_cast<std::uint8_t>(seg.flags & ~tcp_flags::kFin);
+  }
+  return true;
+}
+
+// RFC 5961 §3.2 on top of RFC 9293 §3.10.7.4 second.
+bool Engine::process_rst(std::uint32_t id, RxContext& rx) {
+  Connection& c = conns_[id];
+  if (rx.seg.seq != c.rcv_nxt) {
+    // In the window but not exactly at RCV.NXT: maybe blind, so ask the peer to prove itself.
+    ++counters_.rst_ignored;
+    if (challenge_ack_allowed()) send_ack(c);
+    return false;
+  }
+  switch (c.state) {
+    case TcpState::kSynReceived:
+      connection_reset(id, c.has(conn_flags::kPassive) ? &Counters::conn_failed_reset : &Counters::conn_failed_refused);
+      break;
+    case TcpState::kClosing:
+    case TcpState::kLastAck:
+      ++counters_.rst_received;
+      connection_done(id, nullptr);
+      break;
+    default:
+      // A reset after our exchange finished is how some peers close (SO_LINGER 0): not a failure.
+      connection_reset(id, c.has(conn_flags::kWorkloadDone) ? nullptr : &Counters::conn_failed_reset);
+      break;
+  }
+  return false;
+}
+
+// RFC 9293 §3.10.7.4 fifth, with RFC 5961 §5.2's acceptable range.
+bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
+  Connection& c = conns_[id];
+  const TcpSegment& seg = rx.seg;
+  if (c.state == TcpState::kSynReceived) {
+    if (!(c.snd_una < seg.ack && seg.ack <= c.snd_max)) {
+      ++counters_.drop_ack_invalid;
+      send_rst_for(rx);
+      return false;
+    }
+    // The SYN-ACK's round trip is a sample unless it was retransmitted (Karn).
+    if (c.retries == 0) update_rtt(c, now_us() - (c.rto_deadline_us - c.rto_us));
+    c.retries = 0;
+    set_state(c, TcpState::kEstablished);
+    c.set(conn_flags::kEstablishedOnce);
+    c.snd_wnd = static_cast<std::uint32_t>(seg.window) << c.snd_wscale;
+    c.max_snd_wnd = std::max(c.max_snd_wnd, c.snd_wnd);
+    c.snd_wl1 = seg.seq;
+    c.snd_wl2 = seg.ack;
+    ++counters_.conn_established;
+    if (c.has(conn_flags::kPassive)) ++counters_.conn_accepted;
+    disarm_deadline(id, deadline_bits::kRto);
+    app_established(id);
+    if (!alive(c)) return false;
+  }
+  if (seg.ack > c.snd_max) {
+    ++counters_.drop_ack_invalid;
+    send_ack(c);
+    return false;
+  }
+  if (seg.ack < c.snd_una - c.max_snd_wnd) {
+    ++counters_.drop_ack_invalid;
+    if (challenge_ack_allowed()) send_ack(c);
+    return false;
+  }
+  const std::uint32_t scaled_window = static_cast<std::uint32_t>(seg.window) << c.snd_wscale;
+  bool all_acked_now = false;
+  if (seg.ack > c.snd_una) {
+    const std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - c.snd_una);
+    c.snd_una = seg.ack;
+    if (c.snd_nxt < c.snd_una) c.snd_nxt = c.snd_una;
+    if (c.has(conn_flags::kRttTiming) && c.snd_una >= c.rtt_seq) {
+      update_rtt(c, now_us() - c.rtt_start_us);
+      c.clear(conn_flags::kRttTiming);
+    }
+    // RFC 5681 §3.1: slow start below ssthresh, then one segment per round trip.
+    if (c.cwnd < c.ssthresh) c.cwnd += std::min<std::uint32_t>(acked, c.snd_mss);
+    else c.cwnd += std::max<std::uint32_t>(1, c.snd_mss * c.snd_mss / c.cwnd);
+    c.retries = 0;
+    c.dupacks = 0;
+    if (c.snd_una == c.snd_max) {
+      disarm_deadline(id, deadline_bits::kRto);
+      all_acked_now = true;
+    } else {
+      arm_rto(id);
+    }
+  } else if (seg.ack == c.snd_una && seg.payload_len == 0 && !seg.has(tcp_flags::kFin) && c.snd_max != c.snd_una &&
+             scaled_window == c.snd_wnd) {
+    ++counters_.dup_acks;
+    if (++c.dupacks == 3) {
+      // RFC 5681 §3.2.
+      const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max - c.snd_una);
+      c.ssthresh = std::max(flight / 2, 2u * c.snd_mss);
+      c.cwnd = c.ssthresh;
+      fast_retransmit(c);
+    }
+  }
+  // Window update: only from a segment newer than the last one that updated it.
+  if (c.snd_wl1 < seg.seq || (c.snd_wl1 == seg.seq && c.snd_wl2 <= seg.ack)) {
+    c.snd_wnd = scaled_window;
+    c.max_snd_wnd = std::max(c.max_snd_wnd, scaled_window);
+    c.snd_wl1 = seg.seq;
+    c.snd_wl2 = seg.ack;
+  }
+  const bool fin_acked = c.has(conn_flags::kFinQueued) && c.snd_una > c.fin_seq();
+  switch (c.state) {
+    case TcpState::kFinWait1:
+      if (fin_acked) {
+        set_state(c, TcpState::kFinWait2);
+        arm_deadline(id, deadline_bits::kState,
+                     now_us() + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond));
+      }
+      break;
+    case TcpState::kClosing:
+      if (fin_acked) enter_time_wait(id);
+      return false;
+    case TcpState::kLastAck:
+      if (fin_acked) {
+        connection_done(id, nullptr);
+        return false;
+      }
+      return true;
+    default: break;
+  }
+  if (all_acked_now) {
+    app_all_acked(id);
+    if (!alive(c)) return false;
+  }
+  return true;
+}
+
+// RFC 9293 §3.10.7.4 seventh and eighth.
+void Engine::process_text_and_fin(std::uint32_t id, RxContext& rx) {
+  Connection& c = conns_[id];
+  const TcpSegment& seg = rx.seg;
+  if (seg.payload_len > 0) {
+    const bool reading = c.state == TcpState::kEstablished || c.state == TcpState::kFinWait1 ||
+                         c.state == TcpState::kFinWait2;
+    if (!reading) {
+      ++counters_.drop_data_after_close;
+    } else if (seg.seq != c.rcv_nxt) {
+      // Out of order: not queued (the peer will resend), but a duplicate ACK tells it where we are.
+      ++counters_.drop_out_of_order;
+      c.set(conn_flags::kAckNow);
+      return;
+    } else {
+      c.rcv_nxt += seg.payload_len;
+      c.rx_stream_len += seg.payload_len;
+      counters_.rx_bytes += seg.payload_len;
+      app_data(id, seg.payload, seg.payload_len);
+      rx.frame_reusable = true;
+      if (!alive(c)) return;
+      // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: at least every second segment, and never later
+      // than the delayed-ACK time.
+      if (config_.delayed_ack == 0 || c.has(conn_flags::kAckDelayed)) {
+        c.set(conn_flags::kAckNow);
+      } else {
+        c.set(conn_flags::kAckDelayed);
+        arm_deadline(id, deadline_bits::kDelayedAck, now_us() + static_cast<std::uint32_t>(config_.delayed_ack / kMicrosecond));
+      }
+    }
+  }
+  if (!seg.has(tcp_flags::kFin)) return;
+  if (seg.seq + seg.payload_len != c.rcv_nxt) return;  // a FIN after a gap waits for the gap
+  c.rcv_nxt += 1;
+  c.set(conn_flags::kAckNow);
+  switch (c.state) {
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      set_state(c, TcpState::kCloseWait);
+      app_fin(id);
+      break;
+    case TcpState::kFinWait1:
+      if (c.has(conn_flags::kFinQueued) && c.snd_una > c.fin_seq()) {
+        enter_time_wait(id);
+      } else {
+        set_state(c, TcpState::kClosing);  // simultaneous close (RFC 9293 §3.6, figure 13)
+      }
+      break;
+    case TcpState::kFinWait2:
+      enter_time_wait(id);
+      break;
+    default: break;  // CLOSE-WAIT, CLOSING, LAST-ACK: the FIN was a retransmission
+  }
+}
+
+}  // namespace synwave

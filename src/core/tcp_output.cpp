@@ -1,0 +1,277 @@
+// Building and sending segments: the send loop (window, congestion window, FIN), retransmission
+// on timeout (RFC 6298 §5, go-back-N), fast retransmit (RFC 5681 §3.2), resets.
+#include <algorithm>
+
+#include "rx_context.hpp"
+#include "synwave/checksum.hpp"
+#include "synwave/engine.hpp"
+#include "synwave/wire/ipv4.hpp"
+
+namespace synwave {
+
+namespace {
+constexpr std::size_t kHeadersBeforeTcp = EthernetHeader::kSize + Ipv4Header::kMinSize;
+}
+
+Frame* Engine::take_tx_frame() {
+  if (current_rx_ != nullptr && !current_rx_->frame_taken && current_rx_->frame_reusable) {
+    current_rx_->frame_taken = true;
+    current_rx_->frame->flags = 0;
+    return current_rx_->frame;
+  }
+  if (stock_count_ == 0 && io_.refill != nullptr) stock_count_ = io_.refill(io_.ctx, stock_.data(), kBatch);
+  if (stock_count_ == 0) return nullptr;
+  return &stock_[--stock_count_];
+}
+
+void Engine::queue_tx(const Frame& f) {
+  tx_[tx_count_++] = f;
+  if (tx_count_ == kBatch) flush();
+}
+
+void Engine::flush() {
+  if (tx_count_ == 0) return;
+  counters_.tx_frames += tx_count_;
+  if (io_.transmit != nullptr) io_.transmit(io_.ctx, tx_.data(), tx_count_);
+  tx_count_ = 0;
+}
+
+void Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len) {
+  std::uint8_t* tcp = f.data + kHeadersBeforeTcp;
+  const std::uint64_t pseudo = pseudo_header_sum(src_ip, dst_ip, kIpProtoTcp, tcp_len);
+  if (config_.tx_checksum_offload) {
+    // DPDK's TCP checksum offload wants the folded pseudo-header sum in the field.
+    store_be16(tcp + 16, checksum_fold(pseudo));
+    f.flags = static_cast<std::uint16_t>(f.flags | frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum);
+  } else {
+    store_be16(tcp + 16, checksum_finish(checksum_add(tcp, tcp_len, pseudo)));
+  }
+}
+
+void Engine::send_segment(Connection& c, std::uint8_t flags, SeqNum seq, std::uint32_t payload_len, bool syn_options) {
+  Frame* f = take_tx_frame();
+  if (f == nullptr) {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
+  TcpOptionsOut opt;
+  const bool ts = c.has(conn_flags::kTimestamps);
+  if (syn_options) {
+    const bool syn_ack = (flags & tcp_flags::kAck) != 0;
+    opt.mss = true;
+    opt.mss_value = our_mss_;
+    // A SYN offers what we support; a SYN-ACK only echoes what the peer's SYN offered
+    // (RFC 7323 §1.3, RFC 2018 §2).
+    opt.window_scale = syn_ack ? c.has(conn_flags::kWindowScale) : config_.window_scaling;
+    opt.window_scale_shift = config_.window_scale;
+    opt.timestamps = syn_ack ? ts : config_.timestamps;
+    opt.sack_permitted = syn_ack ? c.has(conn_flags::kSackPermitted) : config_.sack_permitted;
+  } else {
+    opt.timestamps = ts;
+  }
+  if (opt.timestamps) {
+    opt.ts_val = ts_clock();
+    opt.ts_ecr = c.ts_recent;
+  }
+  const std::size_t tcp_header = TcpSegment::kMinHeaderSize + tcp_options_size(opt);
+  const std::size_t total = kHeadersBeforeTcp + tcp_header + payload_len;
+  if (total > f->capacity) {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
+  std::uint8_t* p = f->data;
+  write_ethernet(p, c.peer_mac, config_.local_mac, kEtherTypeIpv4);
+  const auto ip_len = static_cast<std::uint16_t>(total - EthernetHeader::kSize);
+  write_ipv4(p + EthernetHeader::kSize, c.key.local_ip, c.key.remote_ip, kIpProtoTcp, ip_len, ip_id_++, config_.ttl,
+             config_.tx_checksum_offload);
+  // The window field of a SYN is never scaled (RFC 7323 §2.2); afterwards we advertise our
+  // constant window in units of 2^rcv_wscale.
+  std::uint32_t window = (flags & tcp_flags::kSyn) != 0 ? config_.receive_window : config_.receive_window >> c.rcv_wscale;
+  if (window > 65535) window = 65535;
+  const bool has_ack = (flags & tcp_flags::kAck) != 0;
+  std::uint8_t* tcp = p + kHeadersBeforeTcp;
+  write_tcp_header(tcp, c.key.local_port, c.key.remote_port, seq, has_ack ? c.rcv_nxt : SeqNum(0),
+                   static_cast<std::uint8_t>(tcp_header), flags, static_cast<std::uint16_t>(window));
+  write_tcp_options(tcp + TcpSegment::kMinHeaderSize, opt);
+  if (payload_len > 0) copy_payload(c, static_cast<std::uint32_t>(seq - (c.iss + 1)), tcp + tcp_header, payload_len);
+  finish_tcp_frame(*f, c.key.local_ip, c.key.remote_ip, static_cast<std::uint16_t>(tcp_header + payload_len));
+  f->len = static_cast<std::uint16_t>(total);
+  queue_tx(*f);
+  if ((flags & tcp_flags::kRst) != 0) ++counters_.rst_sent;
+  if (has_ack) c.clear(conn_flags::kAckNow | conn_flags::kAckDelayed);
+}
+
+void Engine::send_syn(Connection& c) {
+  const bool syn_ack = c.state == TcpState::kSynReceived;
+  send_segment(c, syn_ack ? tcp_flags::kSyn | tcp_flags::kAck : tcp_flags::kSyn, c.iss, 0, true);
+  c.snd_nxt = c.iss + 1;
+  c.snd_max = seq_max(c.snd_max, c.snd_nxt);
+}
+
+// RFC 9293 §3.10.7.1 / §3.10.7.2: the reset answering a segment that has no connection. Built in
+// the received frame when it is free.
+void Engine::send_rst_for(RxContext& rx) {
+  Frame* f = take_tx_frame();
+  if (f == nullptr) {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
+  const TcpSegment& seg = rx.seg;
+  SeqNum seq(0);
+  SeqNum ack(0);
+  std::uint8_t flags = tcp_flags::kRst;
+  if (seg.has(tcp_flags::kAck)) {
+    seq = seg.ack;
+  } else {
+    ack = seg.seq + seg.seg_len();
+    flags |= tcp_flags::kAck;
+  }
+  constexpr std::size_t total = kHeadersBeforeTcp + TcpSegment::kMinHeaderSize;
+  if (f->capacity < total) return;
+  std::uint8_t* p = f->data;
+  write_ethernet(p, rx.eth.src, config_.local_mac, kEtherTypeIpv4);
+  write_ipv4(p + EthernetHeader::kSize, rx.ip.dst, rx.ip.src, kIpProtoTcp,
+             static_cast<std::uint16_t>(total - EthernetHeader::kSize), ip_id_++, config_.ttl, config_.tx_checksum_offload);
+  write_tcp_header(p + kHeadersBeforeTcp, seg.dst_port, seg.src_port, seq, ack, TcpSegment::kMinHeaderSize, flags, 0);
+  finish_tcp_frame(*f, rx.ip.dst, rx.ip.src, TcpSegment::kMinHeaderSize);
+  f->len = static_cast<std::uint16_t>(total);
+  queue_tx(*f);
+  ++counters_.rst_sent;
+}
+
+void Engine::send_reset(Connection& c) {
+  send_segment(c, tcp_flags::kRst | tcp_flags::kAck, c.snd_nxt, 0, false);
+}
+
+void Engine::arm_rto(std::uint32_t id) {
+  arm_deadline(id, deadline_bits::kRto, now_us() + conns_[id].rto_us);
+}
+
+// The send loop: new data within min(peer window, congestion window), then our FIN once all
+// data is out, then a bare ACK if one is owed and nothing else carried it.
+void Engine::output(std::uint32_t id) {
+  Connection& c = conns_[id];
+  const bool may_send_data = c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait ||
+                             c.state == TcpState::kFinWait1 || c.state == TcpState::kClosing ||
+                             c.state == TcpState::kLastAck;
+  bool sent = false;
+  if (may_send_data) {
+    const SeqNum data_start = c.iss + 1;
+    for (;;) {
+      const std::uint32_t offset = static_cast<std::uint32_t>(c.snd_nxt - data_start);
+      const std::uint32_t unsent = c.tx_stream_len > offset ? c.tx_stream_len - offset : 0;
+      const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_nxt - c.snd_una);
+      const std::uint32_t window = std::min(c.snd_wnd, c.cwnd);
+      const std::uint32_t usable = window > flight ? window - flight : 0;
+      const std::uint32_t len = std::min({unsent, static_cast<std::uint32_t>(c.snd_mss), usable});
+      const bool fin = c.has(conn_flags::kFinQueued) && len == unsent && c.snd_nxt + len == c.fin_seq();
+      if (len == 0 && !fin) break;
+      std::uint8_t flags = tcp_flags::kAck;
+      if (len > 0 && len == unsent) flags |= tcp_flags::kPsh;
+      if (fin) flags |= tcp_flags::kFin;
+      const SeqNum end = c.snd_nxt + len + (fin ? 1u : 0u);
+      if (end > c.snd_max) {
+        counters_.tx_bytes += static_cast<std::uint32_t>(end - seq_max(c.snd_nxt, c.snd_max)) - (fin ? 1u : 0u);
+        if (!c.has(conn_flags::kRttTiming)) {
+          c.rtt_seq = end;
+          c.rtt_start_us = now_us();
+          c.set(conn_flags::kRttTiming);
+        }
+      }
+      send_segment(c, flags, c.snd_nxt, len, false);
+      c.snd_nxt = end;
+      c.snd_max = seq_max(c.snd_max, end);
+      sent = true;
+      if (fin) break;
+    }
+  }
+  if (!sent && c.has(conn_flags::kAckNow)) send_ack(c);
+  const bool outstanding = c.snd_max != c.snd_una;
+  const bool waiting_on_window = c.snd_wnd == 0 && c.tx_stream_len > static_cast<std::uint32_t>(c.snd_nxt - (c.iss + 1));
+  if ((outstanding || waiting_on_window) && (c.deadlines & deadline_bits::kRto) == 0) arm_rto(id);
+}
+
+void Engine::fast_retransmit(Connection& c) {
+  const SeqNum data_start = c.iss + 1;
+  const std::uint32_t offset = static_cast<std::uint32_t>(c.snd_una - data_start);
+  const std::uint32_t unsent = c.tx_stream_len > offset ? c.tx_stream_len - offset : 0;
+  const std::uint32_t len = std::min(unsent, static_cast<std::uint32_t>(c.snd_mss));
+  const bool fin = c.has(conn_flags::kFinQueued) && len == unsent && c.snd_una + len == c.fin_seq();
+  if (len == 0 && !fin) return;
+  std::uint8_t flags = tcp_flags::kAck;
+  if (fin) flags |= tcp_flags::kFin;
+  c.clear(conn_flags::kRttTiming);  // Karn: no sample from a retransmitted range
+  send_segment(c, flags, c.snd_una, len, false);
+  ++counters_.retransmits;
+  ++counters_.fast_retransmits;
+}
+
+// RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off, restart.
+void Engine::retransmit_timeout(std::uint32_t id) {
+  Connection& c = conns_[id];
+  ++counters_.rto_expired;
+  switch (c.state) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived: {
+      const std::uint8_t limit = c.state == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
+      if (c.retries >= limit) {
+        connection_done(id, c.state == TcpState::kSynSent ? &Counters::conn_failed_connect_timeout
+                                                          : &Counters::conn_failed_timeout);
+        return;
+      }
+      ++c.retries;
+      c.rto_us = static_cast<std::uint32_t>(std::min<TimeNs>(TimeNs{c.rto_us} * 2, config_.rto_max / kMicrosecond));
+      c.clear(conn_flags::kRttTiming);
+      send_syn(c);
+      ++(c.state == TcpState::kSynSent ? counters_.syn_retransmitted : counters_.synack_retransmitted);
+      ++counters_.retransmits;
+      arm_rto(id);
+      return;
+    }
+    case TcpState::kClosed:
+    case TcpState::kListen:
+    case TcpState::kTimeWait:
+    case TcpState::kFinWait2: return;
+    default: break;
+  }
+  const SeqNum data_start = c.iss + 1;
+  const std::uint32_t sent_offset = static_cast<std::uint32_t>(c.snd_nxt - data_start);
+  const bool zero_window_probe = c.snd_una == c.snd_max && c.snd_wnd == 0 && c.tx_stream_len > sent_offset;
+  if (c.snd_una == c.snd_max && !zero_window_probe) return;
+  if (c.retries >= config_.max_retries) {
+    connection_done(id, &Counters::conn_failed_timeout);
+    return;
+  }
+  ++c.retries;
+  c.rto_us = static_cast<std::uint32_t>(std::min<TimeNs>(TimeNs{c.rto_us} * 2, config_.rto_max / kMicrosecond));
+  c.clear(conn_flags::kRttTiming);
+  ++counters_.retransmits;
+  if (c.snd_una == data_start - 1) {
+    // Our SYN (a SYN-ACK closed early from SYN-RECEIVED) is still unacknowledged.
+    c.snd_nxt = c.iss;
+    send_segment(c, tcp_flags::kSyn | tcp_flags::kAck, c.iss, 0, true);
+    c.snd_nxt = c.iss + 1;
+    arm_rto(id);
+    return;
+  }
+  if (zero_window_probe) {
+    // RFC 9293 §3.8.6.1: probe a zero window with one byte beyond it.
+    send_segment(c, tcp_flags::kAck, c.snd_nxt, 1, false);
+    c.snd_nxt = c.snd_nxt + 1;
+    c.snd_max = seq_max(c.snd_max, c.snd_nxt);
+    arm_rto(id);
+    return;
+  }
+  // RFC 5681 §3.1 eq. 4: after a timeout, one segment at a time.
+  const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max - c.snd_una);
+  c.ssthresh = std::max(flight / 2, 2u * c.snd_mss);
+  c.cwnd = c.snd_mss;
+  c.snd_nxt = c.snd_una;
+  const std::uint32_t saved_wnd = c.snd_wnd;
+  if (c.snd_wnd == 0) c.snd_wnd = 1;  // a shrunk window still lets the retransmission probe
+  output(id);
+  c.snd_wnd = saved_wnd;
+  arm_rto(id);
+}
+
+}  // namespace synwave

@@ -1,0 +1,101 @@
+#pragma once
+// Frame buffers for tests and the simulator: an arena of fixed-size buffers lent to an engine
+// through FrameIo, and every transmitted frame captured as bytes.
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "synwave/engine.hpp"
+#include "synwave/frame.hpp"
+
+namespace synwave::test {
+
+using Bytes = std::vector<std::uint8_t>;
+
+class TestIo {
+ public:
+  static constexpr std::uint16_t kBufferSize = 2048;
+
+  explicit TestIo(std::uint32_t buffers = 256) {
+    storage_.resize(std::size_t{buffers} * kBufferSize);
+    for (std::uint32_t i = 0; i < buffers; ++i) free_.push_back(i);
+  }
+
+  FrameIo io() {
+    FrameIo io;
+    io.ctx = this;
+    io.refill = [](void* ctx, Frame* out, std::uint32_t max) -> std::uint32_t {
+      auto* self = static_cast<TestIo*>(ctx);
+      std::uint32_t n = 0;
+      while (n < max && !self->free_.empty() && self->refill_allowed_) {
+        out[n++] = self->make_frame(self->free_.back());
+        self->free_.pop_back();
+      }
+      return n;
+    };
+    io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) {
+      auto* self = static_cast<TestIo*>(ctx);
+      for (std::uint32_t i = 0; i < n; ++i) {
+        self->sent_.emplace_back(frames[i].data, frames[i].data + frames[i].len);
+        self->tx_flags_.push_back(frames[i].flags);
+        self->release_buffer(frames[i]);
+      }
+    };
+    io.release = [](void* ctx, Frame* frames, std::uint32_t n) {
+      auto* self = static_cast<TestIo*>(ctx);
+      for (std::uint32_t i = 0; i < n; ++i) self->release_buffer(frames[i]);
+    };
+    return io;
+  }
+
+  // A received frame in a buffer of the arena, as a driver would hand it over.
+  Frame rx_frame(const Bytes& bytes) {
+    const std::uint32_t idx = free_.back();
+    free_.pop_back();
+    Frame f = make_frame(idx);
+    std::memcpy(f.data, bytes.data(), bytes.size());
+    f.len = static_cast<std::uint16_t>(bytes.size());
+    return f;
+  }
+
+  // Feed a frame to an engine the way a driver does: free it unless the engine kept it.
+  bool deliver(Engine& engine, const Bytes& bytes, TimeNs now) {
+    Frame f = rx_frame(bytes);
+    const bool kept = engine.input(f, now);
+    if (!kept) release_buffer(f);
+    engine.flush();
+    return kept;
+  }
+
+  std::deque<Bytes>& sent() { return sent_; }
+  std::uint32_t free_buffers() const { return static_cast<std::uint32_t>(free_.size()); }
+  void set_refill_allowed(bool allowed) { refill_allowed_ = allowed; }
+
+  Bytes pop_sent() {
+    Bytes b = std::move(sent_.front());
+    sent_.pop_front();
+    return b;
+  }
+
+ private:
+  Frame make_frame(std::uint32_t idx) {
+    Frame f;
+    f.handle = reinterpret_cast<void*>(static_cast<std::uintptr_t>(idx));
+    f.data = storage_.data() + std::size_t{idx} * kBufferSize;
+    f.capacity = kBufferSize;
+    return f;
+  }
+  void release_buffer(const Frame& f) {
+    free_.push_back(static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(f.handle)));
+  }
+
+  std::vector<std::uint8_t> storage_;
+  std::vector<std::uint32_t> free_;
+  std::deque<Bytes> sent_;
+  std::vector<std::uint16_t> tx_flags_;
+  bool refill_allowed_ = true;
+};
+
+}  // namespace synwave::test
