@@ -91,6 +91,7 @@ class Engine {
   [[nodiscard]] const MacAddr* next_hop_mac(std::uint32_t ip, TimeNs now);
   void send_arp_request(std::uint32_t target_ip);
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
+  [[nodiscard]] bool is_listening(std::uint16_t port) const;
   [[nodiscard]] std::uint32_t now_us() const { return static_cast<std::uint32_t>(now_ / kMicrosecond); }
   [[nodiscard]] std::uint32_t ts_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
 

@@ -84,6 +84,9 @@ struct HttpResponseScanner {
       if (++field_match == kFieldLen) {
         in_length = true;
         field_match = 0;
+        // A repeated field starts over: appending its digits to the first value would turn two
+        // identical "Content-Length:6" lines (allowed, RFC 9110 §8.6) into 66.
+        content_length = kUnknownLength;
       }
     } else {
       field_match = (c == '\n') ? 1 : 0;

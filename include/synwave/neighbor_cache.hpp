@@ -35,7 +35,7 @@ class NeighborCache {
       Entry& e = entries_[s];
       if (e.state == State::kEmpty || e.ip == ip) {
         if (e.state == State::kStatic && !is_static) return false;
-        const bool changed = e.state == State::kEmpty || e.mac != mac;
+        const bool changed = e.state != state || e.mac != mac;  // pinning a dynamic entry is a change
         e = Entry{ip, mac, state};
         return changed;
       }

@@ -72,6 +72,11 @@ void Engine::app_established(std::uint32_t id) {
   Connection& c = conns_[id];
   const Workload& w = config_.workload;
   if (w.kind == WorkloadKind::kManual) return;
+  // An automatic workload waits on its peer, and a peer that vanished (its retries ran out, it
+  // rebooted) would leave this record waiting forever: an idle limit ends it (engine.cpp
+  // on_timer; segment_arrives pushes it back while the peer is heard from). FIN-WAIT-2's limit
+  // is the one the configuration already has for a silent peer.
+  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond));
   if (is_client(c)) {
     if (w.kind == WorkloadKind::kNone) {
       app_response_complete(id);

@@ -57,6 +57,13 @@ EngineGauges Engine::gauges() const {
 
 std::uint32_t Engine::find(const FlowKey& key) const { return flows_.find(key, flow_hash(key)); }
 
+bool Engine::is_listening(std::uint16_t port) const {
+  for (std::uint32_t i = 0; i < listen_count_; ++i) {
+    if (listen_ports_[i] == port) return true;
+  }
+  return false;
+}
+
 bool Engine::is_local_subnet(std::uint32_t ip) const {
   return (ip & subnet_mask_) == (config_.local_ip & subnet_mask_);
 }
@@ -179,9 +186,7 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
   if (id != FlowTable::kNotFound) {
     segment_arrives(id, rx);
   } else {
-    bool listening = false;
-    for (std::uint32_t i = 0; i < listen_count_; ++i) listening |= listen_ports_[i] == rx.seg.dst_port;
-    if (listening) listen_input(rx);
+    if (is_listening(rx.seg.dst_port)) listen_input(rx);
     else closed_input(rx);
   }
   return rx.frame_taken;
@@ -367,6 +372,19 @@ void Engine::on_timer(std::uint32_t id) {
     if (c.state == TcpState::kFinWait2) {
       connection_done(id, &Counters::conn_failed_fin_wait2_timeout);
       return;
+    }
+    if (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) {
+      // The workload's idle limit (armed by app_established): the peer has been silent that
+      // long. With data outstanding the retransmission limit decides; with nothing outstanding
+      // no other timer would ever end the record (no keepalives), so give up the way an
+      // application's read timeout does: abort.
+      if (c.snd_una != c.snd_max) {
+        arm_deadline(id, deadline_bits::kState, now + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond));
+      } else {
+        send_reset(c);
+        connection_done(id, &Counters::conn_failed_timeout);
+        return;
+      }
     }
   }
   if (due(deadline_bits::kDelayedAck, c.delack_deadline_us)) {

@@ -106,6 +106,20 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   // TIME-WAIT (RFC 9293 §3.10.7.4): only a retransmitted FIN is expected; ACK it and restart
   // the 2MSL timer. RFC 1337: an RST here is ignored, never obeyed.
   if (c.state == TcpState::kTimeWait) {
+    // RFC 6191 (and RFC 1122 4.2.2.13 without timestamps): a new SYN for the tuple may end
+    // TIME-WAIT early when it is unmistakably newer than the old incarnation.
+    if (seg.has(tcp_flags::kSyn) && !seg.has(tcp_flags::kAck) && !seg.has(tcp_flags::kRst) &&
+        is_listening(c.key.local_port)) {
+      const bool newer = c.has(conn_flags::kTimestamps) && seg.options.has_timestamps
+                             ? static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) > 0
+                             : seg.seq > c.rcv_nxt;
+      if (newer) {
+        ++counters_.time_wait_reused;
+        connection_done(id, nullptr);
+        listen_input(rx);
+        return;
+      }
+    }
     if (seg.has(tcp_flags::kRst)) {
       ++counters_.rst_ignored;
       return;
@@ -124,6 +138,12 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
     return;
   }
   if (!check_sequence(id, rx)) return;
+  // The peer is alive: push the workload's idle limit back. Only the field moves; the wheel
+  // still fires at the old time, and on_timer then re-arms for the new one.
+  if ((c.deadlines & deadline_bits::kState) != 0 &&
+      (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait)) {
+    c.state_deadline_us = now_us() + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond);
+  }
   // RFC 7323 §4.3: remember the newest timestamp of a segment that starts at or before RCV.NXT.
   if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && seg.seq <= c.rcv_nxt &&
       static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) >= 0) {

@@ -1,0 +1,239 @@
+#include "control.hpp"
+
+#include <cstdio>
+#include <string>
+
+namespace synwave::app {
+
+std::atomic<bool> g_stop_requested{false};
+
+namespace {
+
+constexpr std::size_t kServer = static_cast<std::size_t>(dpdk::Role::kServer);
+constexpr std::size_t kClient = static_cast<std::size_t>(dpdk::Role::kClient);
+
+std::string human(double v) {
+  char buf[32];
+  if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.1fK", v / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+std::uint64_t drops_of(const Counters& c) {
+  std::uint64_t d = 0;
+  c.for_each([&](std::string_view name, std::uint64_t v) {
+    if (name.rfind("drop_", 0) == 0) d += v;
+  });
+  return d;
+}
+
+bool run_is_over(const RunState& s, const Totals& t, TimeNs now) {
+  if (now >= s.deadline) return true;
+  const RunPlan& p = *s.plan;
+  if (p.options.mode == Mode::kServer || p.generator.total == 0) return false;
+  const Counters& c = t.role[kClient];
+  return t.generator.opened >= p.generator.total && c.conn_completed + c.conn_failed >= c.conn_opened;
+}
+
+void print_progress(RunState& s, const Totals& t, TimeNs now) {
+  const double dt = static_cast<double>(now - s.last_at) / 1e9;
+  if (dt <= 0) return;
+  auto rate = [&](std::uint64_t cur, std::uint64_t prev) { return static_cast<double>(cur - prev) / dt; };
+  const Counters& a = t.all;
+  const Counters& b = s.last.all;
+  const EngineGauges g = [&] {
+    EngineGauges sum;
+    for (std::size_t r = 0; r < dpdk::kRoles; ++r) {
+      sum.connections += t.gauges[r].connections;
+      for (std::size_t k = 0; k < sum.by_state.size(); ++k) sum.by_state[k] += t.gauges[r].by_state[k];
+    }
+    return sum;
+  }();
+  const std::uint32_t established = g.in(TcpState::kEstablished) + g.in(TcpState::kCloseWait) +
+                                    g.in(TcpState::kFinWait1) + g.in(TcpState::kFinWait2) +
+                                    g.in(TcpState::kClosing) + g.in(TcpState::kLastAck);
+  std::fprintf(stderr,
+               "[%6.1fs] opened %s/s accepted %s/s closed %s/s | estab %u half-open %u time-wait %u | retx %s "
+               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps\n",
+               static_cast<double>(now - s.started) / 1e9, human(rate(a.conn_opened, b.conn_opened)).c_str(),
+               human(rate(a.conn_accepted, b.conn_accepted)).c_str(),
+               human(rate(a.conn_completed + a.conn_failed, b.conn_completed + b.conn_failed)).c_str(), established,
+               g.in(TcpState::kSynReceived) + g.in(TcpState::kSynSent), g.in(TcpState::kTimeWait),
+               human(static_cast<double>(a.retransmits - b.retransmits)).c_str(),
+               human(static_cast<double>(a.rst_sent - b.rst_sent)).c_str(),
+               human(static_cast<double>(a.rst_received - b.rst_received)).c_str(),
+               human(static_cast<double>(drops_of(a) - drops_of(b))).c_str(),
+               rate(t.worker.rx_packets, s.last.worker.rx_packets) / 1e6,
+               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6);
+}
+
+nlohmann::json counters_json(const Counters& c) {
+  nlohmann::json j = nlohmann::json::object();
+  c.for_each([&](std::string_view name, std::uint64_t v) { j[std::string(name)] = v; });
+  return j;
+}
+
+nlohmann::json worker_json(const dpdk::WorkerCounters& w) {
+  nlohmann::json j = nlohmann::json::object();
+  w.for_each([&](const char* name, std::uint64_t v) { j[name] = v; });
+  return j;
+}
+
+nlohmann::json gauges_json(const EngineGauges& g) {
+  nlohmann::json j = nlohmann::json::object();
+  j["connections"] = g.connections;
+  for (std::size_t k = 0; k < g.by_state.size(); ++k) {
+    j[std::string(to_string(static_cast<TcpState>(k)))] = g.by_state[k];
+  }
+  return j;
+}
+
+}  // namespace
+
+Totals collect(const RunState& state) {
+  Totals t;
+  for (const dpdk::StatsSlot* slot : state.slots) {
+    const dpdk::LcoreSnapshot s = slot->read();
+    for (std::size_t r = 0; r < dpdk::kRoles; ++r) {
+      t.role[r] += s.counters[r];
+      t.all += s.counters[r];
+      t.gauges[r].connections += s.gauges[r].connections;
+      for (std::size_t k = 0; k < t.gauges[r].by_state.size(); ++k) t.gauges[r].by_state[k] += s.gauges[r].by_state[k];
+    }
+    t.worker += s.worker;
+    t.generator.opened += s.generator.opened;
+    t.generator.tuple_busy += s.generator.tuple_busy;
+    t.generator.neighbor_pending += s.generator.neighbor_pending;
+    t.generator.no_memory += s.generator.no_memory;
+    t.generator.no_route += s.generator.no_route;
+  }
+  return t;
+}
+
+std::uint64_t completed(const RunState& state, const Totals& t) {
+  return state.plan->options.mode == Mode::kServer ? t.role[kServer].conn_completed : t.role[kClient].conn_completed;
+}
+
+std::uint64_t failed(const RunState& state, const Totals& t) {
+  return state.plan->options.mode == Mode::kServer ? t.role[kServer].conn_failed : t.role[kClient].conn_failed;
+}
+
+void control_tick(void* ctx, TimeNs now) {
+  RunState& s = *static_cast<RunState*>(ctx);
+  if (s.stop->load(std::memory_order_relaxed)) return;
+  const bool print_due = s.interval != 0 && now >= s.next_print;
+  const bool check_due = now >= s.deadline || s.plan->generator.total != 0 || g_stop_requested.load() || print_due;
+  if (!check_due) return;
+  const Totals t = collect(s);
+  if (print_due) {
+    print_progress(s, t, now);
+    s.last = t;
+    s.last_at = now;
+    s.next_print += s.interval;
+  }
+  if (g_stop_requested.load() || run_is_over(s, t, now)) {
+    s.finished = now;
+    s.stop->store(true, std::memory_order_relaxed);
+  }
+}
+
+nlohmann::json effective_config(const RunPlan& plan) {
+  const AppOptions& o = plan.options;
+  nlohmann::json j;
+  j["mode"] = o.mode_name;
+  if (!o.config_file.empty()) j["config_file"] = o.config_file;
+  j["ip"] = o.ip;
+  j["port"] = o.port;
+  j["mtu"] = o.mtu;
+  j["gateway"] = o.gateway;
+  j["neighbors"] = o.neighbors;
+  j["max_connections"] = plan.server.max_connections;
+  j["time_wait_s"] = static_cast<double>(plan.server.time_wait) / 1e9;
+  j["fin_wait2_timeout_s"] = static_cast<double>(plan.server.fin_wait2_timeout) / 1e9;
+  j["delayed_ack_ms"] = static_cast<double>(plan.server.delayed_ack) / 1e6;
+  if (o.mode != Mode::kClient) {
+    j["listen"] = plan.server.listen_ports;
+    j["server_workload"] = plan.server.workload.kind == WorkloadKind::kHttp ? "http" : "none";
+    j["http_bytes"] = plan.server.workload.response_bytes;
+  }
+  if (o.mode != Mode::kServer) {
+    j["dst"] = o.dst;
+    j["rate"] = plan.generator.rate;
+    j["concurrency"] = plan.generator.concurrency;
+    j["connections"] = plan.generator.total;
+    j["src_ports"] = o.src_ports;
+    j["http_get"] = o.http_get;
+  }
+  j["duration_s"] = plan.duration_s;
+  j["close"] = o.close.empty() ? "server" : o.close;
+  j["stats_interval_s"] = o.stats_interval;
+  j["report"] = o.report;
+  j["capture"] = o.capture;
+  j["capture_packets"] = o.capture_packets;
+  return j;
+}
+
+nlohmann::json build_report(const RunState& s) {
+  const Totals t = collect(s);
+  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
+  nlohmann::json r;
+  r["mode"] = s.plan->options.mode_name;
+  r["duration_s"] = duration;
+  r["connections_completed"] = completed(s, t);
+  r["connections_failed"] = failed(s, t);
+  r["cps"] = duration > 0 ? static_cast<double>(completed(s, t)) / duration : 0.0;
+  r["counters"] = counters_json(t.all);
+  nlohmann::json failures = nlohmann::json::object();
+  t.all.for_each([&](std::string_view name, std::uint64_t v) {
+    if (name.rfind("conn_failed_", 0) == 0) failures[std::string(name.substr(12))] = v;
+  });
+  r["failures"] = failures;
+  r["roles"] = nlohmann::json::object();
+  for (std::size_t role = 0; role < dpdk::kRoles; ++role) {
+    bool present = false;
+    for (const auto* slot : s.slots) present |= slot->read().has_role[role];
+    if (!present) continue;
+    r["roles"][role == kServer ? "server" : "client"] = {{"counters", counters_json(t.role[role])},
+                                                           {"gauges", gauges_json(t.gauges[role])}};
+  }
+  r["data_plane"] = worker_json(t.worker);
+  r["generator"] = {{"opened", t.generator.opened},
+                    {"tuple_busy", t.generator.tuple_busy},
+                    {"neighbor_pending", t.generator.neighbor_pending},
+                    {"no_memory", t.generator.no_memory},
+                    {"no_route", t.generator.no_route}};
+  r["lcores"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < s.slots.size(); ++i) {
+    const dpdk::LcoreSnapshot snap = s.slots[i]->read();
+    Counters sum;
+    for (std::size_t role = 0; role < dpdk::kRoles; ++role) sum += snap.counters[role];
+    r["lcores"].push_back({{"lcore", s.lcores[i]}, {"counters", counters_json(sum)}, {"data_plane", worker_json(snap.worker)}});
+  }
+  r["dispatch"] = s.dispatch;
+  r["ports"] = nlohmann::json::array();
+  for (const PortSummary& p : s.ports) {
+    r["ports"].push_back({{"id", p.id},
+                          {"name", p.name},
+                          {"driver", p.driver},
+                          {"queues", p.queues},
+                          {"rss", p.rss},
+                          {"tx_checksum_offload", p.tx_checksum_offload},
+                          {"rx_checksum_offload", p.rx_checksum_offload}});
+  }
+  r["config"] = s.config;
+  return r;
+}
+
+std::string summary_line(const RunState& s) {
+  const Totals t = collect(s);
+  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
+  const double cps = duration > 0 ? static_cast<double>(completed(s, t)) / duration : 0.0;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "synwave %s: %llu connections completed, %llu failed in %.2f s = %.0f connections/s",
+                s.plan->options.mode_name.c_str(), static_cast<unsigned long long>(completed(s, t)),
+                static_cast<unsigned long long>(failed(s, t)), duration, cps);
+  return buf;
+}
+
+}  // namespace synwave::app

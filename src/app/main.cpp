@@ -1,0 +1,362 @@
+// synwave [EAL options] -- <mode> [options]
+// The program: parses options, starts DPDK, builds the ports, engines and workers of the mode,
+// runs them, and reports.
+#include <fcntl.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_pcapng.h>
+#include <rte_ring.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control.hpp"
+#include "eal.hpp"
+#include "options.hpp"
+#include "port.hpp"
+#include "telemetry.hpp"
+#include "worker.hpp"
+
+namespace synwave::app {
+namespace {
+
+constexpr unsigned kLinkWaitMs = 5000;
+
+struct Resources {
+  std::vector<rte_mempool*> pools;
+  std::vector<std::uint16_t> ports;
+  std::vector<rte_ring*> rings;
+  rte_pcapng_t* pcapng = nullptr;
+  int capture_fd = -1;
+  ~Resources() {
+    if (pcapng != nullptr) rte_pcapng_close(pcapng);  // closes capture_fd too
+    for (std::uint16_t p : ports) dpdk::close_port(p);
+    for (rte_ring* r : rings) rte_ring_free(r);
+    for (rte_mempool* mp : pools) rte_mempool_free(mp);
+  }
+};
+
+std::vector<unsigned> all_lcores() {
+  std::vector<unsigned> l{rte_get_main_lcore()};
+  unsigned id;
+  RTE_LCORE_FOREACH_WORKER(id) { l.push_back(id); }
+  return l;
+}
+
+rte_mempool* make_pool(const char* name, std::uint32_t n, std::string& err) {
+  rte_mempool* mp = rte_pktmbuf_pool_create(name, n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (mp == nullptr) {
+    err = std::string("out of memory at start-up: a pool of ") + std::to_string(n) + " mbufs (" +
+          std::to_string(static_cast<unsigned long long>(n) * (RTE_MBUF_DEFAULT_BUF_SIZE + 128) >> 20) +
+          " MiB) does not fit (" + rte_strerror(rte_errno) + "): raise the EAL's -m, or lower --mbufs";
+  }
+  return mp;
+}
+
+std::string open_capture(const AppOptions& o, Resources& res, dpdk::Capture& cap) {
+  res.capture_fd = ::open(o.capture.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0644);
+  if (res.capture_fd < 0) return "--capture " + o.capture + ": cannot create the file (check the directory and rights)";
+  res.pcapng = rte_pcapng_fdopen(res.capture_fd, nullptr, nullptr, "synwave", nullptr);
+  if (res.pcapng == nullptr) return "--capture " + o.capture + ": DPDK pcapng could not start (" + rte_strerror(rte_errno) + ")";
+  std::string err;
+  rte_mempool* pool = rte_pktmbuf_pool_create("synwave_capture", 4095, 64, 0,
+                                              static_cast<std::uint16_t>(rte_pcapng_mbuf_size(RTE_MBUF_DEFAULT_BUF_SIZE)),
+                                              static_cast<int>(rte_socket_id()));
+  if (pool == nullptr) return "--capture: out of memory for the capture pool: raise the EAL's -m";
+  res.pools.push_back(pool);
+  cap.writer = res.pcapng;
+  cap.pool = pool;
+  cap.per_lcore_limit = o.capture_packets;
+  return {};
+}
+
+extern "C" void on_signal(int) { g_stop_requested.store(true); }
+
+int run(RunPlan& plan) {
+  AppOptions& o = plan.options;
+  Resources res;
+  std::string err;
+  const std::vector<unsigned> lcores = all_lcores();
+  const bool loopback = o.mode == Mode::kLoopback;
+
+  // Ports.
+  std::vector<std::uint16_t> port_ids;
+  if (loopback) {
+    // Two net_ring ports back to back: what one sends, the other receives.
+    const int socket = static_cast<int>(rte_socket_id());
+    rte_ring* a2b = rte_ring_create("synwave_a2b", 8192, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* b2a = rte_ring_create("synwave_b2a", 8192, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (a2b == nullptr || b2a == nullptr) {
+      std::fprintf(stderr, "synwave: out of memory at start-up creating the loopback rings: raise the EAL's -m\n");
+      return 2;
+    }
+    res.rings = {a2b, b2a};
+    const int client_port = rte_eth_from_rings("net_ring_client", &b2a, 1, &a2b, 1, static_cast<unsigned>(socket));
+    const int server_port = rte_eth_from_rings("net_ring_server", &a2b, 1, &b2a, 1, static_cast<unsigned>(socket));
+    if (client_port < 0 || server_port < 0) {
+      std::fprintf(stderr, "synwave: cannot create the loopback ring ports (%s)\n", rte_strerror(rte_errno));
+      return 2;
+    }
+    port_ids = {static_cast<std::uint16_t>(client_port), static_cast<std::uint16_t>(server_port)};
+  } else {
+    if (rte_eth_dev_count_avail() == 0) {
+      std::fprintf(stderr,
+                   "synwave: no DPDK port: give a device before '--', e.g. --vdev net_tap0,iface=sw0, or bind a NIC with "
+                   "dpdk-devbind.py\n");
+      return 2;
+    }
+    if (!rte_eth_dev_is_valid_port(o.port)) {
+      std::fprintf(stderr, "synwave: --port %u does not exist: %u port(s) are available (0..%u)\n", o.port,
+                   rte_eth_dev_count_avail(), rte_eth_dev_count_avail() - 1);
+      return 2;
+    }
+    port_ids = {o.port};
+  }
+
+  const std::uint16_t queues = loopback ? 1 : static_cast<std::uint16_t>(lcores.size());
+  if (!loopback && queues > dpdk::kMaxWorkers) {
+    std::fprintf(stderr, "synwave: %zu lcores, but at most %u workers are supported: give fewer with -l\n", lcores.size(),
+                 dpdk::kMaxWorkers);
+    return 2;
+  }
+  const std::uint32_t pool_size = o.mbufs != 0 ? o.mbufs : 65535;
+  rte_mempool* pool = make_pool("synwave_mbufs", pool_size, err);
+  if (pool == nullptr) {
+    std::fprintf(stderr, "synwave: %s\n", err.c_str());
+    return 2;
+  }
+  res.pools.push_back(pool);
+
+  RunState state;
+  state.plan = &plan;
+  std::vector<dpdk::PortInfo> infos(port_ids.size());
+  for (std::size_t i = 0; i < port_ids.size(); ++i) {
+    dpdk::PortRequest req;
+    req.port_id = port_ids[i];
+    req.queues = queues;
+    req.mtu = o.mtu;
+    req.pool = pool;
+    err = dpdk::setup_port(req, infos[i]);
+    if (!err.empty()) {
+      std::fprintf(stderr, "synwave: %s\n", err.c_str());
+      return 2;
+    }
+    res.ports.push_back(port_ids[i]);
+    if (!dpdk::wait_for_link(port_ids[i], kLinkWaitMs, infos[i])) {
+      spdlog::warn("port {} ({}): link still down after {} ms; going on", port_ids[i], infos[i].driver, kLinkWaitMs);
+    }
+    state.ports.push_back({infos[i].port_id, infos[i].name, infos[i].driver, infos[i].rss, infos[i].tx_checksum_offload,
+                           infos[i].rx_checksum_offload, infos[i].queues});
+    spdlog::info("port {} {} ({}): {} queue(s), rss {}, checksum offload tx {} rx {}", infos[i].port_id, infos[i].name,
+                 infos[i].driver, queues, infos[i].rss, infos[i].tx_checksum_offload, infos[i].rx_checksum_offload);
+  }
+
+  // Engines and workers.
+  dpdk::TscClock clock;
+  std::atomic<bool> stop{false};
+  const std::size_t worker_count = loopback ? std::min<std::size_t>(lcores.size(), 2) : lcores.size();
+  std::vector<std::unique_ptr<dpdk::Worker>> workers;
+  std::vector<std::unique_ptr<dpdk::StatsSlot>> slots;
+  std::vector<std::unique_ptr<Engine>> engines;
+  std::vector<std::unique_ptr<ConnectionGenerator>> generators;
+  dpdk::Capture capture;
+  if (!o.capture.empty()) {
+    err = open_capture(o, res, capture);
+    if (!err.empty()) {
+      std::fprintf(stderr, "synwave: %s\n", err.c_str());
+      return 2;
+    }
+  }
+  std::unique_ptr<dpdk::Dispatcher> dispatcher;
+  for (std::size_t i = 0; i < worker_count; ++i) {
+    auto w = std::make_unique<dpdk::Worker>();
+    w->lcore_id = lcores[i];
+    w->index = static_cast<std::uint16_t>(i);
+    w->clock = &clock;
+    w->stop = &stop;
+    slots.push_back(std::make_unique<dpdk::StatsSlot>());
+    w->slot = slots.back().get();
+    if (!o.capture.empty()) {
+      w->capture = &capture;
+      w->capture_left = capture.per_lcore_limit;
+    }
+    workers.push_back(std::move(w));
+  }
+  auto bind = [&](dpdk::Worker& w, dpdk::Role role, EngineConfig cfg, std::uint16_t port, std::uint16_t queue,
+                  const GeneratorConfig* gen) {
+    dpdk::EngineBinding& b = w.bindings[w.binding_count++];
+    b.port = port;
+    b.queue = queue;
+    b.pool = pool;
+    b.role = role;
+    b.worker = &w;
+    cfg.tx_checksum_offload = infos[loopback ? (role == dpdk::Role::kClient ? 0 : 1) : 0].tx_checksum_offload;
+    engines.push_back(std::make_unique<Engine>(cfg, dpdk::make_frame_io(b), clock.now()));
+    b.engine = engines.back().get();
+    if (gen != nullptr) {
+      generators.push_back(std::make_unique<ConnectionGenerator>(*gen, clock.now()));
+      b.generator = generators.back().get();
+    }
+  };
+  if (loopback) {
+    EngineConfig client = plan.client;
+    EngineConfig server = plan.server;
+    constexpr std::uint32_t kClientIp = (198u << 24) | (18u << 16) | 1;
+    constexpr std::uint32_t kServerIp = (198u << 24) | (18u << 16) | 2;
+    client.local_ip = kClientIp;
+    server.local_ip = kServerIp;
+    client.prefix_len = server.prefix_len = 24;
+    client.local_mac = infos[0].mac;
+    server.local_mac = infos[1].mac;
+    client.neighbors.push_back({kServerIp, infos[1].mac});
+    server.neighbors.push_back({kClientIp, infos[0].mac});
+    GeneratorConfig gen = plan.generator;
+    gen.dst_ip = kServerIp;
+    gen.dst_port = 80;
+    o.ip = "198.18.0.1/24 (client), 198.18.0.2/24 (server)";
+    o.dst = "198.18.0.2:80";
+    bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &gen);
+    bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
+    state.dispatch = "ring pair";
+  } else {
+    const bool steer = worker_count > 1 && !infos[0].rss;
+    state.dispatch = worker_count == 1 ? "single-queue" : steer ? "software" : "rss";
+    if (steer) {
+      dispatcher = std::make_unique<dpdk::Dispatcher>();
+      dispatcher->workers = static_cast<std::uint16_t>(worker_count);
+      for (std::uint16_t p : plan.server.listen_ports) {
+        if (dispatcher->listen_count < dispatcher->listen_ports.size()) dispatcher->listen_ports[dispatcher->listen_count++] = p;
+      }
+      dispatcher->client_port_first = plan.generator.port_first;
+      dispatcher->clone_pool = pool;
+      for (std::size_t from = 0; from < worker_count; ++from) {
+        for (std::size_t to = 0; to < worker_count; ++to) {
+          if (from == to) continue;
+          const std::string name = "synwave_steer_" + std::to_string(from) + "_" + std::to_string(to);
+          rte_ring* r = rte_ring_create(name.c_str(), 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+          if (r == nullptr) {
+            std::fprintf(stderr, "synwave: out of memory at start-up creating dispatcher rings: raise the EAL's -m\n");
+            return 2;
+          }
+          res.rings.push_back(r);
+          dispatcher->rings[from][to] = r;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < worker_count; ++i) {
+      dpdk::Worker& w = *workers[i];
+      w.dispatcher = dispatcher.get();
+      const bool server = o.mode == Mode::kServer;
+      EngineConfig cfg = server ? plan.server : plan.client;
+      cfg.local_mac = infos[0].mac;
+      if (server) {
+        bind(w, dpdk::Role::kServer, cfg, port_ids[0], static_cast<std::uint16_t>(i), nullptr);
+      } else {
+        GeneratorConfig gen = plan.generator;
+        gen.share_count = static_cast<std::uint16_t>(worker_count);
+        gen.share_index = static_cast<std::uint16_t>(i);
+        if (gen.total != 0) gen.total = gen.total / worker_count + (i < gen.total % worker_count ? 1 : 0);
+        bind(w, dpdk::Role::kClient, cfg, port_ids[0], static_cast<std::uint16_t>(i), &gen);
+      }
+    }
+  }
+
+  // Control plane.
+  for (std::size_t i = 0; i < worker_count; ++i) {
+    state.slots.push_back(slots[i].get());
+    state.lcores.push_back(workers[i]->lcore_id);
+  }
+  state.clock = &clock;
+  state.stop = &stop;
+  state.config = effective_config(plan);
+  state.config["dispatch"] = state.dispatch;
+  state.started = clock.now();
+  state.interval = static_cast<TimeNs>(o.stats_interval * 1e9);
+  state.next_print = state.started + state.interval;
+  state.last_at = state.started;
+  if (plan.duration_s > 0) state.deadline = state.started + static_cast<TimeNs>(plan.duration_s * 1e9);
+  workers[0]->control = control_tick;
+  workers[0]->control_ctx = &state;
+  for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
+  register_telemetry(&state);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  spdlog::info("{} mode on {} lcore(s), dispatch {}", o.mode_name, worker_count, state.dispatch);
+
+  for (std::size_t i = 1; i < worker_count; ++i) {
+    rte_eal_remote_launch(dpdk::worker_main, workers[i].get(), workers[i]->lcore_id);
+  }
+  dpdk::worker_main(workers[0].get());
+  rte_eal_mp_wait_lcore();
+  if (state.finished == 0) state.finished = clock.now();
+
+  const nlohmann::json report = build_report(state);
+  std::printf("%s\n", summary_line(state).c_str());
+  std::fflush(stdout);
+  if (!o.report.empty()) {
+    std::ofstream out(o.report);
+    out << report.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "synwave: cannot write the report to %s\n", o.report.c_str());
+      return 1;
+    }
+  }
+  register_telemetry(nullptr);
+  engines.clear();  // hands unused mbufs back before the pools go
+  return 0;
+}
+
+}  // namespace
+}  // namespace synwave::app
+
+int main(int argc, char** argv) {
+  using namespace synwave::app;
+  std::vector<std::string> eal_args;
+  std::vector<std::string> app_args;
+  int split = -1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      split = i;
+      break;
+    }
+  }
+  if (split >= 0) {
+    eal_args.assign(argv + 1, argv + split);
+    app_args.assign(argv + split + 1, argv + argc);
+  } else if (argc > 1 && (std::string(argv[1]) == "server" || std::string(argv[1]) == "client" ||
+                          std::string(argv[1]) == "loopback" || std::string(argv[1]) == "--help" ||
+                          std::string(argv[1]) == "-h")) {
+    app_args.assign(argv + 1, argv + argc);  // no EAL options: allow dropping the '--'
+  } else {
+    eal_args.assign(argv + 1, argv + argc);
+  }
+  ParseResult parsed = parse_command_line(app_args);
+  if (parsed.done) {
+    if (parsed.exit_code == 0) {
+      std::printf("%s", parsed.message.c_str());
+      return 0;
+    }
+    std::fprintf(stderr, "synwave: %s\n", parsed.message.c_str());
+    return parsed.exit_code;
+  }
+  const std::string level = parsed.plan.options.log_level;
+  spdlog::set_level(spdlog::level::from_str(level == "warn" ? "warning" : level));
+  const std::string err = synwave::dpdk::start_eal(argv[0], eal_args);
+  if (!err.empty()) {
+    std::fprintf(stderr, "synwave: %s\n", err.c_str());
+    return 2;
+  }
+  const int rc = run(parsed.plan);
+  synwave::dpdk::stop_eal();
+  return rc;
+}

@@ -1,0 +1,386 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+namespace synwave::app {
+
+bool parse_ipv4(const std::string& s, std::uint32_t& out) {
+  unsigned a, b, c, d;
+  char tail;
+  if (std::sscanf(s.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4) return false;
+  if (a > 255 || b > 255 || c > 255 || d > 255) return false;
+  out = (a << 24) | (b << 16) | (c << 8) | d;
+  return true;
+}
+
+bool parse_cidr(const std::string& s, std::uint32_t& ip, std::uint8_t& prefix) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos) {
+    prefix = 24;
+    return parse_ipv4(s, ip);
+  }
+  if (!parse_ipv4(s.substr(0, slash), ip)) return false;
+  const std::string len = s.substr(slash + 1);
+  if (len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit)) return false;
+  const int n = std::stoi(len);
+  if (n < 1 || n > 32) return false;
+  prefix = static_cast<std::uint8_t>(n);
+  return true;
+}
+
+bool parse_endpoint(const std::string& s, std::uint32_t& ip, std::uint16_t& port) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || !parse_ipv4(s.substr(0, colon), ip)) return false;
+  const std::string p = s.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) return false;
+  const int n = std::stoi(p);
+  if (n < 1 || n > 65535) return false;
+  port = static_cast<std::uint16_t>(n);
+  return true;
+}
+
+bool parse_mac(const std::string& s, MacAddr& out) {
+  unsigned b[6];
+  char tail;
+  if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) return false;
+  for (int i = 0; i < 6; ++i) {
+    if (b[i] > 255) return false;
+    out.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(b[i]);
+  }
+  return true;
+}
+
+bool parse_port_range(const std::string& s, std::uint16_t& first, std::uint16_t& last) {
+  unsigned a, b;
+  char tail;
+  if (std::sscanf(s.c_str(), "%u-%u%c", &a, &b, &tail) == 2) {
+    if (a < 1 || b > 65535 || a > b) return false;
+    first = static_cast<std::uint16_t>(a);
+    last = static_cast<std::uint16_t>(b);
+    return true;
+  }
+  if (std::sscanf(s.c_str(), "%u%c", &a, &tail) == 1 && a >= 1 && a <= 65535) {
+    first = last = static_cast<std::uint16_t>(a);
+    return true;
+  }
+  return false;
+}
+
+std::string format_ipv4(std::uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
+         "." + std::to_string(ip & 255);
+}
+
+namespace {
+
+struct Modes {
+  CLI::App* server;
+  CLI::App* client;
+  CLI::App* loopback;
+};
+
+void add_common(CLI::App* s, AppOptions& o) {
+  s->add_option("--config", o.config_file, "TOML file with any of these options (the command line wins)");
+  s->add_option("--gateway", o.gateway, "IPv4 gateway for destinations outside --ip's subnet");
+  s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable)");
+  s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
+  s->add_option("--mtu", o.mtu, "MTU of the port")->check(CLI::Range(576, 9000));
+  s->add_option("--mbufs", o.mbufs, "mbufs in the pool (default: sized from --max-connections)");
+  s->add_option("--max-connections", o.max_connections, "connection records per engine (preallocated)")
+      ->check(CLI::Range(1u, 1u << 28));
+  s->add_option("--time-wait", o.time_wait, "TIME-WAIT duration in seconds (2MSL)")->check(CLI::Range(0.0, 600.0));
+  s->add_option("--fin-wait2-timeout", o.fin_wait2_timeout, "FIN-WAIT-2 timeout in seconds")->check(CLI::Range(0.0, 3600.0));
+  s->add_option("--delayed-ack", o.delayed_ack_ms, "delayed-ACK time in milliseconds (0: ACK at once)")
+      ->check(CLI::Range(0.0, 500.0));
+  s->add_option("--report", o.report, "write a JSON report to this file at the end");
+  s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
+  s->add_option("--log-level", o.log_level, "log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  s->add_option("--capture", o.capture, "write the first packets of every lcore to this pcapng file");
+  s->add_option("--capture-packets", o.capture_packets, "packets per lcore to capture")->check(CLI::Range(1u, 100000000u));
+}
+
+void add_server(CLI::App* s, AppOptions& o, bool loopback) {
+  if (!loopback) {
+    s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
+    s->add_option("--listen", o.listen, "TCP port to listen on (repeatable)")->required()->check(CLI::Range(1, 65535));
+  }
+  s->add_option("--http", o.http_bytes, "answer each HTTP request with a 200 whose body is BYTES long")
+      ->check(CLI::Range(0u, 1u << 30));
+}
+
+void add_client(CLI::App* s, AppOptions& o, bool loopback) {
+  if (!loopback) {
+    s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
+    s->add_option("--dst", o.dst, "destination A.B.C.D:PORT")->required();
+  }
+  s->add_option("--rate", o.rate, "connections opened per second (0: as fast as possible)");
+  s->add_option("--concurrency", o.concurrency, "open connections at most")->check(CLI::Range(1u, 1u << 28));
+  auto* conns = s->add_option("--connections", o.connections, "connections to open, then stop")->check(CLI::Range(1ull, 1ull << 40));
+  auto* dur = s->add_option("--duration", o.duration, "seconds to run")->check(CLI::Range(0.1, 1e7));
+  conns->excludes(dur);
+  s->add_option("--http-get", o.http_get, "send GET PATH on each connection and read the whole response");
+  s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST");
+}
+
+std::string option_key(const std::string& token) {
+  if (token.rfind("--", 0) != 0) return {};
+  const auto eq = token.find('=');
+  return token.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+}
+
+// Turns the TOML file into command-line tokens for the options the command line did not set.
+std::string config_tokens(CLI::App* mode, const std::string& path, const std::vector<std::string>& cli,
+                          std::vector<std::string>& out) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "config file " << path << ": " << e.description();
+    if (e.source().begin.line != 0) msg << " (line " << e.source().begin.line << ")";
+    return msg.str();
+  }
+  for (const auto& [key_view, node] : table) {
+    std::string key(key_view.str());
+    std::replace(key.begin(), key.end(), '_', '-');
+    if (key == "config" || key == "mode") continue;
+    CLI::Option* opt = mode->get_option_no_throw("--" + key);
+    if (opt == nullptr) {
+      return "config file " + path + ": unknown key '" + std::string(key_view.str()) + "' for mode " + mode->get_name() +
+             " (see 'synwave -- " + mode->get_name() + " --help' for the settings)";
+    }
+    bool given = false;
+    for (const auto& t : cli) given |= option_key(t) == key;
+    if (given) continue;
+    auto scalar = [&](const toml::node& n, std::string& s) -> bool {
+      if (auto v = n.value<std::string>(); v && n.is_string()) s = *v;
+      else if (n.is_integer()) s = std::to_string(*n.value<std::int64_t>());
+      else if (n.is_floating_point()) s = std::to_string(*n.value<double>());
+      else if (n.is_boolean()) s = *n.value<bool>() ? "true" : "false";
+      else return false;
+      return true;
+    };
+    auto type_error = [&]() {
+      return "config file " + path + ": key '" + std::string(key_view.str()) + "' has a value of the wrong type";
+    };
+    if (const toml::array* arr = node.as_array()) {
+      for (const auto& el : *arr) {
+        std::string s;
+        if (!scalar(el, s)) return type_error();
+        out.push_back("--" + key);
+        out.push_back(s);
+      }
+      continue;
+    }
+    std::string s;
+    if (!scalar(node, s)) return type_error();
+    if (opt->get_type_size() == 0) {  // a flag
+      if (!node.is_boolean()) return type_error();
+      if (s == "true") out.push_back("--" + key);
+      continue;
+    }
+    out.push_back("--" + key);
+    out.push_back(s);
+  }
+  return {};
+}
+
+ClosePolicy policy_of(const std::string& s) {
+  if (s == "client") return ClosePolicy::kClientFirst;
+  if (s == "rst") return ClosePolicy::kReset;
+  if (s == "half") return ClosePolicy::kHalfClose;
+  return ClosePolicy::kServerFirst;
+}
+
+std::uint64_t random64() {
+  std::random_device rd;
+  return (std::uint64_t{rd()} << 32) ^ rd();
+}
+
+std::string fill_engine(const AppOptions& o, EngineConfig& e) {
+  e.time_wait = static_cast<TimeNs>(o.time_wait * 1e9);
+  e.fin_wait2_timeout = static_cast<TimeNs>(o.fin_wait2_timeout * 1e9);
+  e.delayed_ack = static_cast<TimeNs>(o.delayed_ack_ms * 1e6);
+  e.mtu = o.mtu;
+  e.secret0 = random64();
+  e.secret1 = random64();
+  if (!o.gateway.empty() && !parse_ipv4(o.gateway, e.gateway)) {
+    return "--gateway '" + o.gateway + "' is not an IPv4 address (expected A.B.C.D)";
+  }
+  for (const auto& n : o.neighbors) {
+    const auto comma = n.find(',');
+    StaticNeighbor sn;
+    if (comma == std::string::npos || !parse_ipv4(n.substr(0, comma), sn.ip) || !parse_mac(n.substr(comma + 1), sn.mac)) {
+      return "--neighbor '" + n + "' is not IP,MAC (e.g. 198.18.0.1,02:00:00:00:00:01)";
+    }
+    e.neighbors.push_back(sn);
+  }
+  return {};
+}
+
+}  // namespace
+
+ParseResult parse_command_line(const std::vector<std::string>& args_in) {
+  ParseResult result;
+  AppOptions& o = result.plan.options;
+  CLI::App app{"synwave: a DPDK userspace TCP endpoint for connection-rate and SYN-flood experiments", "synwave [EAL options] --"};
+  app.require_subcommand(0, 1);
+  app.fallthrough(false);
+  Modes m{};
+  m.server = app.add_subcommand("server", "accept connections on --listen ports and answer them");
+  m.client = app.add_subcommand("client", "open connections to --dst at a rate or concurrency");
+  m.loopback = app.add_subcommand("loopback", "client and server in one process over an in-memory link (default)");
+  for (CLI::App* s : {m.server, m.client, m.loopback}) add_common(s, o);
+  add_server(m.server, o, false);
+  add_client(m.client, o, false);
+  add_server(m.loopback, o, true);
+  add_client(m.loopback, o, true);
+  m.server->add_option("--close", o.close, "who closes: server (after responding), client (wait for its FIN), rst")
+      ->check(CLI::IsMember({"server", "client", "rst"}));
+  m.client->add_option("--close", o.close, "who closes: server (wait for its FIN), client (after the response), rst, half (FIN after the request)")
+      ->check(CLI::IsMember({"server", "client", "rst", "half"}));
+  m.loopback->add_option("--close", o.close, "who closes: server, client, rst (client resets), half")
+      ->check(CLI::IsMember({"server", "client", "rst", "half"}));
+
+  std::vector<std::string> args = args_in;
+  // Which mode, and is there a config file? Both must be known before the file is read.
+  std::string mode_name = "loopback";
+  if (!args.empty() && (args[0] == "server" || args[0] == "client" || args[0] == "loopback")) mode_name = args[0];
+  else if (args.empty() || args[0].rfind("-", 0) == 0) args.insert(args.begin(), "loopback");
+  CLI::App* mode = mode_name == "server" ? m.server : mode_name == "client" ? m.client : m.loopback;
+  std::vector<std::string> cli(args.begin() + 1, args.end());
+  std::string config_path;
+  for (std::size_t i = 0; i < cli.size(); ++i) {
+    if (cli[i] == "--config" && i + 1 < cli.size()) config_path = cli[i + 1];
+    else if (cli[i].rfind("--config=", 0) == 0) config_path = cli[i].substr(9);
+  }
+  std::vector<std::string> from_file;
+  if (!config_path.empty()) {
+    const std::string err = config_tokens(mode, config_path, cli, from_file);
+    if (!err.empty()) {
+      result.exit_code = 2;
+      result.done = true;
+      result.message = err;
+      return result;
+    }
+  }
+  std::vector<std::string> all;
+  all.push_back(mode_name);
+  all.insert(all.end(), from_file.begin(), from_file.end());
+  all.insert(all.end(), cli.begin(), cli.end());
+  std::vector<std::string> reversed(all.rbegin(), all.rend());  // CLI11 parses a reversed vector
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    result.done = true;
+    result.message = mode->help();
+    return result;
+  } catch (const CLI::CallForAllHelp& e) {
+    result.done = true;
+    result.message = app.help();
+    return result;
+  } catch (const CLI::ParseError& e) {
+    result.exit_code = 2;
+    result.done = true;
+    result.message = std::string(e.what()) + (from_file.empty() ? "" : " (options from " + config_path + " included)") +
+                     "; see 'synwave -- " + mode_name + " --help'";
+    return result;
+  }
+  o.mode_name = mode_name;
+  o.mode = mode == m.server ? Mode::kServer : mode == m.client ? Mode::kClient : Mode::kLoopback;
+
+  auto fail = [&](const std::string& msg) {
+    result.exit_code = 2;
+    result.done = true;
+    result.message = msg;
+    return result;
+  };
+  RunPlan& plan = result.plan;
+  std::uint32_t ip = 0;
+  std::uint8_t prefix = 24;
+  if (o.mode != Mode::kLoopback && !parse_cidr(o.ip, ip, prefix)) {
+    return fail("--ip '" + o.ip + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.1/24)");
+  }
+  std::uint16_t port_first = 0, port_last = 0;
+  if (!parse_port_range(o.src_ports, port_first, port_last)) {
+    return fail("--src-ports '" + o.src_ports + "' is not a range FIRST-LAST within 1-65535");
+  }
+  for (std::uint16_t p : o.listen) {
+    if (p == 0) return fail("--listen 0 is not a port: give 1-65535");
+  }
+  plan.duration_s = o.duration.value_or(0.0);
+
+  // Workload.
+  const ClosePolicy close = policy_of(o.close.empty() ? "server" : o.close);
+  Workload server_w;
+  Workload client_w;
+  if (o.http_bytes.has_value()) {
+    server_w.kind = WorkloadKind::kHttp;
+    server_w.response_bytes = *o.http_bytes;
+  } else {
+    server_w.kind = o.mode == Mode::kLoopback && !o.http_get.empty() ? WorkloadKind::kHttp : WorkloadKind::kNone;
+  }
+  if (!o.http_get.empty()) {
+    if (o.http_get[0] != '/') return fail("--http-get '" + o.http_get + "' must be a path starting with '/'");
+    client_w.kind = WorkloadKind::kHttp;
+    client_w.http_path = o.http_get;
+  } else {
+    client_w.kind = WorkloadKind::kNone;
+  }
+  if (o.mode == Mode::kLoopback && o.http_bytes.has_value() && o.http_get.empty()) {
+    client_w.kind = WorkloadKind::kHttp;  // --http alone in loopback: the client asks for it
+  }
+  server_w.close = close;
+  client_w.close = close;
+  if (o.mode == Mode::kLoopback) {
+    // One --close for both sides: name who closes first; the other side waits for it.
+    if (close == ClosePolicy::kReset) server_w.close = ClosePolicy::kClientFirst;
+    if (close == ClosePolicy::kHalfClose) server_w.close = ClosePolicy::kServerFirst;
+    if (close == ClosePolicy::kServerFirst) client_w.close = ClosePolicy::kServerFirst;
+  }
+
+  const std::uint32_t default_conns = o.mode == Mode::kLoopback ? 1u << 18 : 1u << 17;
+  const std::uint32_t max_conns = o.max_connections != 0 ? o.max_connections : default_conns;
+  for (EngineConfig* e : {&plan.server, &plan.client}) {
+    const std::string err = fill_engine(o, *e);
+    if (!err.empty()) return fail(err);
+    e->max_connections = max_conns;
+    e->local_ip = ip;
+    e->prefix_len = prefix;
+  }
+  plan.server.workload = server_w;
+  plan.server.listen_ports = o.listen;
+  plan.client.workload = client_w;
+
+  GeneratorConfig& g = plan.generator;
+  g.rate = o.rate;
+  g.concurrency = o.concurrency != 0 ? o.concurrency : (o.mode == Mode::kLoopback ? 4096u : 1000u);
+  g.total = o.connections;
+  g.port_first = port_first;
+  g.port_last = port_last;
+  if (o.mode == Mode::kClient) {
+    std::uint32_t dst_ip = 0;
+    std::uint16_t dst_port = 0;
+    if (!parse_endpoint(o.dst, dst_ip, dst_port)) {
+      return fail("--dst '" + o.dst + "' is not A.B.C.D:PORT with a port in 1-65535");
+    }
+    g.dst_ip = dst_ip;
+    g.dst_port = dst_port;
+    if (dst_ip == ip) return fail("--dst " + o.dst + " is our own --ip: give the server's address");
+  }
+  if (o.mode == Mode::kLoopback) {
+    if (plan.duration_s == 0 && o.connections == 0) plan.duration_s = 10.0;
+    plan.server.listen_ports = {80};
+    if (o.max_connections == 0 && plan.server.max_connections < 65536u * 2) plan.server.max_connections = 65536u * 2;
+  }
+  return result;
+}
+
+}  // namespace synwave::app

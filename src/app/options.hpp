@@ -1,0 +1,82 @@
+#pragma once
+// The program's command line and configuration file: one set of options per mode, each also
+// settable in a TOML file given by --config (the command line wins).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "synwave/engine_config.hpp"
+#include "synwave/connection_generator.hpp"
+
+namespace synwave::app {
+
+enum class Mode { kServer, kClient, kLoopback };
+
+struct AppOptions {
+  Mode mode = Mode::kLoopback;
+  std::string mode_name = "loopback";
+  std::string config_file;
+
+  // Addressing and device.
+  std::string ip;                  // A.B.C.D/LEN
+  std::string gateway;
+  std::vector<std::string> neighbors;  // IP,MAC
+  std::uint16_t port = 0;          // ethdev port id
+  std::uint16_t mtu = 1500;
+  std::uint32_t mbufs = 0;         // 0: sized from the connection count
+
+  // Server.
+  std::vector<std::uint16_t> listen;
+  std::optional<std::uint32_t> http_bytes;
+  // Client.
+  std::string dst;                 // A.B.C.D:PORT
+  std::uint64_t rate = 0;
+  std::uint32_t concurrency = 0;   // 0: mode default
+  std::uint64_t connections = 0;
+  std::optional<double> duration;
+  std::string http_get;
+  std::string src_ports = "1024-65535";
+  // Both.
+  std::string close;               // empty: mode default
+  std::uint32_t max_connections = 0;  // 0: mode default
+  double time_wait = 60.0;
+  double fin_wait2_timeout = 60.0;
+  double delayed_ack_ms = 40.0;
+
+  // Observability.
+  std::string report;
+  double stats_interval = 1.0;
+  std::string log_level = "info";
+  std::string capture;
+  std::uint32_t capture_packets = 1000;
+};
+
+// The parsed options turned into what the engines and generators need.
+struct RunPlan {
+  AppOptions options;
+  EngineConfig server;           // server and loopback
+  EngineConfig client;           // client and loopback
+  GeneratorConfig generator;     // client and loopback
+  double duration_s = 0;         // 0: until stopped (or the connection count is reached)
+};
+
+struct ParseResult {
+  int exit_code = 0;             // non-zero: stop with this code (0 with done=true: --help)
+  bool done = false;
+  std::string message;           // what to print (error line or help)
+  RunPlan plan;
+};
+
+// args: the program's own arguments (after '--').
+ParseResult parse_command_line(const std::vector<std::string>& args);
+
+// Parsers shared with tests.
+bool parse_ipv4(const std::string& s, std::uint32_t& out);
+bool parse_cidr(const std::string& s, std::uint32_t& ip, std::uint8_t& prefix);
+bool parse_endpoint(const std::string& s, std::uint32_t& ip, std::uint16_t& port);
+bool parse_mac(const std::string& s, MacAddr& out);
+bool parse_port_range(const std::string& s, std::uint16_t& first, std::uint16_t& last);
+std::string format_ipv4(std::uint32_t ip);
+
+}  // namespace synwave::app

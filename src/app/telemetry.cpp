@@ -1,0 +1,54 @@
+#include "telemetry.hpp"
+
+#include <rte_telemetry.h>
+
+#include <atomic>
+#include <string>
+
+namespace synwave::app {
+
+namespace {
+
+std::atomic<const RunState*> g_state{nullptr};
+
+int stats_command(const char*, const char*, rte_tel_data* d) {
+  const RunState* s = g_state.load();
+  if (s == nullptr) return -1;
+  const Totals t = collect(*s);
+  rte_tel_data_start_dict(d);
+  t.all.for_each([&](std::string_view name, std::uint64_t v) { rte_tel_data_add_dict_u64(d, std::string(name).c_str(), v); });
+  t.worker.for_each([&](const char* name, std::uint64_t v) { rte_tel_data_add_dict_u64(d, name, v); });
+  EngineGauges g;
+  for (const auto& role : t.gauges) {
+    g.connections += role.connections;
+    for (std::size_t k = 0; k < g.by_state.size(); ++k) g.by_state[k] += role.by_state[k];
+  }
+  rte_tel_data_add_dict_u64(d, "connections", g.connections);
+  rte_tel_data_add_dict_u64(d, "half_open", g.in(TcpState::kSynReceived));
+  rte_tel_data_add_dict_u64(d, "time_wait", g.in(TcpState::kTimeWait));
+  rte_tel_data_add_dict_u64(d, "established", g.in(TcpState::kEstablished));
+  rte_tel_data_add_dict_u64(d, "connections_completed", completed(*s, t));
+  rte_tel_data_add_dict_u64(d, "connections_failed", failed(*s, t));
+  return 0;
+}
+
+int config_command(const char*, const char*, rte_tel_data* d) {
+  const RunState* s = g_state.load();
+  if (s == nullptr) return -1;
+  rte_tel_data_start_dict(d);
+  for (const auto& [key, value] : s->config.items()) {
+    const std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+    rte_tel_data_add_dict_string(d, key.c_str(), v.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_telemetry(const RunState* state) {
+  g_state.store(state);
+  rte_telemetry_register_cmd("/synwave/stats", stats_command, "synwave counters and gauges, summed over lcores. No parameters");
+  rte_telemetry_register_cmd("/synwave/config", config_command, "synwave's effective configuration. No parameters");
+}
+
+}  // namespace synwave::app

@@ -1,0 +1,120 @@
+#include "port.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_errno.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace synwave::dpdk {
+
+namespace {
+std::string port_error(std::uint16_t port, const char* what, int rc) {
+  return "port " + std::to_string(port) + ": " + what + " failed (" + rte_strerror(-rc) + ")";
+}
+}  // namespace
+
+std::uint16_t max_queues(std::uint16_t port_id) {
+  rte_eth_dev_info dev{};
+  if (rte_eth_dev_info_get(port_id, &dev) != 0) return 0;
+  return std::min(dev.max_rx_queues, dev.max_tx_queues);
+}
+
+std::string setup_port(const PortRequest& req, PortInfo& info) {
+  const std::uint16_t port = req.port_id;
+  if (!rte_eth_dev_is_valid_port(port)) {
+    return "port " + std::to_string(port) + " does not exist: give a device with '--vdev' (e.g. net_tap0) or bind a NIC "
+           "to a DPDK driver (dpdk-devbind.py), and check --port";
+  }
+  rte_eth_dev_info dev{};
+  int rc = rte_eth_dev_info_get(port, &dev);
+  if (rc != 0) return port_error(port, "reading device info", rc);
+  if (req.queues > dev.max_rx_queues || req.queues > dev.max_tx_queues) {
+    return "port " + std::to_string(port) + " (" + dev.driver_name + ") has " +
+           std::to_string(std::min(dev.max_rx_queues, dev.max_tx_queues)) + " queue pair(s) but " +
+           std::to_string(req.queues) + " worker lcores need one each: run fewer lcores (-l) or use another device";
+  }
+  info.port_id = port;
+  info.driver = dev.driver_name;
+  char name[RTE_ETH_NAME_MAX_LEN] = {};
+  rte_eth_dev_get_name_by_port(port, name);
+  info.name = name;
+  info.queues = req.queues;
+
+  rte_eth_conf conf{};
+  const std::uint64_t want_rss = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+  if (req.queues > 1 && (dev.flow_type_rss_offloads & want_rss) != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_key = nullptr;  // the driver's default key
+    conf.rx_adv_conf.rss_conf.rss_hf = dev.flow_type_rss_offloads & want_rss;
+    info.rss = true;
+  }
+  const std::uint64_t tx_ck = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  if ((dev.tx_offload_capa & tx_ck) == tx_ck) {
+    conf.txmode.offloads |= tx_ck;
+    info.tx_checksum_offload = true;
+  }
+  const std::uint64_t rx_ck = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  if ((dev.rx_offload_capa & rx_ck) == rx_ck) {
+    conf.rxmode.offloads |= rx_ck;
+    info.rx_checksum_offload = true;
+  }
+  if ((dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0) {
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+  }
+  rc = rte_eth_dev_configure(port, req.queues, req.queues, &conf);
+  if (rc != 0) return port_error(port, "configure", rc);
+  // Some virtual devices refuse an MTU change; their default already fits 1500.
+  if (rte_eth_dev_set_mtu(port, req.mtu) != 0) {
+    std::uint16_t mtu = 0;
+    if (rte_eth_dev_get_mtu(port, &mtu) == 0 && mtu != 0 && mtu < req.mtu) {
+      return "port " + std::to_string(port) + " cannot take MTU " + std::to_string(req.mtu) + " (it has " +
+             std::to_string(mtu) + "): lower --mtu";
+    }
+  }
+  std::uint16_t rx_desc = req.rx_descriptors;
+  std::uint16_t tx_desc = req.tx_descriptors;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_desc, &tx_desc);
+  const int socket = rte_eth_dev_socket_id(port);
+  const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
+  for (std::uint16_t q = 0; q < req.queues; ++q) {
+    rte_eth_rxconf rxc = dev.default_rxconf;
+    rxc.offloads = conf.rxmode.offloads;
+    rc = rte_eth_rx_queue_setup(port, q, rx_desc, sock, &rxc, req.pool);
+    if (rc != 0) return port_error(port, "rx queue setup", rc);
+    rte_eth_txconf txc = dev.default_txconf;
+    txc.offloads = conf.txmode.offloads;
+    rc = rte_eth_tx_queue_setup(port, q, tx_desc, sock, &txc);
+    if (rc != 0) return port_error(port, "tx queue setup", rc);
+  }
+  rte_ether_addr mac{};
+  rte_eth_macaddr_get(port, &mac);
+  std::memcpy(info.mac.bytes.data(), mac.addr_bytes, 6);
+  rc = rte_eth_dev_start(port);
+  if (rc != 0) return port_error(port, "start", rc);
+  return {};
+}
+
+bool wait_for_link(std::uint16_t port_id, unsigned timeout_ms, PortInfo& info) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(port_id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP) {
+      info.link_up = true;
+      info.link_speed_mbps = link.link_speed;
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void close_port(std::uint16_t port_id) {
+  rte_eth_dev_stop(port_id);
+  rte_eth_dev_close(port_id);
+}
+
+}  // namespace synwave::dpdk

@@ -1,0 +1,92 @@
+#pragma once
+// How a worker lcore shows its numbers to the control plane without sharing a cache line on the
+// hot path: every few milliseconds it copies them into its slot under a sequence lock; readers
+// (the main lcore, the telemetry thread) retry until they get a copy taken between two writes.
+#include <atomic>
+#include <cstdint>
+
+#include "synwave/connection_generator.hpp"
+#include "synwave/counters.hpp"
+#include "synwave/engine.hpp"
+
+namespace synwave::dpdk {
+
+// Data-plane events that happen outside the engine.
+struct WorkerCounters {
+  std::uint64_t rx_packets = 0;
+  std::uint64_t tx_packets = 0;
+  std::uint64_t rx_bursts = 0;
+  std::uint64_t tx_ring_full_drops = 0;   // tx queue had no room after retries
+  std::uint64_t rx_multi_segment_drops = 0;
+  std::uint64_t mbuf_alloc_failures = 0;  // mempool empty when the engine asked for buffers
+  std::uint64_t steered_out = 0;          // handed to another lcore by the software dispatcher
+  std::uint64_t steered_in = 0;
+  std::uint64_t steer_ring_full_drops = 0;
+  std::uint64_t captured = 0;
+
+  template <class F>
+  void for_each(F&& f) const {
+    f("rx_packets", rx_packets);
+    f("tx_packets", tx_packets);
+    f("rx_bursts", rx_bursts);
+    f("tx_ring_full_drops", tx_ring_full_drops);
+    f("rx_multi_segment_drops", rx_multi_segment_drops);
+    f("mbuf_alloc_failures", mbuf_alloc_failures);
+    f("steered_out", steered_out);
+    f("steered_in", steered_in);
+    f("steer_ring_full_drops", steer_ring_full_drops);
+    f("captured", captured);
+  }
+  WorkerCounters& operator+=(const WorkerCounters& o) {
+    rx_packets += o.rx_packets;
+    tx_packets += o.tx_packets;
+    rx_bursts += o.rx_bursts;
+    tx_ring_full_drops += o.tx_ring_full_drops;
+    rx_multi_segment_drops += o.rx_multi_segment_drops;
+    mbuf_alloc_failures += o.mbuf_alloc_failures;
+    steered_out += o.steered_out;
+    steered_in += o.steered_in;
+    steer_ring_full_drops += o.steer_ring_full_drops;
+    captured += o.captured;
+    return *this;
+  }
+};
+
+enum class Role : std::uint8_t { kServer = 0, kClient = 1 };
+inline constexpr std::size_t kRoles = 2;
+
+struct LcoreSnapshot {
+  TimeNs taken_at = 0;
+  Counters counters[kRoles];  // summed over the lcore's engines of each role
+  EngineGauges gauges[kRoles];
+  bool has_role[kRoles] = {};
+  WorkerCounters worker;
+  GeneratorStats generator;
+};
+
+class alignas(64) StatsSlot {
+ public:
+  void publish(const LcoreSnapshot& s) {
+    const std::uint32_t seq = seq_.load(std::memory_order_relaxed);
+    seq_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    data_ = s;
+    std::atomic_thread_fence(std::memory_order_release);
+    seq_.store(seq + 2, std::memory_order_release);
+  }
+  [[nodiscard]] LcoreSnapshot read() const {
+    for (;;) {
+      const std::uint32_t before = seq_.load(std::memory_order_acquire);
+      if ((before & 1) != 0) continue;
+      LcoreSnapshot copy = data_;
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (seq_.load(std::memory_order_relaxed) == before) return copy;
+    }
+  }
+
+ private:
+  std::atomic<std::uint32_t> seq_{0};
+  LcoreSnapshot data_;
+};
+
+}  // namespace synwave::dpdk

@@ -1,0 +1,269 @@
+#include "worker.hpp"
+
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_prefetch.h>
+#include <rte_tcp.h>
+
+#include "synwave/flow_table.hpp"
+
+namespace synwave::dpdk {
+
+namespace {
+
+constexpr TimeNs kSnapshotInterval = 10 * kMillisecond;
+constexpr TimeNs kControlInterval = 1 * kMillisecond;
+constexpr int kTxRetries = 8;
+
+inline Frame to_frame(rte_mbuf* m) {
+  Frame f;
+  f.handle = m;
+  f.data = rte_pktmbuf_mtod(m, std::uint8_t*);
+  f.len = m->data_len;
+  f.capacity = static_cast<std::uint16_t>(m->buf_len - m->data_off);
+  const std::uint64_t ol = m->ol_flags;
+  if ((ol & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD) f.flags |= frame_flags::kRxIpChecksumGood;
+  if ((ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD) f.flags |= frame_flags::kRxL4ChecksumGood;
+  return f;
+}
+
+inline rte_mbuf* to_mbuf(const Frame& f) {
+  auto* m = static_cast<rte_mbuf*>(f.handle);
+  m->data_len = f.len;
+  m->pkt_len = f.len;
+  m->nb_segs = 1;
+  m->next = nullptr;
+  if ((f.flags & frame_flags::kTxTcpChecksum) != 0) {
+    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+    m->l2_len = sizeof(rte_ether_hdr);
+    m->l3_len = sizeof(rte_ipv4_hdr);
+  } else {
+    m->ol_flags = 0;
+  }
+  return m;
+}
+
+void capture_burst(Worker& w, std::uint16_t port, std::uint16_t queue, rte_mbuf* const* pkts, std::uint16_t n,
+                   rte_pcapng_direction dir) {
+  if (w.capture_left == 0 || w.capture == nullptr) return;
+  rte_mbuf* copies[kBurst];
+  std::uint16_t c = 0;
+  const std::uint64_t ts = rte_get_tsc_cycles();
+  for (std::uint16_t i = 0; i < n && w.capture_left > 0; ++i) {
+    rte_mbuf* copy = rte_pcapng_copy(port, queue, pkts[i], w.capture->pool, UINT32_MAX, ts, dir);
+    if (copy == nullptr) break;
+    copies[c++] = copy;
+    --w.capture_left;
+  }
+  if (c > 0) {
+    rte_pcapng_write_packets(w.capture->writer, copies, c);
+    w.counters.captured += c;
+  }
+}
+
+std::uint32_t refill_frames(void* ctx, Frame* out, std::uint32_t max) {
+  auto* b = static_cast<EngineBinding*>(ctx);
+  rte_mbuf* mbufs[kBurst];
+  if (max > kBurst) max = kBurst;
+  // All-or-nothing: try the full batch, then a small one before reporting exhaustion.
+  std::uint32_t n = max;
+  if (rte_pktmbuf_alloc_bulk(b->pool, mbufs, n) != 0) {
+    n = max < 4 ? max : 4;
+    if (rte_pktmbuf_alloc_bulk(b->pool, mbufs, n) != 0) {
+      ++b->worker->counters.mbuf_alloc_failures;
+      return 0;
+    }
+  }
+  for (std::uint32_t i = 0; i < n; ++i) {
+    rte_mbuf* m = mbufs[i];
+    Frame f;
+    f.handle = m;
+    f.data = rte_pktmbuf_mtod(m, std::uint8_t*);
+    f.capacity = static_cast<std::uint16_t>(m->buf_len - m->data_off);
+    out[i] = f;
+  }
+  return n;
+}
+
+void transmit_frames(void* ctx, Frame* frames, std::uint32_t n) {
+  auto* b = static_cast<EngineBinding*>(ctx);
+  Worker& w = *b->worker;
+  rte_mbuf* mbufs[kBurst];
+  std::uint16_t count = 0;
+  for (std::uint32_t i = 0; i < n; ++i) mbufs[count++] = to_mbuf(frames[i]);
+  capture_burst(w, b->port, b->queue, mbufs, count, RTE_PCAPNG_DIRECTION_OUT);
+  std::uint16_t sent = 0;
+  for (int attempt = 0; attempt < kTxRetries && sent < count; ++attempt) {
+    sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(b->port, b->queue, mbufs + sent, static_cast<std::uint16_t>(count - sent)));
+  }
+  w.counters.tx_packets += sent;
+  if (sent < count) {
+    w.counters.tx_ring_full_drops += count - sent;
+    rte_pktmbuf_free_bulk(mbufs + sent, count - sent);
+  }
+}
+
+void release_frames(void*, Frame* frames, std::uint32_t n) {
+  for (std::uint32_t i = 0; i < n; ++i) rte_pktmbuf_free(static_cast<rte_mbuf*>(frames[i].handle));
+}
+
+// Runs a burst of received mbufs through the engine; frees what it did not keep.
+void process_burst(Worker& w, EngineBinding& b, rte_mbuf** pkts, std::uint16_t n, TimeNs now) {
+  rte_mbuf* to_free[kBurst * 2];
+  std::uint16_t nf = 0;
+  for (std::uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    rte_mbuf* m = pkts[i];
+    if (m->nb_segs != 1) {
+      ++w.counters.rx_multi_segment_drops;
+      to_free[nf++] = m;
+      continue;
+    }
+    if (!b.engine->input(to_frame(m), now)) to_free[nf++] = m;
+  }
+  if (nf > 0) rte_pktmbuf_free_bulk(to_free, nf);
+}
+
+// Splits a received burst: frames this lcore owns stay in `mine`; the rest go to their owners.
+std::uint16_t dispatch(Worker& w, rte_mbuf** pkts, std::uint16_t n, rte_mbuf** mine) {
+  Dispatcher& d = *w.dispatcher;
+  std::uint16_t kept = 0;
+  rte_mbuf* out[kMaxWorkers][kBurst];
+  std::uint16_t out_n[kMaxWorkers] = {};
+  for (std::uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const std::uint16_t owner = d.owner_of(m);
+    if (owner == Dispatcher::kAllWorkers) {
+      for (std::uint16_t o = 0; o < d.workers; ++o) {
+        if (o == w.index) continue;
+        rte_mbuf* copy = rte_pktmbuf_copy(m, d.clone_pool, 0, UINT32_MAX);
+        if (copy != nullptr) out[o][out_n[o]++] = copy;
+      }
+      mine[kept++] = m;
+    } else if (owner == w.index) {
+      mine[kept++] = m;
+    } else {
+      out[owner][out_n[owner]++] = m;
+    }
+  }
+  for (std::uint16_t o = 0; o < d.workers; ++o) {
+    if (out_n[o] == 0) continue;
+    const unsigned q = rte_ring_sp_enqueue_burst(d.rings[w.index][o], reinterpret_cast<void* const*>(out[o]), out_n[o], nullptr);
+    w.counters.steered_out += q;
+    if (q < out_n[o]) {
+      w.counters.steer_ring_full_drops += out_n[o] - q;
+      rte_pktmbuf_free_bulk(out[o] + q, out_n[o] - q);
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+std::uint16_t Dispatcher::owner_of(const rte_mbuf* m) const {
+  if (m->data_len < sizeof(rte_ether_hdr)) return 0;
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) return kAllWorkers;
+  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return 0;
+  if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) return 0;
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+  const std::uint32_t ihl = static_cast<std::uint32_t>(ip->version_ihl & 0x0f) * 4u;
+  if (ip->next_proto_id != IPPROTO_TCP || m->data_len < sizeof(rte_ether_hdr) + ihl + 4) return 0;
+  const auto* ports = reinterpret_cast<const std::uint8_t*>(ip) + ihl;
+  const std::uint16_t remote_port = static_cast<std::uint16_t>(ports[0] << 8 | ports[1]);
+  const std::uint16_t local_port = static_cast<std::uint16_t>(ports[2] << 8 | ports[3]);
+  for (std::uint16_t i = 0; i < listen_count; ++i) {
+    if (listen_ports[i] == local_port) {
+      const FlowKey key{0, rte_be_to_cpu_32(ip->src_addr), local_port, remote_port};
+      return static_cast<std::uint16_t>(flow_hash(key) % workers);
+    }
+  }
+  if (local_port < client_port_first) return 0;
+  return static_cast<std::uint16_t>((local_port - client_port_first) % workers);
+}
+
+FrameIo make_frame_io(EngineBinding& binding) {
+  FrameIo io;
+  io.ctx = &binding;
+  io.refill = refill_frames;
+  io.transmit = transmit_frames;
+  io.release = release_frames;
+  return io;
+}
+
+void publish_snapshot(Worker& w, TimeNs now) {
+  LcoreSnapshot s;
+  s.taken_at = now;
+  s.worker = w.counters;
+  for (std::uint32_t i = 0; i < w.binding_count; ++i) {
+    const EngineBinding& b = w.bindings[i];
+    const auto r = static_cast<std::size_t>(b.role);
+    s.has_role[r] = true;
+    s.counters[r] += b.engine->counters();
+    const EngineGauges g = b.engine->gauges();
+    s.gauges[r].connections += g.connections;
+    for (std::size_t k = 0; k < g.by_state.size(); ++k) s.gauges[r].by_state[k] += g.by_state[k];
+    if (b.generator != nullptr) {
+      const GeneratorStats& gs = b.generator->stats();
+      s.generator.opened += gs.opened;
+      s.generator.tuple_busy += gs.tuple_busy;
+      s.generator.neighbor_pending += gs.neighbor_pending;
+      s.generator.no_memory += gs.no_memory;
+      s.generator.no_route += gs.no_route;
+    }
+  }
+  w.slot->publish(s);
+}
+
+int worker_main(void* arg) {
+  Worker& w = *static_cast<Worker*>(arg);
+  rte_mbuf* pkts[kBurst];
+  rte_mbuf* mine[kBurst * (kMaxWorkers + 1)];
+  TimeNs next_snapshot = 0;
+  TimeNs next_control = 0;
+  while (!w.stop->load(std::memory_order_relaxed)) {
+    const TimeNs now = w.clock->now();
+    for (std::uint32_t bi = 0; bi < w.binding_count; ++bi) {
+      EngineBinding& b = w.bindings[bi];
+      const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, kBurst);
+      if (n > 0) {
+        ++w.counters.rx_bursts;
+        w.counters.rx_packets += n;
+        capture_burst(w, b.port, b.queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
+      }
+      if (w.dispatcher == nullptr) {
+        if (n > 0) process_burst(w, b, pkts, n, now);
+      } else {
+        std::uint16_t kept = n > 0 ? dispatch(w, pkts, n, mine) : 0;
+        for (std::uint16_t from = 0; from < w.dispatcher->workers; ++from) {
+          if (from == w.index) continue;
+          const unsigned got = rte_ring_sc_dequeue_burst(w.dispatcher->rings[from][w.index],
+                                                         reinterpret_cast<void**>(mine + kept), kBurst, nullptr);
+          w.counters.steered_in += got;
+          kept = static_cast<std::uint16_t>(kept + got);
+        }
+        for (std::uint16_t off = 0; off < kept; off = static_cast<std::uint16_t>(off + kBurst)) {
+          const std::uint16_t chunk = static_cast<std::uint16_t>(kept - off < kBurst ? kept - off : kBurst);
+          process_burst(w, b, mine + off, chunk, now);
+        }
+      }
+      if (b.generator != nullptr) b.generator->poll(*b.engine, now);
+      b.engine->advance(now);  // fires due timers and drains tx
+    }
+    if (now >= next_snapshot) {
+      publish_snapshot(w, now);
+      next_snapshot = now + kSnapshotInterval;
+    }
+    if (w.control != nullptr && now >= next_control) {
+      w.control(w.control_ctx, now);
+      next_control = now + kControlInterval;
+    }
+  }
+  for (std::uint32_t bi = 0; bi < w.binding_count; ++bi) w.bindings[bi].engine->flush();
+  publish_snapshot(w, w.clock->now());
+  return 0;
+}
+
+}  // namespace synwave::dpdk

@@ -1,0 +1,88 @@
+#pragma once
+// The run-to-completion loop of one worker lcore (DPDK's l3fwd shape): rx burst of 32,
+// prefetch, engine input per frame, bulk free, tx drained every pass, timers, the client
+// generator, and a stats snapshot every few milliseconds. No lock, no allocation, no log.
+#include <rte_mbuf.h>
+#include <rte_pcapng.h>
+#include <rte_ring.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "stats_slot.hpp"
+#include "synwave/connection_generator.hpp"
+#include "synwave/engine.hpp"
+#include "tsc_clock.hpp"
+
+namespace synwave::dpdk {
+
+inline constexpr std::uint16_t kBurst = 32;
+inline constexpr std::uint16_t kMaxWorkers = 16;
+
+// The first packets each lcore receives and sends, written as pcapng (readable by tshark).
+struct Capture {
+  rte_pcapng_t* writer = nullptr;
+  rte_mempool* pool = nullptr;
+  std::uint32_t per_lcore_limit = 0;
+};
+
+// The software dispatcher, for ports that cannot steer flows to lcores themselves (no RSS, as
+// net_tap and net_pcap): whichever lcore receives a frame passes it to the lcore that owns its
+// flow through a single-producer/single-consumer ring. Ownership is decided from the header
+// alone, the same way on every lcore:
+//   - segments to a listening port: by a hash of the remote address and port;
+//   - segments to a client source port: by the port's slot in the source range, which is how the
+//     connection generator split the range among lcores in the first place;
+//   - ARP: every lcore gets a copy, since each engine keeps its own neighbour cache.
+struct Dispatcher {
+  std::uint16_t workers = 1;
+  std::array<std::uint16_t, 16> listen_ports{};
+  std::uint16_t listen_count = 0;
+  std::uint16_t client_port_first = 1024;
+  rte_mempool* clone_pool = nullptr;
+  rte_ring* rings[kMaxWorkers][kMaxWorkers] = {};  // rings[from][to]
+
+  [[nodiscard]] std::uint16_t owner_of(const rte_mbuf* m) const;  // kAllWorkers for ARP
+  static constexpr std::uint16_t kAllWorkers = 0xffff;
+};
+
+// One engine attached to one port queue.
+struct EngineBinding {
+  Engine* engine = nullptr;
+  std::uint16_t port = 0;
+  std::uint16_t queue = 0;
+  rte_mempool* pool = nullptr;
+  ConnectionGenerator* generator = nullptr;
+  Role role = Role::kServer;
+  struct Worker* worker = nullptr;
+};
+
+using ControlFn = void (*)(void* ctx, TimeNs now);
+
+struct alignas(64) Worker {
+  unsigned lcore_id = 0;
+  std::uint16_t index = 0;  // worker number, 0..workers-1 (dispatcher ownership)
+  std::array<EngineBinding, 2> bindings{};
+  std::uint32_t binding_count = 0;
+  const TscClock* clock = nullptr;
+  const std::atomic<bool>* stop = nullptr;
+  Dispatcher* dispatcher = nullptr;
+  Capture* capture = nullptr;
+  std::uint32_t capture_left = 0;
+  StatsSlot* slot = nullptr;
+  ControlFn control = nullptr;  // set on the lcore that is also the control plane
+  void* control_ctx = nullptr;
+  WorkerCounters counters;
+};
+
+// Builds the FrameIo that lends mbufs of the binding's pool to its engine and sends on its queue.
+FrameIo make_frame_io(EngineBinding& binding);
+
+// lcore entry point (rte_eal_remote_launch); arg is a Worker*.
+int worker_main(void* arg);
+
+// Publishes the worker's numbers now (also called once when the loop ends).
+void publish_snapshot(Worker& w, TimeNs now);
+
+}  // namespace synwave::dpdk
