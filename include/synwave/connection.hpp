@@ -27,6 +27,7 @@ inline constexpr std::uint16_t kRequestDone = 1u << 9;    // server: request ful
 inline constexpr std::uint16_t kResetOnAcked = 1u << 10;  // send RST once everything is acked
 inline constexpr std::uint16_t kEstablishedOnce = 1u << 11;
 inline constexpr std::uint16_t kAcceptCounted = 1u << 12;
+inline constexpr std::uint16_t kOutcomeCounted = 1u << 13;  // completed/failed already counted (TIME-WAIT)
 }  // namespace conn_flags
 
 struct Connection {

@@ -107,6 +107,7 @@ class Engine {
   void enter_time_wait(std::uint32_t id);
   void connection_reset(std::uint32_t id, std::uint64_t Counters::*reason);
   void connection_done(std::uint32_t id, std::uint64_t Counters::*failure);
+  void count_outcome(std::uint32_t id, std::uint64_t Counters::*failure);
   [[nodiscard]] bool challenge_ack_allowed();
 
   // tcp_output.cpp: building and sending segments.

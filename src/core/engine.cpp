@@ -286,9 +286,17 @@ void Engine::free_connection(std::uint32_t id) {
   conns_.free(id);
 }
 
-// Every record ends here, exactly once, with its outcome counted.
+// Every record ends here, exactly once, with its outcome counted (unless TIME-WAIT counted it on
+// entry: the exchange was over then, and a run should not wait 2MSL to see its completions).
 void Engine::connection_done(std::uint32_t id, std::uint64_t Counters::*failure) {
+  count_outcome(id, failure);
+  free_connection(id);
+}
+
+void Engine::count_outcome(std::uint32_t id, std::uint64_t Counters::*failure) {
   Connection& c = conns_[id];
+  if (c.has(conn_flags::kOutcomeCounted)) return;
+  c.set(conn_flags::kOutcomeCounted);
   if (!c.has(conn_flags::kEstablishedOnce) && c.has(conn_flags::kPassive)) {
     // A half-open passive connection never became a connection: it goes back to LISTEN.
     if (failure == &Counters::conn_failed_timeout) ++counters_.syn_rcvd_timeout;
@@ -304,7 +312,6 @@ void Engine::connection_done(std::uint32_t id, std::uint64_t Counters::*failure)
     ++(counters_.*failure);
     ++counters_.conn_failed;
   }
-  free_connection(id);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,13 @@ namespace synwave {
 
 namespace {
 bool alive(const Connection& c) { return c.state != TcpState::kClosed; }
+
+// RFC 6298 §5.7: a handshake whose SYN was sent again gave no RTT sample (Karn), and data then
+// starts with an RTO of 3 s (Linux's TCP_TIMEOUT_FALLBACK), not with the SYN's backed-off one.
+std::uint32_t handshake_fallback_rto_us(const EngineConfig& config) {
+  const TimeNs rto = std::min(std::max(3 * kSecond, config.rto_min), config.rto_max);
+  return static_cast<std::uint32_t>(rto / kMicrosecond);
+}
 }  // namespace
 
 void Engine::negotiate_options(Connection& c, const TcpSegment& seg) {
@@ -73,6 +80,7 @@ void Engine::enter_time_wait(std::uint32_t id) {
   Connection& c = conns_[id];
   set_state(c, TcpState::kTimeWait);
   ++counters_.time_wait_entered;
+  count_outcome(id, nullptr);
   c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~(deadline_bits::kRto | deadline_bits::kDelayedAck));
   arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.time_wait / kMicrosecond));
 }
@@ -90,6 +98,9 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
     // A retransmitted SYN: answer with our SYN-ACK again and keep the one record.
     if (!seg.has(tcp_flags::kAck) && !seg.has(tcp_flags::kRst) && seg.seq == c.irs) {
       ++counters_.synack_retransmitted;
+      // A retransmission like a timer's (Linux counts it in num_retrans): the ACK that follows
+      // may answer either copy, so it gives no RTT sample (Karn).
+      if (c.retries < UINT8_MAX) ++c.retries;
       send_syn(c);
       return;
     }
@@ -205,6 +216,7 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
   if (c.snd_una > c.iss) {
     // RFC 6298 §2: the SYN's round trip is a sample unless the SYN was retransmitted (Karn).
     if (c.retries == 0) update_rtt(c, now_us() - (c.rto_deadline_us - c.rto_us));
+    else c.rto_us = handshake_fallback_rto_us(config_);
     c.retries = 0;
     disarm_deadline(id, deadline_bits::kRto);
     set_state(c, TcpState::kEstablished);
@@ -233,6 +245,13 @@ bool Engine::check_sequence(std::uint32_t id, RxContext& rx) {
   if (!ok) {
     if (seg.has(tcp_flags::kRst)) {
       ++counters_.rst_ignored;
+      return false;
+    }
+    if (seg.has(tcp_flags::kSyn) && is_synchronized(c.state)) {
+      // RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the sequence number", so an
+      // out-of-window one too, and under §7's rate limit like every challenge ACK.
+      ++counters_.drop_syn_in_synchronised;
+      if (challenge_ack_allowed()) send_ack(c);
       return false;
     }
     ++counters_.drop_unacceptable;
@@ -297,6 +316,7 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
     }
     // The SYN-ACK's round trip is a sample unless it was retransmitted (Karn).
     if (c.retries == 0) update_rtt(c, now_us() - (c.rto_deadline_us - c.rto_us));
+    else c.rto_us = handshake_fallback_rto_us(config_);
     c.retries = 0;
     set_state(c, TcpState::kEstablished);
     c.set(conn_flags::kEstablishedOnce);
@@ -342,7 +362,8 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
       arm_rto(id);
     }
   } else if (seg.ack == c.snd_una && seg.payload_len == 0 && !seg.has(tcp_flags::kFin) && c.snd_max != c.snd_una &&
-             scaled_window == c.snd_wnd) {
+             scaled_window == c.snd_wnd && scaled_window != 0) {
+    // (A zero window's ACKs answer our window probes: nothing to fast-retransmit into.)
     ++counters_.dup_acks;
     if (++c.dupacks == 3) {
       // RFC 5681 §3.2.
@@ -352,6 +373,9 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
       fast_retransmit(c);
     }
   }
+  // RFC 9293 §3.8.6.1: as long as the peer answers our zero-window probes the connection MUST
+  // stay open, so its answer ends the count of unanswered timeouts (the backoff stays).
+  if (scaled_window == 0) c.retries = 0;
   // Window update: only from a segment newer than the last one that updated it.
   if (c.snd_wl1 < seg.seq || (c.snd_wl1 == seg.seq && c.snd_wl2 <= seg.ack)) {
     c.snd_wnd = scaled_window;
@@ -418,7 +442,12 @@ void Engine::process_text_and_fin(std::uint32_t id, RxContext& rx) {
     }
   }
   if (!seg.has(tcp_flags::kFin)) return;
-  if (seg.seq + seg.payload_len != c.rcv_nxt) return;  // a FIN after a gap waits for the gap
+  if (seg.seq + seg.payload_len != c.rcv_nxt) {
+    // A FIN after a gap waits for the gap; like any out-of-order segment it is answered by a
+    // duplicate ACK at once (RFC 5681 §4.2).
+    c.set(conn_flags::kAckNow);
+    return;
+  }
   c.rcv_nxt += 1;
   c.set(conn_flags::kAckNow);
   switch (c.state) {
