@@ -256,6 +256,15 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   else if (args.empty() || args[0].rfind("-", 0) == 0) args.insert(args.begin(), "loopback");
   CLI::App* mode = mode_name == "server" ? m.server : mode_name == "client" ? m.client : m.loopback;
   std::vector<std::string> cli(args.begin() + 1, args.end());
+  for (const std::string& t : cli) {
+    const std::string key = option_key(t);
+    if (!key.empty() && key != "help" && mode->get_option_no_throw("--" + key) == nullptr) {
+      result.exit_code = 2;
+      result.done = true;
+      result.message = "unknown option --" + key + " for mode " + mode_name + "; see 'synwave -- " + mode_name + " --help'";
+      return result;
+    }
+  }
   std::string config_path;
   for (std::size_t i = 0; i < cli.size(); ++i) {
     if (cli[i] == "--config" && i + 1 < cli.size()) config_path = cli[i + 1];
