@@ -1,5 +1,5 @@
 // Timer wheel costs at engine-like sizes: 4096 slots of 2^20 ns (~1.05 ms), so the horizon is
-// ~4.3 s and retransmit/FIN_WAIT_2 timeouts of 200 ms .. 60 s span 0..14 revolutions.
+// ~4.3 s and the timeouts used here (0.2 .. 8.2 s) reach into the second revolution.
 #include "synwave/timer_wheel.hpp"
 
 #include <benchmark/benchmark.h>
@@ -22,12 +22,15 @@ struct BenchRecord {
 };
 
 struct ArmedWheel {
-  explicit ArmedWheel(std::uint32_t count)
-      : records(count), wheel(kBenchSlots, kBenchWidth, 0), timeouts(count) {
+  explicit ArmedWheel(std::uint32_t count, std::uint32_t slots = kBenchSlots,
+                      TimeNs width = kBenchWidth)
+      : records(count), wheel(slots, width, 0), timeouts(count) {
     wheel.bind(&records[0].timer, sizeof(BenchRecord));
     std::mt19937_64 rng(42);
     for (auto& t : timeouts) t = 200 * kMillisecond + rng() % kMaxTimeout;
-    for (std::uint32_t id = 0; id < count; ++id) wheel.arm(id, timeouts[id]);
+    // Each id re-arms with its own timeout, so in steady state its next expiry is uniform
+    // over one period: start there rather than with every timer armed at time 0.
+    for (std::uint32_t id = 0; id < count; ++id) wheel.arm(id, 1 + rng() % timeouts[id]);
   }
   std::vector<BenchRecord> records;
   TimerWheel wheel;
@@ -68,13 +71,16 @@ void BM_TimerWheel_Rearm_1MArmed(benchmark::State& state) {
 }
 BENCHMARK(BM_TimerWheel_Rearm_1MArmed);
 
-// Steady state with 1M armed: each iteration advances time by one average inter-expiry gap
-// and calls expire(); every fired timer is re-armed, so the population stays at 1M.
-// Items are firings: ns/item is the cost of one expiry plus its re-arm, slot walk included.
+// Steady state with 1M armed: each iteration advances time by `step_ns` and calls expire();
+// every fired timer is re-armed, so the population stays at 1M (~460K firings/s of simulated
+// time). Items are firings, so ns/item is one expiry plus its re-arm with slot walks amortised.
+// A 1 us step is an engine calling expire() on every loop pass. Each call that finds a node due
+// walks the whole current slot, so the cost per firing grows with firings per slot width:
+// 2^20 ns slots hold ~490 firings each, 2^16 ns slots ~30.
 void BM_TimerWheel_ArmExpire_1MArmed(benchmark::State& state) {
   constexpr std::uint32_t kCount = 1 << 20;
-  ArmedWheel w(kCount);
-  const TimeNs step = (200 * kMillisecond + kMaxTimeout / 2) / kCount * 16;  // ~16 per call
+  ArmedWheel w(kCount, static_cast<std::uint32_t>(state.range(0)), TimeNs{1} << state.range(1));
+  const auto step = static_cast<TimeNs>(state.range(2));
   TimeNs now = 0;
   std::int64_t fired = 0;
   for (auto _ : state) {
@@ -85,7 +91,12 @@ void BM_TimerWheel_ArmExpire_1MArmed(benchmark::State& state) {
   state.counters["fired_per_call"] =
       benchmark::Counter(static_cast<double>(fired) / static_cast<double>(state.iterations()));
 }
-BENCHMARK(BM_TimerWheel_ArmExpire_1MArmed);
+BENCHMARK(BM_TimerWheel_ArmExpire_1MArmed)
+    ->ArgNames({"slots", "width_log2", "step_ns"})
+    ->Args({4096, 20, 64000})
+    ->Args({4096, 20, 1000})
+    ->Args({65536, 16, 64000})
+    ->Args({65536, 16, 1000});
 
 // next_deadline() worst case: one timer armed in the slot just behind the cursor, so the scan
 // covers the whole wheel. The engine may call this once per idle loop pass.

@@ -13,8 +13,8 @@
 // - expire() is not re-entrant: on_fire must not call expire() (nor rely on next_deadline(),
 //   which is exact only between calls).
 // Each list also keeps a lower bound on its expiries, so expire() skips lists with nothing
-// due (the engine calls it on every loop pass, many times per slot) and next_deadline() is
-// close to exact instead of slot-granular.
+// due (a caller polling on every loop pass calls it many times per slot) and next_deadline()
+// is close to exact instead of slot-granular.
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -111,8 +111,9 @@ class TimerWheel {
   }
 
   // A lower bound on the earliest armed expiry, kNever if nothing is armed. Early only by
-  // cancellations since a list was last walked. O(1) when empty; otherwise scans slots from
-  // the cursor and stops once a slot's start passes the best bound found.
+  // cancels a walk has not yet noticed, or after a budget stop (then it reports "due now").
+  // O(1) when empty; otherwise scans slots from the cursor and stops once a slot's start
+  // passes the best bound found.
   [[nodiscard]] TimeNs next_deadline() const {
     if (armed_count_ == 0) return kNever;
     TimeNs best = list_min_[overdue_list()];

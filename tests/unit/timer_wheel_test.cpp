@@ -371,7 +371,8 @@ TEST(TimerWheelStart, WheelStartingLate_FiresRelativeToItsStart) {
 
 // Randomized model check: a multimap of (expiry, id) is the reference. After every operation
 // next_deadline() must be a lower bound on the model's earliest expiry; every firing must be
-// due; a call that did not exhaust its budget must leave nothing due.
+// due and not armed during the same call; a call that did not exhaust its budget must leave
+// nothing due except nodes its callbacks armed.
 TEST(TimerWheelModel, RandomOperations_MatchReferenceModel) {
   constexpr std::uint32_t kIds = 512;
   constexpr std::uint32_t kOps = 100000;
@@ -386,18 +387,21 @@ TEST(TimerWheelModel, RandomOperations_MatchReferenceModel) {
     where[id] = model.end();
   };
   TimeNs now = 0;
+  // Mostly within a few revolutions, sometimes in the past.
+  auto arm_random = [&](std::uint32_t id) {
+    const TimeNs delta = rng() % (4 * kHorizon);
+    const TimeNs expiry = (rng() % 16 == 0) ? now - std::min(now, delta) : now + delta;
+    wheel.arm(id, expiry);
+    model_remove(id);
+    where[id] = model.emplace(expiry, id);
+  };
   std::uint64_t total_fired = 0;
   for (std::uint32_t op = 0; op < kOps; ++op) {
     const std::uint32_t id = static_cast<std::uint32_t>(rng() % kIds);
     switch (rng() % 8) {
-      case 0: case 1: case 2: {  // arm: mostly within a few revolutions, sometimes in the past
-        const TimeNs delta = rng() % (4 * kHorizon);
-        const TimeNs expiry = (rng() % 16 == 0) ? now - std::min(now, delta) : now + delta;
-        wheel.arm(id, expiry);
-        model_remove(id);
-        where[id] = model.emplace(expiry, id);
+      case 0: case 1: case 2:
+        arm_random(id);
         break;
-      }
       case 3:
         wheel.cancel(id);
         model_remove(id);
@@ -406,19 +410,35 @@ TEST(TimerWheelModel, RandomOperations_MatchReferenceModel) {
         now += (rng() % 64 == 0) ? rng() % (40 * kHorizon) : rng() % (2 * kWidth);
         const std::uint32_t budget = (rng() % 4 == 0) ? static_cast<std::uint32_t>(rng() % 5)
                                                        : kNoBudgetLimit;
+        // Callbacks sometimes re-arm, arm or cancel; nodes armed in the call must not fire in it.
+        std::vector<bool> armed_in_call(kIds, false);
         std::uint32_t fired = 0;
         wheel.expire(now, budget, [&](std::uint32_t fired_id) {
           ASSERT_NE(where[fired_id], model.end()) << "fired an unarmed id";
           ASSERT_LE(where[fired_id]->first, now) << "fired early";
+          ASSERT_FALSE(armed_in_call[fired_id]) << "fired in the call that armed it";
           model_remove(fired_id);
           ++fired;
+          const std::uint32_t other = static_cast<std::uint32_t>(rng() % kIds);
+          switch (rng() % 8) {
+            case 0: arm_random(fired_id); armed_in_call[fired_id] = true; break;
+            case 1: arm_random(other); armed_in_call[other] = true; break;
+            case 2: wheel.cancel(other); model_remove(other); break;
+            default: break;
+          }
         });
         ASSERT_LE(fired, budget);
         total_fired += fired;
         if (fired < budget) {
-          ASSERT_TRUE(model.empty() || model.begin()->first > now) << "left a due node at op " << op;
-          // No busy loop: after a complete pass nothing is reported due.
-          ASSERT_GT(wheel.next_deadline(), now);
+          bool due_armed_in_call = false;
+          for (auto it = model.begin(); it != model.end() && it->first <= now; ++it) {
+            ASSERT_TRUE(armed_in_call[it->second]) << "left a due node at op " << op;
+            due_armed_in_call = true;
+          }
+          // No busy loop: after a complete pass nothing is reported due that need not be.
+          if (!due_armed_in_call) {
+            ASSERT_GT(wheel.next_deadline(), now);
+          }
         }
         break;
       }
