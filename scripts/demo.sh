@@ -6,7 +6,7 @@ SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-build}"
 # Where meson puts the demo program, relative to the build directory.
-DEMO_PROGRAM="${DEMO_PROGRAM:-src/app/synwave_sim}"
+DEMO_PROGRAM="${DEMO_PROGRAM:-bench/synwave_sim}"
 readonly SCRIPTS_DIR REPO_ROOT BUILD_DIR DEMO_PROGRAM
 
 main() {

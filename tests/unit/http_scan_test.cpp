@@ -1,0 +1,259 @@
+// Incremental HTTP scanning: the same answer whether the bytes arrive whole, byte by byte, or
+// cut at any point (including inside "\r\n\r\n" and inside "Content-Length").
+#include "synwave/http_scan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace synwave {
+namespace {
+
+const std::uint8_t* bytes_of(const std::string& s) { return reinterpret_cast<const std::uint8_t*>(s.data()); }
+
+// A real response: Python 3.11.2's http.server (SimpleHTTP/0.6) answering
+// "GET /hello.txt HTTP/1.1", captured from a socket on 127.0.0.1 while writing this test.
+const std::string kPythonHeader =
+    "HTTP/1.0 200 OK\r\n"
+    "Server: SimpleHTTP/0.6 Python/3.11.2\r\n"
+    "Date: Sat, 21 Nov 2026 12:43:04 GMT\r\n"
+    "Content-type: text/plain\r\n"
+    "Content-Length: 16\r\n"
+    "Last-Modified: Sat, 21 Nov 2026 12:43:03 GMT\r\n"
+    "\r\n";
+const std::string kPythonBody = "Hello, synwave!\n";
+const std::string kPythonResponse = kPythonHeader + kPythonBody;
+
+// What a scanner says after a whole stream; used to compare feeding patterns.
+struct Outcome {
+  bool header_done;
+  std::uint32_t content_length;
+  std::uint32_t body_received;
+  bool complete;
+  friend bool operator==(const Outcome&, const Outcome&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Outcome& o) {
+  return os << "{header_done " << o.header_done << ", content_length " << o.content_length << ", body_received "
+            << o.body_received << ", complete " << o.complete << "}";
+}
+
+Outcome outcome_of(const HttpResponseScanner& s) {
+  return {s.header_done, s.content_length, s.body_received, s.complete()};
+}
+
+Outcome scan_in_pieces(const std::string& stream, const std::vector<std::size_t>& cuts) {
+  HttpResponseScanner s;
+  std::size_t from = 0;
+  for (std::size_t cut : cuts) {
+    s.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(cut - from));
+    from = cut;
+  }
+  s.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(stream.size() - from));
+  return outcome_of(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HeaderEndScanner
+
+// Where the header ends (bytes up to and including the blank line), or npos for never.
+std::size_t end_fed_whole(const std::string& s) {
+  HeaderEndScanner scanner;
+  bool found = false;
+  const std::uint32_t consumed = scanner.feed(bytes_of(s), static_cast<std::uint32_t>(s.size()), found);
+  if (!found) {
+    EXPECT_EQ(consumed, s.size());
+    return std::string::npos;
+  }
+  return consumed;
+}
+
+struct HeaderEndCase {
+  const char* what;
+  std::string stream;
+  std::size_t end;  // npos: no header end in the stream
+};
+
+class HeaderEnd : public testing::TestWithParam<HeaderEndCase> {};
+
+TEST_P(HeaderEnd, FedWhole_FindsTheBlankLine) {
+  const HeaderEndCase& c = GetParam();
+  EXPECT_EQ(end_fed_whole(c.stream), c.end) << c.what;
+}
+
+TEST_P(HeaderEnd, FedByteByByte_FindsItAtTheSameByte) {
+  const HeaderEndCase& c = GetParam();
+  HeaderEndScanner scanner;
+  std::size_t end = std::string::npos;
+  for (std::size_t i = 0; i < c.stream.size(); ++i) {
+    bool found = false;
+    const std::uint32_t consumed = scanner.feed(bytes_of(c.stream) + i, 1, found);
+    EXPECT_EQ(consumed, 1u);
+    if (found) {
+      end = i + 1;
+      break;
+    }
+  }
+  EXPECT_EQ(end, c.end) << c.what;
+}
+
+TEST_P(HeaderEnd, CutAnywhere_FindsItAtTheSameByte) {
+  const HeaderEndCase& c = GetParam();
+  for (std::size_t cut = 0; cut <= c.stream.size(); ++cut) {
+    HeaderEndScanner scanner;
+    bool found = false;
+    std::size_t end = std::string::npos;
+    const std::uint32_t first = scanner.feed(bytes_of(c.stream), static_cast<std::uint32_t>(cut), found);
+    if (found) {
+      end = first;
+    } else {
+      EXPECT_EQ(first, cut);
+      const std::uint32_t second =
+          scanner.feed(bytes_of(c.stream) + cut, static_cast<std::uint32_t>(c.stream.size() - cut), found);
+      if (found) end = cut + second;
+    }
+    EXPECT_EQ(end, c.end) << c.what << ", cut at " << cut;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, HeaderEnd,
+    testing::Values(
+        HeaderEndCase{"empty", "", std::string::npos},
+        HeaderEndCase{"only the blank line", "\r\n\r\n", 4},
+        HeaderEndCase{"GET request", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27},
+        HeaderEndCase{"GET request with a body after", "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 38},
+        HeaderEndCase{"real response", kPythonResponse, kPythonHeader.size()},
+        HeaderEndCase{"one line, no blank line", "GET / HTTP/1.1\r\n", std::string::npos},
+        HeaderEndCase{"\\r\\n\\r then other", "a\r\n\rb\r\n\r\n", 9},
+        HeaderEndCase{"bare newlines do not count", "a\n\n\n\n", std::string::npos},
+        HeaderEndCase{"\\r\\r\\n\\r\\n", "a\r\r\n\r\n", 6},
+        HeaderEndCase{"\\r\\n\\r\\r\\n\\r\\n", "a\r\n\r\r\n\r\n", 8},
+        HeaderEndCase{"\\n\\r\\n\\r\\n", "a\n\r\n\r\n", 6},
+        HeaderEndCase{"first of two blank lines", "a\r\n\r\n\r\n\r\n", 5}));
+
+// ---------------------------------------------------------------------------------------------
+// HttpResponseScanner
+
+TEST(HttpResponseScanner, RealResponseFedWhole_ReadsLengthAndCompletes) {
+  HttpResponseScanner s;
+  s.feed(bytes_of(kPythonResponse), static_cast<std::uint32_t>(kPythonResponse.size()));
+  EXPECT_EQ(outcome_of(s), (Outcome{true, 16, 16, true}));
+}
+
+TEST(HttpResponseScanner, RealResponseByteByByte_CompletesOnTheLastByteOnly) {
+  HttpResponseScanner s;
+  for (std::size_t i = 0; i < kPythonResponse.size(); ++i) {
+    EXPECT_FALSE(s.complete()) << "before byte " << i;
+    EXPECT_EQ(s.header_done, i >= kPythonHeader.size()) << "before byte " << i;
+    s.feed(bytes_of(kPythonResponse) + i, 1);
+  }
+  EXPECT_EQ(outcome_of(s), (Outcome{true, 16, 16, true}));
+}
+
+TEST(HttpResponseScanner, RealResponseInTwoPieces_SameOutcomeForEveryCut) {
+  for (std::size_t cut = 0; cut <= kPythonResponse.size(); ++cut)
+    EXPECT_EQ(scan_in_pieces(kPythonResponse, {cut}), (Outcome{true, 16, 16, true})) << "cut at " << cut;
+}
+
+TEST(HttpResponseScanner, RealResponseInThreePieces_SameOutcomeForEveryPairOfCuts) {
+  for (std::size_t a = 0; a <= kPythonResponse.size(); ++a)
+    for (std::size_t b = a; b <= kPythonResponse.size(); ++b)
+      ASSERT_EQ(scan_in_pieces(kPythonResponse, {a, b}), (Outcome{true, 16, 16, true})) << "cuts " << a << ", " << b;
+}
+
+TEST(HttpResponseScanner, HeaderOnly_NotCompleteUntilTheBodyArrives) {
+  HttpResponseScanner s;
+  s.feed(bytes_of(kPythonHeader), static_cast<std::uint32_t>(kPythonHeader.size()));
+  EXPECT_EQ(outcome_of(s), (Outcome{true, 16, 0, false}));
+  s.feed(bytes_of(kPythonBody), 15);
+  EXPECT_FALSE(s.complete());
+  s.feed(bytes_of(kPythonBody) + 15, 1);
+  EXPECT_TRUE(s.complete());
+}
+
+struct LengthCase {
+  const char* what;
+  std::string header_lines;  // between the status line and the blank line
+  std::uint32_t want_length;
+};
+
+class ContentLength : public testing::TestWithParam<LengthCase> {};
+
+TEST_P(ContentLength, EveryCut_ReadsTheSameLength) {
+  const LengthCase& c = GetParam();
+  const std::string stream = "HTTP/1.1 200 OK\r\n" + c.header_lines + "\r\n" + "0123456789";
+  const bool known = c.want_length != HttpResponseScanner::kUnknownLength;
+  const Outcome want{true, c.want_length, 10, known && c.want_length <= 10};
+  for (std::size_t cut = 0; cut <= stream.size(); ++cut)
+    EXPECT_EQ(scan_in_pieces(stream, {cut}), want) << c.what << ", cut at " << cut;
+}
+
+TEST_P(ContentLength, ByteByByte_ReadsTheSameLength) {
+  const LengthCase& c = GetParam();
+  const std::string stream = "HTTP/1.1 200 OK\r\n" + c.header_lines + "\r\n";
+  std::vector<std::size_t> every_byte;
+  for (std::size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);
+  const Outcome got = scan_in_pieces(stream, every_byte);
+  EXPECT_EQ(got.content_length, c.want_length) << c.what;
+  EXPECT_TRUE(got.header_done) << c.what;
+}
+
+constexpr std::uint32_t kUnknown = HttpResponseScanner::kUnknownLength;
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ContentLength,
+    testing::Values(
+        LengthCase{"canonical", "Content-Length: 10\r\n", 10},
+        LengthCase{"lower case", "content-length: 10\r\n", 10},
+        LengthCase{"upper case", "CONTENT-LENGTH: 10\r\n", 10},
+        LengthCase{"mixed case", "cOnTeNt-LeNgTh: 7\r\n", 7},
+        LengthCase{"no space", "Content-Length:10\r\n", 10},
+        LengthCase{"many spaces", "Content-Length:      10\r\n", 10},
+        LengthCase{"tab", "Content-Length:\t10\r\n", 10},
+        LengthCase{"trailing spaces", "Content-Length: 10   \r\n", 10},
+        LengthCase{"zero", "Content-Length: 0\r\n", 0},
+        LengthCase{"leading zeros", "Content-Length: 0010\r\n", 10},
+        LengthCase{"large", "Content-Length: 4000000000\r\n", 4000000000u},
+        LengthCase{"overflow clamps below unknown", "Content-Length: 99999999999999\r\n", kUnknown - 1},
+        LengthCase{"among other fields", "Server: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nX: y\r\n", 3},
+        LengthCase{"last field", "Server: x\r\nContent-Length: 5\r\n", 5},
+        LengthCase{"missing", "Server: x\r\nContent-Type: text/plain\r\n", kUnknown},
+        LengthCase{"no fields at all", "", kUnknown},
+        LengthCase{"a field that ends in content-length is not it", "X-Content-Length: 99\r\n", kUnknown},
+        LengthCase{"the real one after a look-alike", "X-Content-Length: 99\r\nContent-Length: 4\r\n", 4},
+        LengthCase{"name inside another value is not it", "X: a content-length: 99\r\n", kUnknown},
+        LengthCase{"empty value", "Content-Length: \r\n", kUnknown},
+        LengthCase{"duplicate, same value (RFC 9110 §8.6)", "Content-Length: 6\r\nContent-Length: 6\r\n", 6},
+        LengthCase{"duplicate, same value, no space", "Content-Length:6\r\nContent-Length:6\r\n", 6}));
+
+TEST(HttpResponseScanner, NoContentLength_NeverComplete) {
+  const std::string stream = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until FIN";
+  HttpResponseScanner s;
+  s.feed(bytes_of(stream), static_cast<std::uint32_t>(stream.size()));
+  EXPECT_TRUE(s.header_done);
+  EXPECT_EQ(s.body_received, 14u);
+  EXPECT_FALSE(s.complete());
+}
+
+TEST(HttpResponseScanner, ContentLengthZero_CompleteAtTheBlankLine) {
+  const std::string stream = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r";
+  HttpResponseScanner s;
+  s.feed(bytes_of(stream), static_cast<std::uint32_t>(stream.size()));
+  EXPECT_FALSE(s.complete());
+  s.feed(reinterpret_cast<const std::uint8_t*>("\n"), 1);
+  EXPECT_TRUE(s.complete());
+}
+
+TEST(HttpResponseScanner, FieldNamesInTheBody_AreBodyBytes) {
+  const std::string stream = "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n\r\nContent-Length: 1\r\n\r\n0123456789abcdefg";
+  HttpResponseScanner s;
+  s.feed(bytes_of(stream), static_cast<std::uint32_t>(stream.size()));
+  EXPECT_EQ(outcome_of(s), (Outcome{true, 40, 40, true}));
+}
+
+}  // namespace
+}  // namespace synwave
