@@ -102,6 +102,7 @@ class Engine {
   bool process_rst(std::uint32_t id, RxContext& rx);
   bool process_ack(std::uint32_t id, RxContext& rx);
   void process_text_and_fin(std::uint32_t id, RxContext& rx);
+  void finish_segment(std::uint32_t id);
   void negotiate_options(Connection& c, const TcpSegment& seg);
   void update_rtt(Connection& c, std::uint32_t sample_us);
   void enter_time_wait(std::uint32_t id);

@@ -79,6 +79,7 @@ void Engine::app_established(std::uint32_t id) {
   arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond));
   if (is_client(c)) {
     if (w.kind == WorkloadKind::kNone) {
+      if (w.close == ClosePolicy::kHalfClose) close(id, now_);  // the "request" is empty: FIN at once
       app_response_complete(id);
       return;
     }

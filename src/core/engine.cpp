@@ -516,7 +516,12 @@ bool Engine::abort(std::uint32_t conn, TimeNs now) {
   Connection& c = conns_[conn];
   if (c.state == TcpState::kClosed) return false;
   // RFC 9293 §3.10.5: SYN-SENT and TIME-WAIT-like states send nothing; synchronised ones send RST.
-  if (c.state != TcpState::kSynSent && c.state != TcpState::kTimeWait) send_reset(c);
+  if (c.state != TcpState::kSynSent && c.state != TcpState::kTimeWait) {
+    // An ACK still owed (the handshake's last one, when a workload aborts at once) goes first,
+    // so the peer sees a connection that was established and then reset.
+    if (c.has(conn_flags::kAckNow)) send_ack(c);
+    send_reset(c);
+  }
   connection_done(conn, nullptr);
   return true;
 }

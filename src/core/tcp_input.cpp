@@ -181,7 +181,16 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   }
   if (!process_ack(id, rx) || !alive(c)) return;
   process_text_and_fin(id, rx);
-  if (alive(c)) output(id);
+  if (alive(c)) finish_segment(id);
+}
+
+// Sends what the segment made sendable; an ACK still owed waits for the delayed-ACK timer.
+void Engine::finish_segment(std::uint32_t id) {
+  output(id);
+  Connection& c = conns_[id];
+  if (c.has(conn_flags::kAckDelayed) && (c.deadlines & deadline_bits::kDelayedAck) == 0) {
+    arm_deadline(id, deadline_bits::kDelayedAck, now_us() + static_cast<std::uint32_t>(config_.delayed_ack / kMicrosecond));
+  }
 }
 
 // RFC 9293 §3.10.7.3.
@@ -428,17 +437,14 @@ void Engine::process_text_and_fin(std::uint32_t id, RxContext& rx) {
       c.rcv_nxt += seg.payload_len;
       c.rx_stream_len += seg.payload_len;
       counters_.rx_bytes += seg.payload_len;
+      // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: at least every second segment, and never later
+      // than the delayed-ACK time. Decided before the application runs, since its reply usually
+      // carries the ACK; the timer is armed only if nothing did (finish_segment).
+      if (config_.delayed_ack == 0 || c.has(conn_flags::kAckDelayed)) c.set(conn_flags::kAckNow);
+      else c.set(conn_flags::kAckDelayed);
       app_data(id, seg.payload, seg.payload_len);
       rx.frame_reusable = true;
       if (!alive(c)) return;
-      // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: at least every second segment, and never later
-      // than the delayed-ACK time.
-      if (config_.delayed_ack == 0 || c.has(conn_flags::kAckDelayed)) {
-        c.set(conn_flags::kAckNow);
-      } else {
-        c.set(conn_flags::kAckDelayed);
-        arm_deadline(id, deadline_bits::kDelayedAck, now_us() + static_cast<std::uint32_t>(config_.delayed_ack / kMicrosecond));
-      }
     }
   }
   if (!seg.has(tcp_flags::kFin)) return;
