@@ -28,6 +28,7 @@ inline constexpr std::uint16_t kResetOnAcked = 1u << 10;  // send RST once every
 inline constexpr std::uint16_t kEstablishedOnce = 1u << 11;
 inline constexpr std::uint16_t kAcceptCounted = 1u << 12;
 inline constexpr std::uint16_t kOutcomeCounted = 1u << 13;  // completed/failed already counted (TIME-WAIT)
+inline constexpr std::uint16_t kAwaitingAccept = 1u << 14;  // in a listener's accept queue
 }  // namespace conn_flags
 
 struct Connection {
@@ -76,6 +77,7 @@ struct Connection {
   std::uint8_t retries;     // consecutive timeouts of the current segment
   std::uint8_t dupacks;
   std::uint8_t deadlines;   // which of the deadlines above are armed (deadline_bits)
+  std::uint8_t listener;    // passive: index of the listening port
 
   [[nodiscard]] bool has(std::uint16_t f) const { return (flags & f) != 0; }
   void set(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags | f); }

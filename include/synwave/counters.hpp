@@ -44,6 +44,15 @@ namespace synwave {
   X(rst_ignored, "RSTs received and ignored (out of window, TIME_WAIT per RFC 1337)")     \
   X(challenge_acks, "challenge ACKs sent (RFC 5961)")                                      \
   X(challenge_acks_suppressed, "challenge ACKs withheld by the rate limit")                \
+  X(half_open_evicted, "half-open entries evicted, oldest first, from a full SYN backlog")  \
+  X(cookies_sent, "SYN-ACKs answered with a SYN cookie")                                  \
+  X(cookies_valid, "final ACKs that carried a valid cookie (connection rebuilt)")        \
+  X(cookies_invalid, "final ACKs whose cookie MAC was wrong (forged or mangled)")       \
+  X(cookies_stale, "final ACKs whose cookie was older than two periods")                \
+  X(accept_queue_overflow, "final ACKs refused because the accept queue was full")       \
+  X(accepted_by_app, "connections the application took from the accept queue")          \
+  X(time_wait_overflow, "connections that skipped TIME-WAIT: the table was full")        \
+  X(conn_failed_idle_timeout, "automatic workload gave up on a silent peer")              \
   X(syn_rcvd_timeout, "half-open connections dropped after the SYN-ACK retries")          \
   X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \
   X(time_wait_entered, "connections that entered TIME_WAIT")                               \

@@ -5,17 +5,21 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "synwave/connection.hpp"
 #include "synwave/counters.hpp"
 #include "synwave/engine_config.hpp"
 #include "synwave/flow_table.hpp"
 #include "synwave/frame.hpp"
+#include "synwave/half_open.hpp"
 #include "synwave/isn.hpp"
 #include "synwave/neighbor_cache.hpp"
 #include "synwave/slab.hpp"
+#include "synwave/syn_cookie.hpp"
 #include "synwave/tcp_state.hpp"
 #include "synwave/time.hpp"
+#include "synwave/time_wait_table.hpp"
 #include "synwave/timer_wheel.hpp"
 #include "synwave/wire/tcp.hpp"
 
@@ -66,7 +70,11 @@ class Engine {
   bool close(std::uint32_t conn, TimeNs now);
   bool abort(std::uint32_t conn, TimeNs now);
 
+  // The full connection record of a 4-tuple (kNoIndex for none, and for half-open and TIME-WAIT
+  // tuples, which have compact entries instead).
   [[nodiscard]] std::uint32_t find(const FlowKey& key) const;
+  // The TCP state of a 4-tuple whatever holds it (kClosed when nothing does).
+  [[nodiscard]] TcpState state_of(const FlowKey& key) const;
   [[nodiscard]] const Connection& connection(std::uint32_t conn) const { return conns_[conn]; }
   [[nodiscard]] const Counters& counters() const { return counters_; }
   [[nodiscard]] EngineGauges gauges() const;
@@ -76,13 +84,48 @@ class Engine {
  private:
   struct RxContext;  // the received segment being processed, and its frame for in-place replies
 
+  // One flow-table lookup finds any of the three record kinds (DESIGN: "three record sizes,
+  // one lookup"): the top two bits of the value say which table the index is in.
+  enum class FlowKind : std::uint32_t { kConnection = 0, kHalfOpen = 1, kTimeWait = 2 };
+  static constexpr std::uint32_t kKindShift = 30;
+  static constexpr std::uint32_t kIndexMask = (1u << kKindShift) - 1;
+  static constexpr std::uint32_t tag(FlowKind kind, std::uint32_t index) {
+    return (static_cast<std::uint32_t>(kind) << kKindShift) | index;
+  }
+  static constexpr FlowKind kind_of(std::uint32_t value) { return static_cast<FlowKind>(value >> kKindShift); }
+
+  struct Listener {
+    std::uint16_t port = 0;
+    std::uint32_t half_open = 0;       // entries in the SYN backlog
+    std::uint32_t oldest = kNoIndex;   // age list of half-open entries
+    std::uint32_t newest = kNoIndex;
+    std::uint32_t accept_head = 0;     // accept ring (slots may hold stale ids, skipped on pop)
+    std::uint32_t accept_slots = 0;
+    std::uint32_t accept_waiting = 0;  // live connections waiting to be accepted
+    double accept_tokens = 0;
+  };
+
+  // What a passive handshake knows when its final ACK arrives, from a half-open entry or a cookie.
+  struct PassiveOpen {
+    FlowKey key;
+    std::uint32_t hash;
+    SeqNum iss;
+    SeqNum irs;
+    std::uint32_t ts_recent;
+    MacAddr peer_mac;
+    TcpOptions syn_options;     // what the peer's SYN offered (as far as we know it)
+    std::uint32_t rtt_us;       // 0: no sample (retransmitted, or a cookie)
+    bool retransmitted;
+    std::uint8_t listener;
+  };
+
   // engine.cpp: dispatch, ARP, listener, stray segments, timers, record lifetime.
   bool input_arp(Frame& frame, const EthernetHeader& eth);
   bool input_ipv4(Frame& frame, const EthernetHeader& eth);
-  void listen_input(RxContext& rx);
+  void listen_input(RxContext& rx, std::uint32_t listener);
   void closed_input(RxContext& rx);
   std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac);
-  void free_connection(std::uint32_t id);
+  void free_connection(std::uint32_t id, bool erase_flow = true);
   void set_state(Connection& c, TcpState s);
   void on_timer(std::uint32_t id);
   void arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us);
@@ -91,9 +134,28 @@ class Engine {
   [[nodiscard]] const MacAddr* next_hop_mac(std::uint32_t ip, TimeNs now);
   void send_arp_request(std::uint32_t target_ip);
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
-  [[nodiscard]] bool is_listening(std::uint16_t port) const;
+  [[nodiscard]] int listener_of(std::uint16_t port) const;  // -1 when not listening
   [[nodiscard]] std::uint32_t now_us() const { return static_cast<std::uint32_t>(now_ / kMicrosecond); }
   [[nodiscard]] std::uint32_t ts_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
+
+  // listener.cpp: the SYN backlog, SYN cookies, the accept queue.
+  void syn_arrives(RxContext& rx, std::uint32_t listener);
+  void half_open_input(std::uint32_t idx, RxContext& rx);
+  void cookie_ack_input(RxContext& rx, std::uint32_t listener);
+  void send_half_open_synack(const HalfOpen& h);
+  void send_cookie_synack(RxContext& rx);
+  void half_open_timeout(std::uint32_t idx);
+  void free_half_open(std::uint32_t idx, bool erase_flow);
+  std::uint32_t establish_passive(const PassiveOpen& p, RxContext& rx, bool flow_exists);
+  void finish_passive_open(std::uint32_t id, RxContext& rx);
+  [[nodiscard]] bool accept_queue_full(const Listener& l) const;
+  void run_accept_queues();
+  void accept_connection(std::uint32_t id);
+
+  // time_wait.cpp: compact TIME-WAIT entries.
+  void time_wait_input(std::uint32_t slot, RxContext& rx);
+  void send_time_wait_ack(const TimeWaitEntry& e, RxContext& rx);
+  [[nodiscard]] std::uint32_t ms_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
 
   // tcp_input.cpp: RFC 9293 §3.10.7 segment arrives, for a connection that exists.
   void segment_arrives(std::uint32_t id, RxContext& rx);
@@ -103,7 +165,7 @@ class Engine {
   bool process_ack(std::uint32_t id, RxContext& rx);
   void process_text_and_fin(std::uint32_t id, RxContext& rx);
   void finish_segment(std::uint32_t id);
-  void negotiate_options(Connection& c, const TcpSegment& seg);
+  void negotiate_options(Connection& c, const TcpOptions& o);
   void update_rtt(Connection& c, std::uint32_t sample_us);
   void enter_time_wait(std::uint32_t id);
   void connection_reset(std::uint32_t id, std::uint64_t Counters::*reason);
@@ -114,6 +176,20 @@ class Engine {
   // tcp_output.cpp: building and sending segments.
   void output(std::uint32_t id);
   void retransmit_timeout(std::uint32_t id);
+  // Everything a segment we build needs; send_segment fills it from a connection record.
+  struct SegmentOut {
+    const MacAddr* dst_mac;
+    FlowKey key;
+    SeqNum seq;
+    SeqNum ack;
+    std::uint8_t flags;
+    std::uint16_t window;
+    TcpOptionsOut options;
+    const Connection* payload_from;  // nullptr: no payload
+    std::uint32_t payload_len;
+  };
+  void emit_segment(const SegmentOut& s);
+  [[nodiscard]] std::uint16_t advertised_window(bool syn, std::uint8_t shift) const;
   void send_segment(Connection& c, std::uint8_t flags, SeqNum seq, std::uint32_t payload_len, bool syn_options);
   void send_ack(Connection& c) { send_segment(c, tcp_flags::kAck, c.snd_nxt, 0, false); }
   void send_rst_for(RxContext& rx);
@@ -131,6 +207,7 @@ class Engine {
   void app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n);
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);
+  void app_request_complete(std::uint32_t id);
   void app_respond(std::uint32_t id);
   void app_response_complete(std::uint32_t id);
   void build_payload_templates();
@@ -141,11 +218,20 @@ class Engine {
   Counters counters_;
 
   Slab<Connection> conns_;
+  Slab<HalfOpen> half_open_;
+  TimeWaitTable time_wait_;
   FlowTable flows_;
   TimerWheel wheel_;
+  TimerWheel half_open_wheel_;
+  SynCookieCodec cookie_codec_;
+  CookieSecrets own_secrets_;
+  const CookieSecrets* secrets_;
+  std::array<Listener, 16> listeners_{};
+  std::vector<std::uint32_t> accept_ring_;
+  std::uint32_t accept_ring_size_ = 0;  // slots per listener
+  TimeNs accept_refilled_at_ = 0;
   NeighborCache neighbors_;
   IsnGenerator isn_;
-  std::array<std::uint16_t, 16> listen_ports_{};
   std::uint32_t listen_count_ = 0;
   std::uint32_t subnet_mask_ = 0;
   std::uint16_t our_mss_ = 1460;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "synwave/syn_cookie.hpp"
 #include "synwave/time.hpp"
 #include "synwave/wire/ethernet.hpp"
 #include "synwave/workload.hpp"
@@ -13,6 +14,12 @@ namespace synwave {
 struct StaticNeighbor {
   std::uint32_t ip = 0;  // host order
   MacAddr mac;
+};
+
+enum class SynCookieMode : std::uint8_t {
+  kOff,         // never: a full SYN backlog evicts its oldest entry
+  kOnOverflow,  // only while the SYN backlog is full (Linux's tcp_syncookies=1)
+  kAlways,      // every SYN: the listener keeps no half-open state at all
 };
 
 struct EngineConfig {
@@ -27,8 +34,21 @@ struct EngineConfig {
   // Listening ports (server side); empty for a pure client.
   std::vector<std::uint16_t> listen_ports;
 
-  // Capacity.
-  std::uint32_t max_connections = 65536;
+  // Capacity. Every table is allocated from these at construction and never grows.
+  std::uint32_t max_connections = 65536;  // full connection records
+  std::uint32_t syn_backlog = 4096;       // half-open entries per listening port
+  std::uint32_t backlog = 4096;           // accept queue per listening port
+  std::uint32_t max_time_wait = 262144;   // TIME-WAIT entries; beyond, TIME-WAIT is skipped and counted
+
+  // Listener behaviour.
+  SynCookieMode syn_cookies = SynCookieMode::kOnOverflow;
+  TimeNs cookie_rotation = 64 * kSecond;  // secret rotation and cookie counter period
+  const CookieSecrets* cookie_secrets = nullptr;  // shared, rotated by the control plane; nullptr: the engine's own
+  bool reset_bad_cookies = true;          // answer a forged or stale cookie ACK with RST (else drop it)
+  TimeNs synack_timeout = 1 * kSecond;    // first SYN-ACK retransmission; doubles each time
+  double accept_rate = 0;                 // connections the application accepts per second; 0: at once
+  bool abort_on_overflow = false;         // accept queue full: RST the final ACK (else drop it)
+  TimeNs idle_timeout = 60 * kSecond;     // automatic workloads: a silent peer is given up after this
 
   // TCP behaviour.
   std::uint16_t mtu = 1500;

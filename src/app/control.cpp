@@ -1,11 +1,18 @@
 #include "control.hpp"
 
 #include <cstdio>
+#include <random>
 #include <string>
 
 namespace synwave::app {
 
 std::atomic<bool> g_stop_requested{false};
+
+SipKey random_key() {
+  std::random_device rd;
+  auto word = [&] { return (std::uint64_t{rd()} << 32) ^ rd(); };
+  return SipKey{word(), word()};
+}
 
 namespace {
 
@@ -122,6 +129,11 @@ std::uint64_t failed(const RunState& state, const Totals& t) {
 void control_tick(void* ctx, TimeNs now) {
   RunState& s = *static_cast<RunState*>(ctx);
   if (s.stop->load(std::memory_order_relaxed)) return;
+  // SYN-cookie secrets: a fresh current key every rotation period, published lock-free.
+  if (s.secrets != nullptr && now >= s.next_rotation) {
+    s.secrets->rotate(random_key());
+    s.next_rotation = now + s.rotation;
+  }
   const bool print_due = s.interval != 0 && now >= s.next_print;
   const bool check_due = now >= s.deadline || s.plan->generator.total != 0 || g_stop_requested.load() || print_due;
   if (!check_due) return;
@@ -152,6 +164,18 @@ nlohmann::json effective_config(const RunPlan& plan) {
   j["time_wait_s"] = static_cast<double>(plan.server.time_wait) / 1e9;
   j["fin_wait2_timeout_s"] = static_cast<double>(plan.server.fin_wait2_timeout) / 1e9;
   j["delayed_ack_ms"] = static_cast<double>(plan.server.delayed_ack) / 1e6;
+  j["idle_timeout_s"] = o.idle_timeout;
+  j["max_time_wait"] = o.max_time_wait;
+  if (o.mode != Mode::kClient) {
+    j["syn_backlog"] = o.syn_backlog;
+    j["synack_retries"] = o.synack_retries;
+    j["synack_timeout_s"] = o.synack_timeout;
+    j["syn_cookies"] = o.syn_cookies;
+    j["cookie_rotation_s"] = o.cookie_rotation;
+    j["backlog"] = o.backlog;
+    j["accept_rate"] = o.accept_rate;
+    j["abort_on_overflow"] = o.abort_on_overflow;
+  }
   if (o.mode != Mode::kClient) {
     j["listen"] = plan.server.listen_ports;
     j["server_workload"] = plan.server.workload.kind == WorkloadKind::kHttp ? "http" : "none";

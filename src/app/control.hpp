@@ -48,7 +48,12 @@ struct RunState {
   std::string dispatch;  // "rss", "software", "single-queue" or "ring pair"
   std::vector<PortSummary> ports;
   nlohmann::json config;
+  CookieSecrets* secrets = nullptr;  // rotated here; engines read them
+  TimeNs rotation = 64 * kSecond;
+  TimeNs next_rotation = kNever;
 };
+
+SipKey random_key();
 
 // Set from the signal handler; the control plane turns it into a stop.
 extern std::atomic<bool> g_stop_requested;

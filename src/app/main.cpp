@@ -161,8 +161,11 @@ int run(RunPlan& plan) {
                  infos[i].driver, queues, infos[i].rss, infos[i].tx_checksum_offload, infos[i].rx_checksum_offload);
   }
 
-  // Engines and workers.
+  // Engines and workers. The SYN-cookie secrets are shared read-mostly by every engine.
   dpdk::TscClock clock;
+  CookieSecrets secrets(random_key());
+  plan.server.cookie_secrets = &secrets;
+  plan.client.cookie_secrets = &secrets;
   std::atomic<bool> stop{false};
   const std::size_t worker_count = loopback ? std::min<std::size_t>(lcores.size(), 2) : lcores.size();
   std::vector<std::unique_ptr<dpdk::Worker>> workers;
@@ -285,6 +288,9 @@ int run(RunPlan& plan) {
   state.next_print = state.started + state.interval;
   state.last_at = state.started;
   if (plan.duration_s > 0) state.deadline = state.started + static_cast<TimeNs>(plan.duration_s * 1e9);
+  state.secrets = &secrets;
+  state.rotation = plan.server.cookie_rotation;
+  state.next_rotation = state.started + state.rotation;
   workers[0]->control = control_tick;
   workers[0]->control_ctx = &state;
   for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);

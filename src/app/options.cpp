@@ -98,6 +98,10 @@ void add_common(CLI::App* s, AppOptions& o) {
   s->add_option("--fin-wait2-timeout", o.fin_wait2_timeout, "FIN-WAIT-2 timeout in seconds")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--delayed-ack", o.delayed_ack_ms, "delayed-ACK time in milliseconds (0: ACK at once)")
       ->check(CLI::Range(0.0, 500.0));
+  s->add_option("--idle-timeout", o.idle_timeout, "seconds a workload waits on a silent peer before giving up")
+      ->check(CLI::Range(0.001, 86400.0));
+  s->add_option("--max-time-wait", o.max_time_wait, "TIME-WAIT entries per engine; beyond, TIME-WAIT is skipped and counted")
+      ->check(CLI::Range(0u, 1u << 28));
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
   s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--log-level", o.log_level, "log level")
@@ -113,6 +117,20 @@ void add_server(CLI::App* s, AppOptions& o, bool loopback) {
   }
   s->add_option("--http", o.http_bytes, "answer each HTTP request with a 200 whose body is BYTES long")
       ->check(CLI::Range(0u, 1u << 30));
+  s->add_option("--syn-backlog", o.syn_backlog, "half-open connections per listening port per lcore")
+      ->check(CLI::Range(0u, 1u << 24));
+  s->add_option("--synack-retries", o.synack_retries, "SYN-ACK retransmissions before a half-open entry is dropped")
+      ->check(CLI::Range(0u, 20u));
+  s->add_option("--synack-timeout", o.synack_timeout, "first SYN-ACK retransmission timeout in seconds (doubles each time)")
+      ->check(CLI::Range(0.001, 120.0));
+  s->add_option("--syn-cookies", o.syn_cookies, "SYN cookies: off, on-overflow (when the SYN backlog is full), always")
+      ->check(CLI::IsMember({"off", "on-overflow", "always"}));
+  s->add_option("--cookie-rotation", o.cookie_rotation, "seconds between SYN-cookie secret rotations (and the cookie counter period)")
+      ->check(CLI::Range(1.0, 86400.0));
+  s->add_option("--backlog", o.backlog, "accept queue per listening port per lcore")->check(CLI::Range(1u, 1u << 24));
+  s->add_option("--accept-rate", o.accept_rate, "connections the application accepts per second per lcore (0: at once)")
+      ->check(CLI::Range(0.0, 1e9));
+  s->add_flag("--abort-on-overflow", o.abort_on_overflow, "answer a final ACK that finds the accept queue full with RST (default: drop it)");
 }
 
 void add_client(CLI::App* s, AppOptions& o, bool loopback) {
@@ -120,7 +138,9 @@ void add_client(CLI::App* s, AppOptions& o, bool loopback) {
     s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
     s->add_option("--dst", o.dst, "destination A.B.C.D:PORT")->required();
   }
-  s->add_option("--rate", o.rate, "connections opened per second (0: as fast as possible)");
+  // A range check also stops CLI11 from wrapping "-5" round to 2^64-5 (as fast as possible).
+  s->add_option("--rate", o.rate, "connections opened per second (0: as fast as possible)")
+      ->check(CLI::Range(0ull, 1000000000ull));
   s->add_option("--concurrency", o.concurrency, "open connections at most")->check(CLI::Range(1u, 1u << 28));
   auto* conns = s->add_option("--connections", o.connections, "connections to open, then stop")->check(CLI::Range(1ull, 1ull << 40));
   auto* dur = s->add_option("--duration", o.duration, "seconds to run")->check(CLI::Range(0.1, 1e7));
@@ -207,6 +227,18 @@ std::uint64_t random64() {
 std::string fill_engine(const AppOptions& o, EngineConfig& e) {
   e.time_wait = static_cast<TimeNs>(o.time_wait * 1e9);
   e.fin_wait2_timeout = static_cast<TimeNs>(o.fin_wait2_timeout * 1e9);
+  e.idle_timeout = static_cast<TimeNs>(o.idle_timeout * 1e9);
+  e.max_time_wait = o.max_time_wait;
+  e.syn_backlog = o.syn_backlog;
+  e.synack_retries = static_cast<std::uint8_t>(o.synack_retries);
+  e.synack_timeout = static_cast<TimeNs>(o.synack_timeout * 1e9);
+  e.syn_cookies = o.syn_cookies == "off"      ? SynCookieMode::kOff
+                  : o.syn_cookies == "always" ? SynCookieMode::kAlways
+                                              : SynCookieMode::kOnOverflow;
+  e.cookie_rotation = static_cast<TimeNs>(o.cookie_rotation * 1e9);
+  e.backlog = o.backlog;
+  e.accept_rate = o.accept_rate;
+  e.abort_on_overflow = o.abort_on_overflow;
   e.delayed_ack = static_cast<TimeNs>(o.delayed_ack_ms * 1e6);
   e.mtu = o.mtu;
   e.secret0 = random64();

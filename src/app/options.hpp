@@ -43,6 +43,18 @@ struct AppOptions {
   double time_wait = 60.0;
   double fin_wait2_timeout = 60.0;
   double delayed_ack_ms = 40.0;
+  double idle_timeout = 60.0;
+  std::uint32_t max_time_wait = 262144;
+
+  // Listener (server and loopback).
+  std::uint32_t syn_backlog = 4096;
+  std::uint32_t synack_retries = 5;
+  double synack_timeout = 1.0;
+  std::string syn_cookies = "on-overflow";
+  double cookie_rotation = 64.0;
+  std::uint32_t backlog = 4096;
+  double accept_rate = 0;
+  bool abort_on_overflow = false;
 
   // Observability.
   std::string report;

@@ -74,9 +74,8 @@ void Engine::app_established(std::uint32_t id) {
   if (w.kind == WorkloadKind::kManual) return;
   // An automatic workload waits on its peer, and a peer that vanished (its retries ran out, it
   // rebooted) would leave this record waiting forever: an idle limit ends it (engine.cpp
-  // on_timer; segment_arrives pushes it back while the peer is heard from). FIN-WAIT-2's limit
-  // is the one the configuration already has for a silent peer.
-  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond));
+  // on_timer; segment_arrives pushes it back while the peer is heard from).
+  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
   if (is_client(c)) {
     if (w.kind == WorkloadKind::kNone) {
       if (w.close == ClosePolicy::kHalfClose) close(id, now_);  // the "request" is empty: FIN at once
@@ -87,7 +86,8 @@ void Engine::app_established(std::uint32_t id) {
     if (w.close == ClosePolicy::kHalfClose) close(id, now_);
     return;
   }
-  if (w.kind == WorkloadKind::kNone) app_respond(id);
+  if (w.kind == WorkloadKind::kNone || c.has(conn_flags::kRequestDone)) app_respond(id);
+  else if (c.state == TcpState::kCloseWait) app_fin(id);  // the client gave up while we waited to accept
 }
 
 void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) {
@@ -102,14 +102,14 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
       } else if (!c.has(conn_flags::kRequestDone)) {
         bool found = false;
         c.request.feed(p, n, found);
-        if (found) app_respond(id);
+        if (found) app_request_complete(id);
       }
       break;
     case WorkloadKind::kRaw:
       if (is_client(c)) {
         if (c.rx_stream_len >= response_len_) app_response_complete(id);
       } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len >= request_len_) {
-        app_respond(id);
+        app_request_complete(id);
       }
       break;
     case WorkloadKind::kNone:
@@ -117,7 +117,15 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
   }
 }
 
-// Server: the request is in; queue the response and close the way the policy says.
+// Server: the request is in. An application that has not accepted the connection yet answers
+// when it does (accept_connection).
+void Engine::app_request_complete(std::uint32_t id) {
+  Connection& c = conns_[id];
+  c.set(conn_flags::kRequestDone);
+  if (!c.has(conn_flags::kAwaitingAccept)) app_respond(id);
+}
+
+// Server: queue the response and close the way the policy says.
 void Engine::app_respond(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kRequestDone | conn_flags::kWorkloadDone);
@@ -162,7 +170,7 @@ void Engine::app_response_complete(std::uint32_t id) {
 void Engine::app_fin(std::uint32_t id) {
   Connection& c = conns_[id];
   const Workload& w = config_.workload;
-  if (w.kind == WorkloadKind::kManual) return;
+  if (w.kind == WorkloadKind::kManual || c.has(conn_flags::kAwaitingAccept)) return;
   if (is_client(c)) {
     // A response without Content-Length ends with the connection (RFC 9112 §6.3).
     if (w.kind == WorkloadKind::kHttp && c.response.header_done &&

@@ -1,6 +1,8 @@
 // Frame dispatch, ARP, listeners, stray segments, timers and the life of connection records.
 #include "synwave/engine.hpp"
 
+#include <algorithm>
+
 #include "rx_context.hpp"
 #include "synwave/checksum.hpp"
 #include "synwave/wire/arp.hpp"
@@ -23,15 +25,27 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
       io_(io),
       now_(now),
       conns_(config.max_connections),
-      flows_(config.max_connections),
+      half_open_(std::max<std::uint32_t>(1, config.syn_backlog * static_cast<std::uint32_t>(
+                                                std::max<std::size_t>(1, config.listen_ports.size())))),
+      time_wait_(config.max_time_wait),
+      flows_(config.max_connections + half_open_.capacity() + config.max_time_wait),
       wheel_(kTimerSlots, kTimerSlotWidth, now),
+      half_open_wheel_(kTimerSlots, kTimerSlotWidth, now),
+      cookie_codec_(config.cookie_rotation == 0 ? SynCookieCodec::kDefaultPeriod : config.cookie_rotation),
+      own_secrets_(SipKey{config.secret1 ^ 0x5a5a5a5a5a5a5a5aull, config.secret0 ^ 0xa5a5a5a5a5a5a5a5ull}),
+      secrets_(config.cookie_secrets != nullptr ? config.cookie_secrets : &own_secrets_),
       neighbors_(config.neighbor_cache_size),
       isn_(SipKey{config.secret0, config.secret1}) {
   wheel_.bind(&conns_.data()->timer, sizeof(Connection));
+  half_open_wheel_.bind(&half_open_.data()->timer, sizeof(HalfOpen));
   for (const auto& n : config_.neighbors) neighbors_.learn(n.ip, n.mac, true);
   for (std::uint16_t port : config_.listen_ports) {
-    if (listen_count_ < listen_ports_.size()) listen_ports_[listen_count_++] = port;
+    if (listen_count_ < listeners_.size()) listeners_[listen_count_++].port = port;
   }
+  // Twice the backlog: a connection freed while it waits leaves a stale slot behind it.
+  accept_ring_size_ = config_.accept_rate > 0 ? std::max<std::uint32_t>(2, config_.backlog * 2) : 0;
+  accept_ring_.assign(std::size_t{accept_ring_size_} * listen_count_, kNoIndex);
+  accept_refilled_at_ = now;
   subnet_mask_ = prefix_mask(config_.prefix_len);
   const std::uint32_t mtu_mss = config_.mtu > 40 ? config_.mtu - 40u : 536u;
   our_mss_ = static_cast<std::uint16_t>(mtu_mss > 65535 ? 65535 : mtu_mss);
@@ -45,23 +59,40 @@ Engine::~Engine() {
 }
 
 std::size_t Engine::memory_bytes() const {
-  return conns_.memory_bytes() + flows_.memory_bytes() + sizeof(*this);
+  return conns_.memory_bytes() + half_open_.memory_bytes() + time_wait_.memory_bytes() + flows_.memory_bytes() +
+         accept_ring_.capacity() * sizeof(std::uint32_t) + sizeof(*this);
 }
 
 EngineGauges Engine::gauges() const {
   EngineGauges g;
-  g.connections = conns_.in_use();
   g.by_state = state_count_;
+  g.by_state[static_cast<std::size_t>(TcpState::kSynReceived)] += half_open_.in_use();
+  g.by_state[static_cast<std::size_t>(TcpState::kTimeWait)] += time_wait_.size();
+  g.connections = conns_.in_use() + half_open_.in_use() + time_wait_.size();
   return g;
 }
 
-std::uint32_t Engine::find(const FlowKey& key) const { return flows_.find(key, flow_hash(key)); }
+std::uint32_t Engine::find(const FlowKey& key) const {
+  const std::uint32_t v = flows_.find(key, flow_hash(key));
+  if (v == FlowTable::kNotFound || kind_of(v) != FlowKind::kConnection) return kNoIndex;
+  return v;
+}
 
-bool Engine::is_listening(std::uint16_t port) const {
-  for (std::uint32_t i = 0; i < listen_count_; ++i) {
-    if (listen_ports_[i] == port) return true;
+TcpState Engine::state_of(const FlowKey& key) const {
+  const std::uint32_t v = flows_.find(key, flow_hash(key));
+  if (v == FlowTable::kNotFound) return TcpState::kClosed;
+  switch (kind_of(v)) {
+    case FlowKind::kHalfOpen: return TcpState::kSynReceived;
+    case FlowKind::kTimeWait: return TcpState::kTimeWait;
+    default: return conns_[v & kIndexMask].state;
   }
-  return false;
+}
+
+int Engine::listener_of(std::uint16_t port) const {
+  for (std::uint32_t i = 0; i < listen_count_; ++i) {
+    if (listeners_[i].port == port) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 bool Engine::is_local_subnet(std::uint32_t ip) const {
@@ -182,24 +213,34 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
 
   rx.key = FlowKey{rx.ip.dst, src, rx.seg.dst_port, rx.seg.src_port};
   rx.hash = flow_hash(rx.key);
-  const std::uint32_t id = flows_.find(rx.key, rx.hash);
-  if (id != FlowTable::kNotFound) {
-    segment_arrives(id, rx);
+  const std::uint32_t value = flows_.find(rx.key, rx.hash);
+  if (value != FlowTable::kNotFound) {
+    switch (kind_of(value)) {
+      case FlowKind::kConnection: segment_arrives(value, rx); break;
+      case FlowKind::kHalfOpen: half_open_input(value & kIndexMask, rx); break;
+      case FlowKind::kTimeWait: time_wait_input(value & kIndexMask, rx); break;
+    }
   } else {
-    if (is_listening(rx.seg.dst_port)) listen_input(rx);
+    const int listener = listener_of(rx.seg.dst_port);
+    if (listener >= 0) listen_input(rx, static_cast<std::uint32_t>(listener));
     else closed_input(rx);
   }
   return rx.frame_taken;
 }
 
-// RFC 9293 §3.10.7.2: a segment for a listener.
-void Engine::listen_input(RxContext& rx) {
+// RFC 9293 §3.10.7.2: a segment for a listener, with no record of its tuple.
+void Engine::listen_input(RxContext& rx, std::uint32_t listener) {
   const TcpSegment& seg = rx.seg;
   if (seg.has(tcp_flags::kRst)) {
     ++counters_.drop_no_connection;
     return;
   }
   if (seg.has(tcp_flags::kAck)) {
+    // The final ACK of a handshake answered with a cookie finds no record: check the cookie.
+    if (config_.syn_cookies != SynCookieMode::kOff && !seg.has(tcp_flags::kSyn)) {
+      cookie_ack_input(rx, listener);
+      return;
+    }
     ++counters_.drop_no_listener_rst;
     send_rst_for(rx);
     return;
@@ -209,28 +250,7 @@ void Engine::listen_input(RxContext& rx) {
     ++counters_.drop_no_connection;
     return;
   }
-  ++counters_.syn_received;
-  const std::uint32_t id = create_connection(rx.key, rx.hash, rx.eth.src);
-  if (id == kNoIndex) return;
-  Connection& c = conns_[id];
-  c.set(conn_flags::kPassive);
-  c.irs = seg.seq;
-  c.rcv_nxt = seg.seq + 1;  // data on a SYN is not accepted (no TCP Fast Open), so not ACKed
-  c.iss = SeqNum(isn_.isn(c.key.local_ip, c.key.local_port, c.key.remote_ip, c.key.remote_port, now_));
-  c.snd_una = c.iss;
-  c.snd_nxt = c.iss;
-  c.snd_max = c.iss;
-  negotiate_options(c, seg);
-  // RFC 7323 §2.2: the window field of a SYN is never scaled.
-  c.snd_wnd = seg.window;
-  c.max_snd_wnd = seg.window;
-  c.snd_wl1 = seg.seq;
-  c.snd_wl2 = c.iss;
-  if (c.has(conn_flags::kTimestamps)) c.ts_recent = seg.options.ts_val;
-  set_state(c, TcpState::kSynReceived);
-  send_syn(c);
-  ++counters_.synack_sent;
-  arm_rto(id);
+  syn_arrives(rx, listener);
 }
 
 // RFC 9293 §3.10.7.1: no connection, no listener.
@@ -276,10 +296,12 @@ void Engine::set_state(Connection& c, TcpState s) {
   c.state = s;
 }
 
-void Engine::free_connection(std::uint32_t id) {
+void Engine::free_connection(std::uint32_t id, bool erase_flow) {
   Connection& c = conns_[id];
+  if (c.has(conn_flags::kAwaitingAccept)) --listeners_[c.listener].accept_waiting;
+  c.flags = 0;
   wheel_.cancel(id);
-  flows_.erase(c.key, c.flow_hash);
+  if (erase_flow) flows_.erase(c.key, c.flow_hash);
   set_state(c, TcpState::kClosed);
   --state_count_[static_cast<std::size_t>(TcpState::kClosed)];
   c.deadlines = 0;
@@ -335,12 +357,13 @@ void Engine::disarm_deadline(std::uint32_t id, std::uint8_t which) {
   rearm_timer(id);
 }
 
+// Lazy: the wheel node moves only when a deadline comes earlier than the node's expiry. A
+// deadline pushed later (the RTO restarted by every ACK) or dropped leaves the node where it is;
+// if it fires early, on_timer finds nothing due and re-arms for what is left. A connection that
+// lives a few round trips thus costs one arm and one cancel instead of one per event.
 void Engine::rearm_timer(std::uint32_t id) {
   const Connection& c = conns_[id];
-  if (c.deadlines == 0) {
-    wheel_.cancel(id);
-    return;
-  }
+  if (c.deadlines == 0) return;
   const std::uint32_t now = now_us();
   std::int64_t soonest = INT64_MAX;
   auto consider = [&](std::uint8_t bit, std::uint32_t at) {
@@ -353,16 +376,37 @@ void Engine::rearm_timer(std::uint32_t id) {
   consider(deadline_bits::kDelayedAck, c.delack_deadline_us);
   consider(deadline_bits::kState, c.state_deadline_us);
   const TimeNs when = soonest <= 0 ? now_ : now_ + static_cast<TimeNs>(soonest) * kMicrosecond;
+  if (wheel_.armed(id) && wheel_.expiry(id) <= when) return;
   wheel_.arm(id, when);
 }
 
 void Engine::advance(TimeNs now) {
   if (now > now_) now_ = now;
   wheel_.expire(now_, config_.timer_budget, [this](std::uint32_t id) { on_timer(id); });
+  half_open_wheel_.expire(now_, config_.timer_budget, [this](std::uint32_t idx) { half_open_timeout(idx); });
+  time_wait_.expire(ms_clock(), config_.timer_budget, [this](const TimeWaitEntry& e, std::uint32_t) {
+    flows_.erase(e.key, flow_hash(e.key));
+  });
+  if (accept_ring_size_ != 0) run_accept_queues();
   flush();
 }
 
-TimeNs Engine::next_deadline() const { return wheel_.next_deadline(); }
+TimeNs Engine::next_deadline() const {
+  TimeNs next = std::min(wheel_.next_deadline(), half_open_wheel_.next_deadline());
+  bool any = false;
+  const std::uint32_t tw_ms = time_wait_.next_expiry_ms(any);
+  if (any) {
+    const std::int32_t ahead = static_cast<std::int32_t>(tw_ms - ms_clock());
+    const TimeNs tw = ahead <= 0 ? now_ : (now_ / kMillisecond + static_cast<TimeNs>(ahead)) * kMillisecond;
+    next = std::min(next, tw);
+  }
+  if (accept_ring_size_ != 0) {
+    for (std::uint32_t i = 0; i < listen_count_; ++i) {
+      if (listeners_[i].accept_waiting > 0) next = std::min(next, now_ + kMillisecond);
+    }
+  }
+  return next;
+}
 
 void Engine::on_timer(std::uint32_t id) {
   Connection& c = conns_[id];
@@ -372,10 +416,6 @@ void Engine::on_timer(std::uint32_t id) {
   };
   if (due(deadline_bits::kState, c.state_deadline_us)) {
     c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~deadline_bits::kState);
-    if (c.state == TcpState::kTimeWait) {
-      connection_done(id, nullptr);
-      return;
-    }
     if (c.state == TcpState::kFinWait2) {
       connection_done(id, &Counters::conn_failed_fin_wait2_timeout);
       return;
@@ -386,10 +426,10 @@ void Engine::on_timer(std::uint32_t id) {
       // no other timer would ever end the record (no keepalives), so give up the way an
       // application's read timeout does: abort.
       if (c.snd_una != c.snd_max) {
-        arm_deadline(id, deadline_bits::kState, now + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond));
+        arm_deadline(id, deadline_bits::kState, now + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
       } else {
         send_reset(c);
-        connection_done(id, &Counters::conn_failed_timeout);
+        connection_done(id, &Counters::conn_failed_idle_timeout);
         return;
       }
     }
@@ -471,6 +511,7 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
 
 bool Engine::send(std::uint32_t conn, std::uint32_t bytes, TimeNs now) {
   if (now > now_) now_ = now;
+  if (conn >= conns_.capacity()) return false;  // kNoIndex: find() of a half-open or TIME-WAIT tuple
   Connection& c = conns_[conn];
   if (c.has(conn_flags::kFinQueued)) return false;
   switch (c.state) {
@@ -489,6 +530,7 @@ bool Engine::send(std::uint32_t conn, std::uint32_t bytes, TimeNs now) {
 
 bool Engine::close(std::uint32_t conn, TimeNs now) {
   if (now > now_) now_ = now;
+  if (conn >= conns_.capacity()) return false;
   Connection& c = conns_[conn];
   switch (c.state) {
     case TcpState::kSynSent:
@@ -513,6 +555,7 @@ bool Engine::close(std::uint32_t conn, TimeNs now) {
 
 bool Engine::abort(std::uint32_t conn, TimeNs now) {
   if (now > now_) now_ = now;
+  if (conn >= conns_.capacity()) return false;
   Connection& c = conns_[conn];
   if (c.state == TcpState::kClosed) return false;
   // RFC 9293 §3.10.5: SYN-SENT and TIME-WAIT-like states send nothing; synchronised ones send RST.

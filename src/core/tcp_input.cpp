@@ -19,8 +19,7 @@ std::uint32_t handshake_fallback_rto_us(const EngineConfig& config) {
 }
 }  // namespace
 
-void Engine::negotiate_options(Connection& c, const TcpSegment& seg) {
-  const TcpOptions& o = seg.options;
+void Engine::negotiate_options(Connection& c, const TcpOptions& o) {
   // RFC 7323 §2.2: window scaling is on only when both SYNs carry the option.
   if (config_.window_scaling && o.has_window_scale) {
     c.set(conn_flags::kWindowScale);
@@ -76,13 +75,32 @@ void Engine::connection_reset(std::uint32_t id, std::uint64_t Counters::*reason)
   connection_done(id, reason);
 }
 
+// The record becomes a 32-byte TIME-WAIT entry (time_wait_table.hpp) under the same flow-table
+// key; a full table skips TIME-WAIT and counts it (Linux's tcp_max_tw_buckets).
 void Engine::enter_time_wait(std::uint32_t id) {
   Connection& c = conns_[id];
-  set_state(c, TcpState::kTimeWait);
   ++counters_.time_wait_entered;
   count_outcome(id, nullptr);
-  c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~(deadline_bits::kRto | deadline_bits::kDelayedAck));
-  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.time_wait / kMicrosecond));
+  if (c.has(conn_flags::kAckNow)) send_ack(c);  // the ACK of the FIN that brought us here
+  std::uint32_t slot = kNoIndex;
+  if (config_.time_wait > 0) {
+    TimeWaitEntry e{};
+    e.key = c.key;
+    e.snd_nxt = c.snd_max.raw();
+    e.rcv_nxt = c.rcv_nxt.raw();
+    e.ts_recent = c.ts_recent;
+    e.expires_ms = ms_clock() + static_cast<std::uint32_t>((config_.time_wait + kMillisecond - 1) / kMillisecond);
+    e.flags = c.has(conn_flags::kTimestamps) ? time_wait_flags::kTimestamps : 0;
+    e.rcv_wscale = c.rcv_wscale;
+    slot = time_wait_.insert(e);
+    if (slot == kNoIndex) ++counters_.time_wait_overflow;
+  }
+  if (slot == kNoIndex) {
+    free_connection(id);
+    return;
+  }
+  flows_.update(c.key, c.flow_hash, tag(FlowKind::kTimeWait, slot));
+  free_connection(id, false);
 }
 
 void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
@@ -106,38 +124,11 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
     }
     // Simultaneous open: the peer's SYN-ACK acknowledges our SYN-ACK's SYN. Linux takes it as
     // the ACK that completes the handshake; so do we.
-    if (!c.has(conn_flags::kPassive) && seg.has(tcp_flags::kAck) && !seg.has(tcp_flags::kRst) &&
+    if (seg.has(tcp_flags::kAck) && !seg.has(tcp_flags::kRst) &&
         seg.seq + 1 == c.rcv_nxt && seg.ack == c.snd_max) {
       rx.seg.flags = static_cast<std::uint8_t>(rx.seg.flags & ~tcp_flags::kSyn);
       rx.seg.seq = c.rcv_nxt;
       if (process_ack(id, rx) && alive(c)) output(id);
-      return;
-    }
-  }
-  // TIME-WAIT (RFC 9293 §3.10.7.4): only a retransmitted FIN is expected; ACK it and restart
-  // the 2MSL timer. RFC 1337: an RST here is ignored, never obeyed.
-  if (c.state == TcpState::kTimeWait) {
-    // RFC 6191 (and RFC 1122 4.2.2.13 without timestamps): a new SYN for the tuple may end
-    // TIME-WAIT early when it is unmistakably newer than the old incarnation.
-    if (seg.has(tcp_flags::kSyn) && !seg.has(tcp_flags::kAck) && !seg.has(tcp_flags::kRst) &&
-        is_listening(c.key.local_port)) {
-      const bool newer = c.has(conn_flags::kTimestamps) && seg.options.has_timestamps
-                             ? static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) > 0
-                             : seg.seq > c.rcv_nxt;
-      if (newer) {
-        ++counters_.time_wait_reused;
-        connection_done(id, nullptr);
-        listen_input(rx);
-        return;
-      }
-    }
-    if (seg.has(tcp_flags::kRst)) {
-      ++counters_.rst_ignored;
-      return;
-    }
-    if (seg.has(tcp_flags::kFin) && !seg.has(tcp_flags::kSyn) && seg.seq + seg.payload_len + 1 == c.rcv_nxt) {
-      send_ack(c);
-      arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.time_wait / kMicrosecond));
       return;
     }
   }
@@ -153,7 +144,7 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   // still fires at the old time, and on_timer then re-arms for the new one.
   if ((c.deadlines & deadline_bits::kState) != 0 &&
       (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait)) {
-    c.state_deadline_us = now_us() + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond);
+    c.state_deadline_us = now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond);
   }
   // RFC 7323 §4.3: remember the newest timestamp of a segment that starts at or before RCV.NXT.
   if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && seg.seq <= c.rcv_nxt &&
@@ -165,11 +156,6 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
     return;
   }
   if (seg.has(tcp_flags::kSyn)) {
-    if (c.state == TcpState::kSynReceived && c.has(conn_flags::kPassive)) {
-      // RFC 9293 §3.10.7.4 fourth: a passive open goes back to LISTEN.
-      connection_done(id, &Counters::conn_failed_reset);
-      return;
-    }
     // RFC 5961 §4.2: a SYN in a synchronised state gets a challenge ACK, never a reset.
     ++counters_.drop_syn_in_synchronised;
     if (challenge_ack_allowed()) send_ack(c);
@@ -213,7 +199,7 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
   }
   c.irs = seg.seq;
   c.rcv_nxt = seg.seq + 1;
-  negotiate_options(c, seg);
+  negotiate_options(c, seg.options);
   if (c.has(conn_flags::kTimestamps)) c.ts_recent = seg.options.ts_val;
   c.snd_wnd = seg.window;  // unscaled in a SYN (RFC 7323 §2.2)
   c.max_snd_wnd = c.snd_wnd;

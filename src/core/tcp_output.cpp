@@ -48,56 +48,75 @@ void Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_
   }
 }
 
-void Engine::send_segment(Connection& c, std::uint8_t flags, SeqNum seq, std::uint32_t payload_len, bool syn_options) {
+// Builds one segment in a frame (the received one when it is free, else a fresh one) and queues it.
+void Engine::emit_segment(const SegmentOut& s) {
   Frame* f = take_tx_frame();
   if (f == nullptr) {
     ++counters_.drop_tx_no_buffer;
     return;
   }
-  TcpOptionsOut opt;
-  const bool ts = c.has(conn_flags::kTimestamps);
-  if (syn_options) {
-    const bool syn_ack = (flags & tcp_flags::kAck) != 0;
-    opt.mss = true;
-    opt.mss_value = our_mss_;
-    // A SYN offers what we support; a SYN-ACK only echoes what the peer's SYN offered
-    // (RFC 7323 §1.3, RFC 2018 §2).
-    opt.window_scale = syn_ack ? c.has(conn_flags::kWindowScale) : config_.window_scaling;
-    opt.window_scale_shift = config_.window_scale;
-    opt.timestamps = syn_ack ? ts : config_.timestamps;
-    opt.sack_permitted = syn_ack ? c.has(conn_flags::kSackPermitted) : config_.sack_permitted;
-  } else {
-    opt.timestamps = ts;
-  }
-  if (opt.timestamps) {
-    opt.ts_val = ts_clock();
-    opt.ts_ecr = c.ts_recent;
-  }
-  const std::size_t tcp_header = TcpSegment::kMinHeaderSize + tcp_options_size(opt);
-  const std::size_t total = kHeadersBeforeTcp + tcp_header + payload_len;
+  const std::size_t tcp_header = TcpSegment::kMinHeaderSize + tcp_options_size(s.options);
+  const std::size_t total = kHeadersBeforeTcp + tcp_header + s.payload_len;
   if (total > f->capacity) {
     ++counters_.drop_tx_no_buffer;
     return;
   }
   std::uint8_t* p = f->data;
-  write_ethernet(p, c.peer_mac, config_.local_mac, kEtherTypeIpv4);
-  const auto ip_len = static_cast<std::uint16_t>(total - EthernetHeader::kSize);
-  write_ipv4(p + EthernetHeader::kSize, c.key.local_ip, c.key.remote_ip, kIpProtoTcp, ip_len, ip_id_++, config_.ttl,
+  write_ethernet(p, *s.dst_mac, config_.local_mac, kEtherTypeIpv4);
+  write_ipv4(p + EthernetHeader::kSize, s.key.local_ip, s.key.remote_ip, kIpProtoTcp,
+             static_cast<std::uint16_t>(total - EthernetHeader::kSize), ip_id_++, config_.ttl,
              config_.tx_checksum_offload);
-  // The window field of a SYN is never scaled (RFC 7323 §2.2); afterwards we advertise our
-  // constant window in units of 2^rcv_wscale.
-  std::uint32_t window = (flags & tcp_flags::kSyn) != 0 ? config_.receive_window : config_.receive_window >> c.rcv_wscale;
-  if (window > 65535) window = 65535;
-  const bool has_ack = (flags & tcp_flags::kAck) != 0;
   std::uint8_t* tcp = p + kHeadersBeforeTcp;
-  write_tcp_header(tcp, c.key.local_port, c.key.remote_port, seq, has_ack ? c.rcv_nxt : SeqNum(0),
-                   static_cast<std::uint8_t>(tcp_header), flags, static_cast<std::uint16_t>(window));
-  write_tcp_options(tcp + TcpSegment::kMinHeaderSize, opt);
-  if (payload_len > 0) copy_payload(c, static_cast<std::uint32_t>(seq - (c.iss + 1)), tcp + tcp_header, payload_len);
-  finish_tcp_frame(*f, c.key.local_ip, c.key.remote_ip, static_cast<std::uint16_t>(tcp_header + payload_len));
+  write_tcp_header(tcp, s.key.local_port, s.key.remote_port, s.seq, s.ack, static_cast<std::uint8_t>(tcp_header),
+                   s.flags, s.window);
+  write_tcp_options(tcp + TcpSegment::kMinHeaderSize, s.options);
+  if (s.payload_len > 0) {
+    const Connection& c = *s.payload_from;
+    copy_payload(c, static_cast<std::uint32_t>(s.seq - (c.iss + 1)), tcp + tcp_header, s.payload_len);
+  }
+  finish_tcp_frame(*f, s.key.local_ip, s.key.remote_ip, static_cast<std::uint16_t>(tcp_header + s.payload_len));
   f->len = static_cast<std::uint16_t>(total);
   queue_tx(*f);
-  if ((flags & tcp_flags::kRst) != 0) ++counters_.rst_sent;
+  if ((s.flags & tcp_flags::kRst) != 0) ++counters_.rst_sent;
+}
+
+// The window we advertise: the field of a SYN is never scaled (RFC 7323 §2.2); afterwards it is
+// our constant window in units of 2^shift.
+std::uint16_t Engine::advertised_window(bool syn, std::uint8_t shift) const {
+  const std::uint32_t window = syn ? config_.receive_window : config_.receive_window >> shift;
+  return static_cast<std::uint16_t>(window > 65535 ? 65535 : window);
+}
+
+void Engine::send_segment(Connection& c, std::uint8_t flags, SeqNum seq, std::uint32_t payload_len, bool syn_options) {
+  SegmentOut s{};
+  const bool ts = c.has(conn_flags::kTimestamps);
+  if (syn_options) {
+    const bool syn_ack = (flags & tcp_flags::kAck) != 0;
+    s.options.mss = true;
+    s.options.mss_value = our_mss_;
+    // A SYN offers what we support; a SYN-ACK only echoes what the peer's SYN offered
+    // (RFC 7323 §1.3, RFC 2018 §2).
+    s.options.window_scale = syn_ack ? c.has(conn_flags::kWindowScale) : config_.window_scaling;
+    s.options.window_scale_shift = config_.window_scale;
+    s.options.timestamps = syn_ack ? ts : config_.timestamps;
+    s.options.sack_permitted = syn_ack ? c.has(conn_flags::kSackPermitted) : config_.sack_permitted;
+  } else {
+    s.options.timestamps = ts;
+  }
+  if (s.options.timestamps) {
+    s.options.ts_val = ts_clock();
+    s.options.ts_ecr = c.ts_recent;
+  }
+  const bool has_ack = (flags & tcp_flags::kAck) != 0;
+  s.dst_mac = &c.peer_mac;
+  s.key = c.key;
+  s.seq = seq;
+  s.ack = has_ack ? c.rcv_nxt : SeqNum(0);
+  s.flags = flags;
+  s.window = advertised_window((flags & tcp_flags::kSyn) != 0, c.rcv_wscale);
+  s.payload_from = &c;
+  s.payload_len = payload_len;
+  emit_segment(s);
   if (has_ack) c.clear(conn_flags::kAckNow | conn_flags::kAckDelayed);
 }
 

@@ -4,6 +4,7 @@
 #include <rte_errno.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -46,7 +47,13 @@ std::string setup_port(const PortRequest& req, PortInfo& info) {
 
   rte_eth_conf conf{};
   const std::uint64_t want_rss = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
-  if (req.queues > 1 && (dev.flow_type_rss_offloads & want_rss) != 0) {
+  // Advertised hash types are not enough: net_tap lists them but spreads flows only through an
+  // eBPF program installed by rte_flow, and without it (no multiq qdisc) the kernel picks the
+  // queue by its own hash. A driver that cannot even report its RSS configuration cannot be
+  // steering by it: leave those ports to the software dispatcher.
+  rte_eth_rss_conf probe{};
+  const bool rss_reportable = rte_eth_dev_rss_hash_conf_get(port, &probe) != -ENOTSUP;
+  if (req.queues > 1 && (dev.flow_type_rss_offloads & want_rss) != 0 && rss_reportable) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_key = nullptr;  // the driver's default key
     conf.rx_adv_conf.rss_conf.rss_hf = dev.flow_type_rss_offloads & want_rss;

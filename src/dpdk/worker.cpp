@@ -236,7 +236,12 @@ int worker_main(void* arg) {
       if (w.dispatcher == nullptr) {
         if (n > 0) process_burst(w, b, pkts, n, now);
       } else {
-        std::uint16_t kept = n > 0 ? dispatch(w, pkts, n, mine) : 0;
+        // Frames other lcores steered here first, then this burst: a flow can move between
+        // queues (net_tap's kernel side picks a flow's queue from its table of recent flows,
+        // following the queue that last carried our frames of it, else by hash), and its frames
+        // already in the rings were received before the ones in this burst. The other order
+        // hands the engine overtaken segments (PAWS drops, duplicate ACKs).
+        std::uint16_t kept = 0;
         for (std::uint16_t from = 0; from < w.dispatcher->workers; ++from) {
           if (from == w.index) continue;
           const unsigned got = rte_ring_sc_dequeue_burst(w.dispatcher->rings[from][w.index],
@@ -244,6 +249,7 @@ int worker_main(void* arg) {
           w.counters.steered_in += got;
           kept = static_cast<std::uint16_t>(kept + got);
         }
+        if (n > 0) kept = static_cast<std::uint16_t>(kept + dispatch(w, pkts, n, mine + kept));
         for (std::uint16_t off = 0; off < kept; off = static_cast<std::uint16_t>(off + kBurst)) {
           const std::uint16_t chunk = static_cast<std::uint16_t>(kept - off < kBurst ? kept - off : kBurst);
           process_burst(w, b, mine + off, chunk, now);

@@ -122,15 +122,17 @@ class TcpPeer {
   // --- the connection under test -------------------------------------------------------------
 
   FlowKey key() const { return FlowKey{kEngineIp, kPeerIp, engine_port_, peer_port_}; }
+  // The full connection record (none for a half-open passive open or for TIME-WAIT, which the
+  // engine keeps as compact entries).
   std::uint32_t id() const { return engine_->find(key()); }
-  // The engine holds no record for the 4-tuple (freed, or never made).
-  bool Gone() const { return id() == FlowTable::kNotFound; }
-  // kClosed when the record is gone.
-  TcpState State() const { return Gone() ? TcpState::kClosed : engine_->connection(id()).state; }
+  // The engine holds nothing for the 4-tuple (freed, or never made).
+  bool Gone() const { return State() == TcpState::kClosed; }
+  // kClosed when nothing is held.
+  TcpState State() const { return engine_->state_of(key()); }
   const Connection& Conn() const {
     static const Connection kMissing{};
-    if (Gone()) {
-      ADD_FAILURE() << "the engine has no record for the connection under test";
+    if (id() == kNoIndex) {
+      ADD_FAILURE() << "the engine has no full record for the connection under test";
       return kMissing;
     }
     return engine_->connection(id());

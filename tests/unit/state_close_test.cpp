@@ -167,10 +167,21 @@ TEST_P(StateClose, TimeWait_RetransmittedFin_AcksAndRestartsTwoMsl) {
   EXPECT_TRUE(p.Gone());
 }
 
-TEST_P(StateClose, TimeWait_Abort_FreesSilently) {
-  p.MakeTimeWait(side());
-  EXPECT_TRUE(p.Abort());
+// RFC 9293 §3.10.5 ABORT in TIME-WAIT only deletes the TCB. Here the record is already gone on
+// entering TIME-WAIT (a 32-byte entry, as Linux's timewait sockets, that no user holds): ABORT on
+// the handle the user had is refused, sends nothing, and leaves the entry to run its 2MSL.
+TEST_P(StateClose, TimeWait_AbortOnOldHandle_RefusedNothingSent) {
+  p.MakeFinWait2(side());
+  const std::uint32_t handle = p.id();
+  p.SendFin();
+  p.ExpectEmit(kAck, p.L(2), p.R(2));
+  ASSERT_EQ(p.State(), TcpState::kTimeWait);
+  EXPECT_EQ(p.id(), kNoIndex);
+  EXPECT_FALSE(p.engine().abort(handle, p.now()));
+  EXPECT_FALSE(p.Abort());  // the handle of nothing (kNoIndex)
   p.ExpectNothing();
+  EXPECT_EQ(p.State(), TcpState::kTimeWait);
+  p.Advance(p.engine().config().time_wait + kMillisecond);
   EXPECT_TRUE(p.Gone());
 }
 

@@ -18,7 +18,8 @@ TEST(StateOpen, Listen_Syn_SendsSynAckAndEntersSynReceived) {
   EXPECT_TRUE(f.tcp.options.has_mss);
   EXPECT_EQ(f.tcp.options.mss, 1460);
   EXPECT_EQ(p.State(), TcpState::kSynReceived);
-  EXPECT_EQ(p.Conn().irs.raw(), p.R(0));
+  EXPECT_EQ(p.engine().gauges().in(TcpState::kSynReceived), 1u);
+  EXPECT_EQ(p.engine().find(p.key()), kNoIndex);  // a compact half-open entry, no full record
   EXPECT_EQ(p.counters().syn_received, 1u);
   EXPECT_EQ(p.counters().synack_sent, 1u);
 }
@@ -213,9 +214,16 @@ TEST(StateOpen, SynReceived_Rst_ReturnsToListenSendsNothing) {
 }
 
 // RFC 9293 §3.10.4: CLOSE in SYN-RECEIVED with nothing to send: FIN, FIN-WAIT-1.
+// A passive open in SYN-RECEIVED is a compact half-open entry the application has no handle on
+// (it cannot close what it has not accepted); the arrow is exercised from the SYN-RECEIVED that
+// a simultaneous open reaches, where the user does hold the connection.
 TEST(StateOpen, SynReceived_Close_SendsFinEntersFinWait1) {
   TcpPeer p;
-  p.MakeSynReceived();
+  p.MakeSynSent();
+  p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.ExpectEmit(kSynAck, p.L(0), p.R(1));
+  p.snd_nxt = p.R(1);
+  ASSERT_EQ(p.State(), TcpState::kSynReceived);
   EXPECT_TRUE(p.Close());
   p.ExpectEmit(kFinAck, p.L(1), p.R(1));
   EXPECT_EQ(p.State(), TcpState::kFinWait1);

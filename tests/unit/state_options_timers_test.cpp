@@ -57,7 +57,8 @@ TEST(StateOptions, Established_WithTimestamps_SegmentsLeaveRoomForThem) {
 // --- window scale (RFC 7323 §2) ------------------------------------------------------------------
 
 // §2.2: the option is echoed only when the SYN had it; the window of a SYN is never scaled;
-// afterwards both directions scale.
+// afterwards both directions scale. (A passive open keeps only a compact half-open entry until
+// the final ACK, which is the first window the connection uses: it is already scaled.)
 TEST(StateOptions, Listen_SynWithWindowScale_EchoedAndBothDirectionsScaled) {
   TcpPeer p(TcpPeer::DefaultConfig(), all_options());
   p.Send({.flags = kSyn, .seq = p.R(0), .window = 1000});
@@ -66,9 +67,9 @@ TEST(StateOptions, Listen_SynWithWindowScale_EchoedAndBothDirectionsScaled) {
   EXPECT_TRUE(synack.tcp.options.has_window_scale);
   EXPECT_EQ(synack.tcp.options.window_scale, 7);
   EXPECT_EQ(synack.tcp.window, 65535);             // 262144 does not fit, and is not scaled
-  EXPECT_EQ(p.Conn().snd_wnd, 1000u);                // the SYN's window taken as it is
-  EXPECT_EQ(p.Conn().snd_wscale, 4);
   p.SendAck(1000);
+  EXPECT_EQ(p.Conn().snd_wscale, 4);
+  EXPECT_EQ(p.Conn().rcv_wscale, 7);
   EXPECT_EQ(p.Conn().snd_wnd, 1000u << 4);           // later windows are scaled
   p.SendData(10);
   p.SendData(10);
@@ -96,9 +97,13 @@ TEST(StateOptions, Listen_WindowScalingDisabled_NotEchoed) {
   cfg.window_scaling = false;
   TcpPeer p(cfg, all_options());
   p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.snd_nxt = p.R(1);
   const ParsedFrame synack = p.ExpectEmit(kSynAck, kAny, p.R(1));
   EXPECT_FALSE(synack.tcp.options.has_window_scale);
+  p.SendAck(1000);
   EXPECT_EQ(p.Conn().snd_wscale, 0);
+  EXPECT_EQ(p.Conn().rcv_wscale, 0);
+  EXPECT_EQ(p.Conn().snd_wnd, 1000u);
 }
 
 // The active side: our SYN offers every option; a SYN-ACK without them turns them all off.
@@ -170,8 +175,12 @@ TEST(StateOptions, Listen_TimestampsDisabled_NotEchoed) {
   cfg.timestamps = false;
   TcpPeer p(cfg, all_options());
   p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.snd_nxt = p.R(1);
   EXPECT_FALSE(p.ExpectEmit(kSynAck, kAny, p.R(1)).tcp.options.has_timestamps);
+  p.SendAck();  // still carries timestamps: the peer may not use them, and the engine ignores them
   EXPECT_FALSE(p.Conn().has(conn_flags::kTimestamps));
+  EXPECT_TRUE(p.Write(10));
+  EXPECT_FALSE(p.ExpectEmit(kAck, p.L(1), p.R(1)).tcp.options.has_timestamps);
 }
 
 // --- SACK-permitted (RFC 2018 §2) ----------------------------------------------------------------
@@ -181,14 +190,18 @@ TEST(StateOptions, Listen_SynWithSackPermitted_Echoed) {
   o.sack_permitted = true;
   TcpPeer p(TcpPeer::DefaultConfig(), o);
   p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.snd_nxt = p.R(1);
   EXPECT_TRUE(p.ExpectEmit(kSynAck, kAny, p.R(1)).tcp.options.sack_permitted);
+  p.SendAck();
   EXPECT_TRUE(p.Conn().has(conn_flags::kSackPermitted));
 }
 
 TEST(StateOptions, Listen_SynWithoutSackPermitted_NotEchoed) {
   TcpPeer p;
   p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.snd_nxt = p.R(1);
   EXPECT_FALSE(p.ExpectEmit(kSynAck, kAny, p.R(1)).tcp.options.sack_permitted);
+  p.SendAck();
   EXPECT_FALSE(p.Conn().has(conn_flags::kSackPermitted));
 }
 
@@ -449,10 +462,16 @@ TEST(StateTimers, Closing_FinUnacked_Retransmitted) {
   EXPECT_EQ(p.State(), TcpState::kTimeWait);
 }
 
-// A FIN closed from SYN-RECEIVED waits behind the SYN-ACK: the SYN-ACK is what goes again.
+// A FIN closed from SYN-RECEIVED waits behind the SYN-ACK: the SYN-ACK is what goes again. The
+// user holds a SYN-RECEIVED connection only after a simultaneous open (a passive one is a
+// half-open entry nobody has accepted yet), so that is where the arrow is taken.
 TEST(StateTimers, FinWait1FromSynReceived_NothingAcked_SynAckRetransmitted) {
   TcpPeer p;
-  p.MakeSynReceived();
+  p.MakeSynSent();
+  p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.ExpectEmit(kSynAck, p.L(0), p.R(1));
+  p.snd_nxt = p.R(1);
+  ASSERT_EQ(p.State(), TcpState::kSynReceived);
   EXPECT_TRUE(p.Close());
   p.ExpectEmit(kFinAck, p.L(1), p.R(1));
   ExpectRetransmitAt(p, p.now() + kSecond, kSynAck, p.L(0), p.R(1));

@@ -210,6 +210,7 @@ TEST(StateRstSyn, SynReceived_RstInWindowNotAtRcvNxt_SendsChallengeAck) {
   p.Send({.flags = kRst, .seq = p.R(2)});
   p.ExpectEmit(kAck, p.L(1), p.R(1));
   EXPECT_EQ(p.State(), TcpState::kSynReceived);
+  EXPECT_EQ(p.counters().challenge_acks, 1u);
 }
 
 TEST(StateRstSyn, SynReceived_RstOutOfWindow_IgnoredSilently) {
@@ -251,15 +252,17 @@ TEST(StateRstSyn, TimeWait_NewerSyn_ReusesTuple) {
   EXPECT_EQ(p.engine().gauges().connections, 1u);
 }
 
-// An old SYN in TIME-WAIT is a synchronised-state SYN: challenge ACK (RFC 5961 §4.2).
-TEST(StateRstSyn, TimeWait_OldSyn_SendsChallengeAck) {
+// A SYN in TIME-WAIT that is not newer than the old incarnation cannot reuse the tuple; it is
+// answered with the entry's ACK (as Linux does; RFC 6191 would drop it), which lets a peer that
+// really restarted reset its side. It is TIME-WAIT's ordinary ACK, not a rate-limited challenge.
+TEST(StateRstSyn, TimeWait_OldSyn_AnsweredWithAck) {
   TcpPeer p;
   p.MakeTimeWait(Side::kPassive);
   p.Send({.flags = kSyn, .seq = p.R(0)});
   p.ExpectEmit(kAck, p.L(2), p.R(2));
   EXPECT_EQ(p.State(), TcpState::kTimeWait);
   EXPECT_EQ(p.counters().time_wait_reused, 0u);
-  EXPECT_EQ(p.counters().challenge_acks, 1u);
+  EXPECT_EQ(p.counters().challenge_acks, 0u);
 }
 
 // --- PAWS (RFC 7323 §5.3) ------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# synwave as a client against the Linux kernel's TCP: a Python HTTP server listens on
+# 198.18.0.1:8080 in the namespace; synwave resolves its MAC by ARP, opens 5000 connections (50 at
+# a time), sends GET / on each, reads the response and waits for the server's FIN. The run ends
+# by itself; both sides' counts must agree, and the capture on the kernel side of the tap has no
+# bad checksum and nothing TCP analysis flags.
+# shellcheck source=tests/system/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+readonly CONNECTIONS=5000
+readonly CONCURRENCY=50
+readonly SERVER_PORT=8080
+
+sw_begin 120
+sw_require tcpdump tshark
+sw_netns
+
+LISTENER_STATS="$SW_WORKDIR/listener.json"
+LISTENER_LOG="$SW_WORKDIR/listener.log"
+LOG="$SW_WORKDIR/synwave.log"
+REPORT="$SW_WORKDIR/report.json"
+
+# The listener binds 198.18.0.1, which exists only once the tap does: IP_FREEBIND lets it bind
+# first instead, so it is listening before synwave sends its first SYN.
+sw_in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
+ip netns exec "$SW_NS" "$PYTHON" "$SW_LIB_DIR/http_listener.py" "$SW_KERNEL_IP" "$SERVER_PORT" "$LISTENER_STATS" \
+  >"$LISTENER_LOG" 2>&1 &
+LISTENER_PID=$!
+sw_track "$LISTENER_PID"
+sw_wait_for 10 "listener" grep -q '^listening' "$LISTENER_LOG" || {
+  sw_tail "$LISTENER_LOG"
+  sw_fail "the Python listener did not start"
+}
+sw_log "Python listener on $SW_KERNEL_IP:$SERVER_PORT (PID $LISTENER_PID)"
+
+PCAP="$SW_WORKDIR/kernel-side.pcap"
+# tcpdump needs the interface, which appears only when synwave starts: it starts as soon as the
+# interface exists (sw_start_tap_synwave's hook), before synwave's port does. Immediate mode:
+# synwave exits by itself at the end and takes the interface with it.
+# tcpdump refuses an interface that is down: bring it up (no address yet, IPv6 off: the kernel
+# stays silent on it until sw_setup_kernel_side).
+sw_on_tap() {
+  ip -n "$SW_NS" link set "$SW_TAP" up
+  sw_tcpdump_start "$SW_TAP" "$PCAP" immediate
+}
+run_start=$SECONDS
+sw_start_tap_synwave "$LOG" 0 "" client --dst "$SW_KERNEL_IP:$SERVER_PORT" --connections "$CONNECTIONS" \
+  --concurrency "$CONCURRENCY" --http-get / --report "$REPORT" --stats-interval 1
+CLIENT_PID=$SW_PID
+
+sw_check "synwave client finishes $CONNECTIONS connections by itself"
+sw_wait_exit "$CLIENT_PID" "$LOG" 60
+[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$LOG"; sw_fail "synwave client exited with $SW_STOP_STATUS"; }
+sw_ok "exited 0 after $((SECONDS - run_start)) s: $(grep '^synwave client:' "$LOG" || echo 'no summary line')"
+grep -q '^synwave client: .* connections/s' "$LOG" || { sw_tail "$LOG"; sw_fail "no summary line"; }
+
+sw_tcpdump_stop "$PCAP"
+sw_stop "$LISTENER_PID" "$LISTENER_LOG" 10
+[[ -s "$LISTENER_STATS" ]] || { sw_tail "$LISTENER_LOG"; sw_fail "the listener wrote no counts"; }
+sw_log "listener counts: $(tr -d '\n ' <"$LISTENER_STATS")"
+
+sw_assert_json "$REPORT" "report: mode client, $CONNECTIONS connections completed, none failed" \
+  "r['mode'] == 'client' and r['connections_completed'] == $CONNECTIONS and r['connections_failed'] == 0"
+sw_assert_json "$REPORT" "report: exactly $CONNECTIONS opened, all established" \
+  "r['counters']['conn_opened'] == $CONNECTIONS and r['counters']['conn_established'] == $CONNECTIONS"
+sw_assert_json "$REPORT" "report: the kernel's MAC was learnt by ARP (request sent, reply received)" \
+  "r['counters']['arp_requests_sent'] >= 1 and r['counters']['arp_replies_received'] >= 1"
+sw_assert_json "$REPORT" "report: no RST either way, nothing dropped for lack of buffers" \
+  "r['counters']['rst_sent'] == 0 and r['counters']['rst_received'] == 0 and r['data_plane']['mbuf_alloc_failures'] == 0 and r['data_plane']['tx_ring_full_drops'] == 0"
+sw_assert_json "$REPORT" "report: no connection left open (only TIME-WAIT may remain)" \
+  "all(v == 0 for k, v in r['roles']['client']['gauges'].items() if k not in ('connections', 'TIME-WAIT'))"
+sw_assert_json "$LISTENER_STATS" "listener: $CONNECTIONS accepted, $CONNECTIONS GET / answered, no error" \
+  "r['accepted'] == $CONNECTIONS and r['requests'] == $CONNECTIONS and r['responded'] == $CONNECTIONS and r['errors'] == 0 and r['paths'] == {'/': $CONNECTIONS}"
+
+WIRE="$SW_WORKDIR/wire.tsv"
+sw_scan_capture "$PCAP" "$WIRE"
+sw_check_capture_complete "$PCAP" "$REPORT"
+sw_check_checksums "$WIRE"
+sw_check_analysis_flags "$WIRE"
