@@ -297,6 +297,16 @@ class TcpPeer {
     ExpectEmit(kSynAck, kAny, R(1));
     EXPECT_EQ(State(), TcpState::kSynReceived);
   }
+  // SYN-RECEIVED reached by a simultaneous open (RFC 9293 §3.5 figure 8): the one SYN-RECEIVED
+  // the user holds a connection in (a passive one is a half-open entry nobody has accepted yet).
+  void MakeSimultaneousSynReceived() {
+    MakeSynSent();
+    Send({.flags = kSyn, .seq = R(0)});
+    ExpectEmit(kSynAck, L(0), R(1));
+    snd_nxt = R(1);
+    ASSERT_EQ(State(), TcpState::kSynReceived);
+  }
+
 
   // CLOSED -> SYN-SENT: OPEN, the engine's SYN.
   void MakeSynSent() {

@@ -219,11 +219,7 @@ TEST(StateOpen, SynReceived_Rst_ReturnsToListenSendsNothing) {
 // a simultaneous open reaches, where the user does hold the connection.
 TEST(StateOpen, SynReceived_Close_SendsFinEntersFinWait1) {
   TcpPeer p;
-  p.MakeSynSent();
-  p.Send({.flags = kSyn, .seq = p.R(0)});
-  p.ExpectEmit(kSynAck, p.L(0), p.R(1));
-  p.snd_nxt = p.R(1);
-  ASSERT_EQ(p.State(), TcpState::kSynReceived);
+  p.MakeSimultaneousSynReceived();
   EXPECT_TRUE(p.Close());
   p.ExpectEmit(kFinAck, p.L(1), p.R(1));
   EXPECT_EQ(p.State(), TcpState::kFinWait1);

@@ -467,11 +467,7 @@ TEST(StateTimers, Closing_FinUnacked_Retransmitted) {
 // half-open entry nobody has accepted yet), so that is where the arrow is taken.
 TEST(StateTimers, FinWait1FromSynReceived_NothingAcked_SynAckRetransmitted) {
   TcpPeer p;
-  p.MakeSynSent();
-  p.Send({.flags = kSyn, .seq = p.R(0)});
-  p.ExpectEmit(kSynAck, p.L(0), p.R(1));
-  p.snd_nxt = p.R(1);
-  ASSERT_EQ(p.State(), TcpState::kSynReceived);
+  p.MakeSimultaneousSynReceived();
   EXPECT_TRUE(p.Close());
   p.ExpectEmit(kFinAck, p.L(1), p.R(1));
   ExpectRetransmitAt(p, p.now() + kSecond, kSynAck, p.L(0), p.R(1));
