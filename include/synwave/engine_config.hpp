@@ -30,6 +30,7 @@ struct EngineConfig {
   std::uint32_t gateway = 0;  // 0: none, off-subnet peers are unreachable
   std::vector<StaticNeighbor> neighbors;
   std::uint32_t neighbor_cache_size = 1024;
+  bool answer_arp = true;  // false on all lcores but one when a dispatcher copies ARP to each
 
   // Listening ports (server side); empty for a pure client.
   std::vector<std::uint16_t> listen_ports;

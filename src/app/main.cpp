@@ -123,8 +123,16 @@ int run(RunPlan& plan) {
     port_ids = {o.port};
   }
 
-  const std::uint16_t queues = loopback ? 1 : static_cast<std::uint16_t>(lcores.size());
-  if (!loopback && queues > dpdk::kMaxWorkers) {
+  // One queue pair per lcore when the port has enough; otherwise the lcores beyond its queues
+  // work through the software dispatcher (rx from the rings, tx forwarded to a queue's owner).
+  const std::uint16_t port_queues = loopback ? 1 : dpdk::max_queues(port_ids[0]);
+  if (port_queues == 0) {
+    std::fprintf(stderr, "synwave: port %u reports no rx/tx queue: check the device\n", port_ids[0]);
+    return 2;
+  }
+  const std::uint16_t queues =
+      loopback ? 1 : static_cast<std::uint16_t>(std::min<std::size_t>(lcores.size(), port_queues));
+  if (!loopback && lcores.size() > dpdk::kMaxWorkers) {
     std::fprintf(stderr, "synwave: %zu lcores, but at most %u workers are supported: give fewer with -l\n", lcores.size(),
                  dpdk::kMaxWorkers);
     return 2;
@@ -232,7 +240,7 @@ int run(RunPlan& plan) {
     bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
     state.dispatch = "ring pair";
   } else {
-    const bool steer = worker_count > 1 && !infos[0].rss;
+    const bool steer = worker_count > 1 && (!infos[0].rss || queues < worker_count);
     state.dispatch = worker_count == 1 ? "single-queue" : steer ? "software" : "rss";
     if (steer) {
       dispatcher = std::make_unique<dpdk::Dispatcher>();
@@ -262,14 +270,29 @@ int run(RunPlan& plan) {
       const bool server = o.mode == Mode::kServer;
       EngineConfig cfg = server ? plan.server : plan.client;
       cfg.local_mac = infos[0].mac;
+      cfg.answer_arp = i == 0;  // every lcore sees each ARP request (the dispatcher copies it): one answers
+      const auto queue = static_cast<std::uint16_t>(i % queues);
       if (server) {
-        bind(w, dpdk::Role::kServer, cfg, port_ids[0], static_cast<std::uint16_t>(i), nullptr);
+        bind(w, dpdk::Role::kServer, cfg, port_ids[0], queue, nullptr);
       } else {
         GeneratorConfig gen = plan.generator;
         gen.share_count = static_cast<std::uint16_t>(worker_count);
         gen.share_index = static_cast<std::uint16_t>(i);
         if (gen.total != 0) gen.total = gen.total / worker_count + (i < gen.total % worker_count ? 1 : 0);
-        bind(w, dpdk::Role::kClient, cfg, port_ids[0], static_cast<std::uint16_t>(i), &gen);
+        bind(w, dpdk::Role::kClient, cfg, port_ids[0], queue, &gen);
+      }
+      if (i >= queues) {
+        const std::string name = "synwave_txfwd_" + std::to_string(i);
+        rte_ring* r = rte_ring_create(name.c_str(), 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (r == nullptr) {
+          std::fprintf(stderr, "synwave: out of memory at start-up creating dispatcher rings: raise the EAL's -m\n");
+          return 2;
+        }
+        res.rings.push_back(r);
+        w.bindings[0].has_queue = false;
+        w.bindings[0].tx_forward = r;
+        dpdk::Worker& owner = *workers[queue];
+        owner.tx_forwarded[owner.tx_forwarded_count++] = r;
       }
     }
   }

@@ -139,6 +139,7 @@ bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
     ++counters_.drop_arp_not_for_us;
     return false;
   }
+  if (!config_.answer_arp) return false;  // another lcore answers; this one only learnt
   ++counters_.arp_requests_received;
   if (frame.capacity < EthernetHeader::kSize + ArpPacket::kSize) return false;
   // Reply in place: the request's buffer already has the right size.

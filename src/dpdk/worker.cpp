@@ -87,6 +87,18 @@ std::uint32_t refill_frames(void* ctx, Frame* out, std::uint32_t max) {
   return n;
 }
 
+void send_on_queue(Worker& w, std::uint16_t port, std::uint16_t queue, rte_mbuf** mbufs, std::uint16_t count) {
+  std::uint16_t sent = 0;
+  for (int attempt = 0; attempt < kTxRetries && sent < count; ++attempt) {
+    sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(port, queue, mbufs + sent, static_cast<std::uint16_t>(count - sent)));
+  }
+  w.counters.tx_packets += sent;
+  if (sent < count) {
+    w.counters.tx_ring_full_drops += count - sent;
+    rte_pktmbuf_free_bulk(mbufs + sent, count - sent);
+  }
+}
+
 void transmit_frames(void* ctx, Frame* frames, std::uint32_t n) {
   auto* b = static_cast<EngineBinding*>(ctx);
   Worker& w = *b->worker;
@@ -94,15 +106,16 @@ void transmit_frames(void* ctx, Frame* frames, std::uint32_t n) {
   std::uint16_t count = 0;
   for (std::uint32_t i = 0; i < n; ++i) mbufs[count++] = to_mbuf(frames[i]);
   capture_burst(w, b->port, b->queue, mbufs, count, RTE_PCAPNG_DIRECTION_OUT);
-  std::uint16_t sent = 0;
-  for (int attempt = 0; attempt < kTxRetries && sent < count; ++attempt) {
-    sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(b->port, b->queue, mbufs + sent, static_cast<std::uint16_t>(count - sent)));
+  if (b->tx_forward != nullptr) {
+    const unsigned q = rte_ring_sp_enqueue_burst(b->tx_forward, reinterpret_cast<void* const*>(mbufs), count, nullptr);
+    w.counters.steered_out += q;
+    if (q < count) {
+      w.counters.tx_ring_full_drops += count - q;
+      rte_pktmbuf_free_bulk(mbufs + q, count - q);
+    }
+    return;
   }
-  w.counters.tx_packets += sent;
-  if (sent < count) {
-    w.counters.tx_ring_full_drops += count - sent;
-    rte_pktmbuf_free_bulk(mbufs + sent, count - sent);
-  }
+  send_on_queue(w, b->port, b->queue, mbufs, count);
 }
 
 void release_frames(void*, Frame* frames, std::uint32_t n) {
@@ -227,7 +240,7 @@ int worker_main(void* arg) {
     const TimeNs now = w.clock->now();
     for (std::uint32_t bi = 0; bi < w.binding_count; ++bi) {
       EngineBinding& b = w.bindings[bi];
-      const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, kBurst);
+      const std::uint16_t n = b.has_queue ? rte_eth_rx_burst(b.port, b.queue, pkts, kBurst) : 0;
       if (n > 0) {
         ++w.counters.rx_bursts;
         w.counters.rx_packets += n;
@@ -257,6 +270,13 @@ int worker_main(void* arg) {
       }
       if (b.generator != nullptr) b.generator->poll(*b.engine, now);
       b.engine->advance(now);  // fires due timers and drains tx
+    }
+    for (std::uint32_t r = 0; r < w.tx_forwarded_count; ++r) {
+      const unsigned got = rte_ring_sc_dequeue_burst(w.tx_forwarded[r], reinterpret_cast<void**>(pkts), kBurst, nullptr);
+      if (got > 0) {
+        w.counters.steered_in += got;
+        send_on_queue(w, w.bindings[0].port, w.bindings[0].queue, pkts, static_cast<std::uint16_t>(got));
+      }
     }
     if (now >= next_snapshot) {
       publish_snapshot(w, now);

@@ -28,7 +28,7 @@ struct Capture {
 };
 
 // The software dispatcher, for ports that cannot steer flows to lcores themselves (no RSS, as
-// net_tap and net_pcap): whichever lcore receives a frame passes it to the lcore that owns its
+// net_tap and net_pcap, or fewer queues than lcores): whichever lcore receives a frame passes it to the lcore that owns its
 // flow through a single-producer/single-consumer ring. Ownership is decided from the header
 // alone, the same way on every lcore:
 //   - segments to a listening port: by a hash of the remote address and port;
@@ -56,6 +56,11 @@ struct EngineBinding {
   ConnectionGenerator* generator = nullptr;
   Role role = Role::kServer;
   struct Worker* worker = nullptr;
+  // A worker without a queue of its own (the port has fewer queues than lcores) neither polls nor
+  // sends on the port: the dispatcher brings its frames, and its output goes through this ring
+  // to the worker that owns `queue`, which sends it.
+  bool has_queue = true;
+  rte_ring* tx_forward = nullptr;
 };
 
 using ControlFn = void (*)(void* ctx, TimeNs now);
@@ -71,6 +76,8 @@ struct alignas(64) Worker {
   Capture* capture = nullptr;
   std::uint32_t capture_left = 0;
   StatsSlot* slot = nullptr;
+  std::array<rte_ring*, kMaxWorkers> tx_forwarded{};  // output of queueless workers to send on our queue
+  std::uint32_t tx_forwarded_count = 0;
   ControlFn control = nullptr;  // set on the lcore that is also the control plane
   void* control_ctx = nullptr;
   WorkerCounters counters;

@@ -22,7 +22,10 @@ sw_check "Scapy writes the input frames"
 "$PYTHON" "$SW_LIB_DIR/pcap_replay.py" write "$IN" "$NET_PCAP_MAC" || sw_fail "cannot write $IN"
 
 PREFIX="$(sw_file_prefix pcap)"
-sw_start_synwave "$LOG" --no-huge -m 256 --no-pci --vdev "net_pcap0,rx_pcap=$IN,tx_pcap=$OUT" -l 0 \
+# PCAP_LCORES=0-1 runs two lcores on net_pcap's single queue: the second has no queue of its own
+# and works through the software dispatcher (pcap_replay_two_lcores.sh); the replies must not change.
+LCORES="${PCAP_LCORES:-0}"
+sw_start_synwave "$LOG" --no-huge -m 256 --no-pci --vdev "net_pcap0,rx_pcap=$IN,tx_pcap=$OUT" -l "$LCORES" \
   --file-prefix="$PREFIX" -- server --ip "$SW_SYNWAVE_IP/24" --listen 80 --mbufs 8191 \
   --neighbor "$SW_KERNEL_IP,$SW_KERNEL_MAC" --report "$REPORT" --stats-interval 0
 sw_wait_ready "$LOG"
@@ -46,3 +49,7 @@ sw_assert_json "$REPORT" "report: the fragment and the two bad checksums were co
   "r['counters']['drop_ip_fragment'] == 1 and r['counters']['drop_tcp_bad_checksum'] == 1 and r['counters']['drop_ip_bad_checksum'] == 1"
 sw_assert_json "$REPORT" "report: 1 SYN to a listener, 1 SYN-ACK, 2 RSTs sent, 1 ARP reply, 7 frames in, 4 out" \
   "r['counters']['syn_received'] == 1 and r['counters']['synack_sent'] == 1 and r['counters']['rst_sent'] == 2 and r['counters']['arp_replies_sent'] == 1 and r['data_plane']['rx_packets'] == 7 and r['data_plane']['tx_packets'] >= 4"
+if [[ "$LCORES" != "0" ]]; then
+  sw_assert_json "$REPORT" "report: two lcores on one queue, software dispatch, frames crossed lcores both ways" \
+    "r['dispatch'] == 'software' and len(r['lcores']) == 2 and r['ports'][0]['queues'] == 1 and r['data_plane']['steered_out'] > 0 and r['data_plane']['steered_in'] == r['data_plane']['steered_out']"
+fi
