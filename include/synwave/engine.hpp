@@ -124,7 +124,8 @@ class Engine {
   bool input_ipv4(Frame& frame, const EthernetHeader& eth);
   void listen_input(RxContext& rx, std::uint32_t listener);
   void closed_input(RxContext& rx);
-  std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac);
+  std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
+                                  bool flow_exists = false);
   void free_connection(std::uint32_t id, bool erase_flow = true);
   void set_state(Connection& c, TcpState s);
   void on_timer(std::uint32_t id);
@@ -156,6 +157,10 @@ class Engine {
   void time_wait_input(std::uint32_t slot, RxContext& rx);
   void send_time_wait_ack(const TimeWaitEntry& e, RxContext& rx);
   [[nodiscard]] std::uint32_t ms_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
+  // When a TIME-WAIT entry made or restarted now expires (the time_wait setting, rounded up to ms).
+  [[nodiscard]] std::uint32_t time_wait_expiry_ms() const {
+    return ms_clock() + static_cast<std::uint32_t>((config_.time_wait + kMillisecond - 1) / kMillisecond);
+  }
 
   // tcp_input.cpp: RFC 9293 §3.10.7 segment arrives, for a connection that exists.
   void segment_arrives(std::uint32_t id, RxContext& rx);

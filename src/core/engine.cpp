@@ -267,13 +267,18 @@ void Engine::closed_input(RxContext& rx) {
 // ---------------------------------------------------------------------------------------------
 // Connection records
 
-std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac) {
+// A fresh record in CLOSED for key. flow_exists: the tuple already has a flow-table entry (a
+// half-open one being promoted), which is pointed at the new record instead of inserted.
+std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
+                                        bool flow_exists) {
   const std::uint32_t id = conns_.alloc();
   if (id == kNoIndex) {
     ++counters_.drop_pool_full;
     return kNoIndex;
   }
-  if (!flows_.insert(key, hash, id)) {
+  if (flow_exists) {
+    flows_.update(key, hash, tag(FlowKind::kConnection, id));
+  } else if (!flows_.insert(key, hash, tag(FlowKind::kConnection, id))) {
     conns_.free(id);
     ++counters_.drop_flow_table_full;
     return kNoIndex;
@@ -320,11 +325,7 @@ void Engine::count_outcome(std::uint32_t id, std::uint64_t Counters::*failure) {
   Connection& c = conns_[id];
   if (c.has(conn_flags::kOutcomeCounted)) return;
   c.set(conn_flags::kOutcomeCounted);
-  if (!c.has(conn_flags::kEstablishedOnce) && c.has(conn_flags::kPassive)) {
-    // A half-open passive connection never became a connection: it goes back to LISTEN.
-    if (failure == &Counters::conn_failed_timeout) ++counters_.syn_rcvd_timeout;
-    else ++counters_.syn_rcvd_reset;
-  } else if (failure == nullptr) {
+  if (failure == nullptr) {
     const bool manual = config_.workload.kind == WorkloadKind::kManual;
     if (manual || c.has(conn_flags::kWorkloadDone)) ++counters_.conn_completed;
     else {

@@ -297,26 +297,10 @@ void Engine::free_half_open(std::uint32_t idx, bool erase_flow) {
 
 // A full connection for a completed passive handshake. kNoIndex when no record is free.
 std::uint32_t Engine::establish_passive(const PassiveOpen& p, RxContext& rx, bool flow_exists) {
-  const std::uint32_t id = conns_.alloc();
-  if (id == kNoIndex) {
-    ++counters_.drop_pool_full;
-    return kNoIndex;
-  }
-  if (flow_exists) {
-    flows_.update(p.key, p.hash, tag(FlowKind::kConnection, id));
-  } else if (!flows_.insert(p.key, p.hash, tag(FlowKind::kConnection, id))) {
-    conns_.free(id);
-    ++counters_.drop_flow_table_full;
-    return kNoIndex;
-  }
+  const std::uint32_t id = create_connection(p.key, p.hash, p.peer_mac, flow_exists);
+  if (id == kNoIndex) return kNoIndex;
   const TcpSegment& seg = rx.seg;
   Connection& c = conns_[id];
-  c.timer = TimerNode{};
-  c.key = p.key;
-  c.flow_hash = p.hash;
-  c.peer_mac = p.peer_mac;
-  c.state = TcpState::kClosed;
-  ++state_count_[static_cast<std::size_t>(TcpState::kClosed)];
   c.set(conn_flags::kPassive | conn_flags::kEstablishedOnce);
   c.listener = p.listener;
   c.iss = p.iss;

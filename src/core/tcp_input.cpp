@@ -89,7 +89,7 @@ void Engine::enter_time_wait(std::uint32_t id) {
     e.snd_nxt = c.snd_max.raw();
     e.rcv_nxt = c.rcv_nxt.raw();
     e.ts_recent = c.ts_recent;
-    e.expires_ms = ms_clock() + static_cast<std::uint32_t>((config_.time_wait + kMillisecond - 1) / kMillisecond);
+    e.expires_ms = time_wait_expiry_ms();
     e.flags = c.has(conn_flags::kTimestamps) ? time_wait_flags::kTimestamps : 0;
     e.rcv_wscale = c.rcv_wscale;
     slot = time_wait_.insert(e);

@@ -24,7 +24,7 @@ void Engine::time_wait_input(std::uint32_t slot, RxContext& rx) {
       send_time_wait_ack(e, rx);
       const FlowKey key = e.key;
       const std::uint32_t moved = time_wait_.restart(
-          slot, ms_clock() + static_cast<std::uint32_t>((config_.time_wait + kMillisecond - 1) / kMillisecond));
+          slot, time_wait_expiry_ms());
       if (moved != kNoIndex && moved != slot) flows_.update(key, rx.hash, tag(FlowKind::kTimeWait, moved));
       return;
     }
