@@ -29,6 +29,7 @@ inline constexpr std::uint16_t kEstablishedOnce = 1u << 11;
 inline constexpr std::uint16_t kAcceptCounted = 1u << 12;
 inline constexpr std::uint16_t kOutcomeCounted = 1u << 13;  // completed/failed already counted (TIME-WAIT)
 inline constexpr std::uint16_t kAwaitingAccept = 1u << 14;  // in a listener's accept queue
+inline constexpr std::uint16_t kThinking = 1u << 15;        // client: the state deadline ends the think time
 }  // namespace conn_flags
 
 struct Connection {

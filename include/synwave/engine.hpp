@@ -31,6 +31,7 @@ enum class OpenError : std::uint8_t {
   kNeighborPending,  // next hop's MAC unknown: an ARP request went out, try again shortly
   kTupleInUse,       // the 4-tuple already has a connection (any state, TIME_WAIT included)
   kNoMemory,         // connection pool or flow table full
+  kNotLocal,         // the source address is not one of ours
 };
 
 struct OpenResult {
@@ -63,8 +64,16 @@ class Engine {
   // Hands every frame built so far to FrameIo::transmit.
   void flush();
 
-  // Active open (RFC 9293 §3.10.1) from our address and local_port.
-  OpenResult open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now);
+  // Active open (RFC 9293 §3.10.1) from local_ip (one of ours; the first when not given) and local_port.
+  OpenResult open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint32_t local_ip, std::uint16_t local_port,
+                  TimeNs now);
+  OpenResult open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now) {
+    return open(remote_ip, remote_port, config_.local_ip, local_port, now);
+  }
+  // Is ip one of our addresses?
+  [[nodiscard]] bool is_local_address(std::uint32_t ip) const {
+    return ip == config_.local_ip || ip - config_.source_ip_first < config_.source_ip_count;
+  }
   // User calls of RFC 9293 §3.10 for the kManual workload (and tests). False if conn is not open.
   bool send(std::uint32_t conn, std::uint32_t bytes, TimeNs now);
   bool close(std::uint32_t conn, TimeNs now);
@@ -209,6 +218,7 @@ class Engine {
 
   // app_behavior.cpp: what the workload does at each step of a connection's life.
   void app_established(std::uint32_t id);
+  void app_start_request(std::uint32_t id);
   void app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n);
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);

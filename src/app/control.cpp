@@ -1,5 +1,8 @@
 #include "control.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -109,11 +112,7 @@ Totals collect(const RunState& state) {
       for (std::size_t k = 0; k < t.gauges[r].by_state.size(); ++k) t.gauges[r].by_state[k] += s.gauges[r].by_state[k];
     }
     t.worker += s.worker;
-    t.generator.opened += s.generator.opened;
-    t.generator.tuple_busy += s.generator.tuple_busy;
-    t.generator.neighbor_pending += s.generator.neighbor_pending;
-    t.generator.no_memory += s.generator.no_memory;
-    t.generator.no_route += s.generator.no_route;
+    t.generator += s.generator;
   }
   return t;
 }
@@ -124,6 +123,34 @@ std::uint64_t completed(const RunState& state, const Totals& t) {
 
 std::uint64_t failed(const RunState& state, const Totals& t) {
   return state.plan->options.mode == Mode::kServer ? t.role[kServer].conn_failed : t.role[kClient].conn_failed;
+}
+
+// Said once per run, with the arithmetic a user needs to size the tuple space.
+void warn_tuple_exhaustion(RunState& s, const Totals& t) {
+  if (s.exhaustion_reported || t.generator.tuple_exhausted == 0) return;
+  s.exhaustion_reported = true;
+  const RunPlan& p = *s.plan;
+  const AppOptions& o = p.options;
+  const std::uint64_t addresses = o.src_ip.empty() ? 1 : p.generator.src_ip_count;
+  const std::uint64_t ports = p.generator.port_last - p.generator.port_first + 1u;
+  const std::uint64_t space = p.tuple_space;
+  const ClosePolicy close = p.client.workload.close;
+  const bool client_holds_time_wait = close == ClosePolicy::kClientFirst || close == ClosePolicy::kHalfClose;
+  const double tw = static_cast<double>(p.client.time_wait) / 1e9;
+  std::string advice;
+  if (client_holds_time_wait && tw > 0) {
+    char rate[128];
+    std::snprintf(rate, sizeof rate, "; our side closes first, so each tuple then waits %.0f s in TIME-WAIT: "
+                  "the sustainable rate is %llu / %.0f s = %.0f connections/s", tw,
+                  static_cast<unsigned long long>(space), tw, static_cast<double>(space) / tw);
+    advice = std::string(rate) + ". Widen --src-ip or --src-ports, add --dst, shorten --time-wait, or let the server "
+             "close first (--close server)";
+  } else {
+    advice = ": every tuple is held by an open connection. Lower --concurrency, or widen --src-ip, --src-ports or --dst";
+  }
+  spdlog::warn("client: the tuple space is exhausted: {} address(es) x {} port(s) x {} destination(s) = {} tuples{} "
+               "(counted as failures.tuple_exhaustion; opens wait for a tuple to come free)",
+               addresses, ports, std::max<std::size_t>(p.generator.destinations.size(), 1), space, advice);
 }
 
 void control_tick(void* ctx, TimeNs now) {
@@ -138,6 +165,7 @@ void control_tick(void* ctx, TimeNs now) {
   const bool check_due = now >= s.deadline || s.plan->generator.total != 0 || g_stop_requested.load() || print_due;
   if (!check_due) return;
   const Totals t = collect(s);
+  warn_tuple_exhaustion(s, t);
   if (print_due) {
     print_progress(s, t, now);
     s.last = t;
@@ -178,16 +206,27 @@ nlohmann::json effective_config(const RunPlan& plan) {
   }
   if (o.mode != Mode::kClient) {
     j["listen"] = plan.server.listen_ports;
-    j["server_workload"] = plan.server.workload.kind == WorkloadKind::kHttp ? "http" : "none";
+    const WorkloadKind k = plan.server.workload.kind;
+    j["server_workload"] = k == WorkloadKind::kHttp ? "http" : k == WorkloadKind::kRaw ? "raw" : "none";
     j["http_bytes"] = plan.server.workload.response_bytes;
   }
   if (o.mode != Mode::kServer) {
     j["dst"] = o.dst;
+    j["src_ip"] = o.src_ip;
+    j["destinations"] = plan.generator.destinations.size();
+    j["tuple_space"] = plan.tuple_space;
     j["rate"] = plan.generator.rate;
+    j["ramp_s"] = o.ramp;
+    j["connect_timeout_s"] = o.connect_timeout;
+    j["think_time_s"] = o.think_time;
     j["concurrency"] = plan.generator.concurrency;
     j["connections"] = plan.generator.total;
     j["src_ports"] = o.src_ports;
     j["http_get"] = o.http_get;
+  }
+  if (o.request_bytes.has_value() || o.response_bytes.has_value()) {
+    j["request_bytes"] = plan.client.workload.request_bytes;
+    j["response_bytes"] = plan.client.workload.response_bytes;
   }
   j["duration_s"] = plan.duration_s;
   j["close"] = o.close.empty() ? "server" : o.close;
@@ -212,6 +251,7 @@ nlohmann::json build_report(const RunState& s) {
   t.all.for_each([&](std::string_view name, std::uint64_t v) {
     if (name.rfind("conn_failed_", 0) == 0) failures[std::string(name.substr(12))] = v;
   });
+  if (s.plan->options.mode != Mode::kServer) failures["tuple_exhaustion"] = t.generator.tuple_exhausted;
   r["failures"] = failures;
   r["roles"] = nlohmann::json::object();
   for (std::size_t role = 0; role < dpdk::kRoles; ++role) {
@@ -223,7 +263,9 @@ nlohmann::json build_report(const RunState& s) {
   }
   r["data_plane"] = worker_json(t.worker);
   r["generator"] = {{"opened", t.generator.opened},
+                    {"tuple_space", s.plan->tuple_space},
                     {"tuple_busy", t.generator.tuple_busy},
+                    {"tuple_exhausted", t.generator.tuple_exhausted},
                     {"neighbor_pending", t.generator.neighbor_pending},
                     {"no_memory", t.generator.no_memory},
                     {"no_route", t.generator.no_route}};

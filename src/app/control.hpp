@@ -51,6 +51,7 @@ struct RunState {
   CookieSecrets* secrets = nullptr;  // rotated here; engines read them
   TimeNs rotation = 64 * kSecond;
   TimeNs next_rotation = kNever;
+  bool exhaustion_reported = false;
 };
 
 SipKey random_key();

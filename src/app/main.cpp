@@ -232,10 +232,9 @@ int run(RunPlan& plan) {
     client.neighbors.push_back({kServerIp, infos[1].mac});
     server.neighbors.push_back({kClientIp, infos[0].mac});
     GeneratorConfig gen = plan.generator;
-    gen.dst_ip = kServerIp;
-    gen.dst_port = 80;
+    gen.destinations = {{kServerIp, 80}};
     o.ip = "198.18.0.1/24 (client), 198.18.0.2/24 (server)";
-    o.dst = "198.18.0.2:80";
+    o.dst = {"198.18.0.2:80"};
     bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &gen);
     bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
     state.dispatch = "ring pair";
@@ -276,8 +275,7 @@ int run(RunPlan& plan) {
         bind(w, dpdk::Role::kServer, cfg, port_ids[0], queue, nullptr);
       } else {
         GeneratorConfig gen = plan.generator;
-        gen.share_count = static_cast<std::uint16_t>(worker_count);
-        gen.share_index = static_cast<std::uint16_t>(i);
+        gen.share = {static_cast<std::uint16_t>(worker_count), static_cast<std::uint16_t>(i)};
         if (gen.total != 0) gen.total = gen.total / worker_count + (i < gen.total % worker_count ? 1 : 0);
         bind(w, dpdk::Role::kClient, cfg, port_ids[0], queue, &gen);
       }

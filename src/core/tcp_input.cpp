@@ -142,7 +142,7 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   if (!check_sequence(id, rx)) return;
   // The peer is alive: push the workload's idle limit back. Only the field moves; the wheel
   // still fires at the old time, and on_timer then re-arms for the new one.
-  if ((c.deadlines & deadline_bits::kState) != 0 &&
+  if ((c.deadlines & deadline_bits::kState) != 0 && !c.has(conn_flags::kThinking) &&
       (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait)) {
     c.state_deadline_us = now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond);
   }
@@ -214,6 +214,7 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
     else c.rto_us = handshake_fallback_rto_us(config_);
     c.retries = 0;
     disarm_deadline(id, deadline_bits::kRto);
+    disarm_deadline(id, deadline_bits::kState);  // the connect timeout
     set_state(c, TcpState::kEstablished);
     c.set(conn_flags::kEstablishedOnce | conn_flags::kAckNow);
     ++counters_.conn_established;

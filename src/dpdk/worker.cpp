@@ -219,12 +219,7 @@ void publish_snapshot(Worker& w, TimeNs now) {
     s.gauges[r].connections += g.connections;
     for (std::size_t k = 0; k < g.by_state.size(); ++k) s.gauges[r].by_state[k] += g.by_state[k];
     if (b.generator != nullptr) {
-      const GeneratorStats& gs = b.generator->stats();
-      s.generator.opened += gs.opened;
-      s.generator.tuple_busy += gs.tuple_busy;
-      s.generator.neighbor_pending += gs.neighbor_pending;
-      s.generator.no_memory += gs.no_memory;
-      s.generator.no_route += gs.no_route;
+      s.generator += b.generator->stats();
     }
   }
   w.slot->publish(s);
