@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "synwave/engine.hpp"
+#include "synwave/rss_steering.hpp"
 #include "synwave/time.hpp"
 
 namespace synwave {
@@ -30,11 +31,14 @@ struct PortShare {
 
 struct GeneratorConfig {
   std::vector<Destination> destinations;  // at least one
-  std::uint32_t src_ip_first = 0;         // 0: the engine's own address only
+  std::uint32_t src_ip_first = 0;         // source addresses: the engine must own them all
   std::uint32_t src_ip_count = 1;
   std::uint16_t port_first = 1024;        // source port range, inclusive
   std::uint16_t port_last = 65535;
   PortShare share;
+  // On a port with RSS: only tuples whose replies the NIC brings back to this lcore's queue (the
+  // share is then the whole range, since RSS splits the tuples among the queues). Not owned.
+  const RssSteering* steering = nullptr;
   std::uint64_t rate = 0;                 // connections per second; 0 = as fast as possible
   TimeNs ramp = 0;                        // the rate climbs linearly from 0 over this long
   std::uint32_t concurrency = 1000;       // open connections at most
@@ -74,6 +78,7 @@ class ConnectionGenerator {
     port_slot_ = config_.share.index;
     const std::uint32_t mine = ports / config_.share.count + (config_.share.index < ports % config_.share.count ? 1 : 0);
     tuples_ = static_cast<std::uint64_t>(mine) * config_.src_ip_count * config_.destinations.size();
+    if (config_.steering != nullptr) tuples_ = steered_tuples();
   }
 
   // Opens what the bucket, the cap and the total allow. Returns the number opened.
@@ -86,12 +91,18 @@ class ConnectionGenerator {
     // Exhausted: only the oldest tuple can come free next, so one try per poll.
     const std::uint32_t max_attempts = waiting_on_oldest_ ? 1 : config_.burst * 4;
     std::uint32_t attempts = 0;
-    while (opened < config_.burst && attempts < max_attempts && active + opened < config_.concurrency && !finished() &&
-           (config_.rate == 0 || tokens_ >= 1.0)) {
-      ++attempts;
+    std::uint32_t scanned = 0;  // tuples looked at, steered elsewhere or not
+    while (opened < config_.burst && attempts < max_attempts && scanned < kMaxScanPerPoll &&
+           active + opened < config_.concurrency && !finished() && (config_.rate == 0 || tokens_ >= 1.0)) {
+      ++scanned;
       const Destination& d = config_.destinations[dst_index_];
-      const std::uint32_t src = config_.src_ip_first == 0 ? engine.config().local_ip : config_.src_ip_first + src_index_;
+      const std::uint32_t src = config_.src_ip_first + src_index_;
       const auto port = static_cast<std::uint16_t>(config_.port_first + port_slot_);
+      if (config_.steering != nullptr && !config_.steering->reply_lands_here(src, port, d.ip, d.port)) {
+        advance();
+        continue;
+      }
+      ++attempts;
       const OpenResult r = engine.open(d.ip, d.port, src, port, now);
       switch (r.error) {
         case OpenError::kOk:
@@ -135,6 +146,23 @@ class ConnectionGenerator {
   [[nodiscard]] std::uint64_t tuples() const { return tuples_; }
 
  private:
+  // Tuples whose replies land here: counted one by one up to a few million (about 2 ns each),
+  // estimated beyond from the share of redirection-table entries that name our queue.
+  std::uint64_t steered_tuples() const {
+    const RssSteering& s = *config_.steering;
+    constexpr std::uint64_t kCountUpTo = 1u << 22;
+    if (tuples_ > kCountUpTo) return tuples_ * s.entries_here() / s.reta().size();
+    std::uint64_t n = 0;
+    for (const Destination& d : config_.destinations) {
+      for (std::uint32_t i = 0; i < config_.src_ip_count; ++i) {
+        const std::uint32_t partial = s.reply_hash_without_local_port(config_.src_ip_first + i, d.ip, d.port);
+        for (std::uint32_t p = config_.port_first; p <= config_.port_last; ++p) {
+          n += s.local_port_lands_here(partial, static_cast<std::uint16_t>(p)) ? 1 : 0;
+        }
+      }
+    }
+    return n;
+  }
   void refill(TimeNs now) {
     if (config_.rate == 0 || now <= last_refill_) return;
     double rate = static_cast<double>(config_.rate);
@@ -160,6 +188,7 @@ class ConnectionGenerator {
   }
 
   static constexpr TimeNs kMaxWaitOnOneTuple = 10 * kMillisecond;
+  static constexpr std::uint32_t kMaxScanPerPoll = 4096;
 
   GeneratorConfig config_;
   GeneratorStats stats_;

@@ -130,8 +130,7 @@ void warn_tuple_exhaustion(RunState& s, const Totals& t) {
   if (s.exhaustion_reported || t.generator.tuple_exhausted == 0) return;
   s.exhaustion_reported = true;
   const RunPlan& p = *s.plan;
-  const AppOptions& o = p.options;
-  const std::uint64_t addresses = o.src_ip.empty() ? 1 : p.generator.src_ip_count;
+  const std::uint64_t addresses = p.generator.src_ip_count;
   const std::uint64_t ports = p.generator.port_last - p.generator.port_first + 1u;
   const std::uint64_t space = p.tuple_space;
   const ClosePolicy close = p.client.workload.close;

@@ -189,6 +189,7 @@ int run(RunPlan& plan) {
     }
   }
   std::unique_ptr<dpdk::Dispatcher> dispatcher;
+  std::vector<std::unique_ptr<RssSteering>> steerings;  // per worker, when RSS steers a client's replies
   for (std::size_t i = 0; i < worker_count; ++i) {
     auto w = std::make_unique<dpdk::Worker>();
     w->lcore_id = lcores[i];
@@ -233,13 +234,30 @@ int run(RunPlan& plan) {
     server.neighbors.push_back({kClientIp, infos[0].mac});
     GeneratorConfig gen = plan.generator;
     gen.destinations = {{kServerIp, 80}};
+    gen.src_ip_first = kClientIp;
+    gen.src_ip_count = 1;
     o.ip = "198.18.0.1/24 (client), 198.18.0.2/24 (server)";
     o.dst = {"198.18.0.2:80"};
     bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &gen);
     bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
     state.dispatch = "ring pair";
   } else {
-    const bool steer = worker_count > 1 && (!infos[0].rss || queues < worker_count);
+    // A client's replies come back to the queue that sent the SYN only if every lcore can pick
+    // tuples by the port's RSS function (the generator's steering); a server's flows need none.
+    if (o.mode == Mode::kClient && infos[0].rss && queues >= worker_count && worker_count > 1) {
+      for (std::size_t i = 0; i < worker_count; ++i) {
+        std::optional<RssSteering> s = dpdk::make_rss_steering(infos[0], static_cast<std::uint16_t>(i));
+        if (!s || s->entries_here() == 0) {
+          spdlog::warn("port {}: RSS cannot bring queue {}'s replies back to it (no usable key or redirection "
+                       "entries); the software dispatcher steers them instead", infos[0].port_id, i);
+          steerings.clear();
+          break;
+        }
+        steerings.push_back(std::make_unique<RssSteering>(std::move(*s)));
+      }
+    }
+    const bool rss_usable = infos[0].rss && (o.mode != Mode::kClient || steerings.size() == worker_count);
+    const bool steer = worker_count > 1 && (!rss_usable || queues < worker_count);
     state.dispatch = worker_count == 1 ? "single-queue" : steer ? "software" : "rss";
     if (steer) {
       dispatcher = std::make_unique<dpdk::Dispatcher>();
@@ -275,7 +293,8 @@ int run(RunPlan& plan) {
         bind(w, dpdk::Role::kServer, cfg, port_ids[0], queue, nullptr);
       } else {
         GeneratorConfig gen = plan.generator;
-        gen.share = {static_cast<std::uint16_t>(worker_count), static_cast<std::uint16_t>(i)};
+        if (!steer && i < steerings.size()) gen.steering = steerings[i].get();  // RSS splits the tuples
+        else gen.share = {static_cast<std::uint16_t>(worker_count), static_cast<std::uint16_t>(i)};
         if (gen.total != 0) gen.total = gen.total / worker_count + (i < gen.total % worker_count ? 1 : 0);
         bind(w, dpdk::Role::kClient, cfg, port_ids[0], queue, &gen);
       }

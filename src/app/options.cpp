@@ -466,6 +466,8 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   if (o.mode == Mode::kClient) {
     const std::string err = parse_destinations(o.dst, g.destinations);
     if (!err.empty()) return fail(err);
+    g.src_ip_first = ip;
+    g.src_ip_count = 1;
     if (!o.src_ip.empty()) {
       if (!parse_ipv4_range(o.src_ip, g.src_ip_first, g.src_ip_count)) {
         return fail("--src-ip '" + o.src_ip + "' is not A.B.C.D or a range A.B.C.D-A.B.C.D (first <= last)");
@@ -474,12 +476,12 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
       plan.client.source_ip_count = g.src_ip_count;
     }
     for (const Destination& d : g.destinations) {
-      if (d.ip == ip || d.ip - g.src_ip_first < (o.src_ip.empty() ? 0u : g.src_ip_count)) {
+      if (d.ip == ip || d.ip - g.src_ip_first < g.src_ip_count) {
         return fail("--dst " + format_ipv4(d.ip) + " is one of our own addresses (--ip/--src-ip): give the server's address");
       }
     }
   }
-  plan.tuple_space = std::uint64_t{o.src_ip.empty() ? 1u : g.src_ip_count} * (port_last - port_first + 1u) *
+  plan.tuple_space = std::uint64_t{g.src_ip_count} * (port_last - port_first + 1u) *
                      std::max<std::size_t>(g.destinations.size(), 1);
   if (o.mode == Mode::kLoopback) {
     if (plan.duration_s == 0 && o.connections == 0) plan.duration_s = 10.0;

@@ -144,6 +144,7 @@ TEST(ConnectionGenerator, TupleSpaceInTimeWait_CountsExhaustionOnce_ThenResumesA
   p.start();
   GeneratorConfig g;
   g.destinations = {{kServerIp, 80}};
+  g.src_ip_first = kClientIp;
   g.port_first = 4000;
   g.port_last = 4003;  // 4 tuples from the primary address
   g.concurrency = 100;
