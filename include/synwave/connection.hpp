@@ -79,6 +79,9 @@ struct Connection {
   std::uint8_t dupacks;
   std::uint8_t deadlines;   // which of the deadlines above are armed (deadline_bits)
   std::uint8_t listener;    // passive: index of the listening port
+  // Client: when the phase being timed began (engine.hpp latency()): the first SYN, then
+  // ESTABLISHED. In the 32-bit microsecond clock like the deadlines; here it fills padding.
+  std::uint32_t phase_start_us;
 
   [[nodiscard]] bool has(std::uint16_t f) const { return (flags & f) != 0; }
   void set(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags | f); }

@@ -14,6 +14,7 @@
 #include "synwave/frame.hpp"
 #include "synwave/half_open.hpp"
 #include "synwave/isn.hpp"
+#include "synwave/latency_histogram.hpp"
 #include "synwave/neighbor_cache.hpp"
 #include "synwave/slab.hpp"
 #include "synwave/syn_cookie.hpp"
@@ -86,6 +87,11 @@ class Engine {
   [[nodiscard]] TcpState state_of(const FlowKey& key) const;
   [[nodiscard]] const Connection& connection(std::uint32_t conn) const { return conns_[conn]; }
   [[nodiscard]] const Counters& counters() const { return counters_; }
+  // Client-side latencies at 1 us resolution (the engine's microsecond clock). connect: from the
+  // first SYN open() sends to ESTABLISHED, SYN retransmissions included, as a user of connect()
+  // sees it. transaction (kHttp and kRaw workloads): from ESTABLISHED, when the request starts,
+  // to the last byte of the response.
+  [[nodiscard]] const LatencyStats& latency() const { return latency_; }
   [[nodiscard]] EngineGauges gauges() const;
   [[nodiscard]] const EngineConfig& config() const { return config_; }
   [[nodiscard]] std::size_t memory_bytes() const;
@@ -146,6 +152,10 @@ class Engine {
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
   [[nodiscard]] int listener_of(std::uint16_t port) const;  // -1 when not listening
   [[nodiscard]] std::uint32_t now_us() const { return static_cast<std::uint32_t>(now_ / kMicrosecond); }
+  // Time since the connection's phase_start_us, wrap-safe (phases are far shorter than 71 min).
+  [[nodiscard]] std::uint64_t phase_elapsed_ns(const Connection& c) const {
+    return std::uint64_t{static_cast<std::uint32_t>(now_us() - c.phase_start_us)} * kMicrosecond;
+  }
   [[nodiscard]] std::uint32_t ts_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
 
   // listener.cpp: the SYN backlog, SYN cookies, the accept queue.
@@ -270,6 +280,8 @@ class Engine {
   std::string response_head_;
   std::uint32_t request_len_ = 0;
   std::uint32_t response_len_ = 0;
+
+  LatencyStats latency_;  // last: 35 KiB, kept away from the fields every packet touches
 };
 
 }  // namespace synwave

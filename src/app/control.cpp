@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -46,6 +47,33 @@ bool run_is_over(const RunState& s, const Totals& t, TimeNs now) {
   return t.generator.opened >= p.generator.total && c.conn_completed + c.conn_failed >= c.conn_opened;
 }
 
+double to_us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
+
+// " connect p50/p99 12.3/45.6 us": one decimal below 1 ms, whole microseconds above.
+std::string p50_p99(const char* name, const LatencyHistogram& h) {
+  char buf[96];
+  if (h.count() == 0) {
+    std::snprintf(buf, sizeof buf, " %s p50/p99 -/- us", name);
+  } else {
+    const double p50 = to_us(h.value_at_percentile(50));
+    const double p99 = to_us(h.value_at_percentile(99));
+    std::snprintf(buf, sizeof buf, p99 < 1000 ? " %s p50/p99 %.1f/%.1f us" : " %s p50/p99 %.0f/%.0f us", name, p50, p99);
+  }
+  return buf;
+}
+
+// The latency part of the progress line: what was recorded since the previous line.
+std::string latency_progress(RunState& s) {
+  const LatencyTotals l = collect_latency(s);
+  if (!l.has_client) return {};
+  LatencyStats interval = l.client;
+  interval.subtract(s.last_latency);
+  s.last_latency = l.client;
+  std::string out = " |" + p50_p99("connect", interval.connect);
+  if (client_has_transaction(s)) out += p50_p99("transaction", interval.transaction);
+  return out;
+}
+
 void print_progress(RunState& s, const Totals& t, TimeNs now) {
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
@@ -65,7 +93,7 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                                     g.in(TcpState::kClosing) + g.in(TcpState::kLastAck);
   std::fprintf(stderr,
                "[%6.1fs] opened %s/s accepted %s/s closed %s/s | estab %u half-open %u time-wait %u | retx %s "
-               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps\n",
+               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps%s\n",
                static_cast<double>(now - s.started) / 1e9, human(rate(a.conn_opened, b.conn_opened)).c_str(),
                human(rate(a.conn_accepted, b.conn_accepted)).c_str(),
                human(rate(a.conn_completed + a.conn_failed, b.conn_completed + b.conn_failed)).c_str(), established,
@@ -75,7 +103,7 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                human(static_cast<double>(a.rst_received - b.rst_received)).c_str(),
                human(static_cast<double>(drops_of(a) - drops_of(b))).c_str(),
                rate(t.worker.rx_packets, s.last.worker.rx_packets) / 1e6,
-               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6);
+               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, latency_progress(s).c_str());
 }
 
 nlohmann::json counters_json(const Counters& c) {
@@ -115,6 +143,34 @@ Totals collect(const RunState& state) {
     t.generator += s.generator;
   }
   return t;
+}
+
+bool client_has_transaction(const RunState& state) {
+  const WorkloadKind k = state.plan->client.workload.kind;
+  return k == WorkloadKind::kHttp || k == WorkloadKind::kRaw;
+}
+
+LatencyTotals collect_latency(const RunState& state) {
+  LatencyTotals t;
+  auto l = std::make_unique<dpdk::LcoreLatency>();  // 35 KiB: not on the main lcore's stack twice
+  for (const dpdk::StatsSlot* slot : state.slots) {
+    slot->read_latency(*l);
+    if (!l->has_client) continue;
+    t.has_client = true;
+    t.client.merge(l->client);
+  }
+  return t;
+}
+
+nlohmann::json histogram_json(const LatencyHistogram& h) {
+  return {{"count", h.count()},
+          {"min", to_us(h.min())},
+          {"mean", h.mean() / 1e3},
+          {"p50", to_us(h.value_at_percentile(50))},
+          {"p90", to_us(h.value_at_percentile(90))},
+          {"p99", to_us(h.value_at_percentile(99))},
+          {"p99_9", to_us(h.value_at_percentile(99.9))},
+          {"max", to_us(h.max())}};
 }
 
 std::uint64_t completed(const RunState& state, const Totals& t) {
@@ -259,6 +315,11 @@ nlohmann::json build_report(const RunState& s) {
     if (!present) continue;
     r["roles"][role == kServer ? "server" : "client"] = {{"counters", counters_json(t.role[role])},
                                                            {"gauges", gauges_json(t.gauges[role])}};
+  }
+  const LatencyTotals latency = collect_latency(s);
+  if (latency.has_client) {
+    r["latency"] = {{"connect", histogram_json(latency.client.connect)}};
+    if (client_has_transaction(s)) r["latency"]["transaction"] = histogram_json(latency.client.transaction);
   }
   r["data_plane"] = worker_json(t.worker);
   r["generator"] = {{"opened", t.generator.opened},

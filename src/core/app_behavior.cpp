@@ -166,6 +166,7 @@ void Engine::app_respond(std::uint32_t id) {
 void Engine::app_response_complete(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kWorkloadDone);
+  if (config_.workload.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
   switch (config_.workload.close) {
     case ClosePolicy::kClientFirst: close(id, now_); break;
     case ClosePolicy::kReset:
@@ -189,6 +190,7 @@ void Engine::app_fin(std::uint32_t id) {
     if (w.kind == WorkloadKind::kHttp && c.response.header_done &&
         c.response.content_length == HttpResponseScanner::kUnknownLength) {
       c.set(conn_flags::kWorkloadDone);
+      latency_.transaction.record(phase_elapsed_ns(c));
     }
     if (w.close == ClosePolicy::kReset && c.has(conn_flags::kWorkloadDone)) return;  // already aborted
     close(id, now_);

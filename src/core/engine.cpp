@@ -515,6 +515,7 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
   c.snd_max = c.iss;
   c.snd_wnd = 0;
   set_state(c, TcpState::kSynSent);
+  c.phase_start_us = now_us();
   ++counters_.conn_opened;
   send_syn(c);
   ++counters_.syn_sent;

@@ -218,6 +218,8 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
     set_state(c, TcpState::kEstablished);
     c.set(conn_flags::kEstablishedOnce | conn_flags::kAckNow);
     ++counters_.conn_established;
+    latency_.connect.record(phase_elapsed_ns(c));
+    c.phase_start_us = now_us();  // the transaction starts
     app_established(id);
     return;
   }
@@ -321,7 +323,12 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
     c.snd_wl1 = seg.seq;
     c.snd_wl2 = seg.ack;
     ++counters_.conn_established;
-    if (c.has(conn_flags::kPassive)) ++counters_.conn_accepted;
+    if (c.has(conn_flags::kPassive)) {
+      ++counters_.conn_accepted;
+    } else {  // our open() met the peer's: a simultaneous open (RFC 9293 §3.5 figure 8)
+      latency_.connect.record(phase_elapsed_ns(c));
+      c.phase_start_us = now_us();
+    }
     disarm_deadline(id, deadline_bits::kRto);
     app_established(id);
     if (!alive(c)) return false;

@@ -89,7 +89,8 @@ FrameIo make_frame_io(EngineBinding& binding);
 // lcore entry point (rte_eal_remote_launch); arg is a Worker*.
 int worker_main(void* arg);
 
-// Publishes the worker's numbers now (also called once when the loop ends).
-void publish_snapshot(Worker& w, TimeNs now);
+// Publishes the worker's numbers now (also called once when the loop ends); with_latency: the
+// latency histograms too (stats_slot.hpp: they go out less often).
+void publish_snapshot(Worker& w, TimeNs now, bool with_latency = true);
 
 }  // namespace synwave::dpdk
