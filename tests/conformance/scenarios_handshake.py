@@ -172,3 +172,23 @@ def rst_window_syn_received(t):
     p.send("A")
     p.probe_alive("the handshake still completes")
     p.reset()
+
+
+@scenario("listener", "handshake-unacceptable-segment-in-syn-received-gets-ack", "RFC 9293 §3.10.7.4 (first check)")
+def unacceptable_syn_received(t):
+    p = t.peer()
+    p.send_syn(("mss", "wscale", "sack"))
+    synack = p.expect_synack()
+    t.allow("tcp.analysis.*", p, ip_src="198.18.0.3")  # a segment from before the window, on purpose
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")
+    before = t.stats()
+    # An ACK of our SYN but with a sequence number before the window: not acceptable, so
+    # <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop (Linux's tcp_check_req does the same); the
+    # half-open entry stays.
+    p.send("A", seq=(p.snd_nxt - 5000) & 0xFFFFFFFF, advance=False)
+    ack = p.expect("an ACK for the unacceptable segment")
+    check(ack, flags="A", seq=(synack[TCP].seq + 1) & 0xFFFFFFFF, ack=p.snd_nxt, options={}, payload_len=0)
+    t.expect_counters(before, drop_unacceptable=1, conn_accepted=0)
+    p.send("A")
+    p.probe_alive("the handshake still completes")
+    p.reset()
