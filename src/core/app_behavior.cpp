@@ -94,6 +94,7 @@ void Engine::app_start_request(std::uint32_t id) {
   Connection& c = conns_[id];
   const Workload& w = config_.workload;
   arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
+  c.phase_start_us = now_us();  // the transaction starts (after any think time)
   if (w.kind == WorkloadKind::kNone) {
     if (w.close == ClosePolicy::kHalfClose) close(id, now_);  // the "request" is empty: FIN at once
     app_response_complete(id);

@@ -219,7 +219,6 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
     c.set(conn_flags::kEstablishedOnce | conn_flags::kAckNow);
     ++counters_.conn_established;
     latency_.connect.record(phase_elapsed_ns(c));
-    c.phase_start_us = now_us();  // the transaction starts
     app_established(id);
     return;
   }
@@ -327,7 +326,7 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
       ++counters_.conn_accepted;
     } else {  // our open() met the peer's: a simultaneous open (RFC 9293 §3.5 figure 8)
       latency_.connect.record(phase_elapsed_ns(c));
-      c.phase_start_us = now_us();
+      disarm_deadline(id, deadline_bits::kState);  // the connect timeout
     }
     disarm_deadline(id, deadline_bits::kRto);
     app_established(id);
