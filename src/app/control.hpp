@@ -32,6 +32,13 @@ struct PortSummary {
   std::uint16_t queues = 0;
 };
 
+// One progress interval's rates, kept for the report's "timeline" (CPS over time).
+struct TimelineSample {
+  double t_s = 0;  // seconds from the start to the end of the interval
+  double opened_per_s = 0;
+  double completed_per_s = 0;
+};
+
 struct RunState {
   const RunPlan* plan = nullptr;
   std::vector<dpdk::StatsSlot*> slots;
@@ -51,6 +58,7 @@ struct RunState {
   CookieSecrets* secrets = nullptr;  // rotated here; engines read them
   TimeNs rotation = 64 * kSecond;
   TimeNs next_rotation = kNever;
+  std::vector<TimelineSample> timeline;  // one sample per --stats-interval
 };
 
 SipKey random_key();
