@@ -111,12 +111,19 @@ SYNWAVE_CONNECTIONS_BENCH(raw64x128_client_first, WorkloadKind::kRaw, ClosePolic
 // (UseManualTime) is this side's wall time per batch of connections.
 enum class Side { kClient, kServer };
 
+// The cheapest of 100 blocks of 1000 empty timed calls: a block that was preempted says nothing
+// about the clock.
 double clock_pair_ns() {
   static const double cost = [] {
-    constexpr int kCalls = 100000;
-    SideTimes t;
-    for (int i = 0; i < kCalls; ++i) t.client([] { benchmark::ClobberMemory(); });
-    return static_cast<double>(t.client_ns) / kCalls;
+    constexpr int kBlocks = 100;
+    constexpr int kCalls = 1000;
+    double best = 1e18;
+    for (int b = 0; b < kBlocks; ++b) {
+      SideTimes t;
+      for (int i = 0; i < kCalls; ++i) t.client([] { benchmark::ClobberMemory(); });
+      best = std::min(best, static_cast<double>(t.client_ns) / kCalls);
+    }
+    return best;
   }();
   return cost;
 }

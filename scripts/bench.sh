@@ -313,7 +313,7 @@ plot() {
   gnuplot <<EOF
 set terminal pngcairo size 1000,600 noenhanced
 set output '$png'
-set title 'Connections completed per second, median runs ($stamp, commit $commit)'
+set title 'Connections completed per second, median runs ($stamp, commit $commit, load average $(load_average))'
 set xlabel 'seconds'
 set ylabel 'connections/s (log scale)'
 set logscale y
