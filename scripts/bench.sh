@@ -171,6 +171,17 @@ run_logged() {
   fi
 }
 
+# run_line REPORT FAILED_KEY: "N connections/s, M failed", and a warning when the run took much
+# longer than asked: its process did not get the CPU (a busy machine), and its figure is low.
+run_line() {
+  "$PYTHON" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+line = "%.0f connections/s, %d failed" % (r["cps"], r[sys.argv[2]])
+if r["duration_s"] > 1.1 * float(sys.argv[3]):
+    line += " (WARNING: lasted %.1f s for %s s asked: starved of CPU)" % (r["duration_s"], sys.argv[3])
+print(line)' "$1" "$2" "$DURATION"
+}
+
 run_synwave() {
   local workload="$1" rep="$2"
   local out="$WORKDIR/synwave-$workload-$rep"
@@ -181,9 +192,7 @@ run_synwave() {
   run_logged "$out.log" "$SYNWAVE" --no-huge -m 1024 --no-pci --file-prefix "$prefix" -l "$LCORES" -- \
     loopback --duration "$DURATION" --stats-interval 1 --report "$out.json" "${flags[@]}"
   rm -rf "/var/run/dpdk/$prefix"
-  log "  synwave $workload run $rep: $("$PYTHON" -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-print("%.0f connections/s, %d failed" % (r["cps"], r["connections_failed"]))' "$out.json")"
+  log "  synwave $workload run $rep: $(run_line "$out.json" connections_failed)"
 }
 
 # A namespace per run, with loopback up and the kernel's defaults otherwise: no sysctl is set.
@@ -198,9 +207,7 @@ run_linux() {
     --response-bytes "$HTTP_BYTES" --json "$out.json" --timeline
   ip netns delete "$CURRENT_NS"
   CURRENT_NS=""
-  log "  linux   $workload run $rep: $("$PYTHON" -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-print("%.0f connections/s, %d failed" % (r["cps"], r["failed"]))' "$out.json")"
+  log "  linux   $workload run $rep: $(run_line "$out.json" failed)"
 }
 
 # Medians, the table, the JSON files and the data for the plot.
