@@ -106,6 +106,23 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, latency_progress(s).c_str());
 }
 
+// Called with each progress line, before `last` moves on: the rates over the interval just ended.
+void record_timeline_sample(RunState& s, const Totals& t, TimeNs now) {
+  const double dt = static_cast<double>(now - s.last_at) / 1e9;
+  if (dt <= 0) return;
+  s.timeline.push_back({static_cast<double>(now - s.started) / 1e9,
+                        static_cast<double>(t.all.conn_opened - s.last.all.conn_opened) / dt,
+                        static_cast<double>(completed(s, t) - completed(s, s.last)) / dt});
+}
+
+nlohmann::json timeline_json(const RunState& s) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const TimelineSample& p : s.timeline) {
+    j.push_back({{"t_s", p.t_s}, {"opened_per_s", p.opened_per_s}, {"completed_per_s", p.completed_per_s}});
+  }
+  return j;
+}
+
 nlohmann::json counters_json(const Counters& c) {
   nlohmann::json j = nlohmann::json::object();
   c.for_each([&](std::string_view name, std::uint64_t v) { j[std::string(name)] = v; });
@@ -223,6 +240,7 @@ void control_tick(void* ctx, TimeNs now) {
   warn_tuple_exhaustion(s, t);
   if (print_due) {
     print_progress(s, t, now);
+    record_timeline_sample(s, t, now);
     s.last = t;
     s.last_at = now;
     s.next_print += s.interval;
@@ -348,6 +366,7 @@ nlohmann::json build_report(const RunState& s) {
                           {"rx_checksum_offload", p.rx_checksum_offload}});
   }
   r["config"] = s.config;
+  r["timeline"] = timeline_json(s);
   return r;
 }
 

@@ -38,6 +38,13 @@ struct PortSummary {
   std::uint16_t queues = 0;
 };
 
+// One progress interval's rates, kept for the report's "timeline" (CPS over time).
+struct TimelineSample {
+  double t_s = 0;  // seconds from the start to the end of the interval
+  double opened_per_s = 0;
+  double completed_per_s = 0;
+};
+
 struct RunState {
   const RunPlan* plan = nullptr;
   std::vector<dpdk::StatsSlot*> slots;
@@ -59,6 +66,7 @@ struct RunState {
   TimeNs rotation = 64 * kSecond;
   TimeNs next_rotation = kNever;
   bool exhaustion_reported = false;
+  std::vector<TimelineSample> timeline;  // one sample per --stats-interval
 };
 
 SipKey random_key();
