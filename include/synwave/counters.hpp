@@ -53,6 +53,7 @@ namespace synwave {
   X(accepted_by_app, "connections the application took from the accept queue")          \
   X(time_wait_overflow, "connections that skipped TIME-WAIT: the table was full")        \
   X(conn_failed_idle_timeout, "automatic workload gave up on a silent peer")              \
+  X(conn_failed_response_timeout, "client gave up waiting for the whole response")          \
   X(syn_rcvd_timeout, "half-open connections dropped after the SYN-ACK retries")          \
   X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \
   X(time_wait_entered, "connections that entered TIME_WAIT")                               \

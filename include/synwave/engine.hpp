@@ -229,6 +229,9 @@ class Engine {
   // app_behavior.cpp: what the workload does at each step of a connection's life.
   void app_established(std::uint32_t id);
   void app_start_request(std::uint32_t id);
+  // When an automatic workload's connection is given up: the idle limit from now, and for a
+  // client waiting on its response no later than the response deadline.
+  [[nodiscard]] std::uint32_t workload_deadline_us(const Connection& c) const;
   void app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n);
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);

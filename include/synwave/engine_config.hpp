@@ -53,6 +53,7 @@ struct EngineConfig {
   bool abort_on_overflow = false;         // accept queue full: RST the final ACK (else drop it)
   TimeNs idle_timeout = 60 * kSecond;     // automatic workloads: a silent peer is given up after this
   TimeNs connect_timeout = 0;             // active opens give up after this (0: when the SYN retries run out)
+  TimeNs response_timeout = 0;            // client: the request's start to the response's last byte (0: none)
 
   // TCP behaviour.
   std::uint16_t mtu = 1500;

@@ -291,6 +291,7 @@ nlohmann::json effective_config(const RunPlan& plan) {
     j["rate"] = plan.generator.rate;
     j["ramp_s"] = o.ramp;
     j["connect_timeout_s"] = o.connect_timeout;
+    j["response_timeout_s"] = o.response_timeout;
     j["think_time_s"] = o.think_time;
     j["concurrency"] = plan.generator.concurrency;
     j["connections"] = plan.generator.total;

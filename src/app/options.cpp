@@ -176,9 +176,12 @@ void add_client(CLI::App* s, AppOptions& o, bool loopback) {
     s->add_option("--dst", o.dst, "destinations A.B.C.D[-A.B.C.D]:PORT[-PORT] (repeatable; every address x port)")
         ->required();
     s->add_option("--src-ip", o.src_ip, "source addresses A.B.C.D[-A.B.C.D] we own for the tuple space (default: --ip)");
-    s->add_option("--connect-timeout", o.connect_timeout, "seconds an active open may take (0: until the SYN retries run out)")
-        ->check(CLI::Range(0.0, 3600.0));
   }
+  s->add_option("--connect-timeout", o.connect_timeout, "seconds an active open may take (0: until the SYN retries run out)")
+      ->check(CLI::Range(0.0, 3600.0));
+  s->add_option("--response-timeout", o.response_timeout,
+                "seconds from a request's start to its response's last byte before giving up (0: only --idle-timeout)")
+      ->check(CLI::Range(0.0, 86400.0));
   s->add_option("--ramp", o.ramp, "seconds over which --rate climbs linearly from 0")->check(CLI::Range(0.0, 86400.0));
   s->add_option("--think-time", o.think_time, "seconds each connection waits between the handshake and its request")
       ->check(CLI::Range(0.0, 3600.0));
@@ -455,6 +458,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   plan.server.listen_ports = o.listen;
   plan.client.workload = client_w;
   plan.client.connect_timeout = static_cast<TimeNs>(o.connect_timeout * 1e9);
+  plan.client.response_timeout = static_cast<TimeNs>(o.response_timeout * 1e9);
 
   GeneratorConfig& g = plan.generator;
   g.rate = o.rate;

@@ -35,6 +35,7 @@ struct AppOptions {
   std::uint64_t rate = 0;
   double ramp = 0;                 // seconds for the rate to climb from 0
   double connect_timeout = 0;      // 0: the SYN retries decide
+  double response_timeout = 0;     // 0: only the idle timeout
   double think_time = 0;           // seconds between the handshake and the request
   std::uint32_t concurrency = 0;   // 0: mode default
   std::uint64_t connections = 0;

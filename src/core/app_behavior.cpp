@@ -80,7 +80,7 @@ void Engine::app_established(std::uint32_t id) {
     arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(w.think_time_ns / kMicrosecond));
     return;
   }
-  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
+  arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
   if (is_client(c)) {
     app_start_request(id);
     return;
@@ -93,8 +93,8 @@ void Engine::app_established(std::uint32_t id) {
 void Engine::app_start_request(std::uint32_t id) {
   Connection& c = conns_[id];
   const Workload& w = config_.workload;
-  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
   c.phase_start_us = now_us();  // the transaction starts (after any think time)
+  arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
   if (w.kind == WorkloadKind::kNone) {
     if (w.close == ClosePolicy::kHalfClose) close(id, now_);  // the "request" is empty: FIN at once
     app_response_complete(id);
@@ -102,6 +102,13 @@ void Engine::app_start_request(std::uint32_t id) {
   }
   c.tx_stream_len = request_len_;
   if (w.close == ClosePolicy::kHalfClose) close(id, now_);
+}
+
+std::uint32_t Engine::workload_deadline_us(const Connection& c) const {
+  const std::uint32_t idle = now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond);
+  if (config_.response_timeout == 0 || !is_client(c) || c.has(conn_flags::kWorkloadDone)) return idle;
+  const std::uint32_t response = c.phase_start_us + static_cast<std::uint32_t>(config_.response_timeout / kMicrosecond);
+  return static_cast<std::int32_t>(response - idle) < 0 ? response : idle;
 }
 
 void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) {

@@ -431,13 +431,19 @@ void Engine::on_timer(std::uint32_t id) {
       app_start_request(id);
       if (conns_[id].state == TcpState::kClosed) return;
       output(id);
+    } else if ((c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) &&
+               config_.response_timeout != 0 && !c.has(conn_flags::kPassive) && !c.has(conn_flags::kWorkloadDone) &&
+               now - c.phase_start_us >= static_cast<std::uint32_t>(config_.response_timeout / kMicrosecond)) {
+      send_reset(c);  // the way an application that stops waiting closes: abort
+      connection_done(id, &Counters::conn_failed_response_timeout);
+      return;
     } else if (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) {
       // The workload's idle limit (armed by app_established): the peer has been silent that
       // long. With data outstanding the retransmission limit decides; with nothing outstanding
       // no other timer would ever end the record (no keepalives), so give up the way an
       // application's read timeout does: abort.
       if (c.snd_una != c.snd_max) {
-        arm_deadline(id, deadline_bits::kState, now + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
+        arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
       } else {
         send_reset(c);
         connection_done(id, &Counters::conn_failed_idle_timeout);

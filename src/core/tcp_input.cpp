@@ -144,7 +144,7 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   // still fires at the old time, and on_timer then re-arms for the new one.
   if ((c.deadlines & deadline_bits::kState) != 0 && !c.has(conn_flags::kThinking) &&
       (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait)) {
-    c.state_deadline_us = now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond);
+    c.state_deadline_us = workload_deadline_us(c);
   }
   // RFC 7323 §4.3: remember the newest timestamp of a segment that starts at or before RCV.NXT.
   if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && seg.seq <= c.rcv_nxt &&

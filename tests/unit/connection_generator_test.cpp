@@ -241,6 +241,35 @@ TEST(ClientTimers, ThinkTime_HoldsTheConnectionBeforeTheRequest) {
   EXPECT_EQ(p.client->counters().conn_failed, 0u);
 }
 
+TEST(ClientTimers, ResponseTimeout_GivesUpOnAServerThatNeverAnswers_WithRst) {
+  Pair p(WorkloadKind::kHttp, ClosePolicy::kServerFirst);
+  p.server_config.workload.kind = WorkloadKind::kManual;  // accepts, reads, never answers
+  p.client_config.response_timeout = 2 * kSecond;
+  p.start();
+  ASSERT_EQ(p.client->open(kServerIp, 80, 5000, p.now).error, OpenError::kOk);
+  p.run(nullptr, 1900 * kMillisecond, 10 * kMillisecond);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+  EXPECT_EQ(p.server->gauges().in(TcpState::kEstablished), 1u);
+  p.run(nullptr, 200 * kMillisecond, 10 * kMillisecond);
+  EXPECT_EQ(p.client->counters().conn_failed_response_timeout, 1u);
+  EXPECT_EQ(p.client->counters().conn_failed, 1u);
+  EXPECT_EQ(p.client->counters().rst_sent, 1u);
+  EXPECT_EQ(p.server->counters().rst_received, 1u);
+  EXPECT_EQ(p.client->gauges().connections, 0u);
+}
+
+TEST(ClientTimers, ResponseTimeout_NotHitByAResponseInTime) {
+  Pair p(WorkloadKind::kHttp, ClosePolicy::kServerFirst);
+  p.client_config.response_timeout = 2 * kSecond;
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.total = 50;
+  ConnectionGenerator gen(g, p.now);
+  p.run(&gen, 5 * kSecond);
+  EXPECT_EQ(p.client->counters().conn_completed, 50u);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+}
+
 TEST(SourceAddresses, ArpForASourceAddress_AnsweredWithThatAddress) {
   Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
   p.start();
