@@ -8,10 +8,11 @@
 
 #include "synwave/engine_config.hpp"
 #include "synwave/connection_generator.hpp"
+#include "synwave/flood_generator.hpp"
 
 namespace synwave::app {
 
-enum class Mode { kServer, kClient, kLoopback };
+enum class Mode { kServer, kClient, kLoopback, kFlood };
 
 struct AppOptions {
   Mode mode = Mode::kLoopback;
@@ -56,6 +57,12 @@ struct AppOptions {
   double accept_rate = 0;
   bool abort_on_overflow = false;
 
+  // Flood (also --ip, --dst, --src-ports, --duration).
+  std::string src_ip;              // A.B.C.D-A.B.C.D or A.B.C.D
+  std::uint64_t pps = 0;           // total over the lcores
+  std::string kind = "syn";
+  std::optional<std::uint64_t> seed;
+
   // Observability.
   std::string report;
   double stats_interval = 1.0;
@@ -70,6 +77,7 @@ struct RunPlan {
   EngineConfig server;           // server and loopback
   EngineConfig client;           // client and loopback
   GeneratorConfig generator;     // client and loopback
+  FloodConfig flood;             // flood: pps is the total, split per lcore by the program
   double duration_s = 0;         // 0: until stopped (or the connection count is reached)
 };
 
@@ -89,6 +97,8 @@ bool parse_cidr(const std::string& s, std::uint32_t& ip, std::uint8_t& prefix);
 bool parse_endpoint(const std::string& s, std::uint32_t& ip, std::uint16_t& port);
 bool parse_mac(const std::string& s, MacAddr& out);
 bool parse_port_range(const std::string& s, std::uint16_t& first, std::uint16_t& last);
+// A.B.C.D-A.B.C.D or a single A.B.C.D; first > last is returned as given (the caller names it).
+bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t& last);
 std::string format_ipv4(std::uint32_t ip);
 
 }  // namespace synwave::app
