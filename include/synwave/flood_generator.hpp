@@ -47,8 +47,11 @@ struct FloodConfig {
   std::uint64_t pps = 0;                 // this generator's packets per second (0: none)
   std::uint64_t total = 0;               // packets to send, then finished (0: until stopped)
   // Bucket depth: how far behind a late poll may catch up. A preempted lcore makes up for up to
-  // this much lost time in one go, and no more, so a long stall never becomes a huge burst.
-  TimeNs catch_up = 10 * kMillisecond;
+  // this much lost time in one go, and no more, so a long stall never becomes a huge burst. On a
+  // shared machine a busy-polling lcore loses the CPU for tens of milliseconds at a time (at 10 ms,
+  // two flood lcores on two loaded cores sent 30 % below their rate; the time slices of the
+  // scheduler are longer than that): 100 ms keeps the average rate.
+  TimeNs catch_up = 100 * kMillisecond;
   std::uint16_t share_count = 1;         // generators splitting the source tuples: this one takes
   std::uint16_t share_index = 0;         //   tuples share_index, share_index + share_count, ...
   std::uint64_t seed = 1;                // sequence numbers, TSvals
