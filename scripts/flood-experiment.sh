@@ -8,7 +8,7 @@
 #     answering GET / with a 64-byte body and closing;
 #   - the flood, 198.18.0.3, lcore 1: SYNs with Linux's options from spoofed sources
 #     198.19.0.1-198.19.255.254, at the run's rate (no flood process for rate 0).
-# Each run (one mode, one rate) starts a fresh server, starts the flood, waits a second so the
+# Each run (one mode, one rate, one of REPEATS) starts a fresh server, starts the flood, waits a second so the
 # flood fills the SYN backlog, then opens LEGIT_RATE kernel connections per second for
 # LEGIT_SECONDS (tests/system/legit_clients.py: an open-loop schedule; each connection is timed
 # from connect() to the end of the handshake, then sends GET / and must read a whole 200 response
@@ -16,12 +16,13 @@
 #
 # Writes, in OUT_DIR (default bench/results):
 #   flood-DATE.json         every run: parameters, legitimate outcome and connect latency,
-#                           the flood's achieved rate, the server's listener counters
-#   flood-DATE.md           the table (also printed)
+#                           the flood's achieved rate, the server's listener counters; and per
+#                           mode and rate the medians over the repeats
+#   flood-DATE.md           the table of medians (also printed)
 #   flood-resilience.png    success % and p99 connect latency against flood rate, a line per mode
 #
 # Environment: BUILD_DIR (default build), MODES ("off on-overflow always"), RATES (flood pps,
-# "0 5000 10000 20000 40000"), LEGIT_RATE (200), LEGIT_SECONDS (5), LEGIT_TIMEOUT (5),
+# "0 5000 10000 20000 40000"), REPEATS (3), LEGIT_RATE (200), LEGIT_SECONDS (5), LEGIT_TIMEOUT (5),
 # SYN_BACKLOG (128), OUT_DIR. Needs root (namespace, net_tap), gnuplot for the plot.
 # For your own lab only: every address is in 198.18.0.0/15 and never leaves the namespace.
 # shellcheck source=tests/system/lib.sh
@@ -29,12 +30,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../tests/system/lib.sh"
 
 MODES="${MODES:-off on-overflow always}"
 RATES="${RATES:-0 5000 10000 20000 40000}"
+REPEATS="${REPEATS:-3}"
 LEGIT_RATE="${LEGIT_RATE:-200}"
 LEGIT_SECONDS="${LEGIT_SECONDS:-5}"
 LEGIT_TIMEOUT="${LEGIT_TIMEOUT:-5}"
 SYN_BACKLOG="${SYN_BACKLOG:-128}"
 OUT_DIR="${OUT_DIR:-$SW_REPO_ROOT/bench/results}"
-readonly MODES RATES LEGIT_RATE LEGIT_SECONDS LEGIT_TIMEOUT SYN_BACKLOG OUT_DIR
+readonly MODES RATES REPEATS LEGIT_RATE LEGIT_SECONDS LEGIT_TIMEOUT SYN_BACKLOG OUT_DIR
 
 readonly SERVER_IP=198.18.0.2
 readonly FLOOD_IP=198.18.0.3
@@ -46,7 +48,7 @@ LEGIT_CONNECTIONS=$((LEGIT_RATE * LEGIT_SECONDS))
 readonly LEGIT_CONNECTIONS
 
 runs=0
-for _ in $MODES; do for _ in $RATES; do runs=$((runs + 1)); done; done
+for _ in $MODES; do for _ in $RATES; do runs=$((runs + REPEATS)); done; done
 sw_begin $((120 + runs * (90 + LEGIT_SECONDS + LEGIT_TIMEOUT)))
 sw_require ip gnuplot
 mkdir -p "$OUT_DIR"
@@ -73,15 +75,15 @@ wait_tap_gone() {
   sw_wait_for 10 "$1 gone" sh -c "! ip -n '$SW_NS' link show '$1'" || sw_fail "$1 still exists after its process exited"
 }
 
-# one_run MODE RATE: server, flood (unless RATE is 0), legitimate clients; results in RUNS_DIR.
+# one_run MODE RATE REPEAT: server, flood (unless RATE is 0), legitimate clients; results in RUNS_DIR.
 one_run() {
-  local mode="$1" rate="$2"
-  local tag="$mode-$rate"
+  local mode="$1" rate="$2" repeat="$3"
+  local tag="$mode-$rate-$repeat"
   local dir="$RUNS_DIR/$tag"
   mkdir -p "$dir"
-  sw_log "run: cookies $mode, flood $rate pps"
+  sw_log "run $repeat/$REPEATS: cookies $mode, flood $rate pps"
   sw_start_synwave "$dir/server.log" --no-huge -m 512 --no-pci --vdev "net_tap0,iface=$SERVER_TAP" -l 0 \
-    --file-prefix="$(sw_file_prefix "s$mode$rate")" -- server --ip "$SERVER_IP/24" --listen 80 --http 64 \
+    --file-prefix="$(sw_file_prefix "s$tag")" -- server --ip "$SERVER_IP/24" --listen 80 --http 64 \
     --syn-backlog "$SYN_BACKLOG" --syn-cookies "$mode" --report "$dir/server.json" --stats-interval 0
   local server_pid=$SW_PID
   sw_wait_tap "$SERVER_TAP"
@@ -91,7 +93,7 @@ one_run() {
   local flood_pid=""
   if [[ "$rate" -gt 0 ]]; then
     sw_start_synwave "$dir/flood.log" --no-huge -m 512 --no-pci --vdev "net_tap1,iface=$FLOOD_TAP" -l 1 \
-      --file-prefix="$(sw_file_prefix "f$mode$rate")" -- flood --ip "$FLOOD_IP/24" --src-ip "$SPOOFED" \
+      --file-prefix="$(sw_file_prefix "f$tag")" -- flood --ip "$FLOOD_IP/24" --src-ip "$SPOOFED" \
       --dst "$SERVER_IP:80" --pps "$rate" --kind syn --report "$dir/flood.json" --stats-interval 0
     flood_pid=$SW_PID
     sw_wait_tap "$FLOOD_TAP"
@@ -119,12 +121,15 @@ one_run() {
 }
 
 sw_log "modes: $MODES; flood rates: $RATES pps; legitimate: $LEGIT_RATE/s for ${LEGIT_SECONDS}s; SYN backlog $SYN_BACKLOG"
-sw_log "machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+sw_log "machine: $(nproc) cpus, load average $LOAD_BEFORE"
 # Rate outer, mode inner: the modes of one rate run back to back, so a change in the machine's
 # load over the experiment shifts a whole rate, not a whole mode.
 for rate in $RATES; do
-  for mode in $MODES; do
-    one_run "$mode" "$rate"
+  for ((repeat = 1; repeat <= REPEATS; repeat++)); do
+    for mode in $MODES; do
+      one_run "$mode" "$rate" "$repeat"
+    done
   done
 done
 
@@ -134,55 +139,77 @@ TABLE="$OUT_DIR/flood-$DATE.md"
 PNG="$OUT_DIR/flood-resilience.png"
 DATA="$SW_WORKDIR/plot"
 mkdir -p "$DATA"
-"$PYTHON" - "$RUNS_DIR" "$JSON" "$TABLE" "$DATA" "$MODES" "$RATES" <<PY
-import json, os, sys, platform
-runs_dir, out_json, out_table, data_dir, modes, rates = sys.argv[1:7]
-modes, rates = modes.split(), [int(r) for r in rates.split()]
+"$PYTHON" - "$RUNS_DIR" "$JSON" "$TABLE" "$DATA" "$MODES" "$RATES" "$REPEATS" <<PY
+import json, os, platform, statistics, sys
+runs_dir, out_json, out_table, data_dir, modes, rates, repeats = sys.argv[1:8]
+modes, rates, repeats = modes.split(), [int(r) for r in rates.split()], int(repeats)
+COUNTERS = ("syn_received", "synack_sent", "synack_retransmitted", "cookies_sent", "cookies_valid", "cookies_invalid",
+            "cookies_stale", "half_open_evicted", "syn_rcvd_timeout", "conn_accepted", "rst_sent")
 def load(path):
     return json.load(open(path)) if os.path.exists(path) else None
-runs = []
+def median(values):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
+runs, points = [], []
 for mode in modes:
     for rate in rates:
-        d = os.path.join(runs_dir, f"{mode}-{rate}")
-        legit, server, flood = load(f"{d}/legit.json"), load(f"{d}/server.json"), load(f"{d}/flood.json")
-        c = server["counters"]
-        runs.append({
+        mine = []
+        for repeat in range(1, repeats + 1):
+            d = os.path.join(runs_dir, f"{mode}-{rate}-{repeat}")
+            legit, server, flood = load(f"{d}/legit.json"), load(f"{d}/server.json"), load(f"{d}/flood.json")
+            run = {
+                "syn_cookies": mode,
+                "flood_target_pps": rate,
+                "repeat": repeat,
+                "flood_pps": round(flood["pps"]) if flood else 0,
+                "flood_sent": flood["sent_total"] if flood else 0,
+                "legit": legit,
+                "success_pct": round(100.0 * legit["ok"] / legit["attempted"], 2),
+                "server": {k: server["counters"][k] for k in COUNTERS},
+                "server_rx_packets": server["data_plane"]["rx_packets"],
+            }
+            runs.append(run)
+            mine.append(run)
+        points.append({
             "syn_cookies": mode,
             "flood_target_pps": rate,
-            "flood_pps": round(flood["pps"]) if flood else 0,
-            "flood_sent": flood["sent_total"] if flood else 0,
-            "legit": legit,
-            "success_pct": round(100.0 * legit["ok"] / legit["attempted"], 2),
-            "server": {k: c[k] for k in ("syn_received", "synack_sent", "synack_retransmitted", "cookies_sent",
-                                         "cookies_valid", "cookies_invalid", "cookies_stale", "half_open_evicted",
-                                         "syn_rcvd_timeout", "conn_accepted", "rst_sent")},
-            "server_rx_packets": server["data_plane"]["rx_packets"],
+            "flood_pps": median([r["flood_pps"] for r in mine]),
+            "success_pct": median([r["success_pct"] for r in mine]),
+            "success_pct_runs": [r["success_pct"] for r in mine],
+            "connect_ms_p50": median([r["legit"]["connect_ms"]["p50"] for r in mine]),
+            "connect_ms_p99": median([r["legit"]["connect_ms"]["p99"] for r in mine]),
+            "connect_ms_p99_runs": [r["legit"]["connect_ms"]["p99"] for r in mine],
+            "server": {k: median([r["server"][k] for r in mine]) for k in COUNTERS},
         })
 doc = {
     "experiment": "flood resilience (scripts/flood-experiment.sh)",
     "date": "$DATE",
-    "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "load_before": "$(cut -d' ' -f1-3 /proc/loadavg)"},
+    "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "load_before": "$LOAD_BEFORE",
+                "load_after": open("/proc/loadavg").read().split()[:3]},
     "setup": {"legit_rate": $LEGIT_RATE, "legit_seconds": $LEGIT_SECONDS, "legit_timeout_s": $LEGIT_TIMEOUT,
               "legit_connections": $LEGIT_CONNECTIONS, "syn_backlog": $SYN_BACKLOG, "spoofed_sources": "$SPOOFED",
+              "repeats": repeats,
               "link": "net_tap x2 on a Linux bridge in a namespace; server lcore 0, flood lcore 1"},
+    "medians": points,
     "runs": runs,
 }
 json.dump(doc, open(out_json, "w"), indent=2)
-lines = ["| SYN cookies | flood target (pps) | flood achieved (pps) | legitimate ok | success | connect p50 (ms) | connect p99 (ms) | cookies sent | cookies valid | half-open evicted |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-for r in runs:
-    l, s = r["legit"], r["server"]
-    lines.append(f"| {r['syn_cookies']} | {r['flood_target_pps']} | {r['flood_pps']} | {l['ok']}/{l['attempted']} | "
-                 f"{r['success_pct']:.1f} % | {l['connect_ms']['p50']} | {l['connect_ms']['p99']} | "
-                 f"{s['cookies_sent']} | {s['cookies_valid']} | {s['half_open_evicted']} |")
+lines = [f"| SYN cookies | flood target (pps) | flood sent (pps) | legitimate success, median (runs) | connect p50 (ms) | connect p99 (ms) | cookies sent | cookies valid | half-open evicted |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for p in points:
+    s = p["server"]
+    runs_pct = ", ".join(f"{v:g}" for v in p["success_pct_runs"])
+    lines.append(f"| {p['syn_cookies']} | {p['flood_target_pps']} | {p['flood_pps']:.0f} | {p['success_pct']:g} % ({runs_pct}) | "
+                 f"{p['connect_ms_p50']} | {p['connect_ms_p99']} | {s['cookies_sent']:.0f} | {s['cookies_valid']:.0f} | "
+                 f"{s['half_open_evicted']:.0f} |")
 open(out_table, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 for mode in modes:
     with open(os.path.join(data_dir, f"{mode}.dat"), "w") as f:
-        for r in runs:
-            if r["syn_cookies"] == mode:
-                p99 = r["legit"]["connect_ms"]["p99"]
-                f.write(f"{r['flood_pps']} {r['success_pct']} {p99 if p99 is not None else 'NaN'}\n")
+        for p in points:
+            if p["syn_cookies"] == mode:
+                p99 = p["connect_ms_p99"]
+                f.write(f"{p['flood_pps']} {p['success_pct']} {p99 if p99 is not None else 'NaN'}\n")
 PY
 
 plots_success=""
@@ -194,7 +221,7 @@ done
 gnuplot <<GP
 set terminal pngcairo size 1100,460 font ',10' noenhanced
 set output '$PNG'
-set multiplot layout 1,2 title 'synwave server under a SYN flood (net_tap, 2 shared cores): $LEGIT_RATE legitimate connections/s'
+set multiplot layout 1,2 title 'synwave server under a SYN flood (net_tap, 2 shared cores): $LEGIT_RATE legitimate connections/s, SYN backlog $SYN_BACKLOG, medians of $REPEATS'
 set grid
 set key bottom left
 set xlabel 'flood rate, measured (SYN/s sent)'
@@ -202,9 +229,9 @@ set ylabel 'legitimate connections that succeed (%)'
 set yrange [0:105]
 plot ${plots_success%, }
 set key top left
-set ylabel 'connect latency p99 (ms)'
+set ylabel 'connect latency p99 (ms, log scale)'
 set autoscale y
-set yrange [0:*]
+set logscale y
 plot ${plots_latency%, }
 unset multiplot
 GP

@@ -100,6 +100,12 @@ class FloodGenerator {
   bool build_arp_request(Frame& frame);
 
   void set_next_hop_mac(const MacAddr& mac);
+  // Forgets credit accrued so far: the flood starts at its rate from `now`, not with the burst
+  // the time since construction (ARP resolution, start-up) would allow.
+  void restart_rate(TimeNs now) {
+    credit_ = 0;
+    last_refill_ = now;
+  }
   [[nodiscard]] bool resolved() const { return !config_.next_hop_mac.is_zero(); }
   [[nodiscard]] const MacAddr& next_hop_mac() const { return config_.next_hop_mac; }
   [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.sent + stats_.no_buffer >= config_.total; }

@@ -184,6 +184,7 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   if (plan.duration_s > 0) state.deadline = state.started + static_cast<TimeNs>(plan.duration_s * 1e9);
   workers[0]->control = control_tick;
   workers[0]->control_ctx = &state;
+  for (auto& g : generators) g->restart_rate(state.started);
   for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
   register_telemetry(&state);
   spdlog::info("flood mode on {} lcore(s): {} segments at {} pps to {} from {} port(s) {}", count,

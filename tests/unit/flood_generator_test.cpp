@@ -337,6 +337,17 @@ TEST(FloodGenerator, SendsNothingUntilTheNextHopIsKnown) {
   EXPECT_EQ(p.eth.dst, kTargetMac);
 }
 
+TEST(FloodGenerator, RestartingTheRateDropsCreditAccruedBeforeTheStart) {
+  TestIo io;
+  FloodConfig c = resolved_config(FloodKind::kSyn);
+  c.pps = 10'000;
+  FloodGenerator g(c, io.io(), 0);
+  // Constructed at 0, started at 5 s (after ARP): without the restart, the first poll would send
+  // the bucket's whole depth at once.
+  g.restart_rate(5 * kSecond);
+  EXPECT_EQ(g.poll(5 * kSecond + 1 * kMillisecond), 10u);
+}
+
 Bytes arp_frame(std::uint16_t op, const MacAddr& sender_mac, std::uint32_t sender_ip, std::uint32_t target_ip,
                 const MacAddr& eth_dst) {
   Bytes b(EthernetHeader::kSize + ArpPacket::kSize);
