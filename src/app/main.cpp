@@ -447,20 +447,10 @@ int run(RunPlan& plan) {
   rte_eal_mp_wait_lcore();
   if (state.finished == 0) state.finished = clock.now();
 
-  const nlohmann::json report = build_report(state);
-  std::printf("%s\n", summary_line(state).c_str());
-  std::fflush(stdout);
-  if (!o.report.empty()) {
-    std::ofstream out(o.report);
-    out << report.dump(2) << "\n";
-    if (!out) {
-      std::fprintf(stderr, "synwave: cannot write the report to %s\n", o.report.c_str());
-      return 1;
-    }
-  }
+  const int rc = finish_run(state, o);
   register_telemetry(nullptr);
   engines.clear();  // hands unused mbufs back before the pools go
-  return 0;
+  return rc;
 }
 
 }  // namespace
