@@ -7,6 +7,7 @@
 // copies every frame into a deque of vectors so that tests can inspect it).
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -73,6 +74,38 @@ class FrameRing {
   std::uint32_t tail_ = 0;
 };
 
+// Runs each engine's work as it is: what pump() and run_batch() do by default.
+struct Unmetered {
+  template <typename F>
+  void client(F&& work) { work(); }
+  template <typename F>
+  void server(F&& work) { work(); }
+};
+
+// Adds up the wall time each engine spends in its own calls (input bursts with their flush,
+// open(), advance()), read from the steady clock around each call or burst, so that a benchmark
+// can attribute a connection's cost to the client side and the server side. `sections` counts
+// the timed calls: each adds the cost of two clock reads to its side (see engine_bench.cpp).
+struct SideTimes {
+  std::uint64_t client_ns = 0;
+  std::uint64_t server_ns = 0;
+  std::uint64_t client_sections = 0;
+  std::uint64_t server_sections = 0;
+
+  template <typename F>
+  void client(F&& work) { client_ns += timed(work); ++client_sections; }
+  template <typename F>
+  void server(F&& work) { server_ns += timed(work); ++server_sections; }
+
+ private:
+  template <typename F>
+  static std::uint64_t timed(F& work) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+  }
+};
+
 // The wire between two engines: a pool both draw from and one ring per direction.
 class MemoryLink {
  public:
@@ -89,11 +122,15 @@ class MemoryLink {
   [[nodiscard]] FrameIo server_io() { return io_for(server_side_); }
 
   // Delivers frames in flight, a burst per direction in turn, until both directions are quiet.
-  // Returns how many frames were delivered.
-  std::uint64_t pump(Engine& client, Engine& server, TimeNs now) {
+  // Returns how many frames were delivered. `meter` wraps each engine's burst (its input() calls
+  // and flush) in meter.client(...) or meter.server(...): see SideTimes.
+  template <typename Meter = Unmetered>
+  std::uint64_t pump(Engine& client, Engine& server, TimeNs now, Meter&& meter = Meter{}) {
     std::uint64_t delivered = 0;
     for (;;) {
-      const std::uint32_t n = deliver_burst(to_server_, server, now) + deliver_burst(to_client_, client, now);
+      std::uint32_t n = 0;
+      if (!to_server_.empty()) meter.server([&] { n += deliver_burst(to_server_, server, now); });
+      if (!to_client_.empty()) meter.client([&] { n += deliver_burst(to_client_, client, now); });
       if (n == 0) return delivered;
       delivered += n;
     }
@@ -186,15 +223,19 @@ class EnginePair {
                 link_.server_io(), kStart) {}
 
   // Opens min(count, max_batch) connections: the pool is sized for that many in flight.
-  BatchResult run_batch(std::uint32_t count) {
+  // `meter` wraps every call into one engine (see SideTimes); the default adds nothing.
+  template <typename Meter = Unmetered>
+  BatchResult run_batch(std::uint32_t count, Meter&& meter = Meter{}) {
     BatchResult r;
     count = std::min(count, max_batch_);
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (client_.open(kServerIp, kServerPort, next_port(), now_).error == OpenError::kOk) ++r.opened;
-      else ++r.open_failed;
-    }
-    client_.flush();
-    r.frames += link_.pump(client_, server_, now_);
+    meter.client([&] {
+      for (std::uint32_t i = 0; i < count; ++i) {
+        if (client_.open(kServerIp, kServerPort, next_port(), now_).error == OpenError::kOk) ++r.opened;
+        else ++r.open_failed;
+      }
+      client_.flush();
+    });
+    r.frames += link_.pump(client_, server_, now_, meter);
     // What is left waits on timers (TIME_WAIT at least): jump the clock to the next deadline.
     while (client_.gauges().connections + server_.gauges().connections > 0) {
       const TimeNs next = std::min(client_.next_deadline(), server_.next_deadline());
@@ -203,9 +244,9 @@ class EnginePair {
         return r;
       }
       if (next > now_) now_ = next;
-      client_.advance(now_);
-      server_.advance(now_);
-      r.frames += link_.pump(client_, server_, now_);
+      meter.client([&] { client_.advance(now_); });
+      meter.server([&] { server_.advance(now_); });
+      r.frames += link_.pump(client_, server_, now_, meter);
     }
     return r;
   }

@@ -7,6 +7,10 @@
 // not pile up as they would over a real 60 s; arming and expiring them is still in the cost.
 #include <benchmark/benchmark.h>
 
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -83,6 +87,117 @@ SYNWAVE_CONNECTIONS_BENCH(raw64x128_server_first, WorkloadKind::kRaw, ClosePolic
 SYNWAVE_CONNECTIONS_BENCH(raw64x128_client_first, WorkloadKind::kRaw, ClosePolicy::kClientFirst);
 
 #undef SYNWAVE_CONNECTIONS_BENCH
+
+// The same connections with their cost split by side: how much of a connection is the client
+// engine's work and how much the server engine's.
+//
+// Method: the pair runs exactly as in BM_Connections, both engines live, but every call into one
+// engine (the client's open() batch and its flush, each rx burst of input() calls and its flush,
+// each advance()) is bracketed by two steady-clock reads, and the time is added to that engine's
+// side (SideTimes in bench_link.hpp). Work inside an engine's call counts for that engine,
+// including taking buffers from the shared pool and queueing frames on the link (what a driver's
+// tx would cost it); the harness's loop (checking gauges, picking the next deadline, the clock
+// reads) counts for neither. The cost of two clock reads, measured on empty calls
+// (clock_ns_per_call), is taken off each timed call; timed_calls_per_conn says how many calls a
+// connection shares (a call handles a burst of up to 32 frames, so few).
+//
+// Wall time includes preemption, and a shared machine preempts a lot; a per-thread CPU clock would
+// not, but it costs a system call (~1.5 us here) per read. So the thread's CPU time is read once,
+// around the whole run, and split between client, server and harness in proportion to their wall
+// times (preemption falls on each in proportion to its time). The counters are these CPU times:
+// ns_per_conn (this side), other_side_ns_per_conn and harness_ns_per_conn; the three add up to the
+// CPU time per connection, which BM_Connections reports as time_per_conn for the same workload and
+// batch. cpu_per_wall is the share of the CPU the thread got (1 on an idle machine). The Time column
+// (UseManualTime) is this side's wall time per batch of connections.
+enum class Side { kClient, kServer };
+
+// The cheapest of 100 blocks of 1000 empty timed calls: a block that was preempted says nothing
+// about the clock.
+double clock_pair_ns() {
+  static const double cost = [] {
+    constexpr int kBlocks = 100;
+    constexpr int kCalls = 1000;
+    double best = 1e18;
+    for (int b = 0; b < kBlocks; ++b) {
+      SideTimes t;
+      for (int i = 0; i < kCalls; ++i) t.client([] { benchmark::ClobberMemory(); });
+      best = std::min(best, static_cast<double>(t.client_ns) / kCalls);
+    }
+    return best;
+  }();
+  return cost;
+}
+
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+void BM_ConnectionSide(benchmark::State& state, WorkloadKind kind, ClosePolicy close, Side side) {
+  const auto batch = static_cast<std::uint32_t>(state.range(0));
+  PairOptions options;
+  options.client_workload = make_workload(kind, close);
+  options.server_workload = options.client_workload;
+  options.max_batch = batch;
+  EnginePair pair(options);
+  const double clock_ns = clock_pair_ns();
+  const bool client = side == Side::kClient;
+  // Wall time of one side's calls less the clock reads they paid for.
+  auto net_ns = [&](const SideTimes& t, bool client_side) {
+    const std::uint64_t ns = client_side ? t.client_ns : t.server_ns;
+    const std::uint64_t calls = client_side ? t.client_sections : t.server_sections;
+    return std::max(0.0, static_cast<double>(ns) - clock_ns * static_cast<double>(calls));
+  };
+
+  std::uint64_t opened = 0;
+  double side_wall = 0;
+  double other_wall = 0;
+  std::uint64_t calls = 0;
+  const double cpu_start = thread_cpu_ns();
+  const auto wall_start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    SideTimes times;
+    const BatchResult r = pair.run_batch(batch, times);
+    opened += r.opened;
+    if (r.open_failed != 0 || r.stuck) {
+      state.SkipWithError(r.stuck ? "connections left with no timer armed" : "open() refused a connection");
+      break;
+    }
+    const double ns = net_ns(times, client);
+    side_wall += ns;
+    other_wall += net_ns(times, !client);
+    calls += client ? times.client_sections : times.server_sections;
+    state.SetIterationTime(ns / 1e9);
+  }
+  const double wall = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall_start).count();
+  const double cpu = thread_cpu_ns() - cpu_start;
+  if (const std::string problem = first_problem(pair, opened); !problem.empty()) {
+    state.SkipWithError(problem.c_str());
+    return;
+  }
+  const double conns = static_cast<double>(opened);
+  const double cpu_per_wall = wall > 0 ? cpu / wall : 0.0;
+  const double per_conn = conns > 0 ? cpu_per_wall / conns : 0.0;
+  // No items_per_second: Google Benchmark would derive it from the wall (manual) time.
+  state.counters["ns_per_conn"] = side_wall * per_conn;
+  state.counters["other_side_ns_per_conn"] = other_wall * per_conn;
+  state.counters["harness_ns_per_conn"] = std::max(0.0, wall - side_wall - other_wall) * per_conn;
+  state.counters["cpu_per_wall"] = cpu_per_wall;
+  state.counters["timed_calls_per_conn"] = conns > 0 ? static_cast<double>(calls) / conns : 0.0;
+  state.counters["clock_ns_per_call"] = clock_ns;
+}
+
+#define SYNWAVE_SIDE_BENCH(name, kind, close, side) \
+  BENCHMARK_CAPTURE(BM_ConnectionSide, name, kind, close, side)->UseManualTime()->Arg(32)->Arg(256)
+
+// synwave's loopback default close policy: the server closes first.
+SYNWAVE_SIDE_BENCH(client_side_none_server_first, WorkloadKind::kNone, ClosePolicy::kServerFirst, Side::kClient);
+SYNWAVE_SIDE_BENCH(server_side_none_server_first, WorkloadKind::kNone, ClosePolicy::kServerFirst, Side::kServer);
+SYNWAVE_SIDE_BENCH(client_side_http_server_first, WorkloadKind::kHttp, ClosePolicy::kServerFirst, Side::kClient);
+SYNWAVE_SIDE_BENCH(server_side_http_server_first, WorkloadKind::kHttp, ClosePolicy::kServerFirst, Side::kServer);
+
+#undef SYNWAVE_SIDE_BENCH
 
 }  // namespace
 }  // namespace synwave::bench

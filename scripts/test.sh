@@ -88,13 +88,15 @@ stage_meson_tests() {
   fi
 }
 
-# End-to-end tests over net_tap in network namespaces: tests/system/*.sh, each needs root.
+# End-to-end tests over net_tap in network namespaces: tests/system/*.sh and
+# tests/conformance/run.sh, each needs root.
 # A script passes by exiting 0; BUILD_DIR is exported so it can find the binaries.
 stage_system_tests() {
   banner "system tests (tests/system)"
   local -a scripts=()
   local script
-  for script in "$REPO_ROOT"/tests/system/*.sh; do
+  # The Scapy conformance suite runs the same way (root, its own namespace, exit status).
+  for script in "$REPO_ROOT"/tests/system/*.sh "$REPO_ROOT"/tests/conformance/run.sh; do
     if [[ -f "$script" && -x "$script" ]]; then
       scripts+=("$script")
     fi

@@ -29,6 +29,7 @@ inline constexpr std::uint16_t kEstablishedOnce = 1u << 11;
 inline constexpr std::uint16_t kAcceptCounted = 1u << 12;
 inline constexpr std::uint16_t kOutcomeCounted = 1u << 13;  // completed/failed already counted (TIME-WAIT)
 inline constexpr std::uint16_t kAwaitingAccept = 1u << 14;  // in a listener's accept queue
+inline constexpr std::uint16_t kThinking = 1u << 15;        // client: the state deadline ends the think time
 }  // namespace conn_flags
 
 struct Connection {
@@ -78,6 +79,9 @@ struct Connection {
   std::uint8_t dupacks;
   std::uint8_t deadlines;   // which of the deadlines above are armed (deadline_bits)
   std::uint8_t listener;    // passive: index of the listening port
+  // Client: when the phase being timed began (engine.hpp latency()): the first SYN, then
+  // ESTABLISHED. In the 32-bit microsecond clock like the deadlines; here it fills padding.
+  std::uint32_t phase_start_us;
 
   [[nodiscard]] bool has(std::uint16_t f) const { return (flags & f) != 0; }
   void set(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags | f); }

@@ -1,69 +1,140 @@
 #pragma once
-// Opens client connections on one engine at a target rate (token bucket) under a concurrency cap,
-// up to a total, cycling through this lcore's share of the source ports. Plain core code: the
-// data plane calls poll() once per loop pass.
+// Opens client connections on one engine at a target rate (token bucket, optional linear ramp)
+// under a concurrency cap, up to a total, walking this lcore's share of the tuple space:
+// source addresses x source ports x destinations. Plain core code: the data plane calls poll()
+// once per loop pass.
+//
+// A tuple is never reused while the engine still holds it (open() refuses any tuple in the flow
+// table, TIME-WAIT included). The walk is a fixed cycle, so the tuple under the cursor is the
+// one used longest ago, which is the first to leave TIME-WAIT: when a whole cycle finds nothing
+// free, the space is exhausted, and the generator waits on that one tuple instead of scanning.
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "synwave/engine.hpp"
+#include "synwave/rss_steering.hpp"
 #include "synwave/time.hpp"
 
 namespace synwave {
 
+struct Destination {
+  std::uint32_t ip = 0;  // host order
+  std::uint16_t port = 0;
+};
+
+// Which source ports of the range belong to this lcore.
+struct PortShare {
+  std::uint16_t count = 1;  // lcores sharing the range: this one takes ports where
+  std::uint16_t index = 0;  //   (port - port_first) % count == index
+};
+
 struct GeneratorConfig {
-  std::uint32_t dst_ip = 0;
-  std::uint16_t dst_port = 80;
-  std::uint64_t rate = 0;              // connections per second; 0 = as fast as possible
-  std::uint32_t concurrency = 1000;    // open connections at most
-  std::uint64_t total = 0;             // connections to open; 0 = until stopped
-  std::uint16_t port_first = 1024;     // source port range, inclusive
+  std::vector<Destination> destinations;  // at least one
+  std::uint32_t src_ip_first = 0;         // source addresses: the engine must own them all
+  std::uint32_t src_ip_count = 1;
+  std::uint16_t port_first = 1024;        // source port range, inclusive
   std::uint16_t port_last = 65535;
-  std::uint16_t share_count = 1;       // lcores sharing the range: this one takes ports where
-  std::uint16_t share_index = 0;       //   (port - port_first) % share_count == share_index
-  std::uint32_t burst = 32;            // opens per poll at most
+  PortShare share;
+  // On a port with RSS: only tuples whose replies the NIC brings back to this lcore's queue (the
+  // share is then the whole range, since RSS splits the tuples among the queues). Not owned.
+  const RssSteering* steering = nullptr;
+  std::uint64_t rate = 0;                 // connections per second; 0 = as fast as possible
+  TimeNs ramp = 0;                        // the rate climbs linearly from 0 over this long
+  std::uint32_t concurrency = 1000;       // open connections at most
+  std::uint64_t total = 0;                // connections to open; 0 = until stopped
+  std::uint32_t burst = 32;               // opens per poll at most
 };
 
 struct GeneratorStats {
   std::uint64_t opened = 0;
-  std::uint64_t tuple_busy = 0;        // a source port was still in use (any state, TIME_WAIT too)
+  std::uint64_t tuple_busy = 0;        // a tuple was still in use (any state, TIME_WAIT too): skipped
+  std::uint64_t tuple_exhausted = 0;   // times a whole cycle of the tuple space found nothing free
   std::uint64_t neighbor_pending = 0;  // next hop not resolved yet
   std::uint64_t no_memory = 0;
   std::uint64_t no_route = 0;
+  bool exhausted_now = false;          // waiting for a tuple to come free
+
+  GeneratorStats& operator+=(const GeneratorStats& o) {
+    opened += o.opened;
+    tuple_busy += o.tuple_busy;
+    tuple_exhausted += o.tuple_exhausted;
+    neighbor_pending += o.neighbor_pending;
+    no_memory += o.no_memory;
+    no_route += o.no_route;
+    exhausted_now = exhausted_now || o.exhausted_now;
+    return *this;
+  }
 };
 
 class ConnectionGenerator {
  public:
-  ConnectionGenerator(const GeneratorConfig& config, TimeNs now) : config_(config), last_refill_(now) {
-    port_count_ = static_cast<std::uint32_t>(config_.port_last - config_.port_first + 1u);
-    next_slot_ = config_.share_index;
+  ConnectionGenerator(const GeneratorConfig& config, TimeNs now) : config_(config), started_(now), last_refill_(now) {
+    if (config_.destinations.empty()) config_.destinations.push_back({});
+    if (config_.src_ip_count == 0) config_.src_ip_count = 1;
+    if (config_.share.count == 0) config_.share.count = 1;
+    const std::uint32_t ports = static_cast<std::uint32_t>(config_.port_last - config_.port_first + 1u);
+    port_slots_ = ports;
+    port_slot_ = config_.share.index;
+    const std::uint32_t mine = ports / config_.share.count + (config_.share.index < ports % config_.share.count ? 1 : 0);
+    tuples_ = static_cast<std::uint64_t>(mine) * config_.src_ip_count * config_.destinations.size();
+    if (config_.steering != nullptr) tuples_ = steered_tuples();
   }
 
   // Opens what the bucket, the cap and the total allow. Returns the number opened.
   std::uint32_t poll(Engine& engine, TimeNs now) {
-    if (finished()) return 0;
+    if (finished() || tuples_ == 0) return 0;
     refill(now);
     const Counters& c = engine.counters();
     const std::uint64_t active = c.conn_opened - c.conn_completed - c.conn_failed;
     std::uint32_t opened = 0;
+    // Exhausted: only the oldest tuple can come free next, so one try per poll.
+    const std::uint32_t max_attempts = waiting_on_oldest_ ? 1 : config_.burst * 4;
     std::uint32_t attempts = 0;
-    while (opened < config_.burst && attempts < config_.burst * 4 && active + opened < config_.concurrency &&
-           !finished() && (config_.rate == 0 || tokens_ >= 1.0)) {
+    std::uint32_t scanned = 0;  // tuples looked at, steered elsewhere or not
+    while (opened < config_.burst && attempts < max_attempts && scanned < kMaxScanPerPoll &&
+           active + opened < config_.concurrency && !finished() && (config_.rate == 0 || tokens_ >= 1.0)) {
+      ++scanned;
+      const Destination& d = config_.destinations[dst_index_];
+      const std::uint32_t src = config_.src_ip_first + src_index_;
+      const auto port = static_cast<std::uint16_t>(config_.port_first + port_slot_);
+      if (config_.steering != nullptr && !config_.steering->reply_lands_here(src, port, d.ip, d.port)) {
+        advance();
+        continue;
+      }
       ++attempts;
-      const std::uint16_t port = static_cast<std::uint16_t>(config_.port_first + next_slot_);
-      const OpenResult r = engine.open(config_.dst_ip, config_.dst_port, port, now);
+      const OpenResult r = engine.open(d.ip, d.port, src, port, now);
       switch (r.error) {
         case OpenError::kOk:
           ++opened;
           ++stats_.opened;
           if (config_.rate != 0) tokens_ -= 1.0;
-          advance_port();
+          busy_streak_ = 0;
+          stats_.exhausted_now = false;
+          waiting_on_oldest_ = false;
+          advance();
           break;
         case OpenError::kTupleInUse:
           ++stats_.tuple_busy;
-          advance_port();
+          if (waiting_on_oldest_) {
+            // Stay on the oldest tuple, unless something holds it long (a stuck connection):
+            // then walk on, and wait again after the next full cycle.
+            if (now - exhausted_since_ < kMaxWaitOnOneTuple) return opened;
+            waiting_on_oldest_ = false;
+          } else if (++busy_streak_ >= tuples_) {
+            if (!stats_.exhausted_now) ++stats_.tuple_exhausted;  // once per episode
+            stats_.exhausted_now = true;
+            waiting_on_oldest_ = true;
+            exhausted_since_ = now;
+            busy_streak_ = 0;
+            return opened;
+          }
+          advance();
           break;
         case OpenError::kNeighborPending: ++stats_.neighbor_pending; return opened;
         case OpenError::kNoMemory: ++stats_.no_memory; return opened;
-        case OpenError::kNoRoute: ++stats_.no_route; return opened;
+        case OpenError::kNoRoute:
+        case OpenError::kNotLocal: ++stats_.no_route; return opened;
       }
     }
     return opened;
@@ -71,26 +142,67 @@ class ConnectionGenerator {
 
   [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.opened >= config_.total; }
   [[nodiscard]] const GeneratorStats& stats() const { return stats_; }
+  // Tuples in this lcore's share of the space.
+  [[nodiscard]] std::uint64_t tuples() const { return tuples_; }
 
  private:
+  // Tuples whose replies land here: counted one by one up to a few million (about 2 ns each),
+  // estimated beyond from the share of redirection-table entries that name our queue.
+  std::uint64_t steered_tuples() const {
+    const RssSteering& s = *config_.steering;
+    constexpr std::uint64_t kCountUpTo = 1u << 22;
+    if (tuples_ > kCountUpTo) return tuples_ * s.entries_here() / s.reta().size();
+    std::uint64_t n = 0;
+    for (const Destination& d : config_.destinations) {
+      for (std::uint32_t i = 0; i < config_.src_ip_count; ++i) {
+        const std::uint32_t partial = s.reply_hash_without_local_port(config_.src_ip_first + i, d.ip, d.port);
+        for (std::uint32_t p = config_.port_first; p <= config_.port_last; ++p) {
+          n += s.local_port_lands_here(partial, static_cast<std::uint16_t>(p)) ? 1 : 0;
+        }
+      }
+    }
+    return n;
+  }
   void refill(TimeNs now) {
     if (config_.rate == 0 || now <= last_refill_) return;
-    tokens_ += static_cast<double>(now - last_refill_) * static_cast<double>(config_.rate) / 1e9;
-    const double cap = static_cast<double>(config_.burst);
+    double rate = static_cast<double>(config_.rate);
+    if (config_.ramp != 0 && now - started_ < config_.ramp) {
+      rate *= static_cast<double>(now - started_) / static_cast<double>(config_.ramp);
+    }
+    tokens_ += static_cast<double>(now - last_refill_) * rate / 1e9;
+    // Up to 10 ms of tokens carry over, so a loop pass delayed by preemption catches up instead
+    // of losing its share; a longer stall is not made up in one burst.
+    const double cap = std::max(static_cast<double>(config_.burst), rate / 100.0);
     if (tokens_ > cap) tokens_ = cap;
     last_refill_ = now;
   }
-  void advance_port() {
-    next_slot_ += config_.share_count;
-    if (next_slot_ >= port_count_) next_slot_ = config_.share_index;
+  // Destinations vary fastest (consecutive opens spread over the servers), then source
+  // addresses, then this lcore's ports.
+  void advance() {
+    if (++dst_index_ < config_.destinations.size()) return;
+    dst_index_ = 0;
+    if (++src_index_ < config_.src_ip_count) return;
+    src_index_ = 0;
+    port_slot_ += config_.share.count;
+    if (port_slot_ >= port_slots_) port_slot_ = config_.share.index;
   }
+
+  static constexpr TimeNs kMaxWaitOnOneTuple = 10 * kMillisecond;
+  static constexpr std::uint32_t kMaxScanPerPoll = 4096;
 
   GeneratorConfig config_;
   GeneratorStats stats_;
+  TimeNs started_;
+  TimeNs exhausted_since_ = 0;
   TimeNs last_refill_;
   double tokens_ = 0;
-  std::uint32_t port_count_ = 0;
-  std::uint32_t next_slot_ = 0;
+  std::uint64_t tuples_ = 0;
+  std::uint64_t busy_streak_ = 0;
+  bool waiting_on_oldest_ = false;
+  std::uint32_t port_slots_ = 0;
+  std::uint32_t port_slot_ = 0;
+  std::uint32_t src_index_ = 0;
+  std::uint32_t dst_index_ = 0;
 };
 
 }  // namespace synwave

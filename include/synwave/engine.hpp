@@ -14,6 +14,7 @@
 #include "synwave/frame.hpp"
 #include "synwave/half_open.hpp"
 #include "synwave/isn.hpp"
+#include "synwave/latency_histogram.hpp"
 #include "synwave/neighbor_cache.hpp"
 #include "synwave/slab.hpp"
 #include "synwave/syn_cookie.hpp"
@@ -31,6 +32,7 @@ enum class OpenError : std::uint8_t {
   kNeighborPending,  // next hop's MAC unknown: an ARP request went out, try again shortly
   kTupleInUse,       // the 4-tuple already has a connection (any state, TIME_WAIT included)
   kNoMemory,         // connection pool or flow table full
+  kNotLocal,         // the source address is not one of ours
 };
 
 struct OpenResult {
@@ -63,8 +65,16 @@ class Engine {
   // Hands every frame built so far to FrameIo::transmit.
   void flush();
 
-  // Active open (RFC 9293 §3.10.1) from our address and local_port.
-  OpenResult open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now);
+  // Active open (RFC 9293 §3.10.1) from local_ip (one of ours; the first when not given) and local_port.
+  OpenResult open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint32_t local_ip, std::uint16_t local_port,
+                  TimeNs now);
+  OpenResult open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now) {
+    return open(remote_ip, remote_port, config_.local_ip, local_port, now);
+  }
+  // Is ip one of our addresses?
+  [[nodiscard]] bool is_local_address(std::uint32_t ip) const {
+    return ip == config_.local_ip || ip - config_.source_ip_first < config_.source_ip_count;
+  }
   // User calls of RFC 9293 §3.10 for the kManual workload (and tests). False if conn is not open.
   bool send(std::uint32_t conn, std::uint32_t bytes, TimeNs now);
   bool close(std::uint32_t conn, TimeNs now);
@@ -77,6 +87,11 @@ class Engine {
   [[nodiscard]] TcpState state_of(const FlowKey& key) const;
   [[nodiscard]] const Connection& connection(std::uint32_t conn) const { return conns_[conn]; }
   [[nodiscard]] const Counters& counters() const { return counters_; }
+  // Client-side latencies at 1 us resolution (the engine's microsecond clock). connect: from the
+  // first SYN open() sends to ESTABLISHED, SYN retransmissions included, as a user of connect()
+  // sees it. transaction (kHttp and kRaw workloads): from ESTABLISHED, when the request starts,
+  // to the last byte of the response.
+  [[nodiscard]] const LatencyStats& latency() const { return latency_; }
   [[nodiscard]] EngineGauges gauges() const;
   [[nodiscard]] const EngineConfig& config() const { return config_; }
   [[nodiscard]] std::size_t memory_bytes() const;
@@ -137,6 +152,10 @@ class Engine {
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
   [[nodiscard]] int listener_of(std::uint16_t port) const;  // -1 when not listening
   [[nodiscard]] std::uint32_t now_us() const { return static_cast<std::uint32_t>(now_ / kMicrosecond); }
+  // Time since the connection's phase_start_us, wrap-safe (phases are far shorter than 71 min).
+  [[nodiscard]] std::uint64_t phase_elapsed_ns(const Connection& c) const {
+    return std::uint64_t{static_cast<std::uint32_t>(now_us() - c.phase_start_us)} * kMicrosecond;
+  }
   [[nodiscard]] std::uint32_t ts_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
 
   // listener.cpp: the SYN backlog, SYN cookies, the accept queue.
@@ -209,6 +228,7 @@ class Engine {
 
   // app_behavior.cpp: what the workload does at each step of a connection's life.
   void app_established(std::uint32_t id);
+  void app_start_request(std::uint32_t id);
   void app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n);
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);
@@ -260,6 +280,8 @@ class Engine {
   std::string response_head_;
   std::uint32_t request_len_ = 0;
   std::uint32_t response_len_ = 0;
+
+  LatencyStats latency_;  // last: 35 KiB, kept away from the fields every packet touches
 };
 
 }  // namespace synwave

@@ -25,6 +25,8 @@ enum class SynCookieMode : std::uint8_t {
 struct EngineConfig {
   // Addressing (host byte order).
   std::uint32_t local_ip = 0;
+  std::uint32_t source_ip_first = 0;  // more addresses we own: a client's source range
+  std::uint32_t source_ip_count = 0;  //   source_ip_first .. + count - 1 (0: none)
   std::uint8_t prefix_len = 24;
   MacAddr local_mac;
   std::uint32_t gateway = 0;  // 0: none, off-subnet peers are unreachable
@@ -50,6 +52,7 @@ struct EngineConfig {
   double accept_rate = 0;                 // connections the application accepts per second; 0: at once
   bool abort_on_overflow = false;         // accept queue full: RST the final ACK (else drop it)
   TimeNs idle_timeout = 60 * kSecond;     // automatic workloads: a silent peer is given up after this
+  TimeNs connect_timeout = 0;             // active opens give up after this (0: when the SYN retries run out)
 
   // TCP behaviour.
   std::uint16_t mtu = 1500;

@@ -29,6 +29,9 @@ struct Workload {
   std::uint32_t response_bytes = 128;  // kRaw: bytes; kHttp: body bytes
   std::string http_path = "/";
   std::string http_host = "synwave";
+  // Client: the pause between the handshake and the request (with kNone, before closing), so
+  // connections stay open and concurrency builds up the way users' real clients hold them.
+  std::uint64_t think_time_ns = 0;
 };
 
 }  // namespace synwave

@@ -1,6 +1,10 @@
 #include "control.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -62,6 +66,33 @@ void print_flood_progress(const RunState& s, const Totals& t, TimeNs now) {
                human(static_cast<double>(t.worker.rx_packets - s.last.worker.rx_packets) / dt).c_str());
 }
 
+double to_us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
+
+// " connect p50/p99 12.3/45.6 us": one decimal below 1 ms, whole microseconds above.
+std::string p50_p99(const char* name, const LatencyHistogram& h) {
+  char buf[96];
+  if (h.count() == 0) {
+    std::snprintf(buf, sizeof buf, " %s p50/p99 -/- us", name);
+  } else {
+    const double p50 = to_us(h.value_at_percentile(50));
+    const double p99 = to_us(h.value_at_percentile(99));
+    std::snprintf(buf, sizeof buf, p99 < 1000 ? " %s p50/p99 %.1f/%.1f us" : " %s p50/p99 %.0f/%.0f us", name, p50, p99);
+  }
+  return buf;
+}
+
+// The latency part of the progress line: what was recorded since the previous line.
+std::string latency_progress(RunState& s) {
+  const LatencyTotals l = collect_latency(s);
+  if (!l.has_client) return {};
+  LatencyStats interval = l.client;
+  interval.subtract(s.last_latency);
+  s.last_latency = l.client;
+  std::string out = " |" + p50_p99("connect", interval.connect);
+  if (client_has_transaction(s)) out += p50_p99("transaction", interval.transaction);
+  return out;
+}
+
 void print_progress(RunState& s, const Totals& t, TimeNs now) {
   if (s.plan->options.mode == Mode::kFlood) return print_flood_progress(s, t, now);
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
@@ -82,7 +113,7 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                                     g.in(TcpState::kClosing) + g.in(TcpState::kLastAck);
   std::fprintf(stderr,
                "[%6.1fs] opened %s/s accepted %s/s closed %s/s | estab %u half-open %u time-wait %u | retx %s "
-               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps\n",
+               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps%s\n",
                static_cast<double>(now - s.started) / 1e9, human(rate(a.conn_opened, b.conn_opened)).c_str(),
                human(rate(a.conn_accepted, b.conn_accepted)).c_str(),
                human(rate(a.conn_completed + a.conn_failed, b.conn_completed + b.conn_failed)).c_str(), established,
@@ -92,7 +123,24 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                human(static_cast<double>(a.rst_received - b.rst_received)).c_str(),
                human(static_cast<double>(drops_of(a) - drops_of(b))).c_str(),
                rate(t.worker.rx_packets, s.last.worker.rx_packets) / 1e6,
-               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6);
+               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, latency_progress(s).c_str());
+}
+
+// Called with each progress line, before `last` moves on: the rates over the interval just ended.
+void record_timeline_sample(RunState& s, const Totals& t, TimeNs now) {
+  const double dt = static_cast<double>(now - s.last_at) / 1e9;
+  if (dt <= 0) return;
+  s.timeline.push_back({static_cast<double>(now - s.started) / 1e9,
+                        static_cast<double>(t.all.conn_opened - s.last.all.conn_opened) / dt,
+                        static_cast<double>(completed(s, t) - completed(s, s.last)) / dt});
+}
+
+nlohmann::json timeline_json(const RunState& s) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const TimelineSample& p : s.timeline) {
+    j.push_back({{"t_s", p.t_s}, {"opened_per_s", p.opened_per_s}, {"completed_per_s", p.completed_per_s}});
+  }
+  return j;
 }
 
 nlohmann::json counters_json(const Counters& c) {
@@ -129,13 +177,37 @@ Totals collect(const RunState& state) {
       for (std::size_t k = 0; k < t.gauges[r].by_state.size(); ++k) t.gauges[r].by_state[k] += s.gauges[r].by_state[k];
     }
     t.worker += s.worker;
-    t.generator.opened += s.generator.opened;
-    t.generator.tuple_busy += s.generator.tuple_busy;
-    t.generator.neighbor_pending += s.generator.neighbor_pending;
-    t.generator.no_memory += s.generator.no_memory;
-    t.generator.no_route += s.generator.no_route;
+    t.generator += s.generator;
   }
   return t;
+}
+
+bool client_has_transaction(const RunState& state) {
+  const WorkloadKind k = state.plan->client.workload.kind;
+  return k == WorkloadKind::kHttp || k == WorkloadKind::kRaw;
+}
+
+LatencyTotals collect_latency(const RunState& state) {
+  LatencyTotals t;
+  auto l = std::make_unique<dpdk::LcoreLatency>();  // 35 KiB: not on the main lcore's stack twice
+  for (const dpdk::StatsSlot* slot : state.slots) {
+    slot->read_latency(*l);
+    if (!l->has_client) continue;
+    t.has_client = true;
+    t.client.merge(l->client);
+  }
+  return t;
+}
+
+nlohmann::json histogram_json(const LatencyHistogram& h) {
+  return {{"count", h.count()},
+          {"min", to_us(h.min())},
+          {"mean", h.mean() / 1e3},
+          {"p50", to_us(h.value_at_percentile(50))},
+          {"p90", to_us(h.value_at_percentile(90))},
+          {"p99", to_us(h.value_at_percentile(99))},
+          {"p99_9", to_us(h.value_at_percentile(99.9))},
+          {"max", to_us(h.max())}};
 }
 
 std::uint64_t completed(const RunState& state, const Totals& t) {
@@ -144,6 +216,33 @@ std::uint64_t completed(const RunState& state, const Totals& t) {
 
 std::uint64_t failed(const RunState& state, const Totals& t) {
   return state.plan->options.mode == Mode::kServer ? t.role[kServer].conn_failed : t.role[kClient].conn_failed;
+}
+
+// Said once per run, with the arithmetic a user needs to size the tuple space.
+void warn_tuple_exhaustion(RunState& s, const Totals& t) {
+  if (s.exhaustion_reported || t.generator.tuple_exhausted == 0) return;
+  s.exhaustion_reported = true;
+  const RunPlan& p = *s.plan;
+  const std::uint64_t addresses = p.generator.src_ip_count;
+  const std::uint64_t ports = p.generator.port_last - p.generator.port_first + 1u;
+  const std::uint64_t space = p.tuple_space;
+  const ClosePolicy close = p.client.workload.close;
+  const bool client_holds_time_wait = close == ClosePolicy::kClientFirst || close == ClosePolicy::kHalfClose;
+  const double tw = static_cast<double>(p.client.time_wait) / 1e9;
+  std::string advice;
+  if (client_holds_time_wait && tw > 0) {
+    char rate[128];
+    std::snprintf(rate, sizeof rate, "; our side closes first, so each tuple then waits %.0f s in TIME-WAIT: "
+                  "the sustainable rate is %llu / %.0f s = %.0f connections/s", tw,
+                  static_cast<unsigned long long>(space), tw, static_cast<double>(space) / tw);
+    advice = std::string(rate) + ". Widen --src-ip or --src-ports, add --dst, shorten --time-wait, or let the server "
+             "close first (--close server)";
+  } else {
+    advice = ": every tuple is held by an open connection. Lower --concurrency, or widen --src-ip, --src-ports or --dst";
+  }
+  spdlog::warn("client: the tuple space is exhausted: {} address(es) x {} port(s) x {} destination(s) = {} tuples{} "
+               "(counted as failures.tuple_exhaustion; opens wait for a tuple to come free)",
+               addresses, ports, std::max<std::size_t>(p.generator.destinations.size(), 1), space, advice);
 }
 
 void control_tick(void* ctx, TimeNs now) {
@@ -158,8 +257,10 @@ void control_tick(void* ctx, TimeNs now) {
   const bool check_due = now >= s.deadline || s.plan->generator.total != 0 || g_stop_requested.load() || print_due;
   if (!check_due) return;
   const Totals t = collect(s);
+  warn_tuple_exhaustion(s, t);
   if (print_due) {
     print_progress(s, t, now);
+    record_timeline_sample(s, t, now);
     s.last = t;
     s.last_at = now;
     s.next_print += s.interval;
@@ -227,7 +328,7 @@ nlohmann::json flood_config_json(const RunPlan& plan) {
   j["ip"] = o.ip;
   j["src_ip"] = o.src_ip;
   j["src_ports"] = o.src_ports;
-  j["dst"] = o.dst;
+  j["dst"] = o.dst.empty() ? std::string() : o.dst[0];
   j["pps"] = o.pps;
   j["kind"] = o.kind;
   j["seed"] = plan.flood.seed;
@@ -283,16 +384,27 @@ nlohmann::json effective_config(const RunPlan& plan) {
   }
   if (o.mode != Mode::kClient) {
     j["listen"] = plan.server.listen_ports;
-    j["server_workload"] = plan.server.workload.kind == WorkloadKind::kHttp ? "http" : "none";
+    const WorkloadKind k = plan.server.workload.kind;
+    j["server_workload"] = k == WorkloadKind::kHttp ? "http" : k == WorkloadKind::kRaw ? "raw" : "none";
     j["http_bytes"] = plan.server.workload.response_bytes;
   }
   if (o.mode != Mode::kServer) {
     j["dst"] = o.dst;
+    j["src_ip"] = o.src_ip;
+    j["destinations"] = plan.generator.destinations.size();
+    j["tuple_space"] = plan.tuple_space;
     j["rate"] = plan.generator.rate;
+    j["ramp_s"] = o.ramp;
+    j["connect_timeout_s"] = o.connect_timeout;
+    j["think_time_s"] = o.think_time;
     j["concurrency"] = plan.generator.concurrency;
     j["connections"] = plan.generator.total;
     j["src_ports"] = o.src_ports;
     j["http_get"] = o.http_get;
+  }
+  if (o.request_bytes.has_value() || o.response_bytes.has_value()) {
+    j["request_bytes"] = plan.client.workload.request_bytes;
+    j["response_bytes"] = plan.client.workload.response_bytes;
   }
   j["duration_s"] = plan.duration_s;
   j["close"] = o.close.empty() ? "server" : o.close;
@@ -318,6 +430,7 @@ nlohmann::json build_report(const RunState& s) {
   t.all.for_each([&](std::string_view name, std::uint64_t v) {
     if (name.rfind("conn_failed_", 0) == 0) failures[std::string(name.substr(12))] = v;
   });
+  if (s.plan->options.mode != Mode::kServer) failures["tuple_exhaustion"] = t.generator.tuple_exhausted;
   r["failures"] = failures;
   r["roles"] = nlohmann::json::object();
   for (std::size_t role = 0; role < dpdk::kRoles; ++role) {
@@ -327,9 +440,16 @@ nlohmann::json build_report(const RunState& s) {
     r["roles"][role == kServer ? "server" : "client"] = {{"counters", counters_json(t.role[role])},
                                                            {"gauges", gauges_json(t.gauges[role])}};
   }
+  const LatencyTotals latency = collect_latency(s);
+  if (latency.has_client) {
+    r["latency"] = {{"connect", histogram_json(latency.client.connect)}};
+    if (client_has_transaction(s)) r["latency"]["transaction"] = histogram_json(latency.client.transaction);
+  }
   r["data_plane"] = worker_json(t.worker);
   r["generator"] = {{"opened", t.generator.opened},
+                    {"tuple_space", s.plan->tuple_space},
                     {"tuple_busy", t.generator.tuple_busy},
+                    {"tuple_exhausted", t.generator.tuple_exhausted},
                     {"neighbor_pending", t.generator.neighbor_pending},
                     {"no_memory", t.generator.no_memory},
                     {"no_route", t.generator.no_route}};
@@ -352,6 +472,7 @@ nlohmann::json build_report(const RunState& s) {
                           {"rx_checksum_offload", p.rx_checksum_offload}});
   }
   r["config"] = s.config;
+  r["timeline"] = timeline_json(s);
   return r;
 }
 

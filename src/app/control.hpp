@@ -22,6 +22,12 @@ struct Totals {
   GeneratorStats generator;
 };
 
+// The client role's latency histograms, merged over lcores.
+struct LatencyTotals {
+  bool has_client = false;
+  LatencyStats client;
+};
+
 struct PortSummary {
   std::uint16_t id = 0;
   std::string name;
@@ -30,6 +36,13 @@ struct PortSummary {
   bool tx_checksum_offload = false;
   bool rx_checksum_offload = false;
   std::uint16_t queues = 0;
+};
+
+// One progress interval's rates, kept for the report's "timeline" (CPS over time).
+struct TimelineSample {
+  double t_s = 0;  // seconds from the start to the end of the interval
+  double opened_per_s = 0;
+  double completed_per_s = 0;
 };
 
 struct RunState {
@@ -44,6 +57,7 @@ struct RunState {
   TimeNs next_print = 0;
   TimeNs finished = 0;
   Totals last;
+  LatencyStats last_latency;  // cumulative at the last progress line: the line shows the interval
   TimeNs last_at = 0;
   std::string dispatch;  // "rss", "software", "single-queue" or "ring pair"
   std::vector<PortSummary> ports;
@@ -51,6 +65,8 @@ struct RunState {
   CookieSecrets* secrets = nullptr;  // rotated here; engines read them
   TimeNs rotation = 64 * kSecond;
   TimeNs next_rotation = kNever;
+  bool exhaustion_reported = false;
+  std::vector<TimelineSample> timeline;  // one sample per --stats-interval
 };
 
 SipKey random_key();
@@ -60,6 +76,12 @@ extern std::atomic<bool> g_stop_requested;
 
 void control_tick(void* ctx, TimeNs now);
 Totals collect(const RunState& state);
+// Reads the slots' latency side (stats_slot.hpp): 35 KiB per lcore, so only when a figure is shown.
+LatencyTotals collect_latency(const RunState& state);
+// The client's workload has a request and a response to time (kHttp, kRaw).
+bool client_has_transaction(const RunState& state);
+// {"count", "min", "mean", "p50", "p90", "p99", "p99_9", "max"}, times in microseconds.
+nlohmann::json histogram_json(const LatencyHistogram& h);
 // Completed / failed connections as the run counts them: the client's view when there is a client.
 std::uint64_t completed(const RunState& state, const Totals& t);
 std::uint64_t failed(const RunState& state, const Totals& t);

@@ -188,7 +188,7 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
   register_telemetry(&state);
   spdlog::info("flood mode on {} lcore(s): {} segments at {} pps to {} from {} port(s) {}", count,
-               to_string(plan.flood.kind), plan.flood.pps, o.dst, o.src_ip, o.src_ports);
+               to_string(plan.flood.kind), plan.flood.pps, o.dst[0], o.src_ip, o.src_ports);
   for (std::size_t i = 1; i < count; ++i) rte_eal_remote_launch(dpdk::flood_main, workers[i].get(), workers[i]->lcore_id);
   dpdk::flood_main(workers[0].get());
   rte_eal_mp_wait_lcore();
@@ -307,6 +307,7 @@ int run(RunPlan& plan) {
     }
   }
   std::unique_ptr<dpdk::Dispatcher> dispatcher;
+  std::vector<std::unique_ptr<RssSteering>> steerings;  // per worker, when RSS steers a client's replies
   for (std::size_t i = 0; i < worker_count; ++i) {
     auto w = std::make_unique<dpdk::Worker>();
     w->lcore_id = lcores[i];
@@ -350,15 +351,31 @@ int run(RunPlan& plan) {
     client.neighbors.push_back({kServerIp, infos[1].mac});
     server.neighbors.push_back({kClientIp, infos[0].mac});
     GeneratorConfig gen = plan.generator;
-    gen.dst_ip = kServerIp;
-    gen.dst_port = 80;
+    gen.destinations = {{kServerIp, 80}};
+    gen.src_ip_first = kClientIp;
+    gen.src_ip_count = 1;
     o.ip = "198.18.0.1/24 (client), 198.18.0.2/24 (server)";
-    o.dst = "198.18.0.2:80";
+    o.dst = {"198.18.0.2:80"};
     bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &gen);
     bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
     state.dispatch = "ring pair";
   } else {
-    const bool steer = worker_count > 1 && (!infos[0].rss || queues < worker_count);
+    // A client's replies come back to the queue that sent the SYN only if every lcore can pick
+    // tuples by the port's RSS function (the generator's steering); a server's flows need none.
+    if (o.mode == Mode::kClient && infos[0].rss && queues >= worker_count && worker_count > 1) {
+      for (std::size_t i = 0; i < worker_count; ++i) {
+        std::optional<RssSteering> s = dpdk::make_rss_steering(infos[0], static_cast<std::uint16_t>(i));
+        if (!s || s->entries_here() == 0) {
+          spdlog::warn("port {}: RSS cannot bring queue {}'s replies back to it (no usable key or redirection "
+                       "entries); the software dispatcher steers them instead", infos[0].port_id, i);
+          steerings.clear();
+          break;
+        }
+        steerings.push_back(std::make_unique<RssSteering>(std::move(*s)));
+      }
+    }
+    const bool rss_usable = infos[0].rss && (o.mode != Mode::kClient || steerings.size() == worker_count);
+    const bool steer = worker_count > 1 && (!rss_usable || queues < worker_count);
     state.dispatch = worker_count == 1 ? "single-queue" : steer ? "software" : "rss";
     if (steer) {
       dispatcher = std::make_unique<dpdk::Dispatcher>();
@@ -394,8 +411,8 @@ int run(RunPlan& plan) {
         bind(w, dpdk::Role::kServer, cfg, port_ids[0], queue, nullptr);
       } else {
         GeneratorConfig gen = plan.generator;
-        gen.share_count = static_cast<std::uint16_t>(worker_count);
-        gen.share_index = static_cast<std::uint16_t>(i);
+        if (!steer && i < steerings.size()) gen.steering = steerings[i].get();  // RSS splits the tuples
+        else gen.share = {static_cast<std::uint16_t>(worker_count), static_cast<std::uint16_t>(i)};
         if (gen.total != 0) gen.total = gen.total / worker_count + (i < gen.total % worker_count ? 1 : 0);
         bind(w, dpdk::Role::kClient, cfg, port_ids[0], queue, &gen);
       }

@@ -72,19 +72,42 @@ bool parse_port_range(const std::string& s, std::uint16_t& first, std::uint16_t&
   return false;
 }
 
+bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t& count) {
+  const auto dash = s.find('-');
+  std::uint32_t last = 0;
+  if (!parse_ipv4(s.substr(0, dash), first)) return false;
+  if (dash == std::string::npos) last = first;
+  else if (!parse_ipv4(s.substr(dash + 1), last)) return false;
+  if (last < first) return false;
+  count = last - first + 1;
+  return count != 0;
+}
+
+std::string parse_destinations(const std::vector<std::string>& values, std::vector<Destination>& out) {
+  constexpr std::size_t kMaxDestinations = 65536;
+  for (const std::string& v : values) {
+    const auto colon = v.rfind(':');
+    std::uint32_t ip_first = 0, ip_count = 0;
+    std::uint16_t port_first = 0, port_last = 0;
+    if (colon == std::string::npos || !parse_ipv4_range(v.substr(0, colon), ip_first, ip_count) ||
+        !parse_port_range(v.substr(colon + 1), port_first, port_last)) {
+      return "--dst '" + v + "' is not A.B.C.D[-A.B.C.D]:PORT[-PORT] (e.g. 198.18.0.2:80 or 198.18.0.2-198.18.0.9:80-81)";
+    }
+    const std::uint64_t n = std::uint64_t{ip_count} * (port_last - port_first + 1u);
+    if (out.size() + n > kMaxDestinations) {
+      return "--dst: " + std::to_string(out.size() + n) + " destinations in all, more than the " +
+             std::to_string(kMaxDestinations) + " supported: give narrower ranges";
+    }
+    for (std::uint32_t i = 0; i < ip_count; ++i) {
+      for (std::uint32_t p = port_first; p <= port_last; ++p) out.push_back({ip_first + i, static_cast<std::uint16_t>(p)});
+    }
+  }
+  return {};
+}
+
 std::string format_ipv4(std::uint32_t ip) {
   return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
          "." + std::to_string(ip & 255);
-}
-
-bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t& last) {
-  const auto dash = s.find('-');
-  if (dash == std::string::npos) {
-    if (!parse_ipv4(s, first)) return false;
-    last = first;
-    return true;
-  }
-  return parse_ipv4(s.substr(0, dash), first) && parse_ipv4(s.substr(dash + 1), last);
 }
 
 namespace {
@@ -119,6 +142,10 @@ void add_common(CLI::App* s, AppOptions& o) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   s->add_option("--capture", o.capture, "write the first packets of every lcore to this pcapng file");
   s->add_option("--capture-packets", o.capture_packets, "packets per lcore to capture")->check(CLI::Range(1u, 100000000u));
+  s->add_option("--request-bytes", o.request_bytes, "raw workload (no HTTP): the client sends BYTES, then reads the response")
+      ->check(CLI::Range(1u, 1u << 30));
+  s->add_option("--response-bytes", o.response_bytes, "raw workload (no HTTP): the server answers a request with BYTES")
+      ->check(CLI::Range(1u, 1u << 30));
 }
 
 void add_server(CLI::App* s, AppOptions& o, bool loopback) {
@@ -147,8 +174,15 @@ void add_server(CLI::App* s, AppOptions& o, bool loopback) {
 void add_client(CLI::App* s, AppOptions& o, bool loopback) {
   if (!loopback) {
     s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
-    s->add_option("--dst", o.dst, "destination A.B.C.D:PORT")->required();
+    s->add_option("--dst", o.dst, "destinations A.B.C.D[-A.B.C.D]:PORT[-PORT] (repeatable; every address x port)")
+        ->required();
+    s->add_option("--src-ip", o.src_ip, "source addresses A.B.C.D[-A.B.C.D] we own for the tuple space (default: --ip)");
+    s->add_option("--connect-timeout", o.connect_timeout, "seconds an active open may take (0: until the SYN retries run out)")
+        ->check(CLI::Range(0.0, 3600.0));
   }
+  s->add_option("--ramp", o.ramp, "seconds over which --rate climbs linearly from 0")->check(CLI::Range(0.0, 86400.0));
+  s->add_option("--think-time", o.think_time, "seconds each connection waits between the handshake and its request")
+      ->check(CLI::Range(0.0, 3600.0));
   // A range check also stops CLI11 from wrapping "-5" round to 2^64-5 (as fast as possible).
   s->add_option("--rate", o.rate, "connections opened per second (0: as fast as possible)")
       ->check(CLI::Range(0ull, 1000000000ull));
@@ -157,7 +191,7 @@ void add_client(CLI::App* s, AppOptions& o, bool loopback) {
   auto* dur = s->add_option("--duration", o.duration, "seconds to run")->check(CLI::Range(0.1, 1e7));
   conns->excludes(dur);
   s->add_option("--http-get", o.http_get, "send GET PATH on each connection and read the whole response");
-  s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST");
+  s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST (with --src-ip and --dst: the tuple space)");
 }
 
 // The flood's own set: addressing, the flood, observability. No TCP settings: it keeps no
@@ -169,7 +203,7 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--src-ip", o.src_ip, "spoofed source addresses FIRST-LAST (or one address), e.g. 198.19.0.1-198.19.255.254")
       ->required();
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST");
-  s->add_option("--dst", o.dst, "the target A.B.C.D:PORT (your own lab target only)")->required();
+  s->add_option("--dst", o.dst, "the target A.B.C.D:PORT (one; your own lab target only)")->required();
   s->add_option("--pps", o.pps, "segments per second in total, split over the lcores")->required();
   s->add_option("--duration", o.duration, "seconds to run (default: until SIGINT)")->check(CLI::Range(0.1, 1e7));
   s->add_option("--kind", o.kind, "segment kind: syn (with MSS, SACK-permitted, timestamps, window scale), ack, rst, fin")
@@ -304,21 +338,27 @@ std::string plan_flood(RunPlan& plan) {
   if (!parse_cidr(o.ip, ip, prefix)) {
     return "--ip '" + o.ip + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.3/24)";
   }
-  std::uint32_t src_first = 0, src_last = 0;
-  if (!parse_ipv4_range(o.src_ip, src_first, src_last)) {
+  std::uint32_t src_first = 0, src_count = 0;
+  if (!parse_ipv4_range(o.src_ip, src_first, src_count)) {
+    std::uint32_t low = 0, high = 0;
+    const auto dash = o.src_ip.find('-');
+    if (dash != std::string::npos && parse_ipv4(o.src_ip.substr(0, dash), high) && parse_ipv4(o.src_ip.substr(dash + 1), low) &&
+        low < high) {
+      return "--src-ip '" + o.src_ip + "': the first address is above the last; give the range as LOW-HIGH";
+    }
     return "--src-ip '" + o.src_ip + "' is not an address range (expected A.B.C.D-A.B.C.D, e.g. 198.19.0.1-198.19.255.254)";
   }
-  if (src_first > src_last) {
-    return "--src-ip '" + o.src_ip + "': the first address is above the last; give the range as LOW-HIGH";
-  }
+  const std::uint32_t src_last = src_first + (src_count - 1);
   std::uint16_t port_first = 0, port_last = 0;
   if (!parse_port_range(o.src_ports, port_first, port_last)) {
     return "--src-ports '" + o.src_ports + "' is not a range FIRST-LAST within 1-65535 (first <= last)";
   }
   std::uint32_t dst_ip = 0;
   std::uint16_t dst_port = 0;
-  if (!parse_endpoint(o.dst, dst_ip, dst_port)) return "--dst '" + o.dst + "' is not A.B.C.D:PORT with a port in 1-65535";
-  if (dst_ip == ip) return "--dst " + o.dst + " is our own --ip: give the target's address";
+  if (o.dst.size() != 1) return "flood takes one --dst (the target A.B.C.D:PORT), " + std::to_string(o.dst.size()) + " given";
+  const std::string& dst = o.dst[0];
+  if (!parse_endpoint(dst, dst_ip, dst_port)) return "--dst '" + dst + "' is not A.B.C.D:PORT with a port in 1-65535";
+  if (dst_ip == ip) return "--dst " + dst + " is our own --ip: give the target's address";
   if (dst_ip >= src_first && dst_ip <= src_last) {
     return "--src-ip '" + o.src_ip + "' holds the target's own address " + format_ipv4(dst_ip) +
            ": give a source range without it";
@@ -334,7 +374,7 @@ std::string plan_flood(RunPlan& plan) {
   const std::uint32_t mask = prefix == 32 ? ~0u : ~(~0u >> prefix);
   const bool on_link = (dst_ip & mask) == (ip & mask);
   if (!on_link && scratch.gateway == 0) {
-    return "--dst " + o.dst + " is outside --ip " + o.ip + "'s subnet and no --gateway is given: add --gateway A.B.C.D";
+    return "--dst " + dst + " is outside --ip " + o.ip + "'s subnet and no --gateway is given: add --gateway A.B.C.D";
   }
   f.local_ip = ip;
   f.next_hop_ip = on_link ? dst_ip : scratch.gateway;
@@ -484,6 +524,17 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   if (o.mode == Mode::kLoopback && o.http_bytes.has_value() && o.http_get.empty()) {
     client_w.kind = WorkloadKind::kHttp;  // --http alone in loopback: the client asks for it
   }
+  if (o.request_bytes.has_value() || o.response_bytes.has_value()) {
+    if (o.http_bytes.has_value() || !o.http_get.empty()) {
+      return fail("--request-bytes/--response-bytes (raw) and --http/--http-get (HTTP) are two workloads: give one");
+    }
+    for (Workload* w : {&server_w, &client_w}) {
+      w->kind = WorkloadKind::kRaw;
+      w->request_bytes = o.request_bytes.value_or(w->request_bytes);
+      w->response_bytes = o.response_bytes.value_or(w->response_bytes);
+    }
+  }
+  client_w.think_time_ns = static_cast<std::uint64_t>(o.think_time * 1e9);
   server_w.close = close;
   client_w.close = close;
   if (o.mode == Mode::kLoopback) {
@@ -505,6 +556,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   plan.server.workload = server_w;
   plan.server.listen_ports = o.listen;
   plan.client.workload = client_w;
+  plan.client.connect_timeout = static_cast<TimeNs>(o.connect_timeout * 1e9);
 
   GeneratorConfig& g = plan.generator;
   g.rate = o.rate;
@@ -512,16 +564,27 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   g.total = o.connections;
   g.port_first = port_first;
   g.port_last = port_last;
+  g.ramp = static_cast<TimeNs>(o.ramp * 1e9);
   if (o.mode == Mode::kClient) {
-    std::uint32_t dst_ip = 0;
-    std::uint16_t dst_port = 0;
-    if (!parse_endpoint(o.dst, dst_ip, dst_port)) {
-      return fail("--dst '" + o.dst + "' is not A.B.C.D:PORT with a port in 1-65535");
+    const std::string err = parse_destinations(o.dst, g.destinations);
+    if (!err.empty()) return fail(err);
+    g.src_ip_first = ip;
+    g.src_ip_count = 1;
+    if (!o.src_ip.empty()) {
+      if (!parse_ipv4_range(o.src_ip, g.src_ip_first, g.src_ip_count)) {
+        return fail("--src-ip '" + o.src_ip + "' is not A.B.C.D or a range A.B.C.D-A.B.C.D (first <= last)");
+      }
+      plan.client.source_ip_first = g.src_ip_first;
+      plan.client.source_ip_count = g.src_ip_count;
     }
-    g.dst_ip = dst_ip;
-    g.dst_port = dst_port;
-    if (dst_ip == ip) return fail("--dst " + o.dst + " is our own --ip: give the server's address");
+    for (const Destination& d : g.destinations) {
+      if (d.ip == ip || d.ip - g.src_ip_first < g.src_ip_count) {
+        return fail("--dst " + format_ipv4(d.ip) + " is one of our own addresses (--ip/--src-ip): give the server's address");
+      }
+    }
   }
+  plan.tuple_space = std::uint64_t{g.src_ip_count} * (port_last - port_first + 1u) *
+                     std::max<std::size_t>(g.destinations.size(), 1);
   if (o.mode == Mode::kLoopback) {
     if (plan.duration_s == 0 && o.connections == 0) plan.duration_s = 10.0;
     plan.server.listen_ports = {80};

@@ -31,14 +31,20 @@ struct AppOptions {
   std::vector<std::uint16_t> listen;
   std::optional<std::uint32_t> http_bytes;
   // Client.
-  std::string dst;                 // A.B.C.D:PORT
+  std::vector<std::string> dst;    // A.B.C.D[-A.B.C.D]:PORT[-PORT], repeatable
+  std::string src_ip;              // A.B.C.D[-A.B.C.D]: source addresses (empty: --ip's)
   std::uint64_t rate = 0;
+  double ramp = 0;                 // seconds for the rate to climb from 0
+  double connect_timeout = 0;      // 0: the SYN retries decide
+  double think_time = 0;           // seconds between the handshake and the request
   std::uint32_t concurrency = 0;   // 0: mode default
   std::uint64_t connections = 0;
   std::optional<double> duration;
   std::string http_get;
   std::string src_ports = "1024-65535";
   // Both.
+  std::optional<std::uint32_t> request_bytes;   // raw workload (no HTTP)
+  std::optional<std::uint32_t> response_bytes;
   std::string close;               // empty: mode default
   std::uint32_t max_connections = 0;  // 0: mode default
   double time_wait = 60.0;
@@ -57,8 +63,7 @@ struct AppOptions {
   double accept_rate = 0;
   bool abort_on_overflow = false;
 
-  // Flood (also --ip, --dst, --src-ports, --duration).
-  std::string src_ip;              // A.B.C.D-A.B.C.D or A.B.C.D
+  // Flood (also --ip, --dst (one), --src-ip (the spoofed range), --src-ports, --duration).
   std::uint64_t pps = 0;           // total over the lcores
   std::string kind = "syn";
   std::optional<std::uint64_t> seed;
@@ -79,6 +84,7 @@ struct RunPlan {
   GeneratorConfig generator;     // client and loopback
   FloodConfig flood;             // flood: pps is the total, split per lcore by the program
   double duration_s = 0;         // 0: until stopped (or the connection count is reached)
+  std::uint64_t tuple_space = 0; // client: source addresses x source ports x destinations
 };
 
 struct ParseResult {
@@ -97,8 +103,9 @@ bool parse_cidr(const std::string& s, std::uint32_t& ip, std::uint8_t& prefix);
 bool parse_endpoint(const std::string& s, std::uint32_t& ip, std::uint16_t& port);
 bool parse_mac(const std::string& s, MacAddr& out);
 bool parse_port_range(const std::string& s, std::uint16_t& first, std::uint16_t& last);
-// A.B.C.D-A.B.C.D or a single A.B.C.D; first > last is returned as given (the caller names it).
-bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t& last);
+bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t& count);
+// Expands --dst values (ranges of addresses and ports) into destinations; an error message or "".
+std::string parse_destinations(const std::vector<std::string>& values, std::vector<Destination>& out);
 std::string format_ipv4(std::uint32_t ip);
 
 }  // namespace synwave::app

@@ -11,6 +11,21 @@ namespace {
 
 std::atomic<const RunState*> g_state{nullptr};
 
+// The report's latency figures (control.cpp histogram_json), cumulative, as flat keys like the
+// rest of /synwave/stats (latency_connect_p99_ns), in integer nanoseconds: telemetry values are
+// integers here, and microseconds would round away the sub-microsecond part.
+void add_histogram(rte_tel_data* d, const std::string& prefix, const LatencyHistogram& h) {
+  auto add = [&](const char* name, std::uint64_t v) { rte_tel_data_add_dict_u64(d, (prefix + name).c_str(), v); };
+  add("_count", h.count());
+  add("_min_ns", h.min());
+  add("_mean_ns", static_cast<std::uint64_t>(h.mean()));
+  add("_p50_ns", h.value_at_percentile(50));
+  add("_p90_ns", h.value_at_percentile(90));
+  add("_p99_ns", h.value_at_percentile(99));
+  add("_p99_9_ns", h.value_at_percentile(99.9));
+  add("_max_ns", h.max());
+}
+
 int stats_command(const char*, const char*, rte_tel_data* d) {
   const RunState* s = g_state.load();
   if (s == nullptr) return -1;
@@ -29,6 +44,11 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "established", g.in(TcpState::kEstablished));
   rte_tel_data_add_dict_u64(d, "connections_completed", completed(*s, t));
   rte_tel_data_add_dict_u64(d, "connections_failed", failed(*s, t));
+  const LatencyTotals l = collect_latency(*s);
+  if (l.has_client) {
+    add_histogram(d, "latency_connect", l.client.connect);
+    if (client_has_transaction(*s)) add_histogram(d, "latency_transaction", l.client.transaction);
+  }
   return 0;
 }
 

@@ -75,19 +75,33 @@ void Engine::app_established(std::uint32_t id) {
   // An automatic workload waits on its peer, and a peer that vanished (its retries ran out, it
   // rebooted) would leave this record waiting forever: an idle limit ends it (engine.cpp
   // on_timer; segment_arrives pushes it back while the peer is heard from).
+  if (is_client(c) && w.think_time_ns != 0) {
+    c.set(conn_flags::kThinking);
+    arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(w.think_time_ns / kMicrosecond));
+    return;
+  }
   arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
   if (is_client(c)) {
-    if (w.kind == WorkloadKind::kNone) {
-      if (w.close == ClosePolicy::kHalfClose) close(id, now_);  // the "request" is empty: FIN at once
-      app_response_complete(id);
-      return;
-    }
-    c.tx_stream_len = request_len_;
-    if (w.close == ClosePolicy::kHalfClose) close(id, now_);
+    app_start_request(id);
     return;
   }
   if (w.kind == WorkloadKind::kNone || c.has(conn_flags::kRequestDone)) app_respond(id);
   else if (c.state == TcpState::kCloseWait) app_fin(id);  // the client gave up while we waited to accept
+}
+
+// Client: send the request (kNone: nothing to send, so the exchange is over at once).
+void Engine::app_start_request(std::uint32_t id) {
+  Connection& c = conns_[id];
+  const Workload& w = config_.workload;
+  arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond));
+  c.phase_start_us = now_us();  // the transaction starts (after any think time)
+  if (w.kind == WorkloadKind::kNone) {
+    if (w.close == ClosePolicy::kHalfClose) close(id, now_);  // the "request" is empty: FIN at once
+    app_response_complete(id);
+    return;
+  }
+  c.tx_stream_len = request_len_;
+  if (w.close == ClosePolicy::kHalfClose) close(id, now_);
 }
 
 void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) {
@@ -153,6 +167,7 @@ void Engine::app_respond(std::uint32_t id) {
 void Engine::app_response_complete(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kWorkloadDone);
+  if (config_.workload.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
   switch (config_.workload.close) {
     case ClosePolicy::kClientFirst: close(id, now_); break;
     case ClosePolicy::kReset:
@@ -176,6 +191,7 @@ void Engine::app_fin(std::uint32_t id) {
     if (w.kind == WorkloadKind::kHttp && c.response.header_done &&
         c.response.content_length == HttpResponseScanner::kUnknownLength) {
       c.set(conn_flags::kWorkloadDone);
+      latency_.transaction.record(phase_elapsed_ns(c));
     }
     if (w.close == ClosePolicy::kReset && c.has(conn_flags::kWorkloadDone)) return;  // already aborted
     close(id, now_);

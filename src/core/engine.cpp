@@ -127,9 +127,9 @@ bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
     ++counters_.drop_arp_malformed;
     return false;
   }
-  const bool for_us = arp.target_ip == config_.local_ip;
+  const bool for_us = is_local_address(arp.target_ip);
   // RFC 826 "merge": refresh a sender we already know; learn it when the packet is for us.
-  if (arp.sender_ip != 0 && arp.sender_ip != config_.local_ip && is_local_subnet(arp.sender_ip)) {
+  if (arp.sender_ip != 0 && !is_local_address(arp.sender_ip) && is_local_subnet(arp.sender_ip)) {
     if (for_us || neighbors_.find(arp.sender_ip) != nullptr) {
       if (neighbors_.learn(arp.sender_ip, arp.sender_mac)) ++counters_.arp_replies_received;
     }
@@ -146,7 +146,7 @@ bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
   ArpPacket reply;
   reply.operation = kArpReply;
   reply.sender_mac = config_.local_mac;
-  reply.sender_ip = config_.local_ip;
+  reply.sender_ip = arp.target_ip;
   reply.target_mac = arp.sender_mac;
   reply.target_ip = arp.sender_ip;
   write_ethernet(frame.data, eth.src, config_.local_mac, kEtherTypeArp);
@@ -178,7 +178,7 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
     case Ipv4Error::kBadChecksum: ++counters_.drop_ip_bad_checksum; return false;
     case Ipv4Error::kFragment: ++counters_.drop_ip_fragment; return false;
   }
-  if (rx.ip.dst != config_.local_ip) {
+  if (!is_local_address(rx.ip.dst)) {
     ++counters_.drop_ip_not_for_us;
     return false;
   }
@@ -190,7 +190,7 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
   // unspecified source, nor with ourselves from outside.
   const std::uint32_t src = rx.ip.src;
   const std::uint32_t subnet_broadcast = (config_.local_ip & subnet_mask_) | ~subnet_mask_;
-  if (src == 0 || src == 0xffffffffu || (src >> 28) == 0xe || src == config_.local_ip ||
+  if (src == 0 || src == 0xffffffffu || (src >> 28) == 0xe || is_local_address(src) ||
       (config_.prefix_len < 31 && src == subnet_broadcast)) {
     ++counters_.drop_ip_bad_source;
     return false;
@@ -422,7 +422,16 @@ void Engine::on_timer(std::uint32_t id) {
       connection_done(id, &Counters::conn_failed_fin_wait2_timeout);
       return;
     }
-    if (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) {
+    if (c.state == TcpState::kSynSent) {  // connect_timeout (RFC 9293 §3.8.3's "user timeout")
+      connection_done(id, &Counters::conn_failed_connect_timeout);
+      return;
+    }
+    if (c.has(conn_flags::kThinking)) {
+      c.clear(conn_flags::kThinking);
+      app_start_request(id);
+      if (conns_[id].state == TcpState::kClosed) return;
+      output(id);
+    } else if (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) {
       // The workload's idle limit (armed by app_established): the peer has been silent that
       // long. With data outstanding the retransmission limit decides; with nothing outstanding
       // no other timer would ever end the record (no keepalives), so give up the way an
@@ -487,12 +496,14 @@ void Engine::send_arp_request(std::uint32_t target_ip) {
 // ---------------------------------------------------------------------------------------------
 // User calls (RFC 9293 §3.10.1 - §3.10.5)
 
-OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now) {
+OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint32_t local_ip,
+                        std::uint16_t local_port, TimeNs now) {
   if (now > now_) now_ = now;
+  if (!is_local_address(local_ip)) return {kNoIndex, OpenError::kNotLocal};
   if (!is_local_subnet(remote_ip) && config_.gateway == 0) return {kNoIndex, OpenError::kNoRoute};
   const MacAddr* mac = next_hop_mac(remote_ip, now_);
   if (mac == nullptr) return {kNoIndex, OpenError::kNeighborPending};
-  const FlowKey key{config_.local_ip, remote_ip, local_port, remote_port};
+  const FlowKey key{local_ip, remote_ip, local_port, remote_port};
   const std::uint32_t hash = flow_hash(key);
   if (flows_.find(key, hash) != FlowTable::kNotFound) return {kNoIndex, OpenError::kTupleInUse};
   const std::uint32_t id = create_connection(key, hash, *mac);
@@ -504,10 +515,14 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
   c.snd_max = c.iss;
   c.snd_wnd = 0;
   set_state(c, TcpState::kSynSent);
+  c.phase_start_us = now_us();
   ++counters_.conn_opened;
   send_syn(c);
   ++counters_.syn_sent;
   arm_rto(id);
+  if (config_.connect_timeout != 0) {
+    arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.connect_timeout / kMicrosecond));
+  }
   return {id, OpenError::kOk};
 }
 

@@ -167,6 +167,21 @@ void Engine::half_open_input(std::uint32_t idx, RxContext& rx) {
   HalfOpen& h = half_open_[idx];
   const TcpSegment& seg = rx.seg;
   rx.frame_reusable = seg.payload_len == 0;
+  // <SEQ=ISS+1><ACK=IRS+1><CTL=ACK>, with the options the SYN-ACK agreed to.
+  auto send_entry_ack = [this, &h] {
+    const bool scaled = (h.flags & half_open_flags::kWindowScale) != 0;
+    SegmentOut s{};
+    s.dst_mac = &h.peer_mac;
+    s.key = h.key;
+    s.seq = h.iss + 1;
+    s.ack = h.irs + 1;
+    s.flags = tcp_flags::kAck;
+    s.window = advertised_window(false, scaled ? config_.window_scale : 0);
+    s.options.timestamps = (h.flags & half_open_flags::kTimestamps) != 0;
+    s.options.ts_val = ts_clock();
+    s.options.ts_ecr = h.ts_recent;
+    emit_segment(s);
+  };
   if (seg.has(tcp_flags::kRst)) {
     // RFC 5961 §3.2 (which covers SYN-RECEIVED): only an RST exactly at RCV.NXT is believed; one
     // elsewhere in the window we advertised may be blind, so the peer is asked to prove itself
@@ -180,19 +195,7 @@ void Engine::half_open_input(std::uint32_t idx, RxContext& rx) {
     }
     ++counters_.rst_ignored;
     if (rcv_nxt < seg.seq && seg.seq < rcv_nxt + advertised_window(true, 0) && challenge_ack_allowed()) {
-      // <SEQ=ISS+1><ACK=IRS+1><CTL=ACK>, with the options the SYN-ACK agreed to.
-      const bool scaled = (h.flags & half_open_flags::kWindowScale) != 0;
-      SegmentOut s{};
-      s.dst_mac = &h.peer_mac;
-      s.key = h.key;
-      s.seq = h.iss + 1;
-      s.ack = rcv_nxt;
-      s.flags = tcp_flags::kAck;
-      s.window = advertised_window(false, scaled ? config_.window_scale : 0);
-      s.options.timestamps = (h.flags & half_open_flags::kTimestamps) != 0;
-      s.options.ts_val = ts_clock();
-      s.options.ts_ecr = h.ts_recent;
-      emit_segment(s);
+      send_entry_ack();
     }
     return;
   }
@@ -221,7 +224,11 @@ void Engine::half_open_input(std::uint32_t idx, RxContext& rx) {
     return;
   }
   if (seg.seq != h.irs + 1) {
+    // RFC 9293 §3.10.7.4 first check: a segment that is not acceptable gets an ACK and is dropped
+    // (Linux's tcp_check_req too). The entry keeps no data, so one in the window but past RCV.NXT
+    // is treated the same way: the ACK tells the peer where we are, as a duplicate ACK would.
     ++counters_.drop_unacceptable;
+    send_entry_ack();
     return;
   }
   Listener& l = listeners_[h.listener];

@@ -142,7 +142,7 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   if (!check_sequence(id, rx)) return;
   // The peer is alive: push the workload's idle limit back. Only the field moves; the wheel
   // still fires at the old time, and on_timer then re-arms for the new one.
-  if ((c.deadlines & deadline_bits::kState) != 0 &&
+  if ((c.deadlines & deadline_bits::kState) != 0 && !c.has(conn_flags::kThinking) &&
       (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait)) {
     c.state_deadline_us = now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond);
   }
@@ -214,9 +214,11 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
     else c.rto_us = handshake_fallback_rto_us(config_);
     c.retries = 0;
     disarm_deadline(id, deadline_bits::kRto);
+    disarm_deadline(id, deadline_bits::kState);  // the connect timeout
     set_state(c, TcpState::kEstablished);
     c.set(conn_flags::kEstablishedOnce | conn_flags::kAckNow);
     ++counters_.conn_established;
+    latency_.connect.record(phase_elapsed_ns(c));
     app_established(id);
     return;
   }
@@ -320,7 +322,12 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
     c.snd_wl1 = seg.seq;
     c.snd_wl2 = seg.ack;
     ++counters_.conn_established;
-    if (c.has(conn_flags::kPassive)) ++counters_.conn_accepted;
+    if (c.has(conn_flags::kPassive)) {
+      ++counters_.conn_accepted;
+    } else {  // our open() met the peer's: a simultaneous open (RFC 9293 §3.5 figure 8)
+      latency_.connect.record(phase_elapsed_ns(c));
+      disarm_deadline(id, deadline_bits::kState);  // the connect timeout
+    }
     disarm_deadline(id, deadline_bits::kRto);
     app_established(id);
     if (!alive(c)) return false;

@@ -2,6 +2,7 @@
 
 #include <rte_ethdev.h>
 #include <rte_errno.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +10,8 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace synwave::dpdk {
 
@@ -16,7 +19,88 @@ namespace {
 std::string port_error(std::uint16_t port, const char* what, int rc) {
   return "port " + std::to_string(port) + ": " + what + " failed (" + rte_strerror(-rc) + ")";
 }
+
+// RETA size to assume when the device does not report one: what ixgbe and most 10G NICs have.
+constexpr std::uint16_t kAssumedRetaSize = RTE_ETH_RSS_RETA_SIZE_128;
+
+// Reads back the key, hash types and redirection table of a started port with RSS. Read after
+// start because some drivers program RSS only then. Nothing here is fatal: a port whose
+// configuration cannot be read still spreads flows, and make_rss_steering() says it cannot steer.
+void read_rss_config(std::uint16_t port, const rte_eth_dev_info& dev, PortInfo& info) {
+  // A driver that does not report its key size (net_null) still writes its key: offer the largest
+  // buffer rss_key_len can describe, zeroed, and keep what the IPv4/TCP hash uses.
+  const bool size_known = dev.hash_key_size != 0;
+  std::vector<std::uint8_t> key(size_known ? dev.hash_key_size : 255, 0);
+  rte_eth_rss_conf conf{};
+  conf.rss_key = key.data();
+  conf.rss_key_len = static_cast<std::uint8_t>(key.size());
+  const int rc = rte_eth_dev_rss_hash_conf_get(port, &conf);
+  if (rc != 0) {
+    spdlog::warn("port {} ({}): RSS is on but its key cannot be read ({}): cannot choose source ports by queue", port,
+                 info.driver, rte_strerror(-rc));
+  } else {
+    info.rss_hash_types = conf.rss_hf;
+    if (!size_known) key.resize(kToeplitzIpv4TcpKeyBytes);
+    // An all-zero key hashes every flow to 0: no driver runs with one, so it means "not written".
+    if (std::all_of(key.begin(), key.end(), [](std::uint8_t b) { return b == 0; })) {
+      spdlog::warn("port {} ({}): RSS is on but the device returned no key: cannot choose source ports by queue",
+                   port, info.driver);
+    } else {
+      if (!size_known) {
+        spdlog::info("port {} ({}): the device reports no RSS key size; kept the first {} bytes of its key, all "
+                     "that the IPv4/TCP hash uses", port, info.driver, kToeplitzIpv4TcpKeyBytes);
+      }
+      info.rss_key = std::move(key);
+    }
+  }
+
+  const std::uint16_t reta_size = dev.reta_size;
+  if (reta_size != 0) {
+    std::vector<rte_eth_rss_reta_entry64> groups((reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+    for (auto& g : groups) g.mask = ~std::uint64_t{0};
+    if (reta_size % RTE_ETH_RETA_GROUP_SIZE != 0) {
+      groups.back().mask = (std::uint64_t{1} << (reta_size % RTE_ETH_RETA_GROUP_SIZE)) - 1;
+    }
+    const int reta_rc = rte_eth_dev_rss_reta_query(port, groups.data(), reta_size);
+    if (reta_rc == 0) {
+      info.rss_reta.resize(reta_size);
+      for (std::uint16_t i = 0; i < reta_size; ++i) {
+        info.rss_reta[i] = groups[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+      }
+      return;
+    }
+    spdlog::warn("port {} ({}): RSS redirection table query failed ({}): assuming DPDK drivers' default, {} "
+                 "entries round-robin over {} queues", port, info.driver, rte_strerror(-reta_rc), reta_size,
+                 info.queues);
+  } else {
+    spdlog::warn("port {} ({}): RSS is on but the device reports no redirection table size: assuming DPDK "
+                 "drivers' default, {} entries round-robin over {} queues", port, info.driver, kAssumedRetaSize,
+                 info.queues);
+  }
+  info.rss_reta = default_reta(reta_size != 0 ? reta_size : kAssumedRetaSize, info.queues);
+  info.rss_reta_assumed = true;
+}
 }  // namespace
+
+std::vector<std::uint16_t> default_reta(std::size_t entries, std::uint16_t queues) {
+  std::vector<std::uint16_t> reta(entries);
+  for (std::size_t i = 0; i < entries; ++i) reta[i] = static_cast<std::uint16_t>(i % queues);
+  return reta;
+}
+
+std::optional<RssSteering> make_rss_steering(const PortInfo& info, std::uint16_t queue) {
+  if (!info.rss || info.rss_reta.empty()) return std::nullopt;
+  if (info.rss_key.size() < kToeplitzIpv4TcpKeyBytes) return std::nullopt;
+  // A device hashing only addresses (or anything else) sends every port of one peer to one queue;
+  // one hashing only some of the fields (L3_SRC_ONLY...) hashes another input than rte_softrss's.
+  if ((info.rss_hash_types & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) return std::nullopt;
+  constexpr std::uint64_t kPartialInput =
+      RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L3_DST_ONLY | RTE_ETH_RSS_L4_SRC_ONLY | RTE_ETH_RSS_L4_DST_ONLY;
+  if ((info.rss_hash_types & kPartialInput) != 0) return std::nullopt;
+  // The 4-tuple hash reads the key's first 16 bytes only, so a longer key loses nothing.
+  const std::size_t key_bytes = std::min(info.rss_key.size(), kToeplitzMaxKeyBytes);
+  return RssSteering(std::span(info.rss_key).first(key_bytes), info.rss_reta, queue);
+}
 
 std::uint16_t max_queues(std::uint16_t port_id) {
   rte_eth_dev_info dev{};
@@ -102,6 +186,7 @@ std::string setup_port(const PortRequest& req, PortInfo& info) {
   std::memcpy(info.mac.bytes.data(), mac.addr_bytes, 6);
   rc = rte_eth_dev_start(port);
   if (rc != 0) return port_error(port, "start", rc);
+  if (info.rss) read_rss_config(port, dev, info);
   return {};
 }
 

@@ -4,8 +4,11 @@
 #include <rte_mempool.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "synwave/rss_steering.hpp"
 #include "synwave/wire/ethernet.hpp"
 
 namespace synwave::dpdk {
@@ -26,6 +29,11 @@ struct PortInfo {
   MacAddr mac;
   std::uint16_t queues = 0;
   bool rss = false;               // the NIC spreads IPv4/TCP flows over the queues itself
+  // With rss, read back from the started device: what it hashes with and where each hash goes.
+  std::vector<std::uint8_t> rss_key;    // empty if the device does not report its key
+  std::uint64_t rss_hash_types = 0;     // RTE_ETH_RSS_* the device hashes (rte_eth_rss_conf::rss_hf)
+  std::vector<std::uint16_t> rss_reta;  // rss_reta[i]: the queue of redirection-table entry i
+  bool rss_reta_assumed = false;        // the RETA query failed: rss_reta is DPDK drivers' default
   bool tx_checksum_offload = false;
   bool rx_checksum_offload = false;
   bool link_up = false;
@@ -37,6 +45,17 @@ struct PortInfo {
 // Waits up to timeout_ms for link up; returns whether it came up.
 bool wait_for_link(std::uint16_t port_id, unsigned timeout_ms, PortInfo& info);
 void close_port(std::uint16_t port_id);
+
+// Where replies to the connections queue `queue` opens must come from for the NIC to bring them
+// back to that queue: built from what setup_port read. Empty when the port has no RSS, or did not
+// report its key, or hashes something other than the whole IPv4/TCP 4-tuple (then the software
+// dispatcher has to bring each reply to its owner). Assumes the Toeplitz function: DPDK 22.11's
+// rte_eth_rss_conf cannot say otherwise (a symmetric or XOR hash is chosen through rte_flow).
+[[nodiscard]] std::optional<RssSteering> make_rss_steering(const PortInfo& info, std::uint16_t queue);
+
+// The redirection table DPDK drivers program when the application gives none (ixgbe, i40e, ice,
+// mlx5 all do this): entry i -> queue i % queues.
+[[nodiscard]] std::vector<std::uint16_t> default_reta(std::size_t entries, std::uint16_t queues);
 
 // The largest number of queues the device accepts (rx and tx both).
 [[nodiscard]] std::uint16_t max_queues(std::uint16_t port_id);

@@ -14,6 +14,7 @@ namespace synwave::dpdk {
 namespace {
 
 constexpr TimeNs kSnapshotInterval = 10 * kMillisecond;
+constexpr TimeNs kLatencySnapshotInterval = 100 * kMillisecond;  // stats_slot.hpp says why less often
 constexpr TimeNs kControlInterval = 1 * kMillisecond;
 constexpr int kTxRetries = 8;
 
@@ -206,7 +207,21 @@ FrameIo make_frame_io(EngineBinding& binding) {
   return io;
 }
 
-void publish_snapshot(Worker& w, TimeNs now) {
+void publish_snapshot(Worker& w, TimeNs now, bool with_latency) {
+  if (with_latency) {
+    w.slot->publish_latency([&](LcoreLatency& l) {
+      l.taken_at = now;
+      l.has_client = false;
+      l.client.connect.reset();
+      l.client.transaction.reset();
+      for (std::uint32_t i = 0; i < w.binding_count; ++i) {
+        const EngineBinding& b = w.bindings[i];
+        if (b.role != Role::kClient) continue;
+        l.has_client = true;
+        l.client.merge(b.engine->latency());
+      }
+    });
+  }
   LcoreSnapshot s;
   s.taken_at = now;
   s.worker = w.counters;
@@ -220,12 +235,7 @@ void publish_snapshot(Worker& w, TimeNs now) {
     s.gauges[r].connections += g.connections;
     for (std::size_t k = 0; k < g.by_state.size(); ++k) s.gauges[r].by_state[k] += g.by_state[k];
     if (b.generator != nullptr) {
-      const GeneratorStats& gs = b.generator->stats();
-      s.generator.opened += gs.opened;
-      s.generator.tuple_busy += gs.tuple_busy;
-      s.generator.neighbor_pending += gs.neighbor_pending;
-      s.generator.no_memory += gs.no_memory;
-      s.generator.no_route += gs.no_route;
+      s.generator += b.generator->stats();
     }
   }
   w.slot->publish(s);
@@ -236,6 +246,7 @@ int worker_main(void* arg) {
   rte_mbuf* pkts[kBurst];
   rte_mbuf* mine[kBurst * (kMaxWorkers + 1)];
   TimeNs next_snapshot = 0;
+  TimeNs next_latency_snapshot = 0;
   TimeNs next_control = 0;
   while (!w.stop->load(std::memory_order_relaxed)) {
     const TimeNs now = w.clock->now();
@@ -280,8 +291,10 @@ int worker_main(void* arg) {
       }
     }
     if (now >= next_snapshot) {
-      publish_snapshot(w, now);
+      const bool with_latency = now >= next_latency_snapshot;
+      publish_snapshot(w, now, with_latency);
       next_snapshot = now + kSnapshotInterval;
+      if (with_latency) next_latency_snapshot = now + kLatencySnapshotInterval;
     }
     if (w.control != nullptr && now >= next_control) {
       w.control(w.control_ctx, now);

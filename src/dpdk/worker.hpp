@@ -101,7 +101,8 @@ int flood_main(void* arg);
 // worker's generator knows the MAC.
 bool flood_resolve_next_hop(Worker* const* workers, std::size_t count, TimeNs timeout, const std::atomic<bool>& give_up);
 
-// Publishes the worker's numbers now (also called once when the loop ends).
-void publish_snapshot(Worker& w, TimeNs now);
+// Publishes the worker's numbers now (also called once when the loop ends); with_latency: the
+// latency histograms too (stats_slot.hpp: they go out less often).
+void publish_snapshot(Worker& w, TimeNs now, bool with_latency = true);
 
 }  // namespace synwave::dpdk

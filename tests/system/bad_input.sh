@@ -58,6 +58,14 @@ refuse "--listen 0" '--listen.*0' one \
   -- server --ip 198.18.0.2/24 --listen 0
 refuse "--dst without a port" '--dst.*198\.18\.0\.1' one \
   -- client --ip 198.18.0.2/24 --dst 198.18.0.1
+refuse "--dst range backwards" '--dst.*198\.18\.0\.9-198\.18\.0\.3' one \
+  -- client --ip 198.18.0.2/24 --dst 198.18.0.9-198.18.0.3:80
+refuse "--src-ip not an address range" '--src-ip.*198\.18\.1' one \
+  -- client --ip 198.18.0.2/24 --dst 198.18.0.1:80 --src-ip 198.18.1
+refuse "--dst one of our --src-ip addresses" '--dst 198\.18\.0\.5 is one of our own' one \
+  -- client --ip 198.18.0.2/24 --dst 198.18.0.5:80 --src-ip 198.18.0.4-198.18.0.6
+refuse "raw and HTTP workloads together" '--request-bytes.*--http' one \
+  -- client --ip 198.18.0.2/24 --dst 198.18.0.1:80 --http-get / --request-bytes 10
 refuse "--connections together with --duration" '--connections.*--duration|--duration.*--connections' one \
   -- client --ip 198.18.0.2/24 --dst 198.18.0.1:80 --connections 10 --duration 1
 refuse "negative --rate" '--rate.*-5' one \

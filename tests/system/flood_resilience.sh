@@ -56,6 +56,7 @@ refuse "a source port range backwards" "--src-ports '5000-4000'" "${GOOD[@]}" --
 refuse "an unknown kind" "--kind.*synack" "${GOOD[@]}" --src-ip "$SPOOFED" --pps 100 --kind synack
 refuse "an off-link target without a gateway" "no --gateway" --ip "$FLOOD_IP/24" --dst 198.19.0.2:80 \
   --src-ip 198.19.1.1-198.19.1.9 --pps 100
+refuse "two targets" "one --dst" "${GOOD[@]}" --dst 198.18.0.9:80 --src-ip "$SPOOFED" --pps 100
 refuse "a TCP option flood mode does not have" "unknown option --syn-backlog" "${GOOD[@]}" --src-ip "$SPOOFED" \
   --pps 100 --syn-backlog 5
 

@@ -458,3 +458,22 @@ $flagged"
   fi
   sw_ok "no TCP analysis flag"
 }
+
+# ---------------------------------------------------------------------------------------------
+# The independent judge (tests/system/judge.py): every capture a test takes goes through it.
+
+# judge_capture PCAP [ALLOW...]: tshark reads the capture with IP and TCP checksum validation on;
+# the test fails on any malformed packet, any expert item of severity Warning or Error, any bad
+# checksum (0xffff for a zero TCP checksum aside, see sw_check_checksums) and any tcp.analysis.*
+# flag, unless an ALLOW entry covers it. An entry is ISSUE[,FIELD=VALUE...]: the expert item's
+# field name (glob) and conditions that restrict it to the frames a test provokes on purpose, e.g.
+# "tcp.analysis.duplicate_ack,ip.src=198.18.0.2" or "tcp.checksum_bad.expert,tcp.port=40012";
+# "@FILE" reads entries from a file (judge.py's header says more).
+judge_capture() {
+  local pcap="$1"
+  shift
+  sw_check "tshark judge on $(basename "$pcap"): no malformed frame, no warning, no bad checksum, no TCP analysis flag${1:+ but: $*}"
+  [[ -s "$pcap" ]] || sw_fail "judge: no capture at $pcap"
+  "$PYTHON" "$SW_LIB_DIR/judge.py" "$pcap" "$@" || sw_fail "judge: $(basename "$pcap") has flaws not on the allow-list (above)"
+  sw_ok "judge: $(basename "$pcap") clean"
+}

@@ -196,5 +196,7 @@ sw_assert_json "$REPORT" "report: no connection left in ESTABLISHED, SYN-RECEIVE
 sw_assert_json "$REPORT" "report: no transmit or buffer drop, no retransmission" \
   "r['data_plane']['tx_ring_full_drops'] == 0 and r['data_plane']['mbuf_alloc_failures'] == 0 and r['counters']['drop_tx_no_buffer'] == 0 and r['counters']['retransmits'] == 0"
 
-# Last, because it is the check a timing bug fails.
+# Last, because they are the checks a timing bug fails.
 sw_check_analysis_flags "$WIRE"
+# The independent judge: also no malformed frame and no tshark warning (reused ports: see lib.sh).
+judge_capture "$PCAP" tcp.analysis.reused_ports

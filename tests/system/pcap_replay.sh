@@ -45,6 +45,13 @@ sw_check "OUT holds exactly the expected replies, field by field"
 "$PYTHON" "$SW_LIB_DIR/pcap_replay.py" check "$OUT" || sw_fail "the replies differ from what RFC 9293/826 require"
 sw_ok "replies as expected"
 
+# The independent judge on both files. OUT must be flawless. IN holds three frames that are bad
+# on purpose, each allowed only on its own source port (pcap_replay.py): the SYN with a wrong TCP
+# checksum (40005), the one with a wrong IP checksum (40006), and the first fragment (40004),
+# whose TCP header tshark does not decode (no reassembly of a lone fragment): nothing to allow.
+judge_capture "$OUT"
+judge_capture "$IN" "tcp.checksum_bad.expert,tcp.srcport=40005" "ip.checksum_bad.expert,tcp.srcport=40006"
+
 sw_assert_json "$REPORT" "report: the fragment and the two bad checksums were counted as drops" \
   "r['counters']['drop_ip_fragment'] == 1 and r['counters']['drop_tcp_bad_checksum'] == 1 and r['counters']['drop_ip_bad_checksum'] == 1"
 sw_assert_json "$REPORT" "report: 1 SYN to a listener, 1 SYN-ACK, 2 RSTs sent, 1 ARP reply, 7 frames in, 4 out" \

@@ -77,3 +77,5 @@ sw_scan_capture "$PCAP" "$WIRE"
 sw_check_capture_complete "$PCAP" "$REPORT"
 sw_check_checksums "$WIRE"
 sw_check_analysis_flags "$WIRE"
+# The independent judge: also no malformed frame and no tshark warning (reused ports: see lib.sh).
+judge_capture "$PCAP" tcp.analysis.reused_ports

@@ -64,3 +64,12 @@ sw_ok "$SYNS SYNs, $SYNACKS SYN-ACKs, $GETS GETs"
 WIRE="$SW_WORKDIR/wire.tsv"
 sw_scan_capture "$CAPTURE" "$WIRE"
 sw_check_checksums "$WIRE"
+
+# The independent judge, once per port: each lcore captured its own port's frames both ways, so
+# the file holds every frame twice (leaving one port, arriving at the other), which tshark would
+# take for retransmissions. Each port's share is one complete view of the link from the first SYN.
+for interface in $(tshark -r "$CAPTURE" -T fields -e frame.interface_id 2>/dev/null | sort -u); do
+  tshark -r "$CAPTURE" -Y "frame.interface_id == $interface" -w "$SW_WORKDIR/port$interface.pcapng" 2>/dev/null ||
+    sw_fail "tshark cannot split $CAPTURE by interface"
+  judge_capture "$SW_WORKDIR/port$interface.pcapng"
+done

@@ -163,6 +163,24 @@ TEST(StateOpen, SynReceived_UnacceptableAck_SendsRstAndStays) {
   }
 }
 
+// §3.10.7.4 first check: a segment that is not acceptable (here an ACK of our SYN from before
+// the window) gets <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is dropped; the half-open entry stays.
+// Found by the conformance suite (tests/conformance): the entry used to drop it silently.
+TEST(StateOpen, SynReceived_SegmentBeforeWindow_AckedAndDropped) {
+  for (const std::uint32_t before : {1u, 5000u}) {
+    SCOPED_TRACE(before);
+    TcpPeer p;
+    p.MakeSynReceived();
+    p.Send({.flags = kAck, .seq = p.R(1) - before, .ack = p.L(1)});
+    p.ExpectEmit(kAck, p.L(1), p.R(1));
+    EXPECT_EQ(p.State(), TcpState::kSynReceived);
+    EXPECT_EQ(p.counters().drop_unacceptable, 1u);
+    EXPECT_EQ(p.counters().conn_accepted, 0u);
+    p.SendAck();  // the right ACK still completes the handshake
+    EXPECT_EQ(p.State(), TcpState::kEstablished);
+  }
+}
+
 TEST(StateOpen, SynReceived_SegmentWithoutAck_Dropped) {
   TcpPeer p;
   p.MakeSynReceived();

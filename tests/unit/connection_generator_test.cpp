@@ -1,0 +1,273 @@
+// The client's load generator over two engines on a perfect in-memory link: how it walks the
+// tuple space, what it does when the space runs out, its rate, ramp and cap; and the client-side
+// timers the generator relies on (connect timeout, think time) and source address ranges.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <tuple>
+
+#include "support/segments.hpp"
+#include "support/test_io.hpp"
+#include "synwave/connection_generator.hpp"
+#include "synwave/wire/arp.hpp"
+
+namespace synwave::test {
+namespace {
+
+const MacAddr kClientMac{{0x02, 0, 0, 0, 0, 0x01}};
+const MacAddr kServerMac{{0x02, 0, 0, 0, 0, 0x02}};
+constexpr std::uint32_t kClientIp = ip4(198, 18, 0, 1);
+constexpr std::uint32_t kServerIp = ip4(198, 18, 0, 2);
+constexpr std::uint32_t kSourceFirst = ip4(198, 18, 0, 100);
+
+struct Pair {
+  EngineConfig client_config;
+  EngineConfig server_config;
+  TestIo cio{4096};
+  TestIo sio{4096};
+  std::unique_ptr<Engine> client;
+  std::unique_ptr<Engine> server;
+  TimeNs now = kSecond;
+  bool server_silent = false;  // drop everything the client sends
+
+  Pair(WorkloadKind kind, ClosePolicy close) {
+    for (EngineConfig* c : {&client_config, &server_config}) {
+      c->prefix_len = 24;
+      c->max_connections = 4096;
+      c->time_wait = 10 * kSecond;
+      c->workload.kind = kind;
+      c->workload.close = close;
+      c->workload.response_bytes = 100;
+    }
+    client_config.local_ip = kClientIp;
+    client_config.local_mac = kClientMac;
+    client_config.source_ip_first = kSourceFirst;
+    client_config.source_ip_count = 3;
+    client_config.neighbors.push_back({kServerIp, kServerMac});
+    client_config.neighbors.push_back({kServerIp + 1, kServerMac});
+    server_config.local_ip = kServerIp;
+    server_config.local_mac = kServerMac;
+    server_config.source_ip_first = kServerIp + 1;  // a second address: a second destination
+    server_config.source_ip_count = 1;
+    server_config.listen_ports = {80, 81};
+    server_config.neighbors.push_back({kClientIp, kClientMac});
+    for (std::uint32_t i = 0; i < 3; ++i) server_config.neighbors.push_back({kSourceFirst + i, kClientMac});
+  }
+  void start() {
+    client = std::make_unique<Engine>(client_config, cio.io(), now);
+    server = std::make_unique<Engine>(server_config, sio.io(), now);
+  }
+  void pump() {
+    client->flush();
+    server->flush();
+    while (!cio.sent().empty() || !sio.sent().empty()) {
+      while (!cio.sent().empty()) {
+        Bytes b = cio.pop_sent();
+        if (!server_silent) cio.deliver(*server, b, now);
+      }
+      while (!sio.sent().empty()) sio.deliver(*client, sio.pop_sent(), now);
+    }
+  }
+  // Advances the clock in steps, polling the generator and moving every frame each step.
+  void run(ConnectionGenerator* gen, TimeNs duration, TimeNs step = kMillisecond) {
+    const TimeNs end = now + duration;
+    while (now < end) {
+      now += step;
+      if (gen != nullptr) gen->poll(*client, now);
+      client->advance(now);
+      server->advance(now);
+      pump();
+    }
+  }
+};
+
+GeneratorConfig two_destinations() {
+  GeneratorConfig g;
+  g.destinations = {{kServerIp, 80}, {kServerIp + 1, 81}};
+  g.src_ip_first = kSourceFirst;
+  g.src_ip_count = 3;
+  g.port_first = 2000;
+  g.port_last = 2009;
+  g.concurrency = 100000;
+  return g;
+}
+
+TEST(ConnectionGenerator, Walk_DestinationsFastest_ThenSources_ThenPorts) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.server_silent = true;
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.burst = 7;
+  ConnectionGenerator gen(g, p.now);
+  ASSERT_EQ(gen.poll(*p.client, p.now), 7u);
+  using Tuple = std::tuple<std::uint32_t, std::uint16_t, std::uint32_t, std::uint16_t>;
+  const std::vector<Tuple> expected = {
+      {kSourceFirst, 2000, kServerIp, 80},     {kSourceFirst, 2000, kServerIp + 1, 81},
+      {kSourceFirst + 1, 2000, kServerIp, 80}, {kSourceFirst + 1, 2000, kServerIp + 1, 81},
+      {kSourceFirst + 2, 2000, kServerIp, 80}, {kSourceFirst + 2, 2000, kServerIp + 1, 81},
+      {kSourceFirst, 2001, kServerIp, 80},
+  };
+  p.client->flush();
+  ASSERT_EQ(p.cio.sent().size(), expected.size());
+  for (const Tuple& t : expected) {
+    const auto f = parse_frame(p.cio.pop_sent());
+    ASSERT_TRUE(f.has_value());
+    EXPECT_TRUE(f->has(tcp_flags::kSyn));
+    EXPECT_EQ(Tuple(f->ip.src, f->tcp.src_port, f->ip.dst, f->tcp.dst_port), t);
+  }
+  EXPECT_EQ(gen.tuples(), 3u * 10u * 2u);
+}
+
+TEST(ConnectionGenerator, Shares_SplitThePortsWithoutOverlap) {
+  GeneratorConfig g = two_destinations();
+  g.port_first = 3000;
+  g.port_last = 3006;  // 7 ports over 2 lcores: 4 and 3
+  std::set<std::uint16_t> seen[2];
+  for (std::uint16_t share = 0; share < 2; ++share) {
+    Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+    p.server_silent = true;
+    p.start();
+    g.share = {2, share};
+    g.burst = 1000;
+    ConnectionGenerator gen(g, p.now);
+    EXPECT_EQ(gen.tuples(), (share == 0 ? 4u : 3u) * 3u * 2u);
+    gen.poll(*p.client, p.now);
+    p.client->flush();
+    while (!p.cio.sent().empty()) seen[share].insert(parse_frame(p.cio.pop_sent())->tcp.src_port);
+  }
+  EXPECT_EQ(seen[0], (std::set<std::uint16_t>{3000, 3002, 3004, 3006}));
+  EXPECT_EQ(seen[1], (std::set<std::uint16_t>{3001, 3003, 3005}));
+}
+
+TEST(ConnectionGenerator, TupleSpaceInTimeWait_CountsExhaustionOnce_ThenResumesAsTuplesFree) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);  // the client holds TIME-WAIT
+  p.start();
+  GeneratorConfig g;
+  g.destinations = {{kServerIp, 80}};
+  g.src_ip_first = kClientIp;
+  g.port_first = 4000;
+  g.port_last = 4003;  // 4 tuples from the primary address
+  g.concurrency = 100;
+  ConnectionGenerator gen(g, p.now);
+  p.run(&gen, 5 * kSecond);
+  EXPECT_EQ(gen.stats().opened, 4u);
+  EXPECT_EQ(p.client->counters().conn_completed, 4u);
+  EXPECT_EQ(p.client->gauges().in(TcpState::kTimeWait), 4u);
+  EXPECT_EQ(gen.stats().tuple_exhausted, 1u);  // said once, however long it lasts
+  EXPECT_TRUE(gen.stats().exhausted_now);
+  p.run(&gen, 6 * kSecond);  // TIME-WAIT (10 s) ends: the same four tuples again
+  EXPECT_EQ(gen.stats().opened, 8u);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+}
+
+TEST(ConnectionGenerator, Concurrency_CapsOpenConnections) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.server_silent = true;
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.concurrency = 17;
+  ConnectionGenerator gen(g, p.now);
+  p.run(&gen, 100 * kMillisecond);
+  EXPECT_EQ(gen.stats().opened, 17u);
+  EXPECT_EQ(p.client->gauges().in(TcpState::kSynSent), 17u);
+}
+
+TEST(ConnectionGenerator, Rate_WithRamp_ClimbsLinearlyThenHolds) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.port_first = 1024;
+  g.port_last = 65535;
+  g.rate = 1000;
+  g.ramp = 2 * kSecond;
+  ConnectionGenerator gen(g, p.now);
+  p.run(&gen, 2 * kSecond);
+  // The integral of a linear climb to 1000/s over 2 s is 1000 connections.
+  EXPECT_NEAR(static_cast<double>(gen.stats().opened), 1000.0, 20.0);
+  const std::uint64_t after_ramp = gen.stats().opened;
+  p.run(&gen, 1 * kSecond);
+  EXPECT_NEAR(static_cast<double>(gen.stats().opened - after_ramp), 1000.0, 20.0);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+}
+
+TEST(ConnectionGenerator, Total_StopsAfterThatMany) {
+  Pair p(WorkloadKind::kHttp, ClosePolicy::kServerFirst);
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.total = 25;
+  ConnectionGenerator gen(g, p.now);
+  p.run(&gen, kSecond);
+  EXPECT_TRUE(gen.finished());
+  EXPECT_EQ(p.client->counters().conn_completed, 25u);
+  EXPECT_EQ(p.server->counters().conn_completed, 25u);
+}
+
+TEST(ClientTimers, ConnectTimeout_EndsTheOpenBeforeTheSynRetries) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.client_config.connect_timeout = 3 * kSecond;
+  p.server_silent = true;
+  p.start();
+  ASSERT_EQ(p.client->open(kServerIp, 80, 5000, p.now).error, OpenError::kOk);
+  p.run(nullptr, 2900 * kMillisecond, 10 * kMillisecond);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+  EXPECT_EQ(p.client->counters().syn_retransmitted, 1u);  // at 1 s; the next would be at 3 s
+  p.run(nullptr, 200 * kMillisecond, 10 * kMillisecond);
+  EXPECT_EQ(p.client->counters().conn_failed_connect_timeout, 1u);
+  EXPECT_EQ(p.client->gauges().connections, 0u);
+}
+
+TEST(ClientTimers, ConnectTimeout_DoesNotOutliveTheHandshake) {
+  Pair p(WorkloadKind::kManual, ClosePolicy::kClientFirst);
+  p.client_config.connect_timeout = 1 * kSecond;
+  p.start();
+  ASSERT_EQ(p.client->open(kServerIp, 80, 5000, p.now).error, OpenError::kOk);
+  p.run(nullptr, 5 * kSecond, 10 * kMillisecond);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+  EXPECT_EQ(p.client->gauges().in(TcpState::kEstablished), 1u);
+}
+
+TEST(ClientTimers, ThinkTime_HoldsTheConnectionBeforeTheRequest) {
+  Pair p(WorkloadKind::kHttp, ClosePolicy::kServerFirst);
+  p.client_config.workload.think_time_ns = 500 * kMillisecond;
+  p.client_config.idle_timeout = 100 * kMillisecond;  // shorter than the think time: must not fire
+  p.start();
+  ASSERT_EQ(p.client->open(kServerIp, 80, 5000, p.now).error, OpenError::kOk);
+  p.run(nullptr, 400 * kMillisecond);
+  EXPECT_EQ(p.client->gauges().in(TcpState::kEstablished), 1u);
+  EXPECT_EQ(p.client->counters().tx_bytes, 0u);
+  p.run(nullptr, 200 * kMillisecond);
+  EXPECT_GT(p.client->counters().tx_bytes, 0u);
+  EXPECT_EQ(p.client->counters().conn_completed, 1u);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+}
+
+TEST(SourceAddresses, ArpForASourceAddress_AnsweredWithThatAddress) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.start();
+  Bytes req(14 + ArpPacket::kSize);
+  write_ethernet(req.data(), MacAddr::broadcast(), kServerMac, kEtherTypeArp);
+  ArpPacket a;
+  a.operation = kArpRequest;
+  a.sender_mac = kServerMac;
+  a.sender_ip = kServerIp;
+  a.target_ip = kSourceFirst + 2;
+  write_arp(req.data() + 14, a);
+  p.sio.deliver(*p.client, req, p.now);
+  ASSERT_EQ(p.cio.sent().size(), 1u);
+  const Bytes reply = p.cio.pop_sent();
+  ArpPacket r;
+  ASSERT_EQ(parse_arp(reply.data() + 14, reply.size() - 14, r), ArpError::kOk);
+  EXPECT_EQ(r.operation, kArpReply);
+  EXPECT_EQ(r.sender_ip, kSourceFirst + 2);
+  EXPECT_EQ(r.sender_mac, kClientMac);
+}
+
+TEST(SourceAddresses, OpenFromAnAddressNotOurs_Refused) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.start();
+  EXPECT_EQ(p.client->open(kServerIp, 80, kSourceFirst + 3, 5000, p.now).error, OpenError::kNotLocal);
+  EXPECT_EQ(p.client->open(kServerIp, 80, kSourceFirst + 1, 5000, p.now).error, OpenError::kOk);
+}
+
+}  // namespace
+}  // namespace synwave::test

@@ -1,0 +1,186 @@
+#include "synwave/toeplitz.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "synwave/rss_steering.hpp"
+
+namespace synwave {
+namespace {
+
+// The 40-byte key of Microsoft's RSS specification, which Intel's datasheets, DPDK's ixgbe/igb
+// drivers (rss_intel_key) and DPDK's own thash test (default_rss_key) use.
+constexpr std::array<std::uint8_t, 40> kMicrosoftKey = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+constexpr std::uint32_t ip(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d) {
+  return (a << 24) | (b << 16) | (c << 8) | d;
+}
+
+struct Vector {
+  std::uint32_t dst_ip;
+  std::uint32_t src_ip;
+  std::uint16_t dst_port;
+  std::uint16_t src_port;
+  std::uint32_t ipv4_only;
+  std::uint32_t ipv4_tcp;
+};
+
+// "Verifying the RSS Hash Calculation", IPv4 table of Microsoft's RSS specification (also the
+// 82599 datasheet, 7.1.2.8.3, and DPDK's app/test/test_thash.c).
+constexpr std::array<Vector, 5> kMicrosoftVectors = {{
+    {ip(161, 142, 100, 80), ip(66, 9, 149, 187), 1766, 2794, 0x323e8fc2, 0x51ccc178},
+    {ip(65, 69, 140, 83), ip(199, 92, 111, 2), 4739, 14230, 0xd718262a, 0xc626b0ea},
+    {ip(12, 22, 207, 184), ip(24, 19, 198, 95), 38024, 12898, 0xd2d0a5de, 0x5c2b394a},
+    {ip(209, 142, 163, 6), ip(38, 27, 205, 30), 2217, 48228, 0x82989176, 0xafc7327f},
+    {ip(202, 188, 127, 2), ip(153, 39, 163, 191), 1303, 44251, 0x5d1809c5, 0x10e828a2},
+}};
+
+std::array<std::uint8_t, 12> wire_tuple(std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t src_port,
+                                        std::uint16_t dst_port) {
+  return {static_cast<std::uint8_t>(src_ip >> 24),  static_cast<std::uint8_t>(src_ip >> 16),
+          static_cast<std::uint8_t>(src_ip >> 8),   static_cast<std::uint8_t>(src_ip),
+          static_cast<std::uint8_t>(dst_ip >> 24),  static_cast<std::uint8_t>(dst_ip >> 16),
+          static_cast<std::uint8_t>(dst_ip >> 8),   static_cast<std::uint8_t>(dst_ip),
+          static_cast<std::uint8_t>(src_port >> 8), static_cast<std::uint8_t>(src_port),
+          static_cast<std::uint8_t>(dst_port >> 8), static_cast<std::uint8_t>(dst_port)};
+}
+
+TEST(Toeplitz, MicrosoftIpv4TcpVectors_MatchTheSpecification) {
+  const ToeplitzHasher hasher(kMicrosoftKey);
+  for (const Vector& v : kMicrosoftVectors) {
+    EXPECT_EQ(hasher.hash(v.src_ip, v.dst_ip, v.src_port, v.dst_port), v.ipv4_tcp) << std::hex << v.ipv4_tcp;
+  }
+}
+
+// With ports zero the 4-tuple hash is the address-only hash: linearity, and the spec's other column.
+TEST(Toeplitz, AddressPart_IsTheSpecificationsIpv4OnlyHash) {
+  const ToeplitzHasher hasher(kMicrosoftKey);
+  for (const Vector& v : kMicrosoftVectors) {
+    EXPECT_EQ(hasher.hash_addresses(v.src_ip, v.dst_ip), v.ipv4_only) << std::hex << v.ipv4_only;
+    EXPECT_EQ(hasher.hash(v.src_ip, v.dst_ip, 0, 0), v.ipv4_only);
+  }
+}
+
+TEST(Toeplitz, BitwiseReference_MatchesTheSpecification) {
+  for (const Vector& v : kMicrosoftVectors) {
+    const auto tuple = wire_tuple(v.src_ip, v.dst_ip, v.src_port, v.dst_port);
+    EXPECT_EQ(toeplitz_hash_bitwise(kMicrosoftKey, tuple), v.ipv4_tcp);
+    EXPECT_EQ(toeplitz_hash_bitwise(kMicrosoftKey, std::span(tuple).first(8)), v.ipv4_only);
+  }
+}
+
+TEST(Toeplitz, Tables_AgreeWithBitwiseReference_ForRandomKeysAndTuples) {
+  std::mt19937_64 rng(20240605);
+  for (const std::size_t key_size : {std::size_t{16}, std::size_t{40}, std::size_t{52}}) {
+    std::vector<std::uint8_t> key(key_size);
+    for (auto& b : key) b = static_cast<std::uint8_t>(rng());
+    const ToeplitzHasher hasher(key);
+    for (int i = 0; i < 10000; ++i) {
+      const auto src_ip = static_cast<std::uint32_t>(rng());
+      const auto dst_ip = static_cast<std::uint32_t>(rng());
+      const auto src_port = static_cast<std::uint16_t>(rng());
+      const auto dst_port = static_cast<std::uint16_t>(rng());
+      ASSERT_EQ(hasher.hash(src_ip, dst_ip, src_port, dst_port),
+                toeplitz_hash_bitwise(key, wire_tuple(src_ip, dst_ip, src_port, dst_port)))
+          << "key size " << key_size << " tuple " << i;
+    }
+  }
+}
+
+TEST(Toeplitz, SplitForm_EqualsFullForm) {
+  const ToeplitzHasher hasher(kMicrosoftKey);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 10000; ++i) {
+    const std::uint32_t src_ip = rng();
+    const std::uint32_t dst_ip = rng();
+    const auto src_port = static_cast<std::uint16_t>(rng());
+    const auto dst_port = static_cast<std::uint16_t>(rng());
+    const std::uint32_t full = hasher.hash(src_ip, dst_ip, src_port, dst_port);
+    ASSERT_EQ(hasher.hash_addresses(src_ip, dst_ip) ^ hasher.hash_ports(src_port, dst_port), full);
+    ASSERT_EQ(hasher.hash_addresses(src_ip, dst_ip) ^ hasher.hash_src_port(src_port) ^ hasher.hash_dst_port(dst_port),
+              full);
+  }
+}
+
+TEST(Toeplitz, KeyShorterThanTheTupleNeedsOrLongerThanAnyNic_IsRefused) {
+  const std::vector<std::uint8_t> too_short(15, 0x6d);
+  const std::vector<std::uint8_t> too_long(53, 0x6d);
+  EXPECT_THROW(ToeplitzHasher{too_short}, std::invalid_argument);
+  EXPECT_THROW(ToeplitzHasher{too_long}, std::invalid_argument);
+}
+
+// 128 entries round-robin over 4 queues: what DPDK drivers program by default.
+std::vector<std::uint16_t> round_robin_reta(std::size_t entries, std::uint16_t queues) {
+  std::vector<std::uint16_t> reta(entries);
+  for (std::size_t i = 0; i < entries; ++i) reta[i] = static_cast<std::uint16_t>(i % queues);
+  return reta;
+}
+
+constexpr std::uint32_t kLocalIp = ip(198, 18, 0, 1);
+constexpr std::uint32_t kRemoteIp = ip(198, 18, 0, 2);
+constexpr std::uint16_t kRemotePort = 80;
+
+TEST(RssSteering, PicksExactlyThePortsWhoseReplyHashMapsToOurQueue) {
+  const std::vector<std::uint16_t> reta = round_robin_reta(128, 4);
+  const RssSteering steering(kMicrosoftKey, reta, 2);
+  const std::vector<std::uint16_t> chosen = steering.local_ports_landing_here(kLocalIp, kRemoteIp, kRemotePort, 1024, 65535);
+  std::vector<std::uint16_t> expected;
+  for (std::uint32_t port = 1024; port <= 65535; ++port) {
+    // The reply travels remote -> local: that is the tuple the NIC hashes.
+    const std::uint32_t hash = toeplitz_hash_bitwise(
+        kMicrosoftKey, wire_tuple(kRemoteIp, kLocalIp, kRemotePort, static_cast<std::uint16_t>(port)));
+    if (reta[hash & 127u] == 2) expected.push_back(static_cast<std::uint16_t>(port));
+    ASSERT_EQ(steering.reply_lands_here(kLocalIp, static_cast<std::uint16_t>(port), kRemoteIp, kRemotePort),
+              reta[hash & 127u] == 2)
+        << "port " << port;
+  }
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(chosen, expected);
+}
+
+TEST(RssSteering, EveryLocalPortBelongsToExactlyOneQueue) {
+  const std::vector<std::uint16_t> reta = round_robin_reta(512, 3);
+  std::vector<RssSteering> queues;
+  for (std::uint16_t q = 0; q < 3; ++q) queues.emplace_back(kMicrosoftKey, reta, q);
+  for (std::uint32_t port = 0; port <= 65535; ++port) {
+    int owners = 0;
+    for (const RssSteering& s : queues) owners += s.reply_lands_here(kLocalIp, static_cast<std::uint16_t>(port), kRemoteIp, kRemotePort) ? 1 : 0;
+    ASSERT_EQ(owners, 1) << "port " << port;
+  }
+}
+
+TEST(RssSteering, QueueOf_ReadsTheRetaEntryAtTheHashsLowBits) {
+  const std::vector<std::uint16_t> reta = round_robin_reta(128, 8);
+  const RssSteering steering(kMicrosoftKey, reta, 0);
+  for (const Vector& v : kMicrosoftVectors) {
+    EXPECT_EQ(steering.reta_index(v.ipv4_tcp), v.ipv4_tcp & 127u);
+    EXPECT_EQ(steering.queue_of(v.src_ip, v.dst_ip, v.src_port, v.dst_port), reta[v.ipv4_tcp & 127u]);
+  }
+}
+
+TEST(RssSteering, RetaOfOtherSize_IndexesByRemainder) {
+  const RssSteering steering(kMicrosoftKey, round_robin_reta(96, 4), 1);
+  for (const Vector& v : kMicrosoftVectors) EXPECT_EQ(steering.reta_index(v.ipv4_tcp), v.ipv4_tcp % 96u);
+}
+
+TEST(RssSteering, QueueMissingFromTheReta_ReceivesNoReply) {
+  const RssSteering steering(kMicrosoftKey, round_robin_reta(128, 2), 5);
+  EXPECT_EQ(steering.entries_here(), 0u);
+  EXPECT_TRUE(steering.local_ports_landing_here(kLocalIp, kRemoteIp, kRemotePort, 0, 65535).empty());
+}
+
+TEST(RssSteering, EmptyReta_IsRefused) {
+  EXPECT_THROW((RssSteering{kMicrosoftKey, {}, 0}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace synwave
