@@ -47,6 +47,25 @@ bool run_is_over(const RunState& s, const Totals& t, TimeNs now) {
   return t.generator.opened >= p.generator.total && c.conn_completed + c.conn_failed >= c.conn_opened;
 }
 
+// Flood mode: what left the queues per second (the target's answers arrive as rx).
+FloodStats flood_totals(const RunState& s) {
+  FloodStats f;
+  for (const dpdk::StatsSlot* slot : s.slots) f += slot->read().flood;
+  return f;
+}
+
+void print_flood_progress(const RunState& s, const Totals& t, TimeNs now) {
+  const double dt = static_cast<double>(now - s.last_at) / 1e9;
+  if (dt <= 0) return;
+  const FloodStats f = flood_totals(s);
+  std::fprintf(stderr, "[%6.1fs] flood %s: tx %s pps (target %s) | sent %llu, no buffer %llu, tx queue full %llu | rx %s pps\n",
+               static_cast<double>(now - s.started) / 1e9, std::string(to_string(s.plan->flood.kind)).c_str(),
+               human(static_cast<double>(t.worker.tx_packets - s.last.worker.tx_packets) / dt).c_str(),
+               human(static_cast<double>(s.plan->flood.pps)).c_str(), static_cast<unsigned long long>(f.sent),
+               static_cast<unsigned long long>(f.no_buffer), static_cast<unsigned long long>(t.worker.tx_ring_full_drops),
+               human(static_cast<double>(t.worker.rx_packets - s.last.worker.rx_packets) / dt).c_str());
+}
+
 double to_us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
 // " connect p50/p99 12.3/45.6 us": one decimal below 1 ms, whole microseconds above.
@@ -75,6 +94,7 @@ std::string latency_progress(RunState& s) {
 }
 
 void print_progress(RunState& s, const Totals& t, TimeNs now) {
+  if (s.plan->options.mode == Mode::kFlood) return print_flood_progress(s, t, now);
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
   auto rate = [&](std::uint64_t cur, std::uint64_t prev) { return static_cast<double>(cur - prev) / dt; };
@@ -251,7 +271,92 @@ void control_tick(void* ctx, TimeNs now) {
   }
 }
 
+namespace {
+
+nlohmann::json flood_sent_json(FloodKind kind, std::uint64_t sent) {
+  nlohmann::json j = nlohmann::json::object();
+  for (FloodKind k : {FloodKind::kSyn, FloodKind::kAck, FloodKind::kRst, FloodKind::kFin}) {
+    j[std::string(to_string(k))] = k == kind ? sent : 0;
+  }
+  return j;
+}
+
+// Flood mode's report: segments sent by kind, in total and per lcore, what could not be sent.
+nlohmann::json build_flood_report(const RunState& s) {
+  const Totals t = collect(s);
+  const FloodStats f = flood_totals(s);
+  const FloodKind kind = s.plan->flood.kind;
+  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
+  nlohmann::json r;
+  r["mode"] = "flood";
+  r["duration_s"] = duration;
+  r["kind"] = to_string(kind);
+  r["target_pps"] = s.plan->flood.pps;
+  r["sent"] = flood_sent_json(kind, f.sent);
+  r["sent_total"] = f.sent;
+  r["pps"] = duration > 0 ? static_cast<double>(f.sent) / duration : 0.0;
+  r["no_buffer"] = f.no_buffer;
+  r["tx_ring_full_drops"] = t.worker.tx_ring_full_drops;
+  r["arp"] = {{"requests_sent", f.arp_requests_sent}, {"replies_sent", f.arp_replies_sent}};
+  r["data_plane"] = worker_json(t.worker);
+  r["lcores"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < s.slots.size(); ++i) {
+    const dpdk::LcoreSnapshot snap = s.slots[i]->read();
+    r["lcores"].push_back({{"lcore", s.lcores[i]},
+                           {"sent", flood_sent_json(kind, snap.flood.sent)},
+                           {"no_buffer", snap.flood.no_buffer},
+                           {"data_plane", worker_json(snap.worker)}});
+  }
+  r["dispatch"] = s.dispatch;
+  r["ports"] = nlohmann::json::array();
+  for (const PortSummary& p : s.ports) {
+    r["ports"].push_back({{"id", p.id},
+                          {"name", p.name},
+                          {"driver", p.driver},
+                          {"queues", p.queues},
+                          {"tx_checksum_offload", p.tx_checksum_offload}});
+  }
+  r["config"] = s.config;
+  return r;
+}
+
+nlohmann::json flood_config_json(const RunPlan& plan) {
+  const AppOptions& o = plan.options;
+  nlohmann::json j;
+  j["mode"] = o.mode_name;
+  if (!o.config_file.empty()) j["config_file"] = o.config_file;
+  j["ip"] = o.ip;
+  j["src_ip"] = o.src_ip;
+  j["src_ports"] = o.src_ports;
+  j["dst"] = o.dst.empty() ? std::string() : o.dst[0];
+  j["pps"] = o.pps;
+  j["kind"] = o.kind;
+  j["seed"] = plan.flood.seed;
+  j["next_hop"] = format_ipv4(plan.flood.next_hop_ip);
+  j["port"] = o.port;
+  j["gateway"] = o.gateway;
+  j["neighbors"] = o.neighbors;
+  j["duration_s"] = plan.duration_s;
+  j["stats_interval_s"] = o.stats_interval;
+  j["report"] = o.report;
+  return j;
+}
+
+std::string flood_summary_line(const RunState& s) {
+  const FloodStats f = flood_totals(s);
+  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "synwave flood: %llu %s segments sent in %.2f s = %.0f pps (target %llu), %llu without a buffer",
+                static_cast<unsigned long long>(f.sent), std::string(to_string(s.plan->flood.kind)).c_str(), duration,
+                duration > 0 ? static_cast<double>(f.sent) / duration : 0.0,
+                static_cast<unsigned long long>(s.plan->flood.pps), static_cast<unsigned long long>(f.no_buffer));
+  return buf;
+}
+
+}  // namespace
+
 nlohmann::json effective_config(const RunPlan& plan) {
+  if (plan.options.mode == Mode::kFlood) return flood_config_json(plan);
   const AppOptions& o = plan.options;
   nlohmann::json j;
   j["mode"] = o.mode_name;
@@ -312,6 +417,7 @@ nlohmann::json effective_config(const RunPlan& plan) {
 }
 
 nlohmann::json build_report(const RunState& s) {
+  if (s.plan->options.mode == Mode::kFlood) return build_flood_report(s);
   const Totals t = collect(s);
   const double duration = static_cast<double>(s.finished - s.started) / 1e9;
   nlohmann::json r;
@@ -372,6 +478,7 @@ nlohmann::json build_report(const RunState& s) {
 }
 
 std::string summary_line(const RunState& s) {
+  if (s.plan->options.mode == Mode::kFlood) return flood_summary_line(s);
   const Totals t = collect(s);
   const double duration = static_cast<double>(s.finished - s.started) / 1e9;
   const double cps = duration > 0 ? static_cast<double>(completed(s, t)) / duration : 0.0;

@@ -82,6 +82,122 @@ std::string open_capture(const AppOptions& o, Resources& res, dpdk::Capture& cap
 
 extern "C" void on_signal(int) { g_stop_requested.store(true); }
 
+// Writes the report (if asked for) and the summary line at the end of a run.
+int finish_run(const RunState& state, const AppOptions& o) {
+  const nlohmann::json report = build_report(state);
+  std::printf("%s\n", summary_line(state).c_str());
+  std::fflush(stdout);
+  if (!o.report.empty()) {
+    std::ofstream out(o.report);
+    out << report.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "synwave: cannot write the report to %s\n", o.report.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// Flood mode, once the port is up: one generator per queue (each lcore sends on its own queue,
+// with its share of the rate and of the source tuples), the next hop resolved by ARP first
+// unless --neighbor gave it, then the flood until the duration ends or SIGINT.
+int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* pool, const dpdk::PortInfo& port,
+              std::uint16_t queues) {
+  AppOptions& o = plan.options;
+  const std::size_t count = std::min<std::size_t>(lcores.size(), queues);
+  if (count < lcores.size()) {
+    spdlog::warn("flood: port {} has {} queue(s): flooding from the first {} of {} lcores", port.port_id, queues, count,
+                 lcores.size());
+  }
+  dpdk::TscClock clock;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<dpdk::Worker>> workers;
+  std::vector<std::unique_ptr<dpdk::StatsSlot>> slots;
+  std::vector<std::unique_ptr<FloodGenerator>> generators;
+  std::vector<dpdk::Worker*> raw;
+  for (std::size_t i = 0; i < count; ++i) {
+    auto w = std::make_unique<dpdk::Worker>();
+    w->lcore_id = lcores[i];
+    w->index = static_cast<std::uint16_t>(i);
+    w->clock = &clock;
+    w->stop = &stop;
+    slots.push_back(std::make_unique<dpdk::StatsSlot>());
+    w->slot = slots.back().get();
+    dpdk::EngineBinding& b = w->bindings[0];  // the queue only: binding_count stays 0, no engine
+    b.port = port.port_id;
+    b.queue = static_cast<std::uint16_t>(i);
+    b.pool = pool;
+    b.role = dpdk::Role::kClient;
+    b.worker = w.get();
+    FloodConfig f = plan.flood;
+    f.local_mac = port.mac;
+    f.checksum_offload = port.tx_checksum_offload;
+    f.pps = plan.flood.pps / count + (i < plan.flood.pps % count ? 1 : 0);
+    f.share_count = static_cast<std::uint16_t>(count);
+    f.share_index = static_cast<std::uint16_t>(i);
+    f.seed = plan.flood.seed + i * 0x9e3779b97f4a7c15ull;
+    generators.push_back(std::make_unique<FloodGenerator>(f, dpdk::make_frame_io(b), clock.now()));
+    w->flood = generators.back().get();
+    raw.push_back(w.get());
+    workers.push_back(std::move(w));
+  }
+
+  RunState state;
+  state.plan = &plan;
+  state.ports.push_back({port.port_id, port.name, port.driver, port.rss, port.tx_checksum_offload, port.rx_checksum_offload,
+                         port.queues});
+  state.dispatch = "flood: one queue per lcore";
+  for (std::size_t i = 0; i < count; ++i) {
+    state.slots.push_back(slots[i].get());
+    state.lcores.push_back(workers[i]->lcore_id);
+  }
+  state.clock = &clock;
+  state.stop = &stop;
+  state.config = effective_config(plan);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  const std::string hop = format_ipv4(plan.flood.next_hop_ip);
+  if (!generators[0]->resolved()) {
+    constexpr TimeNs kArpTimeout = 10 * kSecond;
+    spdlog::info("flood: resolving the next hop {} by ARP", hop);
+    if (!dpdk::flood_resolve_next_hop(raw.data(), raw.size(), kArpTimeout, g_stop_requested)) {
+      if (g_stop_requested.load()) {
+        std::fprintf(stderr, "synwave: flood stopped before the next hop %s answered ARP\n", hop.c_str());
+      } else {
+        std::fprintf(stderr,
+                     "synwave: no ARP reply from the next hop %s within 10 s: check that it is up on this segment, "
+                     "or give its MAC with --neighbor %s,MAC\n",
+                     hop.c_str(), hop.c_str());
+      }
+      return 1;
+    }
+  }
+  const MacAddr& mac = generators[0]->next_hop_mac();
+  spdlog::info("flood: next hop {} is at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", hop, mac.bytes[0], mac.bytes[1],
+               mac.bytes[2], mac.bytes[3], mac.bytes[4], mac.bytes[5]);
+
+  state.started = clock.now();
+  state.interval = static_cast<TimeNs>(o.stats_interval * 1e9);
+  state.next_print = state.started + state.interval;
+  state.last_at = state.started;
+  if (plan.duration_s > 0) state.deadline = state.started + static_cast<TimeNs>(plan.duration_s * 1e9);
+  workers[0]->control = control_tick;
+  workers[0]->control_ctx = &state;
+  for (auto& g : generators) g->restart_rate(state.started);
+  for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
+  register_telemetry(&state);
+  spdlog::info("flood mode on {} lcore(s): {} segments at {} pps to {} from {} port(s) {}", count,
+               to_string(plan.flood.kind), plan.flood.pps, o.dst[0], o.src_ip, o.src_ports);
+  for (std::size_t i = 1; i < count; ++i) rte_eal_remote_launch(dpdk::flood_main, workers[i].get(), workers[i]->lcore_id);
+  dpdk::flood_main(workers[0].get());
+  rte_eal_mp_wait_lcore();
+  if (state.finished == 0) state.finished = clock.now();
+  const int rc = finish_run(state, o);
+  register_telemetry(nullptr);
+  return rc;
+}
+
 int run(RunPlan& plan) {
   AppOptions& o = plan.options;
   Resources res;
@@ -168,6 +284,8 @@ int run(RunPlan& plan) {
     spdlog::info("port {} {} ({}): {} queue(s), rss {}, checksum offload tx {} rx {}", infos[i].port_id, infos[i].name,
                  infos[i].driver, queues, infos[i].rss, infos[i].tx_checksum_offload, infos[i].rx_checksum_offload);
   }
+
+  if (o.mode == Mode::kFlood) return run_flood(plan, lcores, pool, infos[0], queues);
 
   // Engines and workers. The SYN-cookie secrets are shared read-mostly by every engine.
   dpdk::TscClock clock;
@@ -346,20 +464,10 @@ int run(RunPlan& plan) {
   rte_eal_mp_wait_lcore();
   if (state.finished == 0) state.finished = clock.now();
 
-  const nlohmann::json report = build_report(state);
-  std::printf("%s\n", summary_line(state).c_str());
-  std::fflush(stdout);
-  if (!o.report.empty()) {
-    std::ofstream out(o.report);
-    out << report.dump(2) << "\n";
-    if (!out) {
-      std::fprintf(stderr, "synwave: cannot write the report to %s\n", o.report.c_str());
-      return 1;
-    }
-  }
+  const int rc = finish_run(state, o);
   register_telemetry(nullptr);
   engines.clear();  // hands unused mbufs back before the pools go
-  return 0;
+  return rc;
 }
 
 }  // namespace
@@ -380,7 +488,8 @@ int main(int argc, char** argv) {
     eal_args.assign(argv + 1, argv + split);
     app_args.assign(argv + split + 1, argv + argc);
   } else if (argc > 1 && (std::string(argv[1]) == "server" || std::string(argv[1]) == "client" ||
-                          std::string(argv[1]) == "loopback" || std::string(argv[1]) == "--help" ||
+                          std::string(argv[1]) == "loopback" || std::string(argv[1]) == "flood" ||
+                          std::string(argv[1]) == "--help" ||
                           std::string(argv[1]) == "-h")) {
     app_args.assign(argv + 1, argv + argc);  // no EAL options: allow dropping the '--'
   } else {

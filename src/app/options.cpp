@@ -116,6 +116,7 @@ struct Modes {
   CLI::App* server;
   CLI::App* client;
   CLI::App* loopback;
+  CLI::App* flood;
 };
 
 void add_common(CLI::App* s, AppOptions& o) {
@@ -194,6 +195,31 @@ void add_client(CLI::App* s, AppOptions& o, bool loopback) {
   conns->excludes(dur);
   s->add_option("--http-get", o.http_get, "send GET PATH on each connection and read the whole response");
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST (with --src-ip and --dst: the tuple space)");
+}
+
+// The flood's own set: addressing, the flood, observability. No TCP settings: it keeps no
+// connection.
+void add_flood(CLI::App* s, AppOptions& o) {
+  s->add_option("--config", o.config_file, "TOML file with any of these options (the command line wins)");
+  s->add_option("--ip", o.ip, "our own address and prefix, A.B.C.D/LEN (ARP: asking for the next hop, answering for us)")
+      ->required();
+  s->add_option("--src-ip", o.src_ip, "spoofed source addresses FIRST-LAST (or one address), e.g. 198.19.0.1-198.19.255.254")
+      ->required();
+  s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST");
+  s->add_option("--dst", o.dst, "the target A.B.C.D:PORT (one; your own lab target only)")->required();
+  s->add_option("--pps", o.pps, "segments per second in total, split over the lcores")->required();
+  s->add_option("--duration", o.duration, "seconds to run (default: until SIGINT)")->check(CLI::Range(0.1, 1e7));
+  s->add_option("--kind", o.kind, "segment kind: syn (with MSS, SACK-permitted, timestamps, window scale), ack, rst, fin")
+      ->check(CLI::IsMember({"syn", "ack", "rst", "fin"}));
+  s->add_option("--seed", o.seed, "seed for sequence numbers and timestamps (default: random)");
+  s->add_option("--gateway", o.gateway, "IPv4 gateway when --dst is outside --ip's subnet");
+  s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable): the next hop's MAC without ARP");
+  s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
+  s->add_option("--mbufs", o.mbufs, "mbufs in the pool");
+  s->add_option("--report", o.report, "write a JSON report to this file at the end");
+  s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
+  s->add_option("--log-level", o.log_level, "log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }
 
 std::string option_key(const std::string& token) {
@@ -304,6 +330,72 @@ std::string fill_engine(const AppOptions& o, EngineConfig& e) {
   return {};
 }
 
+constexpr std::uint64_t kMaxFloodPps = 1'000'000'000;
+
+// The flood's plan: validated addressing, range and rate. The program fills in our MAC and the
+// checksum offload once the port is up, and splits the rate and the tuples over the lcores.
+std::string plan_flood(RunPlan& plan) {
+  AppOptions& o = plan.options;
+  std::uint32_t ip = 0;
+  std::uint8_t prefix = 24;
+  if (!parse_cidr(o.ip, ip, prefix)) {
+    return "--ip '" + o.ip + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.3/24)";
+  }
+  std::uint32_t src_first = 0, src_count = 0;
+  if (!parse_ipv4_range(o.src_ip, src_first, src_count)) {
+    std::uint32_t low = 0, high = 0;
+    const auto dash = o.src_ip.find('-');
+    if (dash != std::string::npos && parse_ipv4(o.src_ip.substr(0, dash), high) && parse_ipv4(o.src_ip.substr(dash + 1), low) &&
+        low < high) {
+      return "--src-ip '" + o.src_ip + "': the first address is above the last; give the range as LOW-HIGH";
+    }
+    return "--src-ip '" + o.src_ip + "' is not an address range (expected A.B.C.D-A.B.C.D, e.g. 198.19.0.1-198.19.255.254)";
+  }
+  const std::uint32_t src_last = src_first + (src_count - 1);
+  std::uint16_t port_first = 0, port_last = 0;
+  if (!parse_port_range(o.src_ports, port_first, port_last)) {
+    return "--src-ports '" + o.src_ports + "' is not a range FIRST-LAST within 1-65535 (first <= last)";
+  }
+  std::uint32_t dst_ip = 0;
+  std::uint16_t dst_port = 0;
+  if (o.dst.size() != 1) return "flood takes one --dst (the target A.B.C.D:PORT), " + std::to_string(o.dst.size()) + " given";
+  const std::string& dst = o.dst[0];
+  if (!parse_endpoint(dst, dst_ip, dst_port)) return "--dst '" + dst + "' is not A.B.C.D:PORT with a port in 1-65535";
+  if (dst_ip == ip) return "--dst " + dst + " is our own --ip: give the target's address";
+  if (dst_ip >= src_first && dst_ip <= src_last) {
+    return "--src-ip '" + o.src_ip + "' holds the target's own address " + format_ipv4(dst_ip) +
+           ": give a source range without it";
+  }
+  if (o.pps == 0) return "--pps 0 sends nothing: give the total rate in segments per second (at least 1)";
+  if (o.pps > kMaxFloodPps) return "--pps " + std::to_string(o.pps) + " is above the limit of 1000000000: give a lower rate";
+  FloodConfig& f = plan.flood;
+  if (!parse_flood_kind(o.kind, f.kind)) return "--kind '" + o.kind + "' is not syn, ack, rst or fin";
+  // Gateway and static neighbours are parsed as every mode parses them.
+  EngineConfig scratch;
+  const std::string err = fill_engine(o, scratch);
+  if (!err.empty()) return err;
+  const std::uint32_t mask = prefix == 32 ? ~0u : ~(~0u >> prefix);
+  const bool on_link = (dst_ip & mask) == (ip & mask);
+  if (!on_link && scratch.gateway == 0) {
+    return "--dst " + dst + " is outside --ip " + o.ip + "'s subnet and no --gateway is given: add --gateway A.B.C.D";
+  }
+  f.local_ip = ip;
+  f.next_hop_ip = on_link ? dst_ip : scratch.gateway;
+  for (const StaticNeighbor& n : scratch.neighbors) {
+    if (n.ip == f.next_hop_ip) f.next_hop_mac = n.mac;
+  }
+  f.src_ip_first = src_first;
+  f.src_ip_last = src_last;
+  f.src_port_first = port_first;
+  f.src_port_last = port_last;
+  f.dst_ip = dst_ip;
+  f.dst_port = dst_port;
+  f.pps = o.pps;
+  f.seed = o.seed.has_value() ? *o.seed : random64();
+  plan.duration_s = o.duration.value_or(0.0);
+  return {};
+}
+
 }  // namespace
 
 ParseResult parse_command_line(const std::vector<std::string>& args_in) {
@@ -316,6 +408,8 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   m.server = app.add_subcommand("server", "accept connections on --listen ports and answer them");
   m.client = app.add_subcommand("client", "open connections to --dst at a rate or concurrency");
   m.loopback = app.add_subcommand("loopback", "client and server in one process over an in-memory link (default)");
+  m.flood = app.add_subcommand("flood", "spoofed SYN/ACK/RST/FIN segments at a rate, against your own lab targets only");
+  add_flood(m.flood, o);
   for (CLI::App* s : {m.server, m.client, m.loopback}) add_common(s, o);
   add_server(m.server, o, false);
   add_client(m.client, o, false);
@@ -331,9 +425,13 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   std::vector<std::string> args = args_in;
   // Which mode, and is there a config file? Both must be known before the file is read.
   std::string mode_name = "loopback";
-  if (!args.empty() && (args[0] == "server" || args[0] == "client" || args[0] == "loopback")) mode_name = args[0];
+  const bool named = !args.empty() && (args[0] == "server" || args[0] == "client" || args[0] == "loopback" || args[0] == "flood");
+  if (named) mode_name = args[0];
   else if (args.empty() || args[0].rfind("-", 0) == 0) args.insert(args.begin(), "loopback");
-  CLI::App* mode = mode_name == "server" ? m.server : mode_name == "client" ? m.client : m.loopback;
+  CLI::App* mode = mode_name == "server"   ? m.server
+                   : mode_name == "client" ? m.client
+                   : mode_name == "flood"  ? m.flood
+                                           : m.loopback;
   std::vector<std::string> cli(args.begin() + 1, args.end());
   for (const std::string& t : cli) {
     const std::string key = option_key(t);
@@ -382,7 +480,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     return result;
   }
   o.mode_name = mode_name;
-  o.mode = mode == m.server ? Mode::kServer : mode == m.client ? Mode::kClient : Mode::kLoopback;
+  o.mode = mode == m.server ? Mode::kServer : mode == m.client ? Mode::kClient : mode == m.flood ? Mode::kFlood : Mode::kLoopback;
 
   auto fail = [&](const std::string& msg) {
     result.exit_code = 2;
@@ -391,6 +489,10 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     return result;
   };
   RunPlan& plan = result.plan;
+  if (o.mode == Mode::kFlood) {
+    const std::string err = plan_flood(plan);
+    return err.empty() ? result : fail(err);
+  }
   std::uint32_t ip = 0;
   std::uint8_t prefix = 24;
   if (o.mode != Mode::kLoopback && !parse_cidr(o.ip, ip, prefix)) {

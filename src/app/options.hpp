@@ -8,10 +8,11 @@
 
 #include "synwave/engine_config.hpp"
 #include "synwave/connection_generator.hpp"
+#include "synwave/flood_generator.hpp"
 
 namespace synwave::app {
 
-enum class Mode { kServer, kClient, kLoopback };
+enum class Mode { kServer, kClient, kLoopback, kFlood };
 
 struct AppOptions {
   Mode mode = Mode::kLoopback;
@@ -63,6 +64,11 @@ struct AppOptions {
   double accept_rate = 0;
   bool abort_on_overflow = false;
 
+  // Flood (also --ip, --dst (one), --src-ip (the spoofed range), --src-ports, --duration).
+  std::uint64_t pps = 0;           // total over the lcores
+  std::string kind = "syn";
+  std::optional<std::uint64_t> seed;
+
   // Observability.
   std::string report;
   double stats_interval = 1.0;
@@ -77,6 +83,7 @@ struct RunPlan {
   EngineConfig server;           // server and loopback
   EngineConfig client;           // client and loopback
   GeneratorConfig generator;     // client and loopback
+  FloodConfig flood;             // flood: pps is the total, split per lcore by the program
   double duration_s = 0;         // 0: until stopped (or the connection count is reached)
   std::uint64_t tuple_space = 0; // client: source addresses x source ports x destinations
 };

@@ -13,6 +13,7 @@
 #include "synwave/connection_generator.hpp"
 #include "synwave/counters.hpp"
 #include "synwave/engine.hpp"
+#include "synwave/flood_generator.hpp"
 #include "synwave/latency_histogram.hpp"
 
 namespace synwave::dpdk {
@@ -63,6 +64,7 @@ inline constexpr std::size_t kRoles = 2;
 
 struct LcoreSnapshot {
   TimeNs taken_at = 0;
+  FloodStats flood;  // flood mode: the lcore's generator
   Counters counters[kRoles];  // summed over the lcore's engines of each role
   EngineGauges gauges[kRoles];
   bool has_role[kRoles] = {};

@@ -225,6 +225,7 @@ void publish_snapshot(Worker& w, TimeNs now, bool with_latency) {
   LcoreSnapshot s;
   s.taken_at = now;
   s.worker = w.counters;
+  if (w.flood != nullptr) s.flood = w.flood->stats();
   for (std::uint32_t i = 0; i < w.binding_count; ++i) {
     const EngineBinding& b = w.bindings[i];
     const auto r = static_cast<std::size_t>(b.role);
@@ -303,6 +304,105 @@ int worker_main(void* arg) {
   for (std::uint32_t bi = 0; bi < w.binding_count; ++bi) w.bindings[bi].engine->flush();
   publish_snapshot(w, w.clock->now());
   return 0;
+}
+
+namespace {
+
+// A received burst on a flood lcore: ARP requests for our address are answered in place and
+// sent back on the queue they came from; everything else (the target's SYN-ACKs and RSTs to the
+// spoofed sources, the next hop's ARP) is freed.
+void flood_rx(Worker& w, FloodGenerator& gen, std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts,
+              std::uint16_t n) {
+  rte_mbuf* replies[kBurst];
+  rte_mbuf* to_free[kBurst];
+  std::uint16_t nr = 0;
+  std::uint16_t nf = 0;
+  for (std::uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    Frame f = to_frame(m);
+    if (m->nb_segs == 1 && gen.input(f) == FloodInput::kReplied) {
+      replies[nr++] = to_mbuf(f);
+    } else {
+      to_free[nf++] = m;
+    }
+  }
+  if (nf > 0) rte_pktmbuf_free_bulk(to_free, nf);
+  if (nr > 0) send_on_queue(w, port, queue, replies, nr);
+}
+
+}  // namespace
+
+int flood_main(void* arg) {
+  Worker& w = *static_cast<Worker*>(arg);
+  FloodGenerator& gen = *w.flood;
+  const EngineBinding& b = w.bindings[0];
+  rte_mbuf* pkts[kBurst];
+  TimeNs next_snapshot = 0;
+  TimeNs next_control = 0;
+  while (!w.stop->load(std::memory_order_relaxed)) {
+    const TimeNs now = w.clock->now();
+    const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, kBurst);
+    if (n > 0) {
+      ++w.counters.rx_bursts;
+      w.counters.rx_packets += n;
+      flood_rx(w, gen, b.port, b.queue, pkts, n);
+    }
+    gen.poll(now);
+    if (now >= next_snapshot) {
+      publish_snapshot(w, now);
+      next_snapshot = now + kSnapshotInterval;
+    }
+    if (w.control != nullptr && now >= next_control) {
+      w.control(w.control_ctx, now);
+      next_control = now + kControlInterval;
+    }
+  }
+  publish_snapshot(w, w.clock->now());
+  return 0;
+}
+
+bool flood_resolve_next_hop(Worker* const* workers, std::size_t count, TimeNs timeout, const std::atomic<bool>& give_up) {
+  constexpr TimeNs kRequestInterval = 100 * kMillisecond;
+  Worker& first = *workers[0];
+  FloodGenerator& gen = *first.flood;
+  const TscClock& clock = *first.clock;
+  const TimeNs deadline = clock.now() + timeout;
+  TimeNs next_request = 0;
+  rte_mbuf* pkts[kBurst];
+  while (!gen.resolved()) {
+    const TimeNs now = clock.now();
+    if (now >= deadline || give_up.load()) return false;
+    if (now >= next_request) {
+      EngineBinding& b = first.bindings[0];
+      rte_mbuf* m = rte_pktmbuf_alloc(b.pool);
+      if (m != nullptr) {
+        Frame f;
+        f.handle = m;
+        f.data = rte_pktmbuf_mtod(m, std::uint8_t*);
+        f.capacity = static_cast<std::uint16_t>(m->buf_len - m->data_off);
+        if (gen.build_arp_request(f)) {
+          rte_mbuf* out = to_mbuf(f);
+          send_on_queue(first, b.port, b.queue, &out, 1);
+        } else {
+          rte_pktmbuf_free(m);
+        }
+      } else {
+        ++first.counters.mbuf_alloc_failures;
+      }
+      next_request = now + kRequestInterval;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      Worker& w = *workers[i];
+      const EngineBinding& b = w.bindings[0];
+      const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, kBurst);
+      if (n == 0) continue;
+      w.counters.rx_packets += n;
+      ++w.counters.rx_bursts;
+      flood_rx(w, gen, b.port, b.queue, pkts, n);
+    }
+  }
+  for (std::size_t i = 1; i < count; ++i) workers[i]->flood->set_next_hop_mac(gen.next_hop_mac());
+  return true;
 }
 
 }  // namespace synwave::dpdk

@@ -13,6 +13,7 @@
 #include "stats_slot.hpp"
 #include "synwave/connection_generator.hpp"
 #include "synwave/engine.hpp"
+#include "synwave/flood_generator.hpp"
 #include "tsc_clock.hpp"
 
 namespace synwave::dpdk {
@@ -78,6 +79,7 @@ struct alignas(64) Worker {
   StatsSlot* slot = nullptr;
   std::array<rte_ring*, kMaxWorkers> tx_forwarded{};  // output of queueless workers to send on our queue
   std::uint32_t tx_forwarded_count = 0;
+  FloodGenerator* flood = nullptr;  // flood mode: the lcore's generator (bindings[0] is its queue, no engine)
   ControlFn control = nullptr;  // set on the lcore that is also the control plane
   void* control_ctx = nullptr;
   WorkerCounters counters;
@@ -88,6 +90,16 @@ FrameIo make_frame_io(EngineBinding& binding);
 
 // lcore entry point (rte_eal_remote_launch); arg is a Worker*.
 int worker_main(void* arg);
+
+// Flood mode's lcore entry point: rx only for ARP (everything else is freed), the generator's
+// bursts on the lcore's own queue, stats and control as worker_main does. arg is a Worker*.
+int flood_main(void* arg);
+
+// Before the flood starts, on the main lcore: ARP requests for the next hop through the first
+// worker's queue every 100 ms, every worker's queue polled for the answer (a multi-queue port
+// may deliver it to any), until it comes, `timeout` passes or `give_up` is set. On success every
+// worker's generator knows the MAC.
+bool flood_resolve_next_hop(Worker* const* workers, std::size_t count, TimeNs timeout, const std::atomic<bool>& give_up);
 
 // Publishes the worker's numbers now (also called once when the loop ends); with_latency: the
 // latency histograms too (stats_slot.hpp: they go out less often).

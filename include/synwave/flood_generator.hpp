@@ -1,0 +1,150 @@
+#pragma once
+// A flood of spoofed TCP segments for resilience experiments against your own lab targets: SYN,
+// ACK, RST or FIN+ACK from a source address and port range, to one destination, at a packet rate
+// (token bucket), in bursts of 32 frames obtained through FrameIo. Plain core code: the data
+// plane calls poll() once per loop pass and hands it received frames (ARP) through input().
+//
+// Every frame is a copy of a template built once, with the fields that vary patched in:
+// source address and port (cycling deterministically through the range, so every tuple is new
+// until the range is used up), sequence and acknowledgment numbers and TSval (a seeded PRNG), and
+// the IP ID. Both checksums are finished from sums of the template's constant part, so a frame
+// costs a copy of 54 or 74 bytes and a few additions, not a pass over its bytes.
+#include <cstdint>
+#include <string_view>
+
+#include "synwave/frame.hpp"
+#include "synwave/time.hpp"
+#include "synwave/wire/ethernet.hpp"
+
+namespace synwave {
+
+enum class FloodKind : std::uint8_t {
+  kSyn,  // SYN with the options of a Linux SYN: MSS, SACK-permitted, timestamps, window scale
+  kAck,  // bare ACK, random sequence and acknowledgment numbers
+  kRst,  // RST, random sequence number
+  kFin,  // FIN+ACK, random sequence and acknowledgment numbers
+};
+
+[[nodiscard]] std::string_view to_string(FloodKind kind);
+// "syn", "ack", "rst", "fin"; false for anything else.
+[[nodiscard]] bool parse_flood_kind(std::string_view name, FloodKind& out);
+
+// No limit on the rate: every poll sends a full burst (benchmarks, "as fast as possible").
+inline constexpr std::uint64_t kFloodUnlimitedPps = ~std::uint64_t{0};
+
+struct FloodConfig {
+  MacAddr local_mac;                     // our port's MAC: the frames' Ethernet source
+  std::uint32_t local_ip = 0;            // our own address: sender of ARP requests, answered for
+  std::uint32_t next_hop_ip = 0;         // the destination, or the gateway towards it
+  MacAddr next_hop_mac;                  // zero until learnt by ARP (or given)
+  std::uint32_t src_ip_first = 0;        // spoofed source addresses, inclusive, host order
+  std::uint32_t src_ip_last = 0;
+  std::uint16_t src_port_first = 1024;   // source ports, inclusive
+  std::uint16_t src_port_last = 65535;
+  std::uint32_t dst_ip = 0;
+  std::uint16_t dst_port = 80;
+  FloodKind kind = FloodKind::kSyn;
+  std::uint64_t pps = 0;                 // this generator's packets per second (0: none)
+  std::uint64_t total = 0;               // packets to send, then finished (0: until stopped)
+  // Bucket depth: how far behind a late poll may catch up. A preempted lcore makes up for up to
+  // this much lost time in one go, and no more, so a long stall never becomes a huge burst. On a
+  // shared machine a busy-polling lcore loses the CPU for tens of milliseconds at a time (at 10 ms,
+  // two flood lcores on two loaded cores sent 30 % below their rate; the time slices of the
+  // scheduler are longer than that): 100 ms keeps the average rate.
+  TimeNs catch_up = 100 * kMillisecond;
+  std::uint16_t share_count = 1;         // generators splitting the source tuples: this one takes
+  std::uint16_t share_index = 0;         //   tuples share_index, share_index + share_count, ...
+  std::uint64_t seed = 1;                // sequence numbers, TSvals
+  std::uint8_t ttl = 64;
+  bool checksum_offload = false;         // leave IP/TCP checksums to the NIC (pseudo-header in place)
+};
+
+struct FloodStats {
+  std::uint64_t sent = 0;           // frames handed to FrameIo::transmit
+  std::uint64_t no_buffer = 0;      // frames the rate called for that got no buffer (not sent, not owed)
+  std::uint64_t arp_requests_sent = 0;
+  std::uint64_t arp_replies_sent = 0;
+
+  FloodStats& operator+=(const FloodStats& o) {
+    sent += o.sent;
+    no_buffer += o.no_buffer;
+    arp_requests_sent += o.arp_requests_sent;
+    arp_replies_sent += o.arp_replies_sent;
+    return *this;
+  }
+};
+
+// What input() did with a received frame.
+enum class FloodInput : std::uint8_t {
+  kIgnored,         // not for us (SYN-ACKs and RSTs the target sends to spoofed sources): free it
+  kLearnedNextHop,  // an ARP packet from the next hop: its MAC is known now; free the frame
+  kReplied,         // an ARP request for our address, rewritten in place as the reply: transmit it
+};
+
+class FloodGenerator {
+ public:
+  static constexpr std::uint32_t kBurst = 32;
+  static constexpr std::uint16_t kSynFrameSize = 74;    // 14 + 20 + 20 + 20 bytes of options
+  static constexpr std::uint16_t kPlainFrameSize = 54;  // 14 + 20 + 20
+  static constexpr std::uint16_t kArpFrameSize = 42;
+
+  FloodGenerator(const FloodConfig& config, const FrameIo& io, TimeNs now);
+
+  // Sends what the bucket allows, one burst at most; nothing until the next hop's MAC is known.
+  // Returns the frames sent.
+  std::uint32_t poll(TimeNs now);
+
+  // A received frame (the flood does not keep connections: only ARP concerns it).
+  FloodInput input(Frame& frame);
+  // Builds an ARP request for the next hop in `frame`; false when it does not fit.
+  bool build_arp_request(Frame& frame);
+
+  void set_next_hop_mac(const MacAddr& mac);
+  // Forgets credit accrued so far: the flood starts at its rate from `now`, not with the burst
+  // the time since construction (ARP resolution, start-up) would allow.
+  void restart_rate(TimeNs now) {
+    credit_ = 0;
+    last_refill_ = now;
+  }
+  [[nodiscard]] bool resolved() const { return !config_.next_hop_mac.is_zero(); }
+  [[nodiscard]] const MacAddr& next_hop_mac() const { return config_.next_hop_mac; }
+  [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.sent + stats_.no_buffer >= config_.total; }
+  [[nodiscard]] const FloodStats& stats() const { return stats_; }
+  [[nodiscard]] const FloodConfig& config() const { return config_; }
+  [[nodiscard]] std::uint16_t frame_size() const { return frame_size_; }
+  // Source tuples this generator cycles through before repeating one.
+  [[nodiscard]] std::uint64_t tuples() const;
+
+  // Fills one frame with the next segment (exposed for tests and benchmarks; poll() uses it).
+  void build(Frame& frame);
+
+ private:
+  [[nodiscard]] std::uint32_t take_due(TimeNs now);
+  void build_template();
+  void advance_source();
+  std::uint64_t next_random();
+
+  FloodConfig config_;
+  FrameIo io_;
+  FloodStats stats_;
+
+  // Token bucket in packet-nanoseconds (packets x 1e9), integers only: no drift over long runs.
+  std::uint64_t credit_ = 0;
+  std::uint64_t credit_cap_ = 0;
+  TimeNs last_refill_ = 0;
+
+  std::uint64_t rng_ = 0;
+  std::uint16_t ip_id_ = 0;
+  std::uint64_t ip_count_ = 1;      // addresses in the range (2^32 for all of them)
+  std::uint64_t port_count_ = 1;    // ports in the range
+  std::uint64_t ip_index_ = 0;      // the next tuple: address first + ip_index_, port first + port_index_
+  std::uint64_t port_index_ = 0;
+
+  alignas(64) std::uint8_t template_[kSynFrameSize] = {};
+  std::uint16_t frame_size_ = kPlainFrameSize;
+  std::uint16_t tcp_len_ = 20;
+  std::uint64_t ip_sum_base_ = 0;   // the IP header's sum without source address and ID
+  std::uint64_t tcp_sum_base_ = 0;  // pseudo-header and TCP header without the varying fields
+};
+
+}  // namespace synwave

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Flood resilience: how many legitimate connections succeed, and how fast they connect, while a
+# SYN flood of increasing rate hits a synwave server, for each SYN-cookie mode.
+#
+# One network namespace holds one Ethernet segment, a Linux bridge (198.18.0.1: the kernel, home
+# of the legitimate clients) with two net_tap ports, each a synwave process:
+#   - the server, 198.18.0.2:80, lcore 0: --syn-cookies MODE, --syn-backlog SYN_BACKLOG,
+#     answering GET / with a 64-byte body and closing;
+#   - the flood, 198.18.0.3, lcore 1: SYNs with Linux's options from spoofed sources
+#     198.19.0.1-198.19.255.254, at the run's rate (no flood process for rate 0).
+# Each run (one mode, one rate, one of REPEATS) starts a fresh server, starts the flood, waits a second so the
+# flood fills the SYN backlog, then opens LEGIT_RATE kernel connections per second for
+# LEGIT_SECONDS (tests/system/legit_clients.py: an open-loop schedule; each connection is timed
+# from connect() to the end of the handshake, then sends GET / and must read a whole 200 response
+# within LEGIT_TIMEOUT seconds to count as a success).
+#
+# Writes, in OUT_DIR (default bench/results):
+#   flood-DATE.json         every run: parameters, legitimate outcome and connect latency,
+#                           the flood's achieved rate, the server's listener counters; and per
+#                           mode and rate the medians over the repeats
+#   flood-DATE.md           the table of medians (also printed)
+#   flood-resilience.png    success % and p99 connect latency against flood rate, a line per mode
+#
+# Environment: BUILD_DIR (default build), MODES ("off on-overflow always"), RATES (flood pps,
+# "0 5000 10000 20000 40000"), REPEATS (3), LEGIT_RATE (200), LEGIT_SECONDS (5), LEGIT_TIMEOUT (5),
+# SYN_BACKLOG (128), OUT_DIR. Needs root (namespace, net_tap), gnuplot for the plot.
+# For your own lab only: every address is in 198.18.0.0/15 and never leaves the namespace.
+# shellcheck source=tests/system/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/system/lib.sh"
+
+MODES="${MODES:-off on-overflow always}"
+RATES="${RATES:-0 5000 10000 20000 40000}"
+REPEATS="${REPEATS:-3}"
+LEGIT_RATE="${LEGIT_RATE:-200}"
+LEGIT_SECONDS="${LEGIT_SECONDS:-5}"
+LEGIT_TIMEOUT="${LEGIT_TIMEOUT:-5}"
+SYN_BACKLOG="${SYN_BACKLOG:-128}"
+OUT_DIR="${OUT_DIR:-$SW_REPO_ROOT/bench/results}"
+readonly MODES RATES REPEATS LEGIT_RATE LEGIT_SECONDS LEGIT_TIMEOUT SYN_BACKLOG OUT_DIR
+
+readonly SERVER_IP=198.18.0.2
+readonly FLOOD_IP=198.18.0.3
+readonly SPOOFED=198.19.0.1-198.19.255.254
+readonly BRIDGE=br0
+readonly SERVER_TAP=swsrv0
+readonly FLOOD_TAP=swfld0
+LEGIT_CONNECTIONS=$((LEGIT_RATE * LEGIT_SECONDS))
+readonly LEGIT_CONNECTIONS
+
+runs=0
+for _ in $MODES; do for _ in $RATES; do runs=$((runs + REPEATS)); done; done
+sw_begin $((120 + runs * (90 + LEGIT_SECONDS + LEGIT_TIMEOUT)))
+sw_require ip gnuplot
+mkdir -p "$OUT_DIR"
+RUNS_DIR="$SW_WORKDIR/runs"
+mkdir -p "$RUNS_DIR"
+
+sw_netns
+ip -n "$SW_NS" link add "$BRIDGE" type bridge
+ip -n "$SW_NS" link set "$BRIDGE" address "$SW_KERNEL_MAC"
+ip -n "$SW_NS" addr add "$SW_KERNEL_IP/24" dev "$BRIDGE"
+ip -n "$SW_NS" link set "$BRIDGE" up
+
+# The kernel side of a net_tap port gets a MAC of its own (else the bridge keeps frames for the
+# synwave MAC it copied for itself) and joins the bridge.
+attach() {
+  local tap="$1" mac="$2"
+  ip -n "$SW_NS" link set "$tap" address "$mac"
+  ip -n "$SW_NS" link set "$tap" master "$BRIDGE"
+  ip -n "$SW_NS" link set "$tap" up
+}
+
+# Waits until a tap of a process that has exited is gone, so that the next run can create it.
+wait_tap_gone() {
+  sw_wait_for 10 "$1 gone" sh -c "! ip -n '$SW_NS' link show '$1'" || sw_fail "$1 still exists after its process exited"
+}
+
+# one_run MODE RATE REPEAT: server, flood (unless RATE is 0), legitimate clients; results in RUNS_DIR.
+one_run() {
+  local mode="$1" rate="$2" repeat="$3"
+  local tag="$mode-$rate-$repeat"
+  local dir="$RUNS_DIR/$tag"
+  mkdir -p "$dir"
+  sw_log "run $repeat/$REPEATS: cookies $mode, flood $rate pps"
+  sw_start_synwave "$dir/server.log" --no-huge -m 512 --no-pci --vdev "net_tap0,iface=$SERVER_TAP" -l 0 \
+    --file-prefix="$(sw_file_prefix "s$tag")" -- server --ip "$SERVER_IP/24" --listen 80 --http 64 \
+    --syn-backlog "$SYN_BACKLOG" --syn-cookies "$mode" --report "$dir/server.json" --stats-interval 0
+  local server_pid=$SW_PID
+  sw_wait_tap "$SERVER_TAP"
+  sw_wait_ready "$dir/server.log" 60
+  attach "$SERVER_TAP" 02:00:00:00:01:02
+
+  local flood_pid=""
+  if [[ "$rate" -gt 0 ]]; then
+    sw_start_synwave "$dir/flood.log" --no-huge -m 512 --no-pci --vdev "net_tap1,iface=$FLOOD_TAP" -l 1 \
+      --file-prefix="$(sw_file_prefix "f$tag")" -- flood --ip "$FLOOD_IP/24" --src-ip "$SPOOFED" \
+      --dst "$SERVER_IP:80" --pps "$rate" --kind syn --report "$dir/flood.json" --stats-interval 0
+    flood_pid=$SW_PID
+    sw_wait_tap "$FLOOD_TAP"
+    sw_wait_for 60 "flood port started" grep -q 'flood: resolving' "$dir/flood.log" ||
+      { sw_tail "$dir/flood.log"; sw_fail "the flood did not start resolving its next hop"; }
+    attach "$FLOOD_TAP" 02:00:00:00:01:03
+    sw_wait_ready "$dir/flood.log" 30
+    sleep 1  # the flood fills the SYN backlog before the first legitimate SYN
+  fi
+
+  sw_in_ns timeout $((LEGIT_SECONDS + LEGIT_TIMEOUT + 60)) "$PYTHON" "$SW_LIB_DIR/legit_clients.py" "$SERVER_IP" 80 \
+    "$LEGIT_CONNECTIONS" "$LEGIT_RATE" "$LEGIT_TIMEOUT" >"$dir/legit.json" 2>"$dir/legit.err" ||
+    { sw_tail "$dir/legit.err"; sw_fail "the legitimate clients did not run"; }
+
+  if [[ -n "$flood_pid" ]]; then
+    kill -0 "$flood_pid" 2>/dev/null || { sw_tail "$dir/flood.log"; sw_fail "the flood exited during the run"; }
+    sw_stop "$flood_pid" "$dir/flood.log" 20
+    [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$dir/flood.log"; sw_fail "the flood exited with $SW_STOP_STATUS"; }
+    wait_tap_gone "$FLOOD_TAP"
+  fi
+  sw_stop "$server_pid" "$dir/server.log" 20
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$dir/server.log"; sw_fail "the server exited with $SW_STOP_STATUS"; }
+  wait_tap_gone "$SERVER_TAP"
+  sw_log "  $(sw_json "$dir/legit.json" "'legitimate %d/%d ok, connect p50 %s ms p99 %s ms' % (r['ok'], r['attempted'], r['connect_ms']['p50'], r['connect_ms']['p99'])")"
+}
+
+sw_log "modes: $MODES; flood rates: $RATES pps; legitimate: $LEGIT_RATE/s for ${LEGIT_SECONDS}s; SYN backlog $SYN_BACKLOG"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+sw_log "machine: $(nproc) cpus, load average $LOAD_BEFORE"
+# Rate outer, mode inner: the modes of one rate run back to back, so a change in the machine's
+# load over the experiment shifts a whole rate, not a whole mode.
+for rate in $RATES; do
+  for ((repeat = 1; repeat <= REPEATS; repeat++)); do
+    for mode in $MODES; do
+      one_run "$mode" "$rate" "$repeat"
+    done
+  done
+done
+
+DATE="$(date +%Y-%m-%d)"
+JSON="$OUT_DIR/flood-$DATE.json"
+TABLE="$OUT_DIR/flood-$DATE.md"
+PNG="$OUT_DIR/flood-resilience.png"
+DATA="$SW_WORKDIR/plot"
+mkdir -p "$DATA"
+"$PYTHON" - "$RUNS_DIR" "$JSON" "$TABLE" "$DATA" "$MODES" "$RATES" "$REPEATS" <<PY
+import json, os, platform, statistics, sys
+runs_dir, out_json, out_table, data_dir, modes, rates, repeats = sys.argv[1:8]
+modes, rates, repeats = modes.split(), [int(r) for r in rates.split()], int(repeats)
+COUNTERS = ("syn_received", "synack_sent", "synack_retransmitted", "cookies_sent", "cookies_valid", "cookies_invalid",
+            "cookies_stale", "half_open_evicted", "syn_rcvd_timeout", "conn_accepted", "rst_sent")
+def load(path):
+    return json.load(open(path)) if os.path.exists(path) else None
+def median(values):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
+runs, points = [], []
+for mode in modes:
+    for rate in rates:
+        mine = []
+        for repeat in range(1, repeats + 1):
+            d = os.path.join(runs_dir, f"{mode}-{rate}-{repeat}")
+            legit, server, flood = load(f"{d}/legit.json"), load(f"{d}/server.json"), load(f"{d}/flood.json")
+            run = {
+                "syn_cookies": mode,
+                "flood_target_pps": rate,
+                "repeat": repeat,
+                "flood_pps": round(flood["pps"]) if flood else 0,
+                "flood_sent": flood["sent_total"] if flood else 0,
+                "legit": legit,
+                "success_pct": round(100.0 * legit["ok"] / legit["attempted"], 2),
+                "server": {k: server["counters"][k] for k in COUNTERS},
+                "server_rx_packets": server["data_plane"]["rx_packets"],
+            }
+            runs.append(run)
+            mine.append(run)
+        points.append({
+            "syn_cookies": mode,
+            "flood_target_pps": rate,
+            "flood_pps": median([r["flood_pps"] for r in mine]),
+            "success_pct": median([r["success_pct"] for r in mine]),
+            "success_pct_runs": [r["success_pct"] for r in mine],
+            "connect_ms_p50": median([r["legit"]["connect_ms"]["p50"] for r in mine]),
+            "connect_ms_p99": median([r["legit"]["connect_ms"]["p99"] for r in mine]),
+            "connect_ms_p99_runs": [r["legit"]["connect_ms"]["p99"] for r in mine],
+            "server": {k: median([r["server"][k] for r in mine]) for k in COUNTERS},
+        })
+doc = {
+    "experiment": "flood resilience (scripts/flood-experiment.sh)",
+    "date": "$DATE",
+    "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "load_before": "$LOAD_BEFORE",
+                "load_after": open("/proc/loadavg").read().split()[:3]},
+    "setup": {"legit_rate": $LEGIT_RATE, "legit_seconds": $LEGIT_SECONDS, "legit_timeout_s": $LEGIT_TIMEOUT,
+              "legit_connections": $LEGIT_CONNECTIONS, "syn_backlog": $SYN_BACKLOG, "spoofed_sources": "$SPOOFED",
+              "repeats": repeats,
+              "link": "net_tap x2 on a Linux bridge in a namespace; server lcore 0, flood lcore 1"},
+    "medians": points,
+    "runs": runs,
+}
+json.dump(doc, open(out_json, "w"), indent=2)
+lines = [f"| SYN cookies | flood target (pps) | flood sent (pps) | legitimate success, median (runs) | connect p50 (ms) | connect p99 (ms) | cookies sent | cookies valid | half-open evicted |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for p in points:
+    s = p["server"]
+    runs_pct = ", ".join(f"{v:g}" for v in p["success_pct_runs"])
+    lines.append(f"| {p['syn_cookies']} | {p['flood_target_pps']} | {p['flood_pps']:.0f} | {p['success_pct']:g} % ({runs_pct}) | "
+                 f"{p['connect_ms_p50']} | {p['connect_ms_p99']} | {s['cookies_sent']:.0f} | {s['cookies_valid']:.0f} | "
+                 f"{s['half_open_evicted']:.0f} |")
+open(out_table, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+for mode in modes:
+    with open(os.path.join(data_dir, f"{mode}.dat"), "w") as f:
+        for p in points:
+            if p["syn_cookies"] == mode:
+                p99 = p["connect_ms_p99"]
+                f.write(f"{p['flood_pps']} {p['success_pct']} {p99 if p99 is not None else 'NaN'}\n")
+PY
+
+plots_success=""
+plots_latency=""
+for mode in $MODES; do
+  plots_success+="'$DATA/$mode.dat' using 1:2 with linespoints lw 2 pt 7 title 'cookies $mode', "
+  plots_latency+="'$DATA/$mode.dat' using 1:3 with linespoints lw 2 pt 7 title 'cookies $mode', "
+done
+gnuplot <<GP
+set terminal pngcairo size 1100,460 font ',10' noenhanced
+set output '$PNG'
+set multiplot layout 1,2 title 'synwave server under a SYN flood (net_tap, 2 shared cores): $LEGIT_RATE legitimate connections/s, SYN backlog $SYN_BACKLOG, medians of $REPEATS'
+set grid
+set key bottom left
+set xlabel 'flood rate, measured (SYN/s sent)'
+set ylabel 'legitimate connections that succeed (%)'
+set yrange [0:105]
+plot ${plots_success%, }
+set key top left
+set ylabel 'connect latency p99 (ms, log scale)'
+set autoscale y
+set logscale y
+plot ${plots_latency%, }
+unset multiplot
+GP
+sw_log "wrote $JSON, $TABLE, $PNG"
