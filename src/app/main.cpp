@@ -413,7 +413,11 @@ int run(RunPlan& plan) {
         GeneratorConfig gen = plan.generator;
         if (!steer && i < steerings.size()) gen.steering = steerings[i].get();  // RSS splits the tuples
         else gen.share = {static_cast<std::uint16_t>(worker_count), static_cast<std::uint16_t>(i)};
-        if (gen.total != 0) gen.total = gen.total / worker_count + (i < gen.total % worker_count ? 1 : 0);
+        // --rate, --concurrency and --connections are the run's: each lcore takes its share.
+        auto share = [&](std::uint64_t v) { return v / worker_count + (i < v % worker_count ? 1 : 0); };
+        if (gen.total != 0) gen.total = share(gen.total);
+        if (gen.rate != 0) gen.rate = std::max<std::uint64_t>(share(gen.rate), 1);
+        gen.concurrency = static_cast<std::uint32_t>(std::max<std::uint64_t>(share(gen.concurrency), 1));
         bind(w, dpdk::Role::kClient, cfg, port_ids[0], queue, &gen);
       }
       if (i >= queues) {
