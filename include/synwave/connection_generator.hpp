@@ -8,13 +8,13 @@
 // table, TIME-WAIT included). The walk is a fixed cycle, so the tuple under the cursor is the
 // one used longest ago, which is the first to leave TIME-WAIT: when a whole cycle finds nothing
 // free, the space is exhausted, and the generator waits on that one tuple instead of scanning.
-#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "synwave/engine.hpp"
 #include "synwave/rss_steering.hpp"
 #include "synwave/time.hpp"
+#include "synwave/token_bucket.hpp"
 
 namespace synwave {
 
@@ -69,7 +69,8 @@ struct GeneratorStats {
 
 class ConnectionGenerator {
  public:
-  ConnectionGenerator(const GeneratorConfig& config, TimeNs now) : config_(config), started_(now), last_refill_(now) {
+  ConnectionGenerator(const GeneratorConfig& config, TimeNs now)
+      : config_(config), started_(now), bucket_(config.ramp != 0 ? 0 : config.rate, now), ramping_(config.ramp != 0) {
     if (config_.destinations.empty()) config_.destinations.push_back({});
     if (config_.src_ip_count == 0) config_.src_ip_count = 1;
     if (config_.share.count == 0) config_.share.count = 1;
@@ -84,16 +85,29 @@ class ConnectionGenerator {
   // Opens what the bucket, the cap and the total allow. Returns the number opened.
   std::uint32_t poll(Engine& engine, TimeNs now) {
     if (finished() || tuples_ == 0) return 0;
-    refill(now);
     const Counters& c = engine.counters();
     const std::uint64_t active = c.conn_opened - c.conn_completed - c.conn_failed;
+    if (active >= config_.concurrency) return 0;
+    const std::uint32_t allowed = config_.rate == 0 ? config_.burst : take_tokens(now);
+    const std::uint32_t opened = open_up_to(engine, allowed, active, now);
+    if (config_.rate != 0) bucket_.give_back(allowed - opened);
+    return opened;
+  }
+
+  [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.opened >= config_.total; }
+  [[nodiscard]] const GeneratorStats& stats() const { return stats_; }
+  // Tuples in this lcore's share of the space.
+  [[nodiscard]] std::uint64_t tuples() const { return tuples_; }
+
+ private:
+  std::uint32_t open_up_to(Engine& engine, std::uint32_t allowed, std::uint64_t active, TimeNs now) {
     std::uint32_t opened = 0;
     // Exhausted: only the oldest tuple can come free next, so one try per poll.
     const std::uint32_t max_attempts = waiting_on_oldest_ ? 1 : config_.burst * 4;
     std::uint32_t attempts = 0;
     std::uint32_t scanned = 0;  // tuples looked at, steered elsewhere or not
-    while (opened < config_.burst && attempts < max_attempts && scanned < kMaxScanPerPoll &&
-           active + opened < config_.concurrency && !finished() && (config_.rate == 0 || tokens_ >= 1.0)) {
+    while (opened < allowed && attempts < max_attempts && scanned < kMaxScanPerPoll &&
+           active + opened < config_.concurrency && !finished()) {
       ++scanned;
       const Destination& d = config_.destinations[dst_index_];
       const std::uint32_t src = config_.src_ip_first + src_index_;
@@ -108,7 +122,6 @@ class ConnectionGenerator {
         case OpenError::kOk:
           ++opened;
           ++stats_.opened;
-          if (config_.rate != 0) tokens_ -= 1.0;
           busy_streak_ = 0;
           stats_.exhausted_now = false;
           waiting_on_oldest_ = false;
@@ -140,12 +153,6 @@ class ConnectionGenerator {
     return opened;
   }
 
-  [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.opened >= config_.total; }
-  [[nodiscard]] const GeneratorStats& stats() const { return stats_; }
-  // Tuples in this lcore's share of the space.
-  [[nodiscard]] std::uint64_t tuples() const { return tuples_; }
-
- private:
   // Tuples whose replies land here: counted one by one up to a few million (about 2 ns each),
   // estimated beyond from the share of redirection-table entries that name our queue.
   std::uint64_t steered_tuples() const {
@@ -163,18 +170,14 @@ class ConnectionGenerator {
     }
     return n;
   }
-  void refill(TimeNs now) {
-    if (config_.rate == 0 || now <= last_refill_) return;
-    double rate = static_cast<double>(config_.rate);
-    if (config_.ramp != 0 && now - started_ < config_.ramp) {
-      rate *= static_cast<double>(now - started_) / static_cast<double>(config_.ramp);
+  std::uint32_t take_tokens(TimeNs now) {
+    if (ramping_) {
+      const bool climbing = now - started_ < config_.ramp;
+      const double share = climbing ? static_cast<double>(now - started_) / static_cast<double>(config_.ramp) : 1.0;
+      bucket_.set_rate(static_cast<std::uint64_t>(static_cast<double>(config_.rate) * share));
+      ramping_ = climbing;
     }
-    tokens_ += static_cast<double>(now - last_refill_) * rate / 1e9;
-    // Up to 10 ms of tokens carry over, so a loop pass delayed by preemption catches up instead
-    // of losing its share; a longer stall is not made up in one burst.
-    const double cap = std::max(static_cast<double>(config_.burst), rate / 100.0);
-    if (tokens_ > cap) tokens_ = cap;
-    last_refill_ = now;
+    return static_cast<std::uint32_t>(bucket_.take(now, config_.burst));
   }
   // Destinations vary fastest (consecutive opens spread over the servers), then source
   // addresses, then this lcore's ports.
@@ -194,8 +197,8 @@ class ConnectionGenerator {
   GeneratorStats stats_;
   TimeNs started_;
   TimeNs exhausted_since_ = 0;
-  TimeNs last_refill_;
-  double tokens_ = 0;
+  TokenBucket bucket_;
+  bool ramping_ = false;
   std::uint64_t tuples_ = 0;
   std::uint64_t busy_streak_ = 0;
   bool waiting_on_oldest_ = false;

@@ -14,6 +14,7 @@
 
 #include "synwave/frame.hpp"
 #include "synwave/time.hpp"
+#include "synwave/token_bucket.hpp"
 #include "synwave/wire/ethernet.hpp"
 
 namespace synwave {
@@ -46,12 +47,7 @@ struct FloodConfig {
   FloodKind kind = FloodKind::kSyn;
   std::uint64_t pps = 0;                 // this generator's packets per second (0: none)
   std::uint64_t total = 0;               // packets to send, then finished (0: until stopped)
-  // Bucket depth: how far behind a late poll may catch up. A preempted lcore makes up for up to
-  // this much lost time in one go, and no more, so a long stall never becomes a huge burst. On a
-  // shared machine a busy-polling lcore loses the CPU for tens of milliseconds at a time (at 10 ms,
-  // two flood lcores on two loaded cores sent 30 % below their rate; the time slices of the
-  // scheduler are longer than that): 100 ms keeps the average rate.
-  TimeNs catch_up = 100 * kMillisecond;
+  TimeNs catch_up = TokenBucket::kDefaultDepth;  // how far behind a late poll may catch up (token_bucket.hpp)
   std::uint16_t share_count = 1;         // generators splitting the source tuples: this one takes
   std::uint16_t share_index = 0;         //   tuples share_index, share_index + share_count, ...
   std::uint64_t seed = 1;                // sequence numbers, TSvals
@@ -102,10 +98,7 @@ class FloodGenerator {
   void set_next_hop_mac(const MacAddr& mac);
   // Forgets credit accrued so far: the flood starts at its rate from `now`, not with the burst
   // the time since construction (ARP resolution, start-up) would allow.
-  void restart_rate(TimeNs now) {
-    credit_ = 0;
-    last_refill_ = now;
-  }
+  void restart_rate(TimeNs now) { bucket_.restart(now); }
   [[nodiscard]] bool resolved() const { return !config_.next_hop_mac.is_zero(); }
   [[nodiscard]] const MacAddr& next_hop_mac() const { return config_.next_hop_mac; }
   [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.sent + stats_.no_buffer >= config_.total; }
@@ -128,10 +121,7 @@ class FloodGenerator {
   FrameIo io_;
   FloodStats stats_;
 
-  // Token bucket in packet-nanoseconds (packets x 1e9), integers only: no drift over long runs.
-  std::uint64_t credit_ = 0;
-  std::uint64_t credit_cap_ = 0;
-  TimeNs last_refill_ = 0;
+  TokenBucket bucket_;
 
   std::uint64_t rng_ = 0;
   std::uint16_t ip_id_ = 0;

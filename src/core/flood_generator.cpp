@@ -15,7 +15,6 @@ namespace {
 constexpr std::size_t kIpAt = EthernetHeader::kSize;
 constexpr std::size_t kTcpAt = kIpAt + Ipv4Header::kMinSize;
 constexpr std::size_t kTsValAt = 8;  // in the SYN options: MSS(4), SACK-permitted(2), TS kind, length
-constexpr std::uint64_t kUnit = 1'000'000'000;  // one packet in the bucket's packet-nanoseconds
 
 // What Linux 6.x puts in its SYNs: MSS for a 1500-byte MTU, the window of 64240 (44 segments),
 // window scale 7.
@@ -59,7 +58,10 @@ bool parse_flood_kind(std::string_view name, FloodKind& out) {
 }
 
 FloodGenerator::FloodGenerator(const FloodConfig& config, const FrameIo& io, TimeNs now)
-    : config_(config), io_(io), last_refill_(now), rng_(config.seed) {
+    : config_(config),
+      io_(io),
+      bucket_(config.pps == kFloodUnlimitedPps ? 0 : config.pps, now, config.catch_up),
+      rng_(config.seed) {
   if (config_.src_ip_last < config_.src_ip_first) config_.src_ip_last = config_.src_ip_first;
   if (config_.src_port_last < config_.src_port_first) config_.src_port_last = config_.src_port_first;
   if (config_.share_count == 0) config_.share_count = 1;
@@ -69,12 +71,6 @@ FloodGenerator::FloodGenerator(const FloodConfig& config, const FrameIo& io, Tim
   port_index_ = (config_.share_index / ip_count_) % port_count_;
   // The IP ID starts somewhere different on every generator, as a host's would.
   ip_id_ = static_cast<std::uint16_t>(next_random());
-  if (config_.pps != 0 && config_.pps != kFloodUnlimitedPps) {
-    const std::uint64_t depth = config_.pps > ~std::uint64_t{0} / (config_.catch_up + 1)
-                                    ? ~std::uint64_t{0} / 4
-                                    : config_.pps * config_.catch_up;
-    credit_cap_ = depth < kUnit ? kUnit : depth;
-  }
   build_template();
 }
 
@@ -177,21 +173,7 @@ void FloodGenerator::build(Frame& frame) {
 
 std::uint32_t FloodGenerator::take_due(TimeNs now) {
   if (config_.pps == 0) return 0;
-  std::uint64_t due = kBurst;
-  if (config_.pps != kFloodUnlimitedPps) {
-    if (now > last_refill_) {
-      // Bounded before multiplying: the credit never passes the cap, and the product never wraps.
-      std::uint64_t dt = now - last_refill_;
-      const std::uint64_t max_dt = credit_cap_ / config_.pps + 1;
-      if (dt > max_dt) dt = max_dt;
-      credit_ += dt * config_.pps;
-      if (credit_ > credit_cap_) credit_ = credit_cap_;
-      last_refill_ = now;
-    }
-    due = credit_ / kUnit;
-    if (due > kBurst) due = kBurst;
-    credit_ -= due * kUnit;
-  }
+  std::uint64_t due = config_.pps == kFloodUnlimitedPps ? kBurst : bucket_.take(now, kBurst);
   if (config_.total != 0) {
     const std::uint64_t left = config_.total - (stats_.sent + stats_.no_buffer);
     if (due > left) due = left;
@@ -201,8 +183,7 @@ std::uint32_t FloodGenerator::take_due(TimeNs now) {
 
 std::uint32_t FloodGenerator::poll(TimeNs now) {
   if (!resolved() || finished()) {
-    // Nothing accrues while the flood cannot send: it starts at its rate, not with a burst.
-    if (now > last_refill_) last_refill_ = now;
+    bucket_.restart(now);  // nothing accrues while the flood cannot send
     return 0;
   }
   const std::uint32_t due = take_due(now);
