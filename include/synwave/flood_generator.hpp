@@ -82,7 +82,6 @@ class FloodGenerator {
   static constexpr std::uint32_t kBurst = 32;
   static constexpr std::uint16_t kSynFrameSize = 74;    // 14 + 20 + 20 + 20 bytes of options
   static constexpr std::uint16_t kPlainFrameSize = 54;  // 14 + 20 + 20
-  static constexpr std::uint16_t kArpFrameSize = 42;
 
   FloodGenerator(const FloodConfig& config, const FrameIo& io, TimeNs now);
 

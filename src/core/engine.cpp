@@ -141,17 +141,10 @@ bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
   }
   if (!config_.answer_arp) return false;  // another lcore answers; this one only learnt
   ++counters_.arp_requests_received;
-  if (frame.capacity < EthernetHeader::kSize + ArpPacket::kSize) return false;
+  if (frame.capacity < kArpFrameSize) return false;
   // Reply in place: the request's buffer already has the right size.
-  ArpPacket reply;
-  reply.operation = kArpReply;
-  reply.sender_mac = config_.local_mac;
-  reply.sender_ip = arp.target_ip;
-  reply.target_mac = arp.sender_mac;
-  reply.target_ip = arp.sender_ip;
-  write_ethernet(frame.data, eth.src, config_.local_mac, kEtherTypeArp);
-  write_arp(frame.data + EthernetHeader::kSize, reply);
-  frame.len = static_cast<std::uint16_t>(EthernetHeader::kSize + ArpPacket::kSize);
+  write_arp_reply_frame(frame.data, arp, eth.src, config_.local_mac);
+  frame.len = kArpFrameSize;
   frame.flags = 0;
   queue_tx(frame);
   ++counters_.arp_replies_sent;
@@ -486,14 +479,8 @@ void Engine::send_arp_request(std::uint32_t target_ip) {
     ++counters_.drop_tx_no_buffer;
     return;
   }
-  ArpPacket req;
-  req.operation = kArpRequest;
-  req.sender_mac = config_.local_mac;
-  req.sender_ip = config_.local_ip;
-  req.target_ip = target_ip;
-  write_ethernet(f->data, MacAddr::broadcast(), config_.local_mac, kEtherTypeArp);
-  write_arp(f->data + EthernetHeader::kSize, req);
-  f->len = static_cast<std::uint16_t>(EthernetHeader::kSize + ArpPacket::kSize);
+  write_arp_request_frame(f->data, config_.local_mac, config_.local_ip, target_ip);
+  f->len = kArpFrameSize;
   f->flags = 0;
   queue_tx(*f);
   ++counters_.arp_requests_sent;

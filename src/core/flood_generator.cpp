@@ -207,13 +207,7 @@ std::uint32_t FloodGenerator::poll(TimeNs now) {
 
 bool FloodGenerator::build_arp_request(Frame& frame) {
   if (frame.capacity < kArpFrameSize) return false;
-  ArpPacket req;
-  req.operation = kArpRequest;
-  req.sender_mac = config_.local_mac;
-  req.sender_ip = config_.local_ip;
-  req.target_ip = config_.next_hop_ip;
-  write_ethernet(frame.data, MacAddr::broadcast(), config_.local_mac, kEtherTypeArp);
-  write_arp(frame.data + EthernetHeader::kSize, req);
+  write_arp_request_frame(frame.data, config_.local_mac, config_.local_ip, config_.next_hop_ip);
   frame.len = kArpFrameSize;
   frame.flags = 0;
   ++stats_.arp_requests_sent;
@@ -239,14 +233,7 @@ FloodInput FloodGenerator::input(Frame& frame) {
   }
   if (arp.operation == kArpRequest && config_.local_ip != 0 && arp.target_ip == config_.local_ip &&
       frame.capacity >= kArpFrameSize) {
-    ArpPacket reply;
-    reply.operation = kArpReply;
-    reply.sender_mac = config_.local_mac;
-    reply.sender_ip = config_.local_ip;
-    reply.target_mac = arp.sender_mac;
-    reply.target_ip = arp.sender_ip;
-    write_ethernet(frame.data, eth.src, config_.local_mac, kEtherTypeArp);
-    write_arp(frame.data + EthernetHeader::kSize, reply);
+    write_arp_reply_frame(frame.data, arp, eth.src, config_.local_mac);
     frame.len = kArpFrameSize;
     frame.flags = 0;
     ++stats_.arp_replies_sent;

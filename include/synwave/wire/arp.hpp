@@ -47,4 +47,33 @@ inline void write_arp(std::uint8_t* p, const ArpPacket& a) {
   store_be32(p + 24, a.target_ip);
 }
 
+// A whole ARP frame (Ethernet header + packet, no padding: the NIC pads to the minimum).
+inline constexpr std::uint16_t kArpFrameSize = static_cast<std::uint16_t>(EthernetHeader::kSize + ArpPacket::kSize);
+
+// Writes "who has target_ip? tell our_ip" to everyone into buf (kArpFrameSize bytes).
+inline void write_arp_request_frame(std::uint8_t* buf, const MacAddr& our_mac, std::uint32_t our_ip,
+                                    std::uint32_t target_ip) {
+  ArpPacket req;
+  req.operation = kArpRequest;
+  req.sender_mac = our_mac;
+  req.sender_ip = our_ip;
+  req.target_ip = target_ip;
+  write_ethernet(buf, MacAddr::broadcast(), our_mac, kEtherTypeArp);
+  write_arp(buf + EthernetHeader::kSize, req);
+}
+
+// Turns a received request for one of our addresses into its reply, in the request's own buffer
+// (kArpFrameSize bytes): "request.target_ip is at our_mac", back to the asker.
+inline void write_arp_reply_frame(std::uint8_t* buf, const ArpPacket& request, const MacAddr& asker_mac,
+                                  const MacAddr& our_mac) {
+  ArpPacket reply;
+  reply.operation = kArpReply;
+  reply.sender_mac = our_mac;
+  reply.sender_ip = request.target_ip;
+  reply.target_mac = request.sender_mac;
+  reply.target_ip = request.sender_ip;
+  write_ethernet(buf, asker_mac, our_mac, kEtherTypeArp);
+  write_arp(buf + EthernetHeader::kSize, reply);
+}
+
 }  // namespace synwave
