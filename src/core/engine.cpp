@@ -509,13 +509,10 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
   // The SYN needs a fresh buffer. Opened without one, the connection would wait out its
   // retransmission timeout, and a burst of opens that met an empty pool would retransmit in
   // lockstep, meet it empty again and back off together until the SYN retries ran out. Refused,
-  // the caller simply tries again once buffers are back.
+  // the caller tries again once buffers are back (the generator counts it as no_memory).
   if (stock_count_ == 0 && io_.refill != nullptr) {
     stock_count_ = io_.refill(io_.ctx, stock_.data(), kBatch);
-    if (stock_count_ == 0) {
-      ++counters_.drop_tx_no_buffer;
-      return {kNoIndex, OpenError::kNoMemory};
-    }
+    if (stock_count_ == 0) return {kNoIndex, OpenError::kNoMemory};  // no segment lost: not a drop
   }
   const std::uint32_t id = create_connection(key, hash, *mac);
   if (id == kNoIndex) return {kNoIndex, OpenError::kNoMemory};
