@@ -31,7 +31,7 @@ enum class OpenError : std::uint8_t {
   kNoRoute,          // off-subnet destination and no gateway
   kNeighborPending,  // next hop's MAC unknown: an ARP request went out, try again shortly
   kTupleInUse,       // the 4-tuple already has a connection (any state, TIME_WAIT included)
-  kNoMemory,         // connection pool or flow table full
+  kNoMemory,         // connection pool or flow table full, or no transmit buffer for the SYN
   kNotLocal,         // the source address is not one of ours
 };
 

@@ -210,8 +210,8 @@ int run(RunPlan& plan) {
   if (loopback) {
     // Two net_ring ports back to back: what one sends, the other receives.
     const int socket = static_cast<int>(rte_socket_id());
-    rte_ring* a2b = rte_ring_create("synwave_a2b", 8192, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring* b2a = rte_ring_create("synwave_b2a", 8192, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* a2b = rte_ring_create("synwave_a2b", o.ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* b2a = rte_ring_create("synwave_b2a", o.ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (a2b == nullptr || b2a == nullptr) {
       std::fprintf(stderr, "synwave: out of memory at start-up creating the loopback rings: raise the EAL's -m\n");
       return 2;
@@ -445,6 +445,7 @@ int run(RunPlan& plan) {
   state.stop = &stop;
   state.config = effective_config(plan);
   state.config["dispatch"] = state.dispatch;
+  if (loopback) state.config["ring_size"] = o.ring_size;
   state.started = clock.now();
   state.interval = static_cast<TimeNs>(o.stats_interval * 1e9);
   state.next_print = state.started + state.interval;

@@ -421,6 +421,8 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
       ->check(CLI::IsMember({"server", "client", "rst", "half"}));
   m.loopback->add_option("--close", o.close, "who closes: server, client, rst (client resets), half")
       ->check(CLI::IsMember({"server", "client", "rst", "half"}));
+  m.loopback->add_option("--ring-size", o.ring_size, "slots of each direction's ring of the in-memory link (a power of two)")
+      ->check(CLI::Range(64u, 1u << 20));
 
   std::vector<std::string> args = args_in;
   // Which mode, and is there a config file? Both must be known before the file is read.
@@ -504,6 +506,9 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   }
   for (std::uint16_t p : o.listen) {
     if (p == 0) return fail("--listen 0 is not a port: give 1-65535");
+  }
+  if ((o.ring_size & (o.ring_size - 1)) != 0) {
+    return fail("--ring-size " + std::to_string(o.ring_size) + " is not a power of two: give one from 64 to 1048576, e.g. 1024");
   }
   plan.duration_s = o.duration.value_or(0.0);
 

@@ -26,6 +26,7 @@ struct AppOptions {
   std::uint16_t port = 0;          // ethdev port id
   std::uint16_t mtu = 1500;
   std::uint32_t mbufs = 0;         // 0: sized from the connection count
+  std::uint32_t ring_size = 8192;  // loopback: slots of each direction's ring (a power of two)
 
   // Server.
   std::vector<std::uint16_t> listen;

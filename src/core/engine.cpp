@@ -499,6 +499,14 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
   const FlowKey key{local_ip, remote_ip, local_port, remote_port};
   const std::uint32_t hash = flow_hash(key);
   if (flows_.find(key, hash) != FlowTable::kNotFound) return {kNoIndex, OpenError::kTupleInUse};
+  // The SYN needs a fresh buffer. Opened without one, the connection would wait out its
+  // retransmission timeout, and a burst of opens that met an empty pool would retransmit in
+  // lockstep, meet it empty again and back off together until the SYN retries ran out. Refused,
+  // the caller tries again once buffers are back (the generator counts it as no_memory).
+  if (stock_count_ == 0 && io_.refill != nullptr) {
+    stock_count_ = io_.refill(io_.ctx, stock_.data(), kBatch);
+    if (stock_count_ == 0) return {kNoIndex, OpenError::kNoMemory};  // no segment lost: not a drop
+  }
   const std::uint32_t id = create_connection(key, hash, *mac);
   if (id == kNoIndex) return {kNoIndex, OpenError::kNoMemory};
   Connection& c = conns_[id];
