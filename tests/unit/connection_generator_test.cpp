@@ -63,9 +63,9 @@ struct Pair {
     while (!cio.sent().empty() || !sio.sent().empty()) {
       while (!cio.sent().empty()) {
         Bytes b = cio.pop_sent();
-        if (!server_silent) cio.deliver(*server, b, now);
+        if (!server_silent) sio.deliver(*server, b, now);
       }
-      while (!sio.sent().empty()) sio.deliver(*client, sio.pop_sent(), now);
+      while (!sio.sent().empty()) cio.deliver(*client, sio.pop_sent(), now);
     }
   }
   // Advances the clock in steps, polling the generator and moving every frame each step.
@@ -281,7 +281,7 @@ TEST(SourceAddresses, ArpForASourceAddress_AnsweredWithThatAddress) {
   a.sender_ip = kServerIp;
   a.target_ip = kSourceFirst + 2;
   write_arp(req.data() + 14, a);
-  p.sio.deliver(*p.client, req, p.now);
+  p.cio.deliver(*p.client, req, p.now);
   ASSERT_EQ(p.cio.sent().size(), 1u);
   const Bytes reply = p.cio.pop_sent();
   ArpPacket r;

@@ -56,8 +56,8 @@ TEST_P(EnginePairTest, OneHundredConnections_AllComplete_NothingLeaks) {
   client.flush();
   for (int round = 0; round < 10000 && now < 20 * kSecond; ++round) {
     while (!cio.sent().empty() || !sio.sent().empty()) {
-      while (!cio.sent().empty()) cio.deliver(server, cio.pop_sent(), now);
-      while (!sio.sent().empty()) sio.deliver(client, sio.pop_sent(), now);
+      while (!cio.sent().empty()) sio.deliver(server, cio.pop_sent(), now);
+      while (!sio.sent().empty()) cio.deliver(client, sio.pop_sent(), now);
     }
     now += 10 * kMillisecond;
     client.advance(now);

@@ -278,8 +278,8 @@ struct DelayedPair {
       to_server.swap(cio.sent());
       to_client.swap(sio.sent());
       now += kOneWay;
-      for (const Bytes& b : to_server) cio.deliver(server, b, now);
-      for (const Bytes& b : to_client) sio.deliver(client, b, now);
+      for (const Bytes& b : to_server) sio.deliver(server, b, now);
+      for (const Bytes& b : to_client) cio.deliver(client, b, now);
       client.advance(now);
       server.advance(now);
     }
