@@ -98,6 +98,35 @@ int finish_run(const RunState& state, const AppOptions& o) {
   return 0;
 }
 
+// Worker i on lcore `lcore`, with its own stats slot (kept in `slots`).
+std::unique_ptr<dpdk::Worker> make_worker(unsigned lcore, std::size_t i, const dpdk::TscClock& clock,
+                                          std::atomic<bool>& stop, std::vector<std::unique_ptr<dpdk::StatsSlot>>& slots) {
+  auto w = std::make_unique<dpdk::Worker>();
+  w->lcore_id = lcore;
+  w->index = static_cast<std::uint16_t>(i);
+  w->clock = &clock;
+  w->stop = &stop;
+  slots.push_back(std::make_unique<dpdk::StatsSlot>());
+  w->slot = slots.back().get();
+  return w;
+}
+
+// The run starts now: its clocks, its deadline, and the control plane on worker 0's lcore.
+void start_run(RunState& state, const RunPlan& plan, const dpdk::TscClock& clock,
+               std::vector<std::unique_ptr<dpdk::Worker>>& workers) {
+  state.started = clock.now();
+  state.interval = static_cast<TimeNs>(plan.options.stats_interval * 1e9);
+  state.next_print = state.started + state.interval;
+  state.last_at = state.started;
+  if (plan.duration_s > 0) state.deadline = state.started + static_cast<TimeNs>(plan.duration_s * 1e9);
+  workers[0]->control = control_tick;
+  workers[0]->control_ctx = &state;
+  for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
+  register_telemetry(&state);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
 // Flood mode, once the port is up: one generator per queue (each lcore sends on its own queue,
 // with its share of the rate and of the source tuples), the next hop resolved by ARP first
 // unless --neighbor gave it, then the flood until the duration ends or SIGINT.
@@ -116,13 +145,7 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   std::vector<std::unique_ptr<FloodGenerator>> generators;
   std::vector<dpdk::Worker*> raw;
   for (std::size_t i = 0; i < count; ++i) {
-    auto w = std::make_unique<dpdk::Worker>();
-    w->lcore_id = lcores[i];
-    w->index = static_cast<std::uint16_t>(i);
-    w->clock = &clock;
-    w->stop = &stop;
-    slots.push_back(std::make_unique<dpdk::StatsSlot>());
-    w->slot = slots.back().get();
+    auto w = make_worker(lcores[i], i, clock, stop, slots);
     dpdk::EngineBinding& b = w->bindings[0];  // the queue only: binding_count stays 0, no engine
     b.port = port.port_id;
     b.queue = static_cast<std::uint16_t>(i);
@@ -154,7 +177,7 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   state.clock = &clock;
   state.stop = &stop;
   state.config = effective_config(plan);
-  std::signal(SIGINT, on_signal);
+  std::signal(SIGINT, on_signal);  // a stop during the ARP wait, too
   std::signal(SIGTERM, on_signal);
 
   const std::string hop = format_ipv4(plan.flood.next_hop_ip);
@@ -177,16 +200,8 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   spdlog::info("flood: next hop {} is at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", hop, mac.bytes[0], mac.bytes[1],
                mac.bytes[2], mac.bytes[3], mac.bytes[4], mac.bytes[5]);
 
-  state.started = clock.now();
-  state.interval = static_cast<TimeNs>(o.stats_interval * 1e9);
-  state.next_print = state.started + state.interval;
-  state.last_at = state.started;
-  if (plan.duration_s > 0) state.deadline = state.started + static_cast<TimeNs>(plan.duration_s * 1e9);
-  workers[0]->control = control_tick;
-  workers[0]->control_ctx = &state;
+  start_run(state, plan, clock, workers);
   for (auto& g : generators) g->restart_rate(state.started);
-  for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
-  register_telemetry(&state);
   spdlog::info("flood mode on {} lcore(s): {} segments at {} pps to {} from {} port(s) {}", count,
                to_string(plan.flood.kind), plan.flood.pps, o.dst[0], o.src_ip, o.src_ports);
   for (std::size_t i = 1; i < count; ++i) rte_eal_remote_launch(dpdk::flood_main, workers[i].get(), workers[i]->lcore_id);
@@ -309,13 +324,7 @@ int run(RunPlan& plan) {
   std::unique_ptr<dpdk::Dispatcher> dispatcher;
   std::vector<std::unique_ptr<RssSteering>> steerings;  // per worker, when RSS steers a client's replies
   for (std::size_t i = 0; i < worker_count; ++i) {
-    auto w = std::make_unique<dpdk::Worker>();
-    w->lcore_id = lcores[i];
-    w->index = static_cast<std::uint16_t>(i);
-    w->clock = &clock;
-    w->stop = &stop;
-    slots.push_back(std::make_unique<dpdk::StatsSlot>());
-    w->slot = slots.back().get();
+    auto w = make_worker(lcores[i], i, clock, stop, slots);
     if (!o.capture.empty()) {
       w->capture = &capture;
       w->capture_left = capture.per_lcore_limit;
@@ -446,20 +455,10 @@ int run(RunPlan& plan) {
   state.config = effective_config(plan);
   state.config["dispatch"] = state.dispatch;
   if (loopback) state.config["ring_size"] = o.ring_size;
-  state.started = clock.now();
-  state.interval = static_cast<TimeNs>(o.stats_interval * 1e9);
-  state.next_print = state.started + state.interval;
-  state.last_at = state.started;
-  if (plan.duration_s > 0) state.deadline = state.started + static_cast<TimeNs>(plan.duration_s * 1e9);
   state.secrets = &secrets;
   state.rotation = plan.server.cookie_rotation;
+  start_run(state, plan, clock, workers);
   state.next_rotation = state.started + state.rotation;
-  workers[0]->control = control_tick;
-  workers[0]->control_ctx = &state;
-  for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
-  register_telemetry(&state);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   spdlog::info("{} mode on {} lcore(s), dispatch {}", o.mode_name, worker_count, state.dispatch);
 
   for (std::size_t i = 1; i < worker_count; ++i) {
