@@ -118,6 +118,7 @@ class Engine {
     std::uint32_t accept_slots = 0;
     std::uint32_t accept_waiting = 0;  // live connections waiting to be accepted
     double accept_tokens = 0;
+    TimeNs last_cookie_at = kNever;    // when this listener last answered a SYN with a cookie
   };
 
   // What a passive handshake knows when its final ACK arrives, from a half-open entry or a cookie.
@@ -169,6 +170,7 @@ class Engine {
   std::uint32_t establish_passive(const PassiveOpen& p, RxContext& rx, bool flow_exists);
   void finish_passive_open(std::uint32_t id, RxContext& rx);
   [[nodiscard]] bool accept_queue_full(const Listener& l) const;
+  [[nodiscard]] bool may_hold_cookie(const Listener& l) const;
   void run_accept_queues();
   void accept_connection(std::uint32_t id);
 

@@ -231,7 +231,7 @@ void Engine::listen_input(RxContext& rx, std::uint32_t listener) {
   }
   if (seg.has(tcp_flags::kAck)) {
     // The final ACK of a handshake answered with a cookie finds no record: check the cookie.
-    if (config_.syn_cookies != SynCookieMode::kOff && !seg.has(tcp_flags::kSyn)) {
+    if (!seg.has(tcp_flags::kSyn) && may_hold_cookie(listeners_[listener])) {
       cookie_ack_input(rx, listener);
       return;
     }

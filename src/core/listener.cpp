@@ -22,6 +22,7 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
   }
   if (l.half_open >= config_.syn_backlog) {
     if (config_.syn_cookies == SynCookieMode::kOnOverflow) {
+      l.last_cookie_at = now_;
       send_cookie_synack(rx);
       return;
     }
@@ -119,6 +120,16 @@ void Engine::send_cookie_synack(RxContext& rx) {
   emit_segment(s);
   ++counters_.cookies_sent;
   ++counters_.synack_sent;
+}
+
+// Could an ACK to this listener be the last step of a cookie handshake? Only if a cookie went out
+// recently enough to be still valid (two periods): otherwise, with cookies on overflow, a stray
+// ACK is answered as RFC 9293 §3.10.7.2 says without a cookie check, as Linux does
+// (tcp_synq_no_recent_overflow).
+bool Engine::may_hold_cookie(const Listener& l) const {
+  if (config_.syn_cookies == SynCookieMode::kAlways) return true;
+  if (config_.syn_cookies == SynCookieMode::kOff || l.last_cookie_at == kNever) return false;
+  return now_ - l.last_cookie_at <= 2 * config_.cookie_rotation;
 }
 
 // An ACK to a listening port with no record: the last step of a cookie handshake, or a forgery.

@@ -817,3 +817,38 @@ TEST(IdleTimeout, SilentClient_ResetAfterIdleTimeout) {
 
 }  // namespace
 }  // namespace synwave::test
+
+namespace synwave::test {
+namespace {
+
+// Cookies on overflow: a stray ACK is checked as a cookie only while one could be out there
+// (Linux's tcp_synq_no_recent_overflow): before any overflow, and two periods after the last,
+// it is an ACK in LISTEN like any other (RFC 9293 §3.10.7.2: RST).
+TEST(SynCookie, OnOverflow_StrayAckCheckedAsCookieOnlyAfterARecentOverflow) {
+  EngineConfig cfg = listener_config(SynCookieMode::kOnOverflow, /*syn_backlog=*/1);
+  cfg.synack_retries = 0;  // the half-open entry leaves quietly while time passes
+  TcpPeer p(cfg);
+  p.UseTuple(kListenPort, 3000);
+  p.Send({.flags = kAck, .seq = 100, .ack = 0x12345678});
+  p.ExpectEmit(kRst, 0x12345678, kAny);
+  EXPECT_EQ(p.counters().drop_no_listener_rst, 1u);
+  EXPECT_EQ(p.counters().cookies_invalid, 0u);
+
+  Syn(p, 3001, kIss);      // fills the backlog of one
+  Syn(p, 3002, kIss + 5);  // overflows: a cookie
+  EXPECT_EQ(p.counters().cookies_sent, 1u);
+  p.UseTuple(kListenPort, 3003);
+  p.Send({.flags = kAck, .seq = 100, .ack = 0x12345678});
+  p.ExpectEmit(kRst, 0x12345678, kAny);
+  EXPECT_EQ(p.counters().cookies_invalid, 1u);  // checked as a cookie now
+
+  p.Advance(2 * cfg.cookie_rotation + kSecond);
+  p.UseTuple(kListenPort, 3004);
+  p.Send({.flags = kAck, .seq = 100, .ack = 0x12345678});
+  p.ExpectEmit(kRst, 0x12345678, kAny);
+  EXPECT_EQ(p.counters().cookies_invalid, 1u);
+  EXPECT_EQ(p.counters().drop_no_listener_rst, 2u);
+}
+
+}  // namespace
+}  // namespace synwave::test
