@@ -68,17 +68,21 @@ void print_flood_progress(const RunState& s, const Totals& t, TimeNs now) {
 
 double to_us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
-// " connect p50/p99 12.3/45.6 us": one decimal below 1 ms, whole microseconds above.
-std::string p50_p99(const char* name, const LatencyHistogram& h) {
-  char buf[96];
-  if (h.count() == 0) {
-    std::snprintf(buf, sizeof buf, " %s p50/p99 -/- us", name);
-  } else {
-    const double p50 = to_us(h.value_at_percentile(50));
-    const double p99 = to_us(h.value_at_percentile(99));
-    std::snprintf(buf, sizeof buf, p99 < 1000 ? " %s p50/p99 %.1f/%.1f us" : " %s p50/p99 %.0f/%.0f us", name, p50, p99);
+// " connect p50/90/99/99.9/max 12.3/20.1/45.6/60.2/71.0 us": one decimal below 1 ms, whole
+// microseconds above.
+std::string percentiles(const char* name, const LatencyHistogram& h) {
+  if (h.count() == 0) return std::string(" ") + name + " p50/90/99/99.9/max -";
+  const double v[5] = {to_us(h.value_at_percentile(50)), to_us(h.value_at_percentile(90)),
+                       to_us(h.value_at_percentile(99)), to_us(h.value_at_percentile(99.9)), to_us(h.max())};
+  const char* f = v[4] < 1000 ? "%.1f" : "%.0f";
+  std::string out = std::string(" ") + name + " p50/90/99/99.9/max ";
+  for (int i = 0; i < 5; ++i) {
+    char num[32];
+    std::snprintf(num, sizeof num, f, v[i]);
+    out += num;
+    out += i < 4 ? "/" : " us";
   }
-  return buf;
+  return out;
 }
 
 // The latency part of the progress line: what was recorded since the previous line.
@@ -88,8 +92,8 @@ std::string latency_progress(RunState& s) {
   LatencyStats interval = l.client;
   interval.subtract(s.last_latency);
   s.last_latency = l.client;
-  std::string out = " |" + p50_p99("connect", interval.connect);
-  if (client_has_transaction(s)) out += p50_p99("transaction", interval.transaction);
+  std::string out = " |" + percentiles("connect", interval.connect);
+  if (client_has_transaction(s)) out += percentiles("transaction", interval.transaction);
   return out;
 }
 
