@@ -5,14 +5,16 @@
 # Each suite is a stage function that records its results with record_pass/record_fail.
 # To add a suite (sanitizers, fuzzing, ...), write a stage_* function and append it to STAGES.
 #
-# Environment: BUILD_DIR (default build), SYSTEM_TEST_TIMEOUT seconds per system test (default 600).
+# Environment: BUILD_DIR (default build), SYSTEM_TEST_TIMEOUT seconds per system test (default 600),
+# FUZZ_MINUTES minutes per fuzz harness (default 1; 0 skips the fuzz stage).
 set -euo pipefail
 
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-build}"
 SYSTEM_TEST_TIMEOUT="${SYSTEM_TEST_TIMEOUT:-600}"
-readonly SCRIPTS_DIR REPO_ROOT BUILD_DIR SYSTEM_TEST_TIMEOUT
+FUZZ_MINUTES="${FUZZ_MINUTES:-1}"
+readonly SCRIPTS_DIR REPO_ROOT BUILD_DIR SYSTEM_TEST_TIMEOUT FUZZ_MINUTES
 export BUILD_DIR
 
 # Debian's interpreter: the python3 first on PATH may be another one (see shared/HARNESS.md).
@@ -21,6 +23,8 @@ readonly PYTHON=/usr/bin/python3
 readonly STAGES=(
   stage_meson_tests
   stage_system_tests
+  stage_sanitizers
+  stage_fuzz
 )
 
 PASSED=0
@@ -126,6 +130,75 @@ stage_system_tests() {
       record_fail "$name (exit $status)"
     fi
   done
+}
+
+# The unit and simulation suites again, built with ASan and UBSan (meson's b_sanitize; UBSan made
+# fatal by meson.build) in $BUILD_DIR-asan, without DPDK (the core is what they test). One result
+# per suite. Every test runs: none is slow enough under ASan to need a subset (~1 min for both).
+stage_sanitizers() {
+  banner "sanitizers: unit and simulation tests under ASan + UBSan"
+  local started=$SECONDS
+  local dir="$BUILD_DIR-asan"
+  local -a options=(-Db_sanitize=address,undefined -Ddpdk=disabled -Dbenchmarks=false -Dbuildtype=debugoptimized)
+  if [[ "${CI:-}" == "true" || "${WERROR:-0}" == "1" ]]; then
+    options+=(-Dwerror=true)
+  fi
+  local status=0
+  if [[ -f "$dir/meson-private/coredata.dat" ]]; then
+    meson setup --reconfigure "${options[@]}" "$dir" >/dev/null || status=$?
+  else
+    meson setup "${options[@]}" "$dir" >/dev/null || status=$?
+  fi
+  local -a jobs=()
+  if [[ -n "${NINJA_JOBS:-}" ]]; then
+    jobs=(-j "$NINJA_JOBS")
+  fi
+  if [[ $status -eq 0 ]]; then
+    ninja -C "$dir" "${jobs[@]}" tests/unit_tests tests/sim_tests || status=$?
+  fi
+  if [[ $status -ne 0 ]]; then
+    record_fail "sanitizers: configuring or building $dir (exit $status)"
+    return 0
+  fi
+  echo "sanitizers: built in $((SECONDS - started)) s"
+
+  local suite
+  for suite in unit simulation; do
+    status=0
+    # UBSan's report names the check and the line; ASan's includes the stack already.
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+      meson test -C "$dir" --no-rebuild --print-errorlogs "$suite" || status=$?
+    if [[ $status -eq 0 ]]; then
+      echo "PASS $suite (ASan + UBSan)"
+      record_pass
+    else
+      record_fail "$suite under ASan + UBSan (exit $status)"
+    fi
+  done
+  echo "sanitizers: stage took $((SECONDS - started)) s"
+}
+
+# Each libFuzzer harness (tests/fuzz) for FUZZ_MINUTES through scripts/fuzz.sh, in a clang build
+# directory of its own ($BUILD_DIR-fuzz). One result per harness: a finding fails it, and
+# fuzz.sh's output says where the input was kept and how to replay it.
+stage_fuzz() {
+  banner "fuzzing: each harness for $FUZZ_MINUTES min under ASan + UBSan"
+  if [[ "$FUZZ_MINUTES" == "0" ]]; then
+    echo "SKIPPED: FUZZ_MINUTES=0"
+    return 0
+  fi
+  local started=$SECONDS target status
+  for target in wire engine; do
+    status=0
+    FUZZ_BUILD_DIR="$BUILD_DIR-fuzz" "$SCRIPTS_DIR/fuzz.sh" "$FUZZ_MINUTES" "$target" || status=$?
+    if [[ $status -eq 0 ]]; then
+      echo "PASS ${target}_fuzz"
+      record_pass
+    else
+      record_fail "${target}_fuzz (exit $status)"
+    fi
+  done
+  echo "fuzzing: stage took $((SECONDS - started)) s"
 }
 
 print_summary() {
