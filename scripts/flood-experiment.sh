@@ -41,7 +41,6 @@ readonly MODES RATES REPEATS LEGIT_RATE LEGIT_SECONDS LEGIT_TIMEOUT SYN_BACKLOG 
 readonly SERVER_IP=198.18.0.2
 readonly FLOOD_IP=198.18.0.3
 readonly SPOOFED=198.19.0.1-198.19.255.254
-readonly BRIDGE=br0
 readonly SERVER_TAP=swsrv0
 readonly FLOOD_TAP=swfld0
 LEGIT_CONNECTIONS=$((LEGIT_RATE * LEGIT_SECONDS))
@@ -56,19 +55,8 @@ RUNS_DIR="$SW_WORKDIR/runs"
 mkdir -p "$RUNS_DIR"
 
 sw_netns
-ip -n "$SW_NS" link add "$BRIDGE" type bridge
-ip -n "$SW_NS" link set "$BRIDGE" address "$SW_KERNEL_MAC"
-ip -n "$SW_NS" addr add "$SW_KERNEL_IP/24" dev "$BRIDGE"
-ip -n "$SW_NS" link set "$BRIDGE" up
+sw_bridge kernel
 
-# The kernel side of a net_tap port gets a MAC of its own (else the bridge keeps frames for the
-# synwave MAC it copied for itself) and joins the bridge.
-attach() {
-  local tap="$1" mac="$2"
-  ip -n "$SW_NS" link set "$tap" address "$mac"
-  ip -n "$SW_NS" link set "$tap" master "$BRIDGE"
-  ip -n "$SW_NS" link set "$tap" up
-}
 
 # Waits until a tap of a process that has exited is gone, so that the next run can create it.
 wait_tap_gone() {
@@ -88,7 +76,7 @@ one_run() {
   local server_pid=$SW_PID
   sw_wait_tap "$SERVER_TAP"
   sw_wait_ready "$dir/server.log" 60
-  attach "$SERVER_TAP" 02:00:00:00:01:02
+  sw_bridge_attach "$SERVER_TAP" 02:00:00:00:01:02
 
   local flood_pid=""
   if [[ "$rate" -gt 0 ]]; then
@@ -99,7 +87,7 @@ one_run() {
     sw_wait_tap "$FLOOD_TAP"
     sw_wait_for 60 "flood port started" grep -q 'flood: resolving' "$dir/flood.log" ||
       { sw_tail "$dir/flood.log"; sw_fail "the flood did not start resolving its next hop"; }
-    attach "$FLOOD_TAP" 02:00:00:00:01:03
+    sw_bridge_attach "$FLOOD_TAP" 02:00:00:00:01:03
     sw_wait_ready "$dir/flood.log" 30
     sleep 1  # the flood fills the SYN backlog before the first legitimate SYN
   fi

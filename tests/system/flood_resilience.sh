@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A SYN flood against a synwave server while the Linux kernel opens legitimate connections to it.
 #
-# One namespace, one Ethernet segment: a Linux bridge br0 (198.18.0.1, the kernel's address, where
+# One namespace, one Ethernet segment: a Linux bridge (198.18.0.1, the kernel's address, where
 # the legitimate clients live) with two net_tap ports on it, each a synwave process:
 #   - the server (198.18.0.2:80, lcore 0): --syn-cookies on-overflow with a SYN backlog of 64,
 #     so the flood fills the backlog at once and every SYN after that is answered with a cookie;
@@ -22,7 +22,6 @@ readonly SYN_BACKLOG=64
 readonly SERVER_IP=198.18.0.2
 readonly FLOOD_IP=198.18.0.3
 readonly SPOOFED=198.19.0.1-198.19.255.254
-readonly BRIDGE=br0
 readonly SERVER_TAP=swsrv0
 readonly FLOOD_TAP=swfld0
 
@@ -62,19 +61,8 @@ refuse "a TCP option flood mode does not have" "unknown option --syn-backlog" "$
 
 # --- the segment ---------------------------------------------------------------------------------
 sw_netns
-ip -n "$SW_NS" link add "$BRIDGE" type bridge
-ip -n "$SW_NS" link set "$BRIDGE" address "$SW_KERNEL_MAC"
-ip -n "$SW_NS" addr add "$SW_KERNEL_IP/24" dev "$BRIDGE"
-ip -n "$SW_NS" link set "$BRIDGE" up
+sw_bridge kernel
 
-# attach TAP MAC: the kernel side of a net_tap port gets a MAC of its own (the bridge would take
-# frames to the synwave MAC it copied as its own) and joins the bridge.
-attach() {
-  local tap="$1" mac="$2"
-  ip -n "$SW_NS" link set "$tap" address "$mac"
-  ip -n "$SW_NS" link set "$tap" master "$BRIDGE"
-  ip -n "$SW_NS" link set "$tap" up
-}
 
 SERVER_LOG="$SW_WORKDIR/server.log"
 SERVER_REPORT="$SW_WORKDIR/server.json"
@@ -84,7 +72,7 @@ sw_start_synwave "$SERVER_LOG" --no-huge -m 512 --no-pci --vdev "net_tap0,iface=
 SERVER_PID=$SW_PID
 sw_wait_tap "$SERVER_TAP"
 sw_wait_ready "$SERVER_LOG"
-attach "$SERVER_TAP" 02:00:00:00:01:02
+sw_bridge_attach "$SERVER_TAP" 02:00:00:00:01:02
 
 FLOOD_LOG="$SW_WORKDIR/flood.log"
 FLOOD_REPORT="$SW_WORKDIR/flood.json"
@@ -97,7 +85,7 @@ sw_wait_tap "$FLOOD_TAP"
 # next hop: attach it then, and the flood's ARP requests reach the server.
 sw_wait_for 20 "flood port started" grep -q 'flood: resolving' "$FLOOD_LOG" ||
   { sw_tail "$FLOOD_LOG"; sw_fail "the flood did not start resolving its next hop"; }
-attach "$FLOOD_TAP" 02:00:00:00:01:03
+sw_bridge_attach "$FLOOD_TAP" 02:00:00:00:01:03
 sw_check "the flood finds the server's MAC by ARP across the bridge and starts"
 sw_wait_ready "$FLOOD_LOG" 20
 sw_ok "$(grep 'flood: next hop' "$FLOOD_LOG" | sed 's/.*flood: //')"

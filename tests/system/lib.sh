@@ -262,6 +262,28 @@ sw_setup_kernel_side() {
     sw_fail "the kernel side of $ifname lost its MAC $SW_KERNEL_MAC"
 }
 
+# sw_bridge [kernel]: a bridge SW_BRIDGE in the namespace for several net_tap ports (synwave
+# processes) to share one segment; with "kernel", the kernel is on it too, as SW_KERNEL_IP.
+SW_BRIDGE=swbr0
+sw_bridge() {
+  ip -n "$SW_NS" link add "$SW_BRIDGE" type bridge
+  if [[ "${1:-}" == kernel ]]; then
+    ip -n "$SW_NS" link set "$SW_BRIDGE" address "$SW_KERNEL_MAC"
+    ip -n "$SW_NS" addr add "$SW_KERNEL_IP/24" dev "$SW_BRIDGE"
+  fi
+  ip -n "$SW_NS" link set "$SW_BRIDGE" up
+}
+
+# sw_bridge_attach TAP MAC: puts a net_tap's kernel side on the bridge, with a MAC of its own.
+# Call it once the synwave process has started its port: starting it copies the port's MAC onto
+# the kernel side, and a bridge keeps frames addressed to one of its own ports' MACs.
+sw_bridge_attach() {
+  local tap="$1" mac="$2"
+  ip -n "$SW_NS" link set "$tap" address "$mac"
+  ip -n "$SW_NS" link set "$tap" master "$SW_BRIDGE"
+  ip -n "$SW_NS" link set "$tap" up
+}
+
 # sw_start_tap_synwave LOG LCORES VDEV_EXTRA MODE OPTIONS...
 # Starts synwave on a net_tap in the namespace (--ip 198.18.0.2/24 added), waits until its workers
 # run, then configures the kernel side. Sets SW_PID and SW_PREFIX (the --file-prefix).

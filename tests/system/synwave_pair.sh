@@ -10,7 +10,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly CONNECTIONS=100000
 readonly SERVER_TAP=swtaps
 readonly CLIENT_TAP=swtapc
-readonly BRIDGE=swbr0
 
 sw_begin 300
 sw_netns
@@ -20,18 +19,13 @@ CLIENT_LOG="$SW_WORKDIR/client.log"
 SERVER_REPORT="$SW_WORKDIR/server.json"
 CLIENT_REPORT="$SW_WORKDIR/client.json"
 
-ip -n "$SW_NS" link add "$BRIDGE" type bridge
-ip -n "$SW_NS" link set "$BRIDGE" up
+sw_bridge
 
-# attach IFNAME MAC LOG: once its synwave's port has started (which copies the port's MAC onto
-# the kernel interface), give the kernel interface a MAC of its own (a bridge drops frames whose
-# source is one of its ports' own addresses) and enslave it to the bridge.
+# attach TAP MAC LOG: on the bridge once its synwave's port has started.
 attach() {
   sw_wait_tap "$1"
   sw_wait_ready "$3"
-  ip -n "$SW_NS" link set "$1" address "$2"
-  ip -n "$SW_NS" link set "$1" master "$BRIDGE"
-  ip -n "$SW_NS" link set "$1" up
+  sw_bridge_attach "$1" "$2"
 }
 
 sw_start_synwave "$SERVER_LOG" --no-huge -m 512 --no-pci --vdev "net_tap0,iface=$SERVER_TAP" -l 0 \
