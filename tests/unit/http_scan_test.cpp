@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -253,6 +255,123 @@ TEST(HttpResponseScanner, FieldNamesInTheBody_AreBodyBytes) {
   HttpResponseScanner s;
   s.feed(bytes_of(stream), static_cast<std::uint32_t>(stream.size()));
   EXPECT_EQ(outcome_of(s), (Outcome{true, 40, 40, true}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scanners skip ahead with memchr; these compare them with the plain byte-at-a-time matchers
+// they replaced, on random streams made mostly of the bytes that matter, cut at random places.
+
+struct ReferenceScanner {
+  std::uint8_t end_matched = 0;
+  std::uint8_t field_match = 0;
+  bool in_length = false;
+  bool header_done = false;
+  std::uint32_t content_length = HttpResponseScanner::kUnknownLength;
+  std::uint32_t body_received = 0;
+  std::size_t header_end = std::string::npos;  // stream offset one past the blank line
+  std::size_t offset = 0;
+
+  void feed(const std::uint8_t* p, std::uint32_t n) {
+    static constexpr char kEnd[4] = {'\r', '\n', '\r', '\n'};
+    static constexpr char kField[] = "\ncontent-length:";
+    for (std::uint32_t i = 0; i < n; ++i, ++offset) {
+      const char c = static_cast<char>(p[i]);
+      if (header_done) {
+        ++body_received;
+        continue;
+      }
+      bool field_done = false;
+      if (in_length) {
+        if (c >= '0' && c <= '9') {
+          const std::uint32_t digit = static_cast<std::uint32_t>(c - '0');
+          const std::uint32_t base = content_length == HttpResponseScanner::kUnknownLength ? 0 : content_length;
+          content_length = base > (HttpResponseScanner::kUnknownLength - 1 - digit) / 10
+                               ? HttpResponseScanner::kUnknownLength - 1
+                               : base * 10 + digit;
+          field_done = true;
+        } else if ((c == ' ' || c == '\t') && content_length == HttpResponseScanner::kUnknownLength) {
+          field_done = true;
+        } else {
+          in_length = false;
+        }
+      }
+      if (!field_done) {
+        const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        if (lower == kField[field_match]) {
+          if (++field_match == sizeof(kField) - 1) {
+            in_length = true;
+            field_match = 0;
+            content_length = HttpResponseScanner::kUnknownLength;
+          }
+        } else {
+          field_match = (c == '\n') ? 1 : 0;
+        }
+      }
+      if (c == kEnd[end_matched]) {
+        if (++end_matched == 4) {
+          header_done = true;
+          header_end = offset + 1;
+        }
+      } else {
+        end_matched = (c == '\r') ? 1 : 0;
+      }
+    }
+  }
+};
+
+std::string random_stream(std::mt19937& rng) {
+  static const std::vector<std::string> kPieces = {"\r", "\n", "\r\n", "a", "x", " ", "\t", "7", "0",
+                                                   "Content-Length:", "content-length: ", "CONTENT-LENGTH:",
+                                                   "\ncontent-len", "Connection: close"};
+  std::uniform_int_distribution<std::size_t> piece(0, kPieces.size() - 1);
+  std::uniform_int_distribution<int> count(0, 60);
+  std::string s;
+  for (int i = count(rng); i > 0; --i) s += kPieces[piece(rng)];
+  return s;
+}
+
+std::vector<std::size_t> random_cuts(std::mt19937& rng, std::size_t size) {
+  std::uniform_int_distribution<std::size_t> at(0, size);
+  std::vector<std::size_t> cuts(std::uniform_int_distribution<int>(0, 6)(rng));
+  for (auto& c : cuts) c = at(rng);
+  std::sort(cuts.begin(), cuts.end());
+  return cuts;
+}
+
+TEST(HeaderEndScanner, RandomStreamsCutAnywhere_EndWhereTheByteMatcherEnds) {
+  std::mt19937 rng(20240611);
+  for (int round = 0; round < 20000; ++round) {
+    const std::string stream = random_stream(rng);
+    const std::vector<std::size_t> cuts = random_cuts(rng, stream.size());
+    ReferenceScanner want;
+    want.feed(bytes_of(stream), static_cast<std::uint32_t>(stream.size()));
+    HeaderEndScanner scanner;
+    std::size_t end = std::string::npos;
+    std::size_t from = 0;
+    for (std::size_t i = 0; i <= cuts.size() && end == std::string::npos; ++i) {
+      const std::size_t to = i < cuts.size() ? cuts[i] : stream.size();
+      bool found = false;
+      const std::uint32_t consumed = scanner.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(to - from), found);
+      if (found) end = from + consumed;
+      else ASSERT_EQ(consumed, to - from);
+      from = to;
+    }
+    ASSERT_EQ(end, want.header_end) << "round " << round;
+  }
+}
+
+TEST(HttpResponseScanner, RandomStreamsCutAnywhere_SameOutcomeAsTheByteMatcher) {
+  std::mt19937 rng(20240612);
+  for (int round = 0; round < 20000; ++round) {
+    const std::string stream = random_stream(rng);
+    const std::vector<std::size_t> cuts = random_cuts(rng, stream.size());
+    ReferenceScanner want;
+    want.feed(bytes_of(stream), static_cast<std::uint32_t>(stream.size()));
+    const bool complete = want.header_done && want.content_length != HttpResponseScanner::kUnknownLength &&
+                          want.body_received >= want.content_length;
+    ASSERT_EQ(scan_in_pieces(stream, cuts), (Outcome{want.header_done, want.content_length, want.body_received, complete}))
+        << "round " << round;
+  }
 }
 
 }  // namespace

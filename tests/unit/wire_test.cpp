@@ -617,6 +617,12 @@ INSTANTIATE_TEST_SUITE_P(
         OptionsCase{"WS 0", {1, 3, 3, 0}, with([](TcpOptions& o) { o.has_window_scale = true; })},
         OptionsCase{"TS values", {1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1},
                     with([](TcpOptions& o) { o.has_timestamps = true; o.ts_val = 0xffffffff; o.ts_ecr = 1; })},
+        OptionsCase{"12 bytes of NOP NOP TS, the common layout", {1, 1, 8, 10, 0, 0, 0x12, 0x34, 0x80, 0, 0, 0},
+                    with([](TcpOptions& o) { o.has_timestamps = true; o.ts_val = 0x1234; o.ts_ecr = 0x80000000u; })},
+        OptionsCase{"12 bytes: NOP NOP, TS with length 9 is malformed", {1, 1, 8, 9, 0, 0, 0, 1, 0, 0, 0, 2},
+                    with([](TcpOptions& o) { o.malformed = true; })},
+        OptionsCase{"12 bytes: TS then NOP NOP", {8, 10, 0, 0, 0, 3, 0, 0, 0, 4, 1, 1},
+                    with([](TcpOptions& o) { o.has_timestamps = true; o.ts_val = 3; o.ts_ecr = 4; })},
         OptionsCase{"TS then length past the end: TS kept", {1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 2, 4, 5},
                     with([](TcpOptions& o) { o.has_timestamps = true; o.ts_val = 5; o.ts_ecr = 6; o.malformed = true; })}));
 

@@ -74,7 +74,12 @@ inline void write_ipv4(std::uint8_t* p, std::uint32_t src, std::uint32_t dst, st
   p[11] = 0;
   store_be32(p + 12, src);
   store_be32(p + 16, dst);
-  if (!checksum_offload) store_be16(p + 10, checksum_finish(checksum_add(p, 20)));
+  if (!checksum_offload) {
+    // The header's 16-bit words, summed from the values just stored rather than read back.
+    const std::uint64_t sum = std::uint64_t{0x4500} + total_len + id + 0x4000 + (std::uint32_t{ttl} << 8) + protocol +
+                              (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff);
+    store_be16(p + 10, checksum_finish(sum));
+  }
 }
 
 }  // namespace synwave
