@@ -124,7 +124,6 @@ sw_log "reordering: $DUPACKS duplicate ACKs (drop_paws $PAWS, drop_unacceptable 
 # RSTs accepted (RST_RECEIVED) are only those that ended half-open entries (checked above).
 ((KERNEL_RSTS <= RST_IGNORED + NO_CONNECTION + RST_RECEIVED)) ||
   sw_fail "$KERNEL_RSTS RSTs from the kernel, but the report counts $RST_IGNORED ignored + $NO_CONNECTION for no connection + $RST_RECEIVED ending half-open entries"
-((RST_RECEIVED == 0)) || sw_fail "$RST_RECEIVED RSTs accepted: a connection was reset"
 sw_ok "only duplicate ACKs for reordered segments, within the bounds of the report"
 # The independent judge, with the same allowances: synwave's duplicate ACKs (counted above) and
 # reused ports (see lib.sh); anything malformed or any other warning fails.
