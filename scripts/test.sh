@@ -139,7 +139,9 @@ stage_sanitizers() {
   banner "sanitizers: unit and simulation tests under ASan + UBSan"
   local started=$SECONDS
   local dir="$BUILD_DIR-asan"
-  local -a options=(-Db_sanitize=address,undefined -Ddpdk=disabled -Dbenchmarks=false -Dbuildtype=debugoptimized)
+  # -O1: compiling these suites with ASan at -O2 -g takes 4-5 times as long (about 11 min here
+  # under load, against 2), and the tests run fast enough at -O1 (under 30 s together).
+  local -a options=(-Db_sanitize=address,undefined -Ddpdk=disabled -Dbenchmarks=false -Dbuildtype=plain -Dcpp_args=-O1)
   if [[ "${CI:-}" == "true" || "${WERROR:-0}" == "1" ]]; then
     options+=(-Dwerror=true)
   fi
