@@ -286,6 +286,20 @@ nlohmann::json flood_sent_json(FloodKind kind, std::uint64_t sent) {
 }
 
 // Flood mode's report: segments sent by kind, in total and per lcore, what could not be sent.
+nlohmann::json ports_json(const RunState& s) {
+  nlohmann::json ports = nlohmann::json::array();
+  for (const PortSummary& p : s.ports) {
+    ports.push_back({{"id", p.id},
+                     {"name", p.name},
+                     {"driver", p.driver},
+                     {"queues", p.queues},
+                     {"rss", p.rss},
+                     {"tx_checksum_offload", p.tx_checksum_offload},
+                     {"rx_checksum_offload", p.rx_checksum_offload}});
+  }
+  return ports;
+}
+
 nlohmann::json build_flood_report(const RunState& s) {
   const Totals t = collect(s);
   const FloodStats f = flood_totals(s);
@@ -312,14 +326,7 @@ nlohmann::json build_flood_report(const RunState& s) {
                            {"data_plane", worker_json(snap.worker)}});
   }
   r["dispatch"] = s.dispatch;
-  r["ports"] = nlohmann::json::array();
-  for (const PortSummary& p : s.ports) {
-    r["ports"].push_back({{"id", p.id},
-                          {"name", p.name},
-                          {"driver", p.driver},
-                          {"queues", p.queues},
-                          {"tx_checksum_offload", p.tx_checksum_offload}});
-  }
+  r["ports"] = ports_json(s);
   r["config"] = s.config;
   return r;
 }
@@ -466,16 +473,7 @@ nlohmann::json build_report(const RunState& s) {
     r["lcores"].push_back({{"lcore", s.lcores[i]}, {"counters", counters_json(sum)}, {"data_plane", worker_json(snap.worker)}});
   }
   r["dispatch"] = s.dispatch;
-  r["ports"] = nlohmann::json::array();
-  for (const PortSummary& p : s.ports) {
-    r["ports"].push_back({{"id", p.id},
-                          {"name", p.name},
-                          {"driver", p.driver},
-                          {"queues", p.queues},
-                          {"rss", p.rss},
-                          {"tx_checksum_offload", p.tx_checksum_offload},
-                          {"rx_checksum_offload", p.rx_checksum_offload}});
-  }
+  r["ports"] = ports_json(s);
   r["config"] = s.config;
   r["timeline"] = timeline_json(s);
   return r;
