@@ -234,6 +234,8 @@ class Engine {
   // When an automatic workload's connection is given up: the idle limit from now, and for a
   // client waiting on its response no later than the response deadline.
   [[nodiscard]] std::uint32_t workload_deadline_us(const Connection& c) const;
+  // A client waiting on its response, under --response-timeout: when the wait ends (engine µs clock).
+  [[nodiscard]] bool response_deadline_us(const Connection& c, std::uint32_t& at) const;
   void app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n);
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);

@@ -106,9 +106,15 @@ void Engine::app_start_request(std::uint32_t id) {
 
 std::uint32_t Engine::workload_deadline_us(const Connection& c) const {
   const std::uint32_t idle = now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond);
-  if (config_.response_timeout == 0 || !is_client(c) || c.has(conn_flags::kWorkloadDone)) return idle;
-  const std::uint32_t response = c.phase_start_us + static_cast<std::uint32_t>(config_.response_timeout / kMicrosecond);
+  std::uint32_t response = 0;
+  if (!response_deadline_us(c, response)) return idle;
   return static_cast<std::int32_t>(response - idle) < 0 ? response : idle;
+}
+
+bool Engine::response_deadline_us(const Connection& c, std::uint32_t& at) const {
+  if (config_.response_timeout == 0 || !is_client(c) || c.has(conn_flags::kWorkloadDone)) return false;
+  at = c.phase_start_us + static_cast<std::uint32_t>(config_.response_timeout / kMicrosecond);
+  return true;
 }
 
 void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) {

@@ -410,6 +410,7 @@ void Engine::on_timer(std::uint32_t id) {
     return (c.deadlines & bit) != 0 && static_cast<std::int32_t>(now - at) >= 0;
   };
   if (due(deadline_bits::kState, c.state_deadline_us)) {
+    std::uint32_t response_at = 0;
     c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~deadline_bits::kState);
     if (c.state == TcpState::kFinWait2) {
       connection_done(id, &Counters::conn_failed_fin_wait2_timeout);
@@ -425,8 +426,7 @@ void Engine::on_timer(std::uint32_t id) {
       if (conns_[id].state == TcpState::kClosed) return;
       output(id);
     } else if ((c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) &&
-               config_.response_timeout != 0 && !c.has(conn_flags::kPassive) && !c.has(conn_flags::kWorkloadDone) &&
-               now - c.phase_start_us >= static_cast<std::uint32_t>(config_.response_timeout / kMicrosecond)) {
+               response_deadline_us(c, response_at) && static_cast<std::int32_t>(now - response_at) >= 0) {
       send_reset(c);  // the way an application that stops waiting closes: abort
       connection_done(id, &Counters::conn_failed_response_timeout);
       return;
