@@ -54,16 +54,29 @@ FloodStats flood_totals(const RunState& s) {
   return f;
 }
 
+// " 97% 41%": each lcore's busy share over the interval.
+std::string busy_progress(const RunState& s, const Totals& t) {
+  std::string out;
+  for (std::size_t i = 0; i < t.lcores.size(); ++i) {
+    const dpdk::WorkerCounters before = i < s.last.lcores.size() ? s.last.lcores[i].worker : dpdk::WorkerCounters{};
+    char pct[16];
+    std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * busy_share(t.lcores[i].worker, before));
+    out += pct;
+  }
+  return out;
+}
+
 void print_flood_progress(const RunState& s, const Totals& t, TimeNs now) {
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
   const FloodStats f = flood_totals(s);
-  std::fprintf(stderr, "[%6.1fs] flood %s: tx %s pps (target %s) | sent %llu, no buffer %llu, tx queue full %llu | rx %s pps\n",
+  std::fprintf(stderr, "[%6.1fs] flood %s: tx %s pps (target %s) | sent %llu, no buffer %llu, tx queue full %llu | rx %s pps | busy%s\n",
                static_cast<double>(now - s.started) / 1e9, std::string(to_string(s.plan->flood.kind)).c_str(),
                human(static_cast<double>(t.worker.tx_packets - s.last.worker.tx_packets) / dt).c_str(),
                human(static_cast<double>(s.plan->flood.pps)).c_str(), static_cast<unsigned long long>(f.sent),
                static_cast<unsigned long long>(f.no_buffer), static_cast<unsigned long long>(t.worker.tx_ring_full_drops),
-               human(static_cast<double>(t.worker.rx_packets - s.last.worker.rx_packets) / dt).c_str());
+               human(static_cast<double>(t.worker.rx_packets - s.last.worker.rx_packets) / dt).c_str(),
+               busy_progress(s, t).c_str());
 }
 
 double to_us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
@@ -117,7 +130,7 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                                     g.in(TcpState::kClosing) + g.in(TcpState::kLastAck);
   std::fprintf(stderr,
                "[%6.1fs] opened %s/s accepted %s/s closed %s/s | estab %u half-open %u time-wait %u | retx %s "
-               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps%s\n",
+               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps | busy%s%s\n",
                static_cast<double>(now - s.started) / 1e9, human(rate(a.conn_opened, b.conn_opened)).c_str(),
                human(rate(a.conn_accepted, b.conn_accepted)).c_str(),
                human(rate(a.conn_completed + a.conn_failed, b.conn_completed + b.conn_failed)).c_str(), established,
@@ -127,7 +140,8 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                human(static_cast<double>(a.rst_received - b.rst_received)).c_str(),
                human(static_cast<double>(drops_of(a) - drops_of(b))).c_str(),
                rate(t.worker.rx_packets, s.last.worker.rx_packets) / 1e6,
-               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, latency_progress(s).c_str());
+               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, busy_progress(s, t).c_str(),
+               latency_progress(s).c_str());
 }
 
 // Called with each progress line, before `last` moves on: the rates over the interval just ended.
@@ -168,6 +182,27 @@ nlohmann::json gauges_json(const EngineGauges& g) {
   return j;
 }
 
+// The run's active period (issue: cps is measured from the first SYN, client, or the first
+// accepted connection, server, to the stop); the wait before it (ARP, a peer that starts later)
+// is reported apart.
+struct ActivePeriod {
+  double duration_s = 0;  // start of the run to the stop
+  double startup_s = 0;   // start of the run to the first connection
+  double active_s = 0;    // first connection to the stop
+  [[nodiscard]] double cps(std::uint64_t completed) const {
+    return active_s > 0 ? static_cast<double>(completed) / active_s : 0.0;
+  }
+};
+
+ActivePeriod active_period(const RunState& s, const Totals& t) {
+  ActivePeriod p;
+  p.duration_s = static_cast<double>(s.finished - s.started) / 1e9;
+  const TimeNs first = t.active_since == kNever ? s.finished : std::clamp(t.active_since, s.started, s.finished);
+  p.startup_s = static_cast<double>(first - s.started) / 1e9;
+  p.active_s = static_cast<double>(s.finished - first) / 1e9;
+  return p;
+}
+
 }  // namespace
 
 Totals collect(const RunState& state) {
@@ -182,8 +217,41 @@ Totals collect(const RunState& state) {
     }
     t.worker += s.worker;
     t.generator += s.generator;
+    LcoreTotals& l = t.lcores.emplace_back();
+    l.worker = s.worker;
+    for (std::size_t r = 0; r < dpdk::kRoles; ++r) l.has_role[r] = s.has_role[r];
+    t.active_since = std::min(t.active_since, s.active_since);
   }
   return t;
+}
+
+double busy_share(const dpdk::WorkerCounters& now, const dpdk::WorkerCounters& before) {
+  const std::uint64_t loop = now.loop_cycles - before.loop_cycles;
+  return loop == 0 ? 0.0 : static_cast<double>(now.busy_cycles() - before.busy_cycles()) / static_cast<double>(loop);
+}
+
+RoleBusy role_busy(const RunState& state, const Totals& now, const Totals* before, dpdk::Role role) {
+  const auto r = static_cast<std::size_t>(role);
+  auto busy_of = [&](const dpdk::WorkerCounters& w) {
+    return role == dpdk::Role::kServer ? w.busy_cycles_server : w.busy_cycles_client;
+  };
+  RoleBusy b;
+  std::uint64_t busy = 0;
+  std::uint64_t loop = 0;
+  for (std::size_t i = 0; i < now.lcores.size(); ++i) {
+    if (!now.lcores[i].has_role[r]) continue;
+    b.present = true;
+    const dpdk::WorkerCounters zero{};
+    const dpdk::WorkerCounters& was = before != nullptr && i < before->lcores.size() ? before->lcores[i].worker : zero;
+    busy += busy_of(now.lcores[i].worker) - busy_of(was);
+    loop += now.lcores[i].worker.loop_cycles - was.loop_cycles;
+  }
+  if (!b.present) return b;
+  b.share = loop == 0 ? 0.0 : static_cast<double>(busy) / static_cast<double>(loop);
+  b.busy_s = static_cast<double>(busy) / static_cast<double>(state.clock->hz());
+  const std::uint64_t done = now.role[r].conn_completed - (before != nullptr ? before->role[r].conn_completed : 0);
+  if (done > 0) b.ns_per_connection = b.busy_s * 1e9 / static_cast<double>(done);
+  return b;
 }
 
 bool client_has_transaction(const RunState& state) {
@@ -430,13 +498,15 @@ nlohmann::json effective_config(const RunPlan& plan) {
 nlohmann::json build_report(const RunState& s) {
   if (s.plan->options.mode == Mode::kFlood) return build_flood_report(s);
   const Totals t = collect(s);
-  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
+  const ActivePeriod period = active_period(s, t);
   nlohmann::json r;
   r["mode"] = s.plan->options.mode_name;
-  r["duration_s"] = duration;
+  r["duration_s"] = period.duration_s;
+  r["startup_s"] = period.startup_s;
+  r["active_s"] = period.active_s;
   r["connections_completed"] = completed(s, t);
   r["connections_failed"] = failed(s, t);
-  r["cps"] = duration > 0 ? static_cast<double>(completed(s, t)) / duration : 0.0;
+  r["cps"] = period.cps(completed(s, t));
   r["counters"] = counters_json(t.all);
   nlohmann::json failures = nlohmann::json::object();
   t.all.for_each([&](std::string_view name, std::uint64_t v) {
@@ -449,8 +519,12 @@ nlohmann::json build_report(const RunState& s) {
     bool present = false;
     for (const auto* slot : s.slots) present |= slot->read().has_role[role];
     if (!present) continue;
+    const RoleBusy busy = role_busy(s, t, nullptr, static_cast<dpdk::Role>(role));
     r["roles"][role == kServer ? "server" : "client"] = {{"counters", counters_json(t.role[role])},
-                                                           {"gauges", gauges_json(t.gauges[role])}};
+                                                           {"gauges", gauges_json(t.gauges[role])},
+                                                           {"busy_pct", 100.0 * busy.share},
+                                                           {"busy_s", busy.busy_s},
+                                                           {"ns_per_connection", busy.ns_per_connection}};
   }
   const LatencyTotals latency = collect_latency(s);
   if (latency.has_client) {
@@ -470,7 +544,10 @@ nlohmann::json build_report(const RunState& s) {
     const dpdk::LcoreSnapshot snap = s.slots[i]->read();
     Counters sum;
     for (std::size_t role = 0; role < dpdk::kRoles; ++role) sum += snap.counters[role];
-    r["lcores"].push_back({{"lcore", s.lcores[i]}, {"counters", counters_json(sum)}, {"data_plane", worker_json(snap.worker)}});
+    r["lcores"].push_back({{"lcore", s.lcores[i]},
+                           {"busy_pct", 100.0 * busy_share(snap.worker, {})},
+                           {"counters", counters_json(sum)},
+                           {"data_plane", worker_json(snap.worker)}});
   }
   r["dispatch"] = s.dispatch;
   r["ports"] = ports_json(s);
@@ -482,12 +559,15 @@ nlohmann::json build_report(const RunState& s) {
 std::string summary_line(const RunState& s) {
   if (s.plan->options.mode == Mode::kFlood) return flood_summary_line(s);
   const Totals t = collect(s);
-  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
-  const double cps = duration > 0 ? static_cast<double>(completed(s, t)) / duration : 0.0;
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "synwave %s: %llu connections completed, %llu failed in %.2f s = %.0f connections/s",
-                s.plan->options.mode_name.c_str(), static_cast<unsigned long long>(completed(s, t)),
-                static_cast<unsigned long long>(failed(s, t)), duration, cps);
+  const ActivePeriod period = active_period(s, t);
+  char buf[320];
+  int n = std::snprintf(buf, sizeof buf, "synwave %s: %llu connections completed, %llu failed in %.2f s = %.0f connections/s",
+                        s.plan->options.mode_name.c_str(), static_cast<unsigned long long>(completed(s, t)),
+                        static_cast<unsigned long long>(failed(s, t)), period.active_s, period.cps(completed(s, t)));
+  if (period.startup_s >= 0.05 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " (after %.2f s of start-up: ARP, first peer)",
+                  period.startup_s);
+  }
   return buf;
 }
 

@@ -14,13 +14,23 @@
 
 namespace synwave::app {
 
+// One lcore's data-plane numbers, for its busy share and the roles it runs.
+struct LcoreTotals {
+  dpdk::WorkerCounters worker;
+  bool has_role[dpdk::kRoles] = {};
+};
+
 struct Totals {
   Counters role[dpdk::kRoles];
   EngineGauges gauges[dpdk::kRoles];
   Counters all;
   dpdk::WorkerCounters worker;
   GeneratorStats generator;
+  std::vector<LcoreTotals> lcores;  // in RunState::lcores order
+  TimeNs active_since = kNever;     // the earliest lcore's LcoreSnapshot::active_since
 };
+
+
 
 // The client role's latency histograms, merged over lcores.
 struct LatencyTotals {
@@ -68,6 +78,18 @@ struct RunState {
   bool exhaustion_reported = false;
   std::vector<TimelineSample> timeline;  // one sample per --stats-interval
 };
+
+// How busy a role's lcores were between two readings (before = {}: since they started), and
+// what a connection cost them.
+struct RoleBusy {
+  bool present = false;
+  double share = 0;               // busy cycles / loop cycles of the lcores that run the role
+  double busy_s = 0;              // busy CPU seconds of the role, summed over lcores
+  double ns_per_connection = 0;   // busy_s over the role's completed connections (0: none)
+};
+RoleBusy role_busy(const RunState& state, const Totals& now, const Totals* before, dpdk::Role role);
+// Busy share (0..1) of one lcore between two readings.
+double busy_share(const dpdk::WorkerCounters& now, const dpdk::WorkerCounters& before);
 
 SipKey random_key();
 

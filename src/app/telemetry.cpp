@@ -42,6 +42,18 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "half_open", g.in(TcpState::kSynReceived));
   rte_tel_data_add_dict_u64(d, "time_wait", g.in(TcpState::kTimeWait));
   rte_tel_data_add_dict_u64(d, "established", g.in(TcpState::kEstablished));
+  // Busy shares since the start, in whole percent, and each role's cost per connection.
+  for (std::size_t i = 0; i < t.lcores.size() && i < s->lcores.size(); ++i) {
+    const std::string key = "lcore" + std::to_string(s->lcores[i]) + "_busy_pct";
+    rte_tel_data_add_dict_u64(d, key.c_str(), static_cast<std::uint64_t>(100.0 * busy_share(t.lcores[i].worker, {}) + 0.5));
+  }
+  for (dpdk::Role role : {dpdk::Role::kServer, dpdk::Role::kClient}) {
+    const RoleBusy b = role_busy(*s, t, nullptr, role);
+    if (!b.present) continue;
+    const std::string name = role == dpdk::Role::kServer ? "server" : "client";
+    rte_tel_data_add_dict_u64(d, ("busy_pct_" + name).c_str(), static_cast<std::uint64_t>(100.0 * b.share + 0.5));
+    rte_tel_data_add_dict_u64(d, ("ns_per_connection_" + name).c_str(), static_cast<std::uint64_t>(b.ns_per_connection + 0.5));
+  }
   rte_tel_data_add_dict_u64(d, "connections_completed", completed(*s, t));
   rte_tel_data_add_dict_u64(d, "connections_failed", failed(*s, t));
   const LatencyTotals l = collect_latency(*s);

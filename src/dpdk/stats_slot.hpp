@@ -30,6 +30,14 @@ struct WorkerCounters {
   std::uint64_t steered_in = 0;
   std::uint64_t steer_ring_full_drops = 0;
   std::uint64_t captured = 0;
+  // Busy time as dperf counts it: TSC cycles of the loop passes that did work (received,
+  // sent, opened or fired something), against every cycle since the loop started. Split by the
+  // role of the engine that did the work, so a loopback on one lcore still shows each side.
+  std::uint64_t loop_cycles = 0;
+  std::uint64_t busy_cycles_server = 0;
+  std::uint64_t busy_cycles_client = 0;
+
+  [[nodiscard]] std::uint64_t busy_cycles() const { return busy_cycles_server + busy_cycles_client; }
 
   template <class F>
   void for_each(F&& f) const {
@@ -43,6 +51,9 @@ struct WorkerCounters {
     f("steered_in", steered_in);
     f("steer_ring_full_drops", steer_ring_full_drops);
     f("captured", captured);
+    f("loop_cycles", loop_cycles);
+    f("busy_cycles_server", busy_cycles_server);
+    f("busy_cycles_client", busy_cycles_client);
   }
   WorkerCounters& operator+=(const WorkerCounters& o) {
     rx_packets += o.rx_packets;
@@ -55,6 +66,9 @@ struct WorkerCounters {
     steered_in += o.steered_in;
     steer_ring_full_drops += o.steer_ring_full_drops;
     captured += o.captured;
+    loop_cycles += o.loop_cycles;
+    busy_cycles_server += o.busy_cycles_server;
+    busy_cycles_client += o.busy_cycles_client;
     return *this;
   }
 };
@@ -64,6 +78,9 @@ inline constexpr std::size_t kRoles = 2;
 
 struct LcoreSnapshot {
   TimeNs taken_at = 0;
+  // When this lcore's first connection was opened (client) or accepted (server): the start of
+  // the run's active period, which the report's cps is measured over. kNever until then.
+  TimeNs active_since = kNever;
   FloodStats flood;  // flood mode: the lcore's generator
   Counters counters[kRoles];  // summed over the lcore's engines of each role
   EngineGauges gauges[kRoles];

@@ -13,7 +13,10 @@ class TscClock {
   TscClock() : start_(rte_rdtsc()), hz_(rte_get_tsc_hz()) {
     mult_ = static_cast<std::uint64_t>((static_cast<unsigned __int128>(kSecond) << 32) / hz_);
   }
-  [[nodiscard]] TimeNs now() const { return to_ns(rte_rdtsc() - start_); }
+  [[nodiscard]] TimeNs now() const { return at(rte_rdtsc()); }
+  // The core's time at a TSC reading taken with rte_rdtsc() (one read serves the clock and the
+  // busy accounting of a loop pass).
+  [[nodiscard]] TimeNs at(std::uint64_t tsc) const { return to_ns(tsc - start_); }
   [[nodiscard]] TimeNs to_ns(std::uint64_t cycles) const {
     return static_cast<TimeNs>((static_cast<unsigned __int128>(cycles) * mult_) >> 32);
   }

@@ -224,6 +224,8 @@ void publish_snapshot(Worker& w, TimeNs now, bool with_latency) {
   }
   LcoreSnapshot s;
   s.taken_at = now;
+  s.active_since = w.active_since;
+  w.counters.loop_cycles = rte_rdtsc() - w.loop_started_tsc;
   s.worker = w.counters;
   if (w.flood != nullptr) s.flood = w.flood->stats();
   for (std::uint32_t i = 0; i < w.binding_count; ++i) {
@@ -248,10 +250,16 @@ int worker_main(void* arg) {
   TimeNs next_snapshot = 0;
   TimeNs next_latency_snapshot = 0;
   TimeNs next_control = 0;
+  w.loop_started_tsc = rte_rdtsc();
   while (!w.stop->load(std::memory_order_relaxed)) {
-    const TimeNs now = w.clock->now();
+    // One TSC read per pass serves the clock; one more per engine that did work closes its busy
+    // span (an idle engine's poll is charged to the next busy one: tens of nanoseconds).
+    std::uint64_t mark = rte_rdtsc();
+    const TimeNs now = w.clock->at(mark);
     for (std::uint32_t bi = 0; bi < w.binding_count; ++bi) {
       EngineBinding& b = w.bindings[bi];
+      const Counters& ec = b.engine->counters();
+      const std::uint64_t frames_before = ec.rx_frames + ec.tx_frames + ec.conn_opened;
       const std::uint16_t n = b.has_queue ? rte_eth_rx_burst(b.port, b.queue, pkts, kBurst) : 0;
       if (n > 0) {
         ++w.counters.rx_bursts;
@@ -282,6 +290,12 @@ int worker_main(void* arg) {
       }
       if (b.generator != nullptr) b.generator->poll(*b.engine, now);
       b.engine->advance(now);  // fires due timers and drains tx
+      if (n > 0 || ec.rx_frames + ec.tx_frames + ec.conn_opened != frames_before) {
+        const std::uint64_t t = rte_rdtsc();
+        (b.role == Role::kServer ? w.counters.busy_cycles_server : w.counters.busy_cycles_client) += t - mark;
+        mark = t;
+        if (w.active_since == kNever && (ec.conn_opened | ec.conn_accepted) != 0) w.active_since = now;
+      }
     }
     for (std::uint32_t r = 0; r < w.tx_forwarded_count; ++r) {
       const unsigned got = rte_ring_sc_dequeue_burst(w.tx_forwarded[r], reinterpret_cast<void**>(pkts), kBurst, nullptr);
@@ -339,15 +353,18 @@ int flood_main(void* arg) {
   rte_mbuf* pkts[kBurst];
   TimeNs next_snapshot = 0;
   TimeNs next_control = 0;
+  w.loop_started_tsc = rte_rdtsc();
+  w.active_since = w.clock->now();  // the flood starts with the loop
   while (!w.stop->load(std::memory_order_relaxed)) {
-    const TimeNs now = w.clock->now();
+    const std::uint64_t mark = rte_rdtsc();
+    const TimeNs now = w.clock->at(mark);
     const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, kBurst);
     if (n > 0) {
       ++w.counters.rx_bursts;
       w.counters.rx_packets += n;
       flood_rx(w, gen, b.port, b.queue, pkts, n);
     }
-    gen.poll(now);
+    if (gen.poll(now) + n > 0) w.counters.busy_cycles_client += rte_rdtsc() - mark;
     if (now >= next_snapshot) {
       publish_snapshot(w, now);
       next_snapshot = now + kSnapshotInterval;

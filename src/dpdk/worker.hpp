@@ -83,6 +83,8 @@ struct alignas(64) Worker {
   ControlFn control = nullptr;  // set on the lcore that is also the control plane
   void* control_ctx = nullptr;
   WorkerCounters counters;
+  std::uint64_t loop_started_tsc = 0;  // counters.loop_cycles is measured from here
+  TimeNs active_since = kNever;        // LcoreSnapshot::active_since
 };
 
 // Builds the FrameIo that lends mbufs of the binding's pool to its engine and sends on its queue.

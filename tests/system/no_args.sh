@@ -50,4 +50,8 @@ sw_assert_json "$REPORT" "report: about 2 s long, HTTP workload (bytes flowed bo
   "1.5 <= r['duration_s'] <= 4 and r['roles']['client']['counters']['tx_bytes'] > 0 and r['roles']['server']['counters']['tx_bytes'] > 0"
 sw_assert_json "$REPORT" "report: has every top-level section" \
   "all(k in r for k in ('mode', 'duration_s', 'connections_completed', 'connections_failed', 'cps', 'counters', 'failures', 'roles', 'data_plane', 'lcores', 'dispatch', 'ports', 'config'))"
-sw_log "loopback with HTTP: $(sw_json "$REPORT" '"%d completed, %.0f connections/s" % (r["connections_completed"], r["cps"])')"
+sw_assert_json "$REPORT" "report: cps is completed over the active period, which starts after start-up and ends with the run" \
+  "abs(r['cps'] * r['active_s'] - r['connections_completed']) < 1 and 0 <= r['startup_s'] < 1 and abs(r['startup_s'] + r['active_s'] - r['duration_s']) < 1e-6"
+sw_assert_json "$REPORT" "report: busy share of each lcore and role, within 0-100 %, and each role's ns per connection" \
+  "all(0 < l['busy_pct'] <= 100 for l in r['lcores']) and all(0 < v['busy_pct'] <= 100 and v['busy_s'] > 0 and v['ns_per_connection'] > 0 for v in r['roles'].values())"
+sw_log "loopback with HTTP: $(sw_json "$REPORT" '"%d completed, %.0f connections/s, ns per connection: client %.0f, server %.0f" % (r["connections_completed"], r["cps"], r["roles"]["client"]["ns_per_connection"], r["roles"]["server"]["ns_per_connection"])')"

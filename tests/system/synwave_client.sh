@@ -65,6 +65,8 @@ sw_assert_json "$REPORT" "report: exactly $CONNECTIONS opened, all established" 
   "r['counters']['conn_opened'] == $CONNECTIONS and r['counters']['conn_established'] == $CONNECTIONS"
 sw_assert_json "$REPORT" "report: the kernel's MAC was learnt by ARP (request sent, reply received)" \
   "r['counters']['arp_requests_sent'] >= 1 and r['counters']['arp_replies_received'] >= 1"
+sw_assert_json "$REPORT" "report: the wait for ARP is start-up, apart from the active period that cps is measured over" \
+  "r['startup_s'] > 0 and r['active_s'] > 0 and abs(r['startup_s'] + r['active_s'] - r['duration_s']) < 1e-6 and abs(r['cps'] * r['active_s'] - r['connections_completed']) < 1"
 sw_assert_json "$REPORT" "report: no RST either way, nothing dropped for lack of buffers" \
   "r['counters']['rst_sent'] == 0 and r['counters']['rst_received'] == 0 and r['data_plane']['mbuf_alloc_failures'] == 0 and r['data_plane']['tx_ring_full_drops'] == 0"
 sw_assert_json "$REPORT" "report: no connection left open (only TIME-WAIT may remain)" \

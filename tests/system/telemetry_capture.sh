@@ -30,6 +30,8 @@ STATS="$SW_WORKDIR/stats.json"
   sw_fail "query /synwave/stats failed"
 sw_assert_json "$STATS" "stats: syn_sent, synack_sent, rst_received, rx_packets present as integers" \
   "all(isinstance(r.get(k), int) for k in ('syn_sent', 'synack_sent', 'rst_received', 'rx_packets', 'tx_packets'))"
+sw_assert_json "$STATS" "stats: busy share per lcore and role, and each role's ns per connection, above zero" \
+  "all(r.get(k, 0) > 0 for k in ('busy_pct_server', 'busy_pct_client', 'ns_per_connection_server', 'ns_per_connection_client', 'busy_cycles_client', 'loop_cycles')) and any(k.startswith('lcore') and k.endswith('_busy_pct') for k in r)"
 
 sw_wait_exit "$SW_PID" "$LOG" 30
 [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$LOG"; sw_fail "synwave exited with $SW_STOP_STATUS"; }
