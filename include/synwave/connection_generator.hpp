@@ -76,7 +76,7 @@ class ConnectionGenerator {
     if (config_.share.count == 0) config_.share.count = 1;
     const std::uint32_t ports = static_cast<std::uint32_t>(config_.port_last - config_.port_first + 1u);
     port_slots_ = ports;
-    port_slot_ = config_.share.index;
+    cursor_.port_slot = config_.share.index;
     const std::uint32_t mine = ports / config_.share.count + (config_.share.index < ports % config_.share.count ? 1 : 0);
     tuples_ = static_cast<std::uint64_t>(mine) * config_.src_ip_count * config_.destinations.size();
     if (config_.steering != nullptr) tuples_ = steered_tuples();
@@ -100,8 +100,22 @@ class ConnectionGenerator {
   [[nodiscard]] std::uint64_t tuples() const { return tuples_; }
 
  private:
+  // Requests the flow-table slots of the next `count` tuples of the walk, so the lookups of the
+  // opens that follow overlap their cache misses (the slot of a tuple last used a whole cycle
+  // ago is never in cache).
+  void prefetch_next(const Engine& engine, std::uint32_t count) const {
+    Cursor c = cursor_;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const Destination& d = config_.destinations[c.dst];
+      engine.prefetch_flow(FlowKey{config_.src_ip_first + c.src, d.ip,
+                                   static_cast<std::uint16_t>(config_.port_first + c.port_slot), d.port});
+      advance(c);
+    }
+  }
+
   std::uint32_t open_up_to(Engine& engine, std::uint32_t allowed, std::uint64_t active, TimeNs now) {
     std::uint32_t opened = 0;
+    if (!waiting_on_oldest_) prefetch_next(engine, std::min<std::uint64_t>(allowed, config_.concurrency - active));
     // Exhausted: only the oldest tuple can come free next, so one try per poll.
     const std::uint32_t max_attempts = waiting_on_oldest_ ? 1 : config_.burst * 4;
     std::uint32_t attempts = 0;
@@ -109,11 +123,11 @@ class ConnectionGenerator {
     while (opened < allowed && attempts < max_attempts && scanned < kMaxScanPerPoll &&
            active + opened < config_.concurrency && !finished()) {
       ++scanned;
-      const Destination& d = config_.destinations[dst_index_];
-      const std::uint32_t src = config_.src_ip_first + src_index_;
-      const auto port = static_cast<std::uint16_t>(config_.port_first + port_slot_);
+      const Destination& d = config_.destinations[cursor_.dst];
+      const std::uint32_t src = config_.src_ip_first + cursor_.src;
+      const auto port = static_cast<std::uint16_t>(config_.port_first + cursor_.port_slot);
       if (config_.steering != nullptr && !config_.steering->reply_lands_here(src, port, d.ip, d.port)) {
-        advance();
+        advance(cursor_);
         continue;
       }
       ++attempts;
@@ -125,7 +139,7 @@ class ConnectionGenerator {
           busy_streak_ = 0;
           stats_.exhausted_now = false;
           waiting_on_oldest_ = false;
-          advance();
+          advance(cursor_);
           break;
         case OpenError::kTupleInUse:
           ++stats_.tuple_busy;
@@ -142,7 +156,7 @@ class ConnectionGenerator {
             busy_streak_ = 0;
             return opened;
           }
-          advance();
+          advance(cursor_);
           break;
         case OpenError::kNeighborPending: ++stats_.neighbor_pending; return opened;
         case OpenError::kNoMemory: ++stats_.no_memory; return opened;
@@ -179,15 +193,21 @@ class ConnectionGenerator {
     }
     return static_cast<std::uint32_t>(bucket_.take(now, config_.burst));
   }
+  // Where the walk stands: destination, source address and port slot indices.
+  struct Cursor {
+    std::uint32_t dst = 0;
+    std::uint32_t src = 0;
+    std::uint32_t port_slot = 0;
+  };
   // Destinations vary fastest (consecutive opens spread over the servers), then source
   // addresses, then this lcore's ports.
-  void advance() {
-    if (++dst_index_ < config_.destinations.size()) return;
-    dst_index_ = 0;
-    if (++src_index_ < config_.src_ip_count) return;
-    src_index_ = 0;
-    port_slot_ += config_.share.count;
-    if (port_slot_ >= port_slots_) port_slot_ = config_.share.index;
+  void advance(Cursor& c) const {
+    if (++c.dst < config_.destinations.size()) return;
+    c.dst = 0;
+    if (++c.src < config_.src_ip_count) return;
+    c.src = 0;
+    c.port_slot += config_.share.count;
+    if (c.port_slot >= port_slots_) c.port_slot = config_.share.index;
   }
 
   static constexpr TimeNs kMaxWaitOnOneTuple = 10 * kMillisecond;
@@ -203,9 +223,7 @@ class ConnectionGenerator {
   std::uint64_t busy_streak_ = 0;
   bool waiting_on_oldest_ = false;
   std::uint32_t port_slots_ = 0;
-  std::uint32_t port_slot_ = 0;
-  std::uint32_t src_index_ = 0;
-  std::uint32_t dst_index_ = 0;
+  Cursor cursor_;
 };
 
 }  // namespace synwave

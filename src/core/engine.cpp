@@ -121,6 +121,33 @@ bool Engine::input(Frame frame, TimeNs now) {
   }
 }
 
+namespace {
+// The flow key of a TCP/IPv4 frame, read straight from its bytes with only the checks that keep
+// the reads in bounds: a prefetch hint, not a parse (input() still validates everything).
+bool peek_flow_key(const Frame& f, FlowKey& key) {
+  constexpr std::size_t kIp = EthernetHeader::kSize;
+  if (f.len < kIp + Ipv4Header::kMinSize + 4 || load_be16(f.data + 12) != kEtherTypeIpv4) return false;
+  const std::uint8_t* ip = f.data + kIp;
+  const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
+  if (ip[9] != kIpProtoTcp || f.len < kIp + ihl + 4) return false;
+  const std::uint8_t* tcp = ip + ihl;
+  key = FlowKey{load_be32(ip + 16), load_be32(ip + 12), load_be16(tcp + 2), load_be16(tcp)};
+  return true;
+}
+}  // namespace
+
+std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
+  for (std::uint32_t i = 0; i < n; ++i) {
+    FlowKey key;
+    if (peek_flow_key(frames[i], key)) flows_.prefetch(flow_hash(key));
+  }
+  std::uint32_t kept = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (input(frames[i], now)) kept |= 1u << i;
+  }
+  return kept;
+}
+
 bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
   ArpPacket arp;
   if (parse_arp(frame.data + EthernetHeader::kSize, frame.len - EthernetHeader::kSize, arp) != ArpError::kOk) {

@@ -125,17 +125,25 @@ void release_frames(void*, Frame* frames, std::uint32_t n) {
 
 // Runs a burst of received mbufs through the engine; frees what it did not keep.
 void process_burst(Worker& w, EngineBinding& b, rte_mbuf** pkts, std::uint16_t n, TimeNs now) {
-  rte_mbuf* to_free[kBurst * 2];
+  rte_mbuf* to_free[kBurst];
+  rte_mbuf* taken[kBurst];
+  Frame frames[kBurst];
   std::uint16_t nf = 0;
+  std::uint16_t nt = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     rte_mbuf* m = pkts[i];
     if (m->nb_segs != 1) {
       ++w.counters.rx_multi_segment_drops;
       to_free[nf++] = m;
       continue;
     }
-    if (!b.engine->input(to_frame(m), now)) to_free[nf++] = m;
+    rte_prefetch0(rte_pktmbuf_mtod(m, void*));
+    frames[nt] = to_frame(m);
+    taken[nt++] = m;
+  }
+  const std::uint32_t kept = b.engine->input_burst(frames, nt, now);
+  for (std::uint16_t i = 0; i < nt; ++i) {
+    if ((kept & (1u << i)) == 0) to_free[nf++] = taken[i];
   }
   if (nf > 0) rte_pktmbuf_free_bulk(to_free, nf);
 }

@@ -69,6 +69,20 @@ class TestIo {
     return kept;
   }
 
+  // Up to 32 frames sent by `from`, in order, fed as one burst (Engine::input_burst), the way
+  // the data plane hands over an rx burst. Returns the engine's kept mask.
+  std::uint32_t deliver_burst(Engine& engine, TestIo& from, TimeNs now) {
+    Frame frames[32];
+    std::uint32_t n = 0;
+    while (n < 32 && !from.sent().empty()) frames[n++] = rx_frame(from.pop_sent());
+    const std::uint32_t kept = engine.input_burst(frames, n, now);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if ((kept & (1u << i)) == 0) release_buffer(frames[i]);
+    }
+    engine.flush();
+    return kept;
+  }
+
   std::deque<Bytes>& sent() { return sent_; }
   std::uint32_t free_buffers() const { return static_cast<std::uint32_t>(free_.size()); }
   void set_refill_allowed(bool allowed) { refill_allowed_ = allowed; }

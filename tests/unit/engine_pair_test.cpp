@@ -55,9 +55,10 @@ TEST_P(EnginePairTest, OneHundredConnections_AllComplete_NothingLeaks) {
   }
   client.flush();
   for (int round = 0; round < 10000 && now < 20 * kSecond; ++round) {
+    // In bursts, as the data plane delivers them (Engine::input_burst).
     while (!cio.sent().empty() || !sio.sent().empty()) {
-      while (!cio.sent().empty()) sio.deliver(server, cio.pop_sent(), now);
-      while (!sio.sent().empty()) cio.deliver(client, sio.pop_sent(), now);
+      while (!cio.sent().empty()) sio.deliver_burst(server, cio, now);
+      while (!sio.sent().empty()) cio.deliver_burst(client, sio, now);
     }
     now += 10 * kMillisecond;
     client.advance(now);
@@ -85,6 +86,49 @@ INSTANTIATE_TEST_SUITE_P(
                       PolicyCase{WorkloadKind::kRaw, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst},
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst},
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst}));
+
+// A burst is the frames one by one: each kept bit says whether that frame became a reply in place.
+TEST(EngineInputBurst, KeptMaskMatchesEachFrame_RepliesInPlace_OthersReturned) {
+  EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
+  sc.listen_ports = {80};
+  TestIo client_side, sio;
+  Engine server(sc, sio.io(), kSecond);
+  auto syn = [&](std::uint16_t port) {
+    SegmentSpec s;
+    s.src_mac = kClientMac;
+    s.dst_mac = kServerMac;
+    s.src_ip = kClientIp;
+    s.dst_ip = kServerIp;
+    s.src_port = port;
+    s.dst_port = 80;
+    s.seq = 1000u * port;
+    s.flags = tcp_flags::kSyn;
+    s.options.mss = true;
+    s.options.mss_value = 1460;
+    return build_segment(s);
+  };
+  Bytes not_ip = syn(40000);
+  not_ip[12] = 0x86;  // EtherType IPv6: not ours, dropped and counted
+  not_ip[13] = 0xdd;
+  Bytes truncated = syn(40001);
+  truncated.resize(30);  // an IPv4 header cut short: never read past the frame
+  std::vector<Frame> frames;
+  for (const Bytes& b : {syn(40002), not_ip, syn(40003), truncated, syn(40004)}) frames.push_back(sio.rx_frame(b));
+  const std::uint32_t kept = server.input_burst(frames.data(), static_cast<std::uint32_t>(frames.size()), kSecond);
+  EXPECT_EQ(kept, 0b10101u);  // each SYN's SYN-ACK was built in its own frame
+  server.flush();
+  EXPECT_EQ(server.counters().synack_sent, 3u);
+  EXPECT_EQ(server.counters().drop_eth_unknown_type, 1u);
+  EXPECT_EQ(server.counters().drop_ip_truncated, 1u);
+  ASSERT_EQ(sio.sent().size(), 3u);
+  for (std::uint16_t port : {40002, 40003, 40004}) {
+    const auto f = parse_frame(sio.pop_sent());
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->tcp.dst_port, port);
+    EXPECT_TRUE(f->has(tcp_flags::kSyn | tcp_flags::kAck));
+    EXPECT_TRUE(f->tcp_checksum_ok);
+  }
+}
 
 }  // namespace
 }  // namespace synwave::test
