@@ -168,13 +168,18 @@ class MemoryLink {
     return io;
   }
 
+  // As the data plane does: the burst through Engine::input_burst, the frames it did not keep
+  // back to the pool.
   std::uint32_t deliver_burst(FrameRing& ring, Engine& engine, TimeNs now) {
+    Frame burst[kRxBurst];
     std::uint32_t n = 0;
-    for (; n < kRxBurst && !ring.empty(); ++n) {
-      const Frame f = ring.pop();
-      if (!engine.input(f, now)) pool_.give(f);
+    for (; n < kRxBurst && !ring.empty(); ++n) burst[n] = ring.pop();
+    if (n == 0) return 0;
+    const std::uint32_t kept = engine.input_burst(burst, n, now);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if ((kept & (1u << i)) == 0) pool_.give(burst[i]);
     }
-    if (n > 0) engine.flush();
+    engine.flush();
     return n;
   }
 
@@ -229,6 +234,12 @@ class EnginePair {
     BatchResult r;
     count = std::min(count, max_batch_);
     meter.client([&] {
+      // As the connection generator does: the batch's flow-table slots requested first.
+      std::uint16_t port = port_;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        client_.prefetch_flow(FlowKey{kClientIp, kServerIp, port, kServerPort});
+        port = port == 65535 ? kFirstPort : static_cast<std::uint16_t>(port + 1);
+      }
       for (std::uint32_t i = 0; i < count; ++i) {
         if (client_.open(kServerIp, kServerPort, next_port(), now_).error == OpenError::kOk) ++r.opened;
         else ++r.open_failed;

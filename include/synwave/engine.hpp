@@ -232,8 +232,11 @@ class Engine {
   void arm_rto(std::uint32_t id);
   Frame* take_tx_frame();
   void queue_tx(const Frame& f);
-  void finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len);
-  void copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
+  void finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len,
+                        std::uint64_t segment_sum);
+  // Writes bytes [offset, offset + len) of the connection's stream to dst; returns their checksum
+  // sum (0 when checksums are offloaded).
+  std::uint64_t copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
 
   // app_behavior.cpp: what the workload does at each step of a connection's life.
   void app_established(std::uint32_t id);
@@ -294,6 +297,11 @@ class Engine {
   std::string response_head_;
   std::uint32_t request_len_ = 0;
   std::uint32_t response_len_ = 0;
+  // Checksum sums of the whole request and response, for the common segment that carries one
+  // whole (kUnknownSum when too long to precompute).
+  static constexpr std::uint64_t kUnknownSum = ~std::uint64_t{0};
+  std::uint64_t request_sum_ = kUnknownSum;
+  std::uint64_t response_sum_ = kUnknownSum;
 
   LatencyStats latency_;  // last: 35 KiB, kept away from the fields every packet touches
 };

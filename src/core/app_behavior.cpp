@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "synwave/checksum.hpp"
 #include "synwave/engine.hpp"
 
 namespace synwave {
@@ -22,6 +24,25 @@ struct PatternTable {
 const PatternTable kTable;
 
 bool is_client(const Connection& c) { return !c.has(conn_flags::kPassive); }
+
+// Bytes [offset, offset + len) of a stream made of `head` and then the body pattern.
+void copy_stream(const std::string& head, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) {
+  if (offset < head.size()) {
+    const std::uint32_t n = std::min<std::uint32_t>(len, static_cast<std::uint32_t>(head.size()) - offset);
+    std::memcpy(dst, head.data() + offset, n);
+    dst += n;
+    len -= n;
+    offset += n;
+  }
+  while (len > 0) {
+    const std::uint32_t start = (offset - static_cast<std::uint32_t>(head.size())) % kPatternPeriod;
+    const std::uint32_t n = std::min<std::uint32_t>(len, 4096);
+    std::memcpy(dst, kTable.bytes + start, n);
+    dst += n;
+    len -= n;
+    offset += n;
+  }
+}
 }  // namespace
 
 void Engine::build_payload_templates() {
@@ -47,25 +68,26 @@ void Engine::build_payload_templates() {
       response_len_ = 0;
       break;
   }
+  // The sum of a whole request or response, for the segment that carries it all (most do).
+  constexpr std::uint32_t kMostPrecomputed = 65535;
+  std::vector<std::uint8_t> bytes;
+  auto whole_sum = [&](const std::string& head, std::uint32_t len) {
+    if (len == 0 || len > kMostPrecomputed) return kUnknownSum;
+    bytes.resize(len);
+    copy_stream(head, 0, bytes.data(), len);
+    return checksum_add(bytes.data(), len);
+  };
+  request_sum_ = whole_sum(request_head_, request_len_);
+  response_sum_ = whole_sum(response_head_, response_len_);
 }
 
-void Engine::copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const {
-  const std::string& head = is_client(c) ? request_head_ : response_head_;
-  if (offset < head.size()) {
-    const std::uint32_t n = std::min<std::uint32_t>(len, static_cast<std::uint32_t>(head.size()) - offset);
-    std::memcpy(dst, head.data() + offset, n);
-    dst += n;
-    len -= n;
-    offset += n;
-  }
-  while (len > 0) {
-    const std::uint32_t start = (offset - static_cast<std::uint32_t>(head.size())) % kPatternPeriod;
-    const std::uint32_t n = std::min<std::uint32_t>(len, 4096);
-    std::memcpy(dst, kTable.bytes + start, n);
-    dst += n;
-    len -= n;
-    offset += n;
-  }
+std::uint64_t Engine::copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const {
+  const bool client = is_client(c);
+  copy_stream(client ? request_head_ : response_head_, offset, dst, len);
+  if (config_.tx_checksum_offload) return 0;
+  const std::uint64_t whole = client ? request_sum_ : response_sum_;
+  if (offset == 0 && len == (client ? request_len_ : response_len_) && whole != kUnknownSum) return whole;
+  return checksum_add(dst, len);
 }
 
 void Engine::app_established(std::uint32_t id) {

@@ -36,7 +36,10 @@ void Engine::flush() {
   tx_count_ = 0;
 }
 
-void Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len) {
+// segment_sum: the sum of the TCP header, options and payload as written (from their values:
+// tcp_header_sum, tcp_options_sum, copy_payload), so nothing just written is read back.
+void Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len,
+                              std::uint64_t segment_sum) {
   std::uint8_t* tcp = f.data + kHeadersBeforeTcp;
   const std::uint64_t pseudo = pseudo_header_sum(src_ip, dst_ip, kIpProtoTcp, tcp_len);
   if (config_.tx_checksum_offload) {
@@ -44,7 +47,7 @@ void Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_
     store_be16(tcp + 16, checksum_fold(pseudo));
     f.flags = static_cast<std::uint16_t>(f.flags | frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum);
   } else {
-    store_be16(tcp + 16, checksum_finish(checksum_add(tcp, tcp_len, pseudo)));
+    store_be16(tcp + 16, checksum_finish(pseudo + segment_sum));
   }
 }
 
@@ -67,14 +70,19 @@ void Engine::emit_segment(const SegmentOut& s) {
              static_cast<std::uint16_t>(total - EthernetHeader::kSize), ip_id_++, config_.ttl,
              config_.tx_checksum_offload);
   std::uint8_t* tcp = p + kHeadersBeforeTcp;
-  write_tcp_header(tcp, s.key.local_port, s.key.remote_port, s.seq, s.ack, static_cast<std::uint8_t>(tcp_header),
-                   s.flags, s.window);
+  const auto header_len = static_cast<std::uint8_t>(tcp_header);
+  write_tcp_header(tcp, s.key.local_port, s.key.remote_port, s.seq, s.ack, header_len, s.flags, s.window);
   write_tcp_options(tcp + TcpSegment::kMinHeaderSize, s.options);
+  std::uint64_t sum = 0;
+  if (!config_.tx_checksum_offload) {
+    sum = tcp_header_sum(s.key.local_port, s.key.remote_port, s.seq, s.ack, header_len, s.flags, s.window) +
+          tcp_options_sum(s.options);
+  }
   if (s.payload_len > 0) {
     const Connection& c = *s.payload_from;
-    copy_payload(c, static_cast<std::uint32_t>(s.seq - (c.iss + 1)), tcp + tcp_header, s.payload_len);
+    sum += copy_payload(c, static_cast<std::uint32_t>(s.seq - (c.iss + 1)), tcp + tcp_header, s.payload_len);
   }
-  finish_tcp_frame(*f, s.key.local_ip, s.key.remote_ip, static_cast<std::uint16_t>(tcp_header + s.payload_len));
+  finish_tcp_frame(*f, s.key.local_ip, s.key.remote_ip, static_cast<std::uint16_t>(tcp_header + s.payload_len), sum);
   f->len = static_cast<std::uint16_t>(total);
   queue_tx(*f);
   if ((s.flags & tcp_flags::kRst) != 0) ++counters_.rst_sent;
@@ -152,7 +160,8 @@ void Engine::send_rst_for(RxContext& rx) {
   write_ipv4(p + EthernetHeader::kSize, rx.ip.dst, rx.ip.src, kIpProtoTcp,
              static_cast<std::uint16_t>(total - EthernetHeader::kSize), ip_id_++, config_.ttl, config_.tx_checksum_offload);
   write_tcp_header(p + kHeadersBeforeTcp, seg.dst_port, seg.src_port, seq, ack, TcpSegment::kMinHeaderSize, flags, 0);
-  finish_tcp_frame(*f, rx.ip.dst, rx.ip.src, TcpSegment::kMinHeaderSize);
+  finish_tcp_frame(*f, rx.ip.dst, rx.ip.src, TcpSegment::kMinHeaderSize,
+                   tcp_header_sum(seg.dst_port, seg.src_port, seq, ack, TcpSegment::kMinHeaderSize, flags, 0));
   f->len = static_cast<std::uint16_t>(total);
   queue_tx(*f);
   ++counters_.rst_sent;

@@ -710,6 +710,19 @@ TEST_P(TcpOptionsWriter, Write_SizeIsAMultipleOfFourAndLayoutIsLinuxs) {
   EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)), from_hex(expected_layout(o)));
 }
 
+TEST_P(TcpOptionsWriter, SumFromValues_EqualsTheSumOfTheBytesWritten) {
+  for (const std::uint32_t ts : {0u, 0x01020304u, 0xffffffffu, 0x8000ffffu}) {
+    TcpOptionsOut o = combination(GetParam());
+    o.ts_val = ts;
+    o.ts_ecr = ~ts;
+    o.mss_value = static_cast<std::uint16_t>(ts);
+    o.window_scale_shift = static_cast<std::uint8_t>(ts % 15);
+    std::array<std::uint8_t, 40> buf{};
+    const std::size_t n = write_tcp_options(buf.data(), o);
+    EXPECT_EQ(checksum_fold(tcp_options_sum(o)), checksum_fold(checksum_add(buf.data(), n)));
+  }
+}
+
 TEST_P(TcpOptionsWriter, WriteThenParse_GivesBackTheSameOptions) {
   const TcpOptionsOut o = combination(GetParam());
   Bytes seg(20 + tcp_options_size(o) + 5, 0xee);
@@ -780,6 +793,9 @@ TEST(TcpHeaderWriter, EveryFlagsByteAndHeaderLength_ParsesBack) {
       EXPECT_EQ(tcp.urgent, 0);
       EXPECT_EQ(load_be16(seg.data() + 16), 0) << "checksum left for the caller";
       EXPECT_EQ(tcp.payload_len, 1u);
+      EXPECT_EQ(checksum_fold(tcp_header_sum(0xfedc, 0x0102, tcp.seq, tcp.ack, header_len, static_cast<std::uint8_t>(flags), 0xabcd)),
+                checksum_fold(checksum_add(seg.data(), 20)))
+          << "the header's sum from its values";
     }
   }
 }
