@@ -54,6 +54,7 @@ namespace synwave {
   X(time_wait_overflow, "connections that skipped TIME-WAIT: the table was full")        \
   X(conn_failed_idle_timeout, "automatic workload gave up on a silent peer")              \
   X(conn_failed_response_timeout, "client gave up waiting for the whole response")          \
+  X(conn_failed_overload, "reset to free its record: retransmitting while the pool was nearly full") \
   X(syn_rcvd_timeout, "half-open connections dropped after the SYN-ACK retries")          \
   X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \
   X(time_wait_entered, "connections that entered TIME_WAIT")                               \
@@ -87,6 +88,8 @@ namespace synwave {
   X(drop_no_neighbor, "segments not sent: peer MAC unknown (ARP pending)")                \
   X(drop_flow_table_full, "new connection refused: flow table full")                      \
   X(drop_pool_full, "new connection refused: no free connection record")                 \
+  X(drop_syn_shed_pool, "SYNs dropped unprocessed: the record pool was at its shed watermark") \
+  X(drop_syn_shed_busy, "SYNs dropped unprocessed: the lcore was saturated (rx bursts kept coming full)") \
   X(drop_data_after_close, "data received after our side was done reading")
 
 struct Counters {

@@ -102,6 +102,13 @@ class Engine {
   [[nodiscard]] EngineGauges gauges() const;
   [[nodiscard]] const EngineConfig& config() const { return config_; }
   [[nodiscard]] std::size_t memory_bytes() const;
+  // The data plane's verdict on the lcore: saturated while its rx bursts keep coming back full
+  // (the queue is growing: the offered load is above what the lcore completes). New SYNs are then
+  // dropped before any work, so the queue drains instead of overflowing onto the segments of the
+  // connections already admitted.
+  void set_saturated(bool saturated) { saturated_ = saturated; }
+  // Records in use at which the engine sheds load (EngineConfig::shed_watermark, resolved).
+  [[nodiscard]] std::uint32_t shed_watermark() const { return shed_watermark_; }
 
  private:
   struct RxContext;  // the received segment being processed, and its frame for in-place replies
@@ -150,6 +157,12 @@ class Engine {
   std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
                                   bool flow_exists = false);
   void free_connection(std::uint32_t id, bool erase_flow = true);
+  [[nodiscard]] bool pool_under_pressure() const { return conns_.in_use() >= shed_watermark_; }
+  // Resets a record that holds the pool while it waits on retransmissions (overload).
+  void reclaim(std::uint32_t id);
+  // Under pressure: looks at the next records of the pool (a clock hand) and reclaims those that
+  // are retransmitting; bounded work per call.
+  void reclaim_stuck_records();
   void set_state(Connection& c, TcpState s);
   void on_timer(std::uint32_t id);
   void arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us);
@@ -275,6 +288,9 @@ class Engine {
   NeighborCache neighbors_;
   IsnGenerator isn_;
   std::uint32_t listen_count_ = 0;
+  std::uint32_t shed_watermark_ = 0;
+  bool saturated_ = false;
+  std::uint32_t reclaim_hand_ = 0;  // reclaim_stuck_records' position in the pool
   std::uint32_t subnet_mask_ = 0;
   std::uint16_t our_mss_ = 1460;
   std::uint16_t ip_id_ = 0;

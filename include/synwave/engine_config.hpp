@@ -42,6 +42,10 @@ struct EngineConfig {
   std::uint32_t syn_backlog = 4096;       // half-open entries per listening port
   std::uint32_t backlog = 4096;           // accept queue per listening port
   std::uint32_t max_time_wait = 262144;   // TIME-WAIT entries; beyond, TIME-WAIT is skipped and counted
+  // Overload (DESIGN "shed cheap work first"): once this many records are in use, new SYNs are
+  // dropped before any table work, and records stuck retransmitting are reset to make room.
+  // 0: max_connections - max_connections / 16.
+  std::uint32_t shed_watermark = 0;
 
   // Listener behaviour.
   SynCookieMode syn_cookies = SynCookieMode::kOnOverflow;
@@ -72,7 +76,10 @@ struct EngineConfig {
   std::uint8_t max_retries = 15;             // Linux tcp_retries2
   TimeNs time_wait = 60 * kSecond;           // 2MSL
   TimeNs fin_wait2_timeout = 60 * kSecond;
-  std::uint32_t challenge_ack_limit = 1000;  // per second (RFC 5961 §7)
+  // Per second (RFC 5961 §7). Linux 6.x lifted its global limit (1000 before) for want of a
+  // per-socket one; a load tester's peers reuse tuples, and each reuse that meets a closing
+  // record needs its challenge ACK to clear it, so the default is high.
+  std::uint32_t challenge_ack_limit = 100000;
   std::uint8_t ttl = 64;
   bool tx_checksum_offload = false;  // leave IP/TCP checksums to the NIC
   std::uint32_t timer_budget = 4096; // timer expiries handled per advance() call

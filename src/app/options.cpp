@@ -136,6 +136,12 @@ void add_common(CLI::App* s, AppOptions& o) {
       ->check(CLI::Range(0.001, 86400.0));
   s->add_option("--max-time-wait", o.max_time_wait, "TIME-WAIT entries per engine; beyond, TIME-WAIT is skipped and counted")
       ->check(CLI::Range(0u, 1u << 28));
+  s->add_option("--shed-watermark", o.shed_watermark,
+                "records in use at which new SYNs are dropped unprocessed and records stuck retransmitting are "
+                "reset (0: 15/16 of --max-connections)")
+      ->check(CLI::Range(0u, 1u << 28));
+  s->add_option("--challenge-ack-limit", o.challenge_ack_limit, "RFC 5961 challenge ACKs per second per lcore")
+      ->check(CLI::Range(1u, 1u << 30));
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
   s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--log-level", o.log_level, "log level")
@@ -216,6 +222,12 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable): the next hop's MAC without ARP");
   s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
   s->add_option("--mbufs", o.mbufs, "mbufs in the pool");
+  s->add_option("--shed-watermark", o.shed_watermark,
+                "records in use at which new SYNs are dropped unprocessed and records stuck retransmitting are "
+                "reset (0: 15/16 of --max-connections)")
+      ->check(CLI::Range(0u, 1u << 28));
+  s->add_option("--challenge-ack-limit", o.challenge_ack_limit, "RFC 5961 challenge ACKs per second per lcore")
+      ->check(CLI::Range(1u, 1u << 30));
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
   s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--log-level", o.log_level, "log level")
@@ -302,6 +314,8 @@ std::string fill_engine(const AppOptions& o, EngineConfig& e) {
   e.fin_wait2_timeout = static_cast<TimeNs>(o.fin_wait2_timeout * 1e9);
   e.idle_timeout = static_cast<TimeNs>(o.idle_timeout * 1e9);
   e.max_time_wait = o.max_time_wait;
+  e.shed_watermark = o.shed_watermark;
+  e.challenge_ack_limit = o.challenge_ack_limit;
   e.syn_backlog = o.syn_backlog;
   e.synack_retries = static_cast<std::uint8_t>(o.synack_retries);
   e.synack_timeout = static_cast<TimeNs>(o.synack_timeout * 1e9);
@@ -554,6 +568,10 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
 
   const std::uint32_t default_conns = o.mode == Mode::kLoopback ? 1u << 18 : 1u << 17;
   const std::uint32_t max_conns = o.max_connections != 0 ? o.max_connections : default_conns;
+  if (o.shed_watermark > max_conns) {
+    return fail("--shed-watermark " + std::to_string(o.shed_watermark) + " is above the " + std::to_string(max_conns) +
+                " records per engine (--max-connections): give at most that, or 0 for the default");
+  }
   for (EngineConfig* e : {&plan.server, &plan.client}) {
     const std::string err = fill_engine(o, *e);
     if (!err.empty()) return fail(err);

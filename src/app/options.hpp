@@ -54,6 +54,8 @@ struct AppOptions {
   double delayed_ack_ms = 40.0;
   double idle_timeout = 60.0;
   std::uint32_t max_time_wait = 262144;
+  std::uint32_t shed_watermark = 0;  // 0: 15/16 of max_connections
+  std::uint32_t challenge_ack_limit = 100000;
 
   // Listener (server and loopback).
   std::uint32_t syn_backlog = 4096;

@@ -47,6 +47,8 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   accept_ring_.assign(std::size_t{accept_ring_size_} * listen_count_, kNoIndex);
   accept_refilled_at_ = now;
   subnet_mask_ = prefix_mask(config_.prefix_len);
+  shed_watermark_ = config_.shed_watermark != 0 ? config_.shed_watermark
+                                                : config_.max_connections - config_.max_connections / 16;
   const std::uint32_t mtu_mss = config_.mtu > 40 ? config_.mtu - 40u : 536u;
   our_mss_ = static_cast<std::uint16_t>(mtu_mss > 65535 ? 65535 : mtu_mss);
   build_payload_templates();
@@ -223,6 +225,15 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
     case TcpError::kBadDataOffset: ++counters_.drop_tcp_bad_data_offset; return false;
     case TcpError::kBadChecksum: ++counters_.drop_tcp_bad_checksum; return false;
   }
+  // Overload: a new SYN would need CPU the lcore does not have, or (without SYN cookies, which
+  // keep no state until the handshake's last ACK) a record the pool can hardly spare, so it is
+  // dropped before the checksum and every table: the peer retries, and the connections already
+  // admitted finish first.
+  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
+      (saturated_ || (config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()))) {
+    ++(saturated_ ? counters_.drop_syn_shed_busy : counters_.drop_syn_shed_pool);
+    return false;
+  }
   if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0) {
     const std::uint64_t sum = checksum_add(tcp_start, tcp_len, pseudo_header_sum(src, rx.ip.dst, kIpProtoTcp, tcp_len));
     if (checksum_fold(sum) != 0xffff) {
@@ -316,6 +327,26 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
   return id;
 }
 
+void Engine::reclaim(std::uint32_t id) {
+  Connection& c = conns_[id];
+  if (is_synchronized(c.state)) send_reset(c);  // the peer learns at once, as from an abort
+  connection_done(id, &Counters::conn_failed_overload);
+}
+
+// The records that block everyone under overload are those waiting on a peer that stopped
+// answering (a client that gave up, segments lost at a full queue): their retransmission backoff
+// can hold them for minutes. A record with retries == 0 is making progress and is left alone.
+void Engine::reclaim_stuck_records() {
+  constexpr std::uint32_t kLooksPerCall = 64;
+  const std::uint32_t capacity = conns_.capacity();
+  for (std::uint32_t i = 0; i < kLooksPerCall && capacity > 0; ++i) {
+    const std::uint32_t id = reclaim_hand_;
+    reclaim_hand_ = reclaim_hand_ + 1 == capacity ? 0 : reclaim_hand_ + 1;
+    const Connection& c = conns_[id];
+    if (c.state != TcpState::kClosed && c.retries > 0) reclaim(id);
+  }
+}
+
 void Engine::set_state(Connection& c, TcpState s) {
   --state_count_[static_cast<std::size_t>(c.state)];
   ++state_count_[static_cast<std::size_t>(s)];
@@ -404,6 +435,7 @@ void Engine::rearm_timer(std::uint32_t id) {
 
 void Engine::advance(TimeNs now) {
   if (now > now_) now_ = now;
+  if (pool_under_pressure()) reclaim_stuck_records();
   wheel_.expire(now_, config_.timer_budget, [this](std::uint32_t id) { on_timer(id); });
   half_open_wheel_.expire(now_, config_.timer_budget, [this](std::uint32_t idx) { half_open_timeout(idx); });
   time_wait_.expire(ms_clock(), config_.timer_budget, [this](const TimeWaitEntry& e, std::uint32_t) {

@@ -238,6 +238,10 @@ void Engine::fast_retransmit(Connection& c) {
 void Engine::retransmit_timeout(std::uint32_t id) {
   Connection& c = conns_[id];
   ++counters_.rto_expired;
+  // Overload: a peer that has not answered within an RTO is not worth the record a new
+  // connection needs (DESIGN: a record must never wait on a retransmission while the pool it
+  // occupies blocks all new work).
+  const bool give_up = pool_under_pressure();
   switch (c.state) {
     case TcpState::kSynSent:
     case TcpState::kSynReceived: {
@@ -245,6 +249,10 @@ void Engine::retransmit_timeout(std::uint32_t id) {
       if (c.retries >= limit) {
         connection_done(id, c.state == TcpState::kSynSent ? &Counters::conn_failed_connect_timeout
                                                           : &Counters::conn_failed_timeout);
+        return;
+      }
+      if (give_up) {
+        reclaim(id);
         return;
       }
       ++c.retries;
@@ -268,6 +276,10 @@ void Engine::retransmit_timeout(std::uint32_t id) {
   if (c.snd_una == c.snd_max && !zero_window_probe) return;
   if (c.retries >= config_.max_retries) {
     connection_done(id, &Counters::conn_failed_timeout);
+    return;
+  }
+  if (give_up) {
+    reclaim(id);
     return;
   }
   ++c.retries;

@@ -275,6 +275,10 @@ int worker_main(void* arg) {
         w.counters.rx_packets += n;
         capture_burst(w, b.port, b.queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
       }
+      if (b.has_queue) {
+        b.full_bursts = n == kBurst ? b.full_bursts + 1 : 0;
+        b.engine->set_saturated(b.full_bursts >= kSaturatedBursts);
+      }
       if (w.dispatcher == nullptr) {
         if (n > 0) process_burst(w, b, pkts, n, now);
       } else {

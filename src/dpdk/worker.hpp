@@ -62,7 +62,14 @@ struct EngineBinding {
   // to the worker that owns `queue`, which sends it.
   bool has_queue = true;
   rte_ring* tx_forward = nullptr;
+  std::uint32_t full_bursts = 0;  // consecutive rx bursts that came back full (Engine::set_saturated)
 };
+
+// Rx bursts that must come back full in a row before the lcore counts as saturated: 128 x 32 =
+// 4096 frames received without the queue ever falling under a burst. A queue that keeps up
+// empties well before that; one that does not is still far from overflowing (memif and NIC rings
+// hold 1024 to 16384 frames), so shedding starts before segments of admitted connections are lost.
+inline constexpr std::uint32_t kSaturatedBursts = 128;
 
 using ControlFn = void (*)(void* ctx, TimeNs now);
 

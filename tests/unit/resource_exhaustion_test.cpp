@@ -253,6 +253,7 @@ TEST(ResourceExhaustion, FlowTable_EveryPoolFullAtOnce_StillHasRoom_RefusalsCoun
   cfg.time_wait = kSecond;
   cfg.synack_timeout = 100 * kMillisecond;
   cfg.synack_retries = 1;
+  cfg.shed_watermark = kEach + 1;  // never reached: this test fills every pool on purpose
   TcpPeer p(cfg);
   auto handshake = [&](std::uint16_t port) {
     p.UseTuple(TcpPeer::kListenPort, port);
@@ -511,6 +512,144 @@ TEST(ResourceExhaustion, FrameBuffers_ClientStarved_OpensRefused_GeneratorOpensT
   EXPECT_EQ(n.client->counters().retransmits, 0u);
   ExpectServiceRecovers(n, kClients, *n.client, &Counters::drop_tx_no_buffer);
   ExpectNothingLeaks(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overload shedding (DESIGN "Overload: shed cheap work first, never stall")
+
+// A passive handshake on the peer port given (TcpPeer's fixtures use one fixed tuple).
+void EstablishOn(TcpPeer& p, std::uint16_t peer_port) {
+  p.UseTuple(TcpPeer::kListenPort, peer_port);
+  p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.snd_nxt = p.R(1);
+  (void)p.ExpectEmit(kSynAck, kAny, p.R(1));
+  p.SendAck();
+  p.ExpectNothing();
+  ASSERT_EQ(p.State(), TcpState::kEstablished);
+}
+
+// Takes every frame the engine sent, whatever its tuple: how many had exactly these flags.
+int TakeSent(TcpPeer& p, std::uint8_t flags) {
+  int n = 0;
+  while (!p.io().sent().empty()) {
+    const auto f = parse_frame(p.io().pop_sent());
+    if (f && f->tcp.flags == flags) ++n;
+  }
+  return n;
+}
+
+// Four records, shedding from the third: SYNs are dropped unprocessed and counted while
+// established connections are served; below the watermark again, SYNs are answered.
+TEST(Overload, PoolAtWatermark_NoCookies_NewSynsDroppedBeforeAnyTableWork_EstablishedServed) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.max_connections = 4;
+  cfg.shed_watermark = 3;
+  cfg.syn_cookies = SynCookieMode::kOff;
+  TcpPeer p(cfg);
+  EstablishOn(p, 41000);
+  EstablishOn(p, 41001);
+  EstablishOn(p, 41002);
+  const std::uint32_t peer_snd = p.snd_nxt;
+  const std::uint32_t peer_rcv = p.rcv_nxt;
+  const std::uint64_t syns_before = p.counters().syn_received;
+  p.UseTuple(TcpPeer::kListenPort, 42000);
+  p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.ExpectNothing();
+  EXPECT_EQ(p.counters().drop_syn_shed_pool, 1u);
+  EXPECT_EQ(p.counters().syn_received, syns_before) << "dropped before the listener saw it";
+  EXPECT_TRUE(p.Gone());
+  // An established connection still gets its FIN answered, and closes.
+  p.UseTuple(TcpPeer::kListenPort, 41002);
+  p.snd_nxt = peer_snd;
+  p.rcv_nxt = peer_rcv;
+  p.SendFin();
+  (void)p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.State(), TcpState::kCloseWait);
+  ASSERT_TRUE(p.Close());
+  (void)p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  p.SendAck();
+  EXPECT_TRUE(p.Gone());
+  // Below the watermark again: SYNs are served.
+  p.UseTuple(TcpPeer::kListenPort, 42001);
+  p.Send({.flags = kSyn, .seq = p.R(0)});
+  (void)p.ExpectEmit(kSynAck, kAny, p.R(1));
+  EXPECT_EQ(p.counters().drop_syn_shed_pool, 1u);
+}
+
+// With SYN cookies, a pool at its watermark answers SYNs with cookies (no half-open entry): the
+// handshake's last ACK gets a record once one is free.
+TEST(Overload, PoolAtWatermark_WithCookies_SynsGetCookies_NoHalfOpenEntry) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.max_connections = 4;
+  cfg.shed_watermark = 3;
+  TcpPeer p(cfg);
+  EstablishOn(p, 41000);
+  EstablishOn(p, 41001);
+  EstablishOn(p, 41002);
+  p.UseTuple(TcpPeer::kListenPort, 42000);
+  p.Send({.flags = kSyn, .seq = p.R(0)});
+  p.snd_nxt = p.R(1);
+  (void)p.ExpectEmit(kSynAck, kAny, p.R(1));
+  EXPECT_EQ(p.counters().cookies_sent, 1u);
+  EXPECT_EQ(p.engine().gauges().in(TcpState::kSynReceived), 0u);
+  p.SendAck();  // the fourth record is still free: the cookie rebuilds the connection
+  EXPECT_EQ(p.counters().cookies_valid, 1u);
+  EXPECT_EQ(p.State(), TcpState::kEstablished);
+  EXPECT_EQ(p.counters().drop_syn_shed_pool, 0u);
+}
+
+// A record in LAST-ACK whose peer vanished retransmits its FIN with backoff for minutes. Under
+// pressure, advance() reclaims such records at once wherever their timers stand; a record with
+// no retransmission pending is never touched.
+TEST(Overload, UnderPressure_RecordsStuckRetransmittingAreResetAndFreed_HealthyOnesKept) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.max_connections = 4;
+  cfg.shed_watermark = 4;
+  cfg.rto_min = 200 * kMillisecond;
+  TcpPeer p(cfg);
+  for (std::uint16_t port : {41000, 41001}) {
+    EstablishOn(p, port);
+    p.SendFin();
+    (void)p.ExpectEmit(kAck, kAny, p.snd_nxt);
+    ASSERT_TRUE(p.Close());
+    (void)p.ExpectEmit(kFinAck, kAny, p.snd_nxt);  // never acknowledged: the peer is gone
+    ASSERT_EQ(p.State(), TcpState::kLastAck);
+  }
+  // Below the watermark the FINs are retransmitted as usual.
+  p.Advance(3 * kSecond);
+  EXPECT_GE(TakeSent(p, kFinAck), 2);
+  EXPECT_GT(p.counters().retransmits, 0u);
+  EXPECT_EQ(p.counters().conn_failed_overload, 0u);
+  // Two healthy connections bring the pool to its watermark.
+  EstablishOn(p, 41002);
+  EstablishOn(p, 41003);
+  ASSERT_EQ(p.engine().gauges().connections, 4u);
+  p.Advance(kMillisecond);  // the next advance() sweeps
+  EXPECT_EQ(p.counters().conn_failed_overload, 2u);
+  EXPECT_EQ(p.counters().conn_failed, 2u);
+  EXPECT_EQ(TakeSent(p, kRst | kAck), 2) << "each stuck peer is told";
+  EXPECT_EQ(p.engine().gauges().connections, 2u);
+  EXPECT_EQ(p.engine().gauges().in(TcpState::kEstablished), 2u);
+  EXPECT_EQ(p.engine().gauges().in(TcpState::kLastAck), 0u);
+}
+
+// Under pressure, the first retransmission timeout of a connection gives it up (RST, failure
+// counted) instead of retransmitting.
+TEST(Overload, UnderPressure_FirstTimeoutResetsInsteadOfRetransmitting) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.max_connections = 2;
+  cfg.shed_watermark = 2;
+  cfg.rto_min = 200 * kMillisecond;
+  TcpPeer p(cfg);
+  EstablishOn(p, 41000);
+  ASSERT_TRUE(p.Write(100));
+  EXPECT_EQ(TakeSent(p, kAck | kPsh), 1);  // never acknowledged
+  EstablishOn(p, 41001);
+  p.Advance(2 * kSecond);
+  EXPECT_EQ(p.counters().retransmits, 0u);
+  EXPECT_EQ(p.counters().conn_failed_overload, 1u);
+  EXPECT_EQ(TakeSent(p, kRst | kAck), 1);
+  EXPECT_EQ(p.engine().gauges().in(TcpState::kEstablished), 1u);
 }
 
 }  // namespace
