@@ -157,7 +157,9 @@ class Engine {
   std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
                                   bool flow_exists = false);
   void free_connection(std::uint32_t id, bool erase_flow = true);
-  [[nodiscard]] bool pool_under_pressure() const { return conns_.in_use() >= shed_watermark_; }
+  // Records in use, and those promised to half-open entries (each takes one when its handshake
+  // completes), have reached the shed watermark.
+  [[nodiscard]] bool pool_under_pressure() const { return conns_.in_use() + half_open_.in_use() >= shed_watermark_; }
   // Resets a record that holds the pool while it waits on retransmissions (overload).
   void reclaim(std::uint32_t id);
   // Under pressure: looks at the next records of the pool (a clock hand) and reclaims those that

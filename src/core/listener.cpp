@@ -16,10 +16,7 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
   ++counters_.syn_received;
   const TcpSegment& seg = rx.seg;
   Listener& l = listeners_[li];
-  // A record pool at its shed watermark has no room for what a half-open entry promises: a
-  // cookie keeps nothing, and its last ACK (or the request after it) finds a record once one is free.
-  if (config_.syn_cookies == SynCookieMode::kAlways || (config_.syn_cookies != SynCookieMode::kOff && pool_under_pressure())) {
-    if (config_.syn_cookies != SynCookieMode::kAlways) l.last_cookie_at = now_;
+  if (config_.syn_cookies == SynCookieMode::kAlways) {
     send_cookie_synack(rx);
     return;
   }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Graceful overload (issue 10): a synwave client opens connections at a fixed --rate against a
+# synwave server that can complete far fewer. The server is limited on purpose: 500 connection
+# records, no SYN cookies, and every client thinks 50 ms between its handshake and its request,
+# so a record lives at least 50 ms: about 500 / 0.05 = 10,000 connections/s at most (it sheds at
+# a full pool: --shed-watermark 500). The client
+# offers 0.5x, 1x, 2x and 3x that, on a fresh server each time, over a net_memif link (shared
+# memory between the two processes, run inside the test's namespace).
+#
+# What must hold: the completions per second at each rate stay at or above 90 % of
+# min(offered, plateau), the plateau being the best rate seen; above capacity the server sheds
+# new SYNs at its record watermark (drop_syn_shed_pool) instead of admitting connections it
+# cannot finish, and no connection fails on either side (before shedding, the full pool evicted
+# half-open entries whose clients were already sending their requests: they got RSTs).
+# shellcheck source=tests/system/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+readonly RECORDS=500
+readonly THINK_S=0.05
+readonly CAPACITY=10000  # RECORDS / THINK_S, nominal
+readonly DURATION=5
+
+sw_begin 240
+sw_netns
+
+# run_at RATE: a fresh server, the client at RATE for DURATION seconds; reports in $SW_WORKDIR.
+run_at() {
+  local rate="$1"
+  local sock="$SW_WORKDIR/memif-$rate.sock"
+  local memif="socket=$sock,socket-abstract=no,id=0,rsize=12"
+  local server_log="$SW_WORKDIR/server-$rate.log" client_log="$SW_WORKDIR/client-$rate.log"
+  sw_start_synwave "$server_log" --no-huge -m 512 --no-pci -l 1 --file-prefix="$(sw_file_prefix "s$rate")" \
+    --vdev "net_memif0,role=server,$memif,mac=02:00:00:00:00:02" -- \
+    server --ip 198.18.2.1/16 --listen 80 --http 14 --max-connections "$RECORDS" --shed-watermark "$RECORDS" \
+    --syn-cookies off \
+    --report "$SW_WORKDIR/server-$rate.json" --stats-interval 1
+  local server_pid=$SW_PID
+  sw_wait_ready "$server_log"
+  sw_start_synwave "$client_log" --no-huge -m 1024 --no-pci -l 0 --file-prefix="$(sw_file_prefix "c$rate")" \
+    --vdev "net_memif0,role=client,$memif,mac=02:00:00:00:00:01" -- \
+    client --ip 198.18.1.1/16 --src-ip 198.18.1.1-198.18.1.8 --dst 198.18.2.1:80 --http-get / \
+    --rate "$rate" --concurrency 200000 --max-connections 262144 --think-time "$THINK_S" \
+    --duration "$DURATION" --report "$SW_WORKDIR/client-$rate.json" --stats-interval 1
+  local client_pid=$SW_PID
+  sw_wait_exit "$client_pid" "$client_log" 60
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$client_log"; sw_fail "client at $rate/s exited with $SW_STOP_STATUS"; }
+  sw_stop "$server_pid" "$server_log" 15
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$server_log"; sw_fail "server exited with $SW_STOP_STATUS"; }
+  sw_log "offered $rate/s: $(sw_json "$SW_WORKDIR/client-$rate.json" \
+    "'completed per second %s, failed %d' % ([round(t['completed_per_s']) for t in r['timeline']], r['connections_failed'])"), \
+server shed $(sw_json "$SW_WORKDIR/server-$rate.json" "r['counters']['drop_syn_shed_pool']") SYNs"
+}
+
+RATES=($((CAPACITY / 2)) "$CAPACITY" $((CAPACITY * 2)) $((CAPACITY * 3)))
+for rate in "${RATES[@]}"; do run_at "$rate"; done
+
+# The steady completions of one run: the median per-second sample, the first (ramp) left out.
+steady="sorted(t['completed_per_s'] for t in r['timeline'][1:])[len(r['timeline'][1:]) // 2]"
+declare -A MEDIAN
+for rate in "${RATES[@]}"; do MEDIAN[$rate]="$(sw_json "$SW_WORKDIR/client-$rate.json" "$steady")"; done
+PLATEAU="$("$PYTHON" -c 'import sys; print(max(float(x) for x in sys.argv[1:]))' "${MEDIAN[@]}")"
+sw_log "plateau: $PLATEAU connections/s (nominal capacity $CAPACITY)"
+
+for rate in "${RATES[@]}"; do
+  sw_assert_json "$SW_WORKDIR/client-$rate.json" \
+    "offered $rate/s: steady completions ${MEDIAN[$rate]}/s >= 90 % of min(offered, plateau $PLATEAU)" \
+    "$steady >= 0.9 * min($rate, $PLATEAU)"
+  sw_assert_json "$SW_WORKDIR/client-$rate.json" "offered $rate/s: no connection failed at the client" \
+    "r['connections_failed'] == 0"
+  sw_assert_json "$SW_WORKDIR/server-$rate.json" "offered $rate/s: no connection failed at the server" \
+    "r['connections_failed'] == 0"
+done
+sw_assert_json "$SW_WORKDIR/server-$((CAPACITY * 3)).json" "at 3x the server shed SYNs at its record watermark" \
+  "r['counters']['drop_syn_shed_pool'] > 0"
+sw_assert_json "$SW_WORKDIR/server-$((CAPACITY / 2)).json" "at 0.5x nothing was shed" \
+  "r['counters']['drop_syn_shed_pool'] == 0 and r['counters']['drop_syn_shed_busy'] == 0"
