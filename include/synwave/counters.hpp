@@ -59,6 +59,7 @@ namespace synwave {
   X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \
   X(time_wait_entered, "connections that entered TIME_WAIT")                               \
   X(time_wait_reused, "TIME_WAIT tuples reused by a newer SYN (RFC 6191)")                 \
+  X(syn_refused_time_wait, "SYNs that met a tuple in TIME-WAIT and could not reuse it (not newer: no timestamps and an ISN not above RCV.NXT, or an older TSval); answered with the TIME-WAIT ACK") \
   X(drop_eth_truncated, "drop: frame shorter than an Ethernet header")                     \
   X(drop_eth_not_for_us, "drop: destination MAC neither ours nor broadcast")               \
   X(drop_eth_unknown_type, "drop: EtherType neither IPv4 nor ARP")                        \

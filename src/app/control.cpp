@@ -498,6 +498,40 @@ nlohmann::json effective_config(const RunPlan& plan) {
   return j;
 }
 
+std::vector<std::string> run_hints(const RunState& s) {
+  std::vector<std::string> out;
+  if (s.plan->options.mode == Mode::kFlood) return out;
+  const Totals t = collect(s);
+  const Counters& c = t.all;
+  char line[512];
+  if (c.syn_refused_time_wait > 0) {
+    std::snprintf(line, sizeof line,
+                  "%llu SYNs met a tuple still in TIME-WAIT and could not reuse it: the peer opens the same "
+                  "4-tuple again within --time-wait (%g s) without timestamps, or with an ISN not above the old "
+                  "connection's. Shorten --time-wait, or let the peer close first (--close client on the server) "
+                  "so that TIME-WAIT stays on its side.",
+                  static_cast<unsigned long long>(c.syn_refused_time_wait),
+                  static_cast<double>(s.plan->server.time_wait) / 1e9);
+    out.emplace_back(line);
+  }
+  if (c.drop_syn_shed_busy > 0) {
+    std::snprintf(line, sizeof line,
+                  "%llu SYNs were shed because an lcore was saturated (its rx queue kept coming back full): the "
+                  "offered rate was above what it completes. Give synwave more lcores, or offer less.",
+                  static_cast<unsigned long long>(c.drop_syn_shed_busy));
+    out.emplace_back(line);
+  }
+  if (c.drop_syn_shed_pool + c.conn_failed_overload > 0) {
+    std::snprintf(line, sizeof line,
+                  "The connection records ran short: %llu SYNs shed and %llu connections reset to free a record. "
+                  "Raise --max-connections (records needed = connection rate x how long each lives).",
+                  static_cast<unsigned long long>(c.drop_syn_shed_pool),
+                  static_cast<unsigned long long>(c.conn_failed_overload));
+    out.emplace_back(line);
+  }
+  return out;
+}
+
 nlohmann::json build_report(const RunState& s) {
   if (s.plan->options.mode == Mode::kFlood) return build_flood_report(s);
   const Totals t = collect(s);
@@ -556,6 +590,7 @@ nlohmann::json build_report(const RunState& s) {
   r["ports"] = ports_json(s);
   r["config"] = s.config;
   r["timeline"] = timeline_json(s);
+  r["hints"] = run_hints(s);
   return r;
 }
 

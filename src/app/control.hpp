@@ -108,6 +108,8 @@ nlohmann::json histogram_json(const LatencyHistogram& h);
 std::uint64_t completed(const RunState& state, const Totals& t);
 std::uint64_t failed(const RunState& state, const Totals& t);
 nlohmann::json build_report(const RunState& state);
+// One line each for what the counters say the user could change (TIME-WAIT refusals, shedding).
+std::vector<std::string> run_hints(const RunState& state);
 nlohmann::json effective_config(const RunPlan& plan);
 std::string summary_line(const RunState& state);
 

@@ -87,6 +87,7 @@ int finish_run(const RunState& state, const AppOptions& o) {
   const nlohmann::json report = build_report(state);
   std::printf("%s\n", summary_line(state).c_str());
   std::fflush(stdout);
+  for (const std::string& hint : run_hints(state)) spdlog::warn("hint: {}", hint);
   if (!o.report.empty()) {
     std::ofstream out(o.report);
     out << report.dump(2) << "\n";

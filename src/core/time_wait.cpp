@@ -16,6 +16,11 @@ void Engine::time_wait_input(std::uint32_t slot, RxContext& rx) {
       ++counters_.drop_no_connection;
       return;
     case TimeWaitDecision::kAck:
+      // A peer that reuses tuples within 2MSL and sends no timestamps meets this on most SYNs
+      // (its ISNs are not ordered with ours): counted, and named in the report's hints.
+      if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kFin)) == tcp_flags::kSyn) {
+        ++counters_.syn_refused_time_wait;
+      }
       send_time_wait_ack(e, rx);
       return;
     case TimeWaitDecision::kAckAndRestart: {
@@ -32,6 +37,7 @@ void Engine::time_wait_input(std::uint32_t slot, RxContext& rx) {
       // RFC 6191: a newer SYN ends TIME-WAIT early, and is then a SYN like any other.
       const int li = listener_of(e.key.local_port);
       if (li < 0) {
+        ++counters_.syn_refused_time_wait;  // nobody listens on this side: nothing to reopen
         send_time_wait_ack(e, rx);
         return;
       }

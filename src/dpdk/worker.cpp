@@ -260,11 +260,20 @@ int worker_main(void* arg) {
   TimeNs next_latency_snapshot = 0;
   TimeNs next_control = 0;
   w.loop_started_tsc = rte_rdtsc();
+  w.window_cycles = w.clock->hz() * kSaturationWindow / kSecond;
+  w.window_start_tsc = w.loop_started_tsc;
   while (!w.stop->load(std::memory_order_relaxed)) {
     // One TSC read per pass serves the clock; one more per engine that did work closes its busy
     // span (an idle engine's poll is charged to the next busy one: tens of nanoseconds).
     std::uint64_t mark = rte_rdtsc();
     const TimeNs now = w.clock->at(mark);
+    if (mark - w.window_start_tsc >= w.window_cycles) {
+      const std::uint64_t busy = w.counters.busy_cycles();
+      w.busy_last_window = static_cast<double>(busy - w.window_busy_start) >=
+                           kSaturatedShare * static_cast<double>(mark - w.window_start_tsc);
+      w.window_start_tsc = mark;
+      w.window_busy_start = busy;
+    }
     for (std::uint32_t bi = 0; bi < w.binding_count; ++bi) {
       EngineBinding& b = w.bindings[bi];
       const Counters& ec = b.engine->counters();
@@ -277,7 +286,7 @@ int worker_main(void* arg) {
       }
       if (b.has_queue) {
         b.full_bursts = n == kBurst ? b.full_bursts + 1 : 0;
-        b.engine->set_saturated(b.full_bursts >= kSaturatedBursts);
+        b.engine->set_saturated(w.busy_last_window && b.full_bursts >= kSaturatedBursts);
       }
       if (w.dispatcher == nullptr) {
         if (n > 0) process_burst(w, b, pkts, n, now);

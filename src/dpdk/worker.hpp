@@ -62,14 +62,19 @@ struct EngineBinding {
   // to the worker that owns `queue`, which sends it.
   bool has_queue = true;
   rte_ring* tx_forward = nullptr;
-  std::uint32_t full_bursts = 0;  // consecutive rx bursts that came back full (Engine::set_saturated)
+  std::uint32_t full_bursts = 0;  // rx bursts that came back full in a row
 };
 
-// Rx bursts that must come back full in a row before the lcore counts as saturated: 128 x 32 =
-// 4096 frames received without the queue ever falling under a burst. A queue that keeps up
-// empties well before that; one that does not is still far from overflowing (memif and NIC rings
-// hold 1024 to 16384 frames), so shedding starts before segments of admitted connections are lost.
-inline constexpr std::uint32_t kSaturatedBursts = 128;
+// When an lcore counts as saturated (Engine::set_saturated): it was busy at least kSaturatedShare
+// of the last kSaturationWindow, and its rx bursts have come back full kSaturatedBursts times in a
+// row (1024 frames without the queue falling under a burst). A queue that fills for a moment (a
+// generator that sends each 10 ms of connections at once: dperf does) leaves the lcore idle
+// between bursts and is not overload; an offered load above what the lcore completes keeps it
+// busy all the time with a queue that only grows. The window is judged every 10 ms, long before
+// memif's 16K-frame ring overflows at the rates where this happens.
+inline constexpr TimeNs kSaturationWindow = 10 * kMillisecond;
+inline constexpr double kSaturatedShare = 0.8;
+inline constexpr std::uint32_t kSaturatedBursts = 32;
 
 using ControlFn = void (*)(void* ctx, TimeNs now);
 
@@ -91,6 +96,12 @@ struct alignas(64) Worker {
   void* control_ctx = nullptr;
   WorkerCounters counters;
   std::uint64_t loop_started_tsc = 0;  // counters.loop_cycles is measured from here
+  // The saturation window (kSaturationWindow): where it started, the busy cycles then, and the
+  // verdict on the last one.
+  std::uint64_t window_cycles = 0;
+  std::uint64_t window_start_tsc = 0;
+  std::uint64_t window_busy_start = 0;
+  bool busy_last_window = false;
   TimeNs active_since = kNever;        // LcoreSnapshot::active_since
 };
 

@@ -185,6 +185,7 @@ TEST_P(TimeWaitReuse, Syn_ReusesTupleOnlyWhenNewer) {
     }
     EXPECT_EQ(p.State(), TcpState::kSynReceived);
     EXPECT_EQ(p.counters().time_wait_reused, 1u);
+    EXPECT_EQ(p.counters().syn_refused_time_wait, 0u);
     EXPECT_EQ(p.engine().gauges().in(TcpState::kTimeWait), 0u);
     p.Send({.flags = kAck, .seq = isn + 1, .ack = synack.tcp.seq.raw() + 1, .ts_val = ts_val});
     EXPECT_EQ(p.State(), TcpState::kEstablished);
@@ -195,6 +196,7 @@ TEST_P(TimeWaitReuse, Syn_ReusesTupleOnlyWhenNewer) {
     }
     EXPECT_EQ(p.State(), TcpState::kTimeWait);
     EXPECT_EQ(p.counters().time_wait_reused, 0u);
+    EXPECT_EQ(p.counters().syn_refused_time_wait, 1u);
   }
   p.ExpectNothing();
 }
@@ -219,6 +221,7 @@ TEST(TimeWaitEngine, ActiveSideNoListener_NewerSynOnlyAcked) {
   p.ExpectEmit(kAck, p.L(2), p.R(2));
   EXPECT_EQ(p.State(), TcpState::kTimeWait);
   EXPECT_EQ(p.counters().time_wait_reused, 0u);
+  EXPECT_EQ(p.counters().syn_refused_time_wait, 1u);
 }
 
 // §3.10.8: after time_wait the entry goes and the tuple is free: any SYN opens it again.
