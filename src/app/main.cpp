@@ -492,11 +492,9 @@ int main(int argc, char** argv) {
   if (split >= 0) {
     eal_args.assign(argv + 1, argv + split);
     app_args.assign(argv + split + 1, argv + argc);
-  } else if (argc > 1 && (std::string(argv[1]) == "server" || std::string(argv[1]) == "client" ||
-                          std::string(argv[1]) == "loopback" || std::string(argv[1]) == "flood" ||
-                          std::string(argv[1]) == "--help" ||
-                          std::string(argv[1]) == "-h")) {
-    app_args.assign(argv + 1, argv + argc);  // no EAL options: allow dropping the '--'
+  } else if (argc > 1 && (argv[1][0] != '-' || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    // No EAL options (they all start with '-'): the first word is the mode, '--' may be dropped.
+    app_args.assign(argv + 1, argv + argc);
   } else {
     eal_args.assign(argv + 1, argv + argc);
   }
@@ -511,6 +509,7 @@ int main(int argc, char** argv) {
   }
   const std::string level = parsed.plan.options.log_level;
   spdlog::set_level(spdlog::level::from_str(level == "warn" ? "warning" : level));
+  for (const std::string& w : parsed.plan.warnings) spdlog::warn("{}", w);
   const std::string err = synwave::dpdk::start_eal(argv[0], eal_args);
   if (!err.empty()) {
     std::fprintf(stderr, "synwave: %s\n", err.c_str());

@@ -119,6 +119,9 @@ struct Modes {
   CLI::App* flood;
 };
 
+// The program's modes, in the order the error messages list them.
+constexpr const char* kModes[] = {"server", "client", "loopback", "flood"};
+
 void add_common(CLI::App* s, AppOptions& o) {
   s->add_option("--config", o.config_file, "TOML file with any of these options (the command line wins)");
   s->add_option("--gateway", o.gateway, "IPv4 gateway for destinations outside --ip's subnet");
@@ -412,6 +415,43 @@ std::string plan_flood(RunPlan& plan) {
 
 }  // namespace
 
+bool is_mode(const std::string& word) {
+  return std::find(std::begin(kModes), std::end(kModes), word) != std::end(kModes);
+}
+
+// Levenshtein distance, for "did you mean": words of a few letters, computed once.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string unknown_mode_message(const std::string& word) {
+  std::string list;
+  for (const char* m : kModes) list += (list.empty() ? "" : ", ") + std::string(m);
+  std::string message = "unknown mode '" + word + "' (modes: " + list + ")";
+  const char* closest = nullptr;
+  std::size_t best = 3;  // a near miss: at most two edits, and fewer than half the word
+  for (const char* m : kModes) {
+    const std::size_t d = edit_distance(word, m);
+    if (d < best && 2 * d < std::string(m).size()) {
+      best = d;
+      closest = m;
+    }
+  }
+  if (closest != nullptr) message += "; did you mean '" + std::string(closest) + "'?";
+  return message;
+}
+
 ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   ParseResult result;
   AppOptions& o = result.plan.options;
@@ -439,11 +479,20 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
       ->check(CLI::Range(64u, 1u << 20));
 
   std::vector<std::string> args = args_in;
-  // Which mode, and is there a config file? Both must be known before the file is read.
+  // Which mode, and is there a config file? Both must be known before the file is read. The first
+  // word that is not an option names the mode; only no word at all means the loopback.
   std::string mode_name = "loopback";
-  const bool named = !args.empty() && (args[0] == "server" || args[0] == "client" || args[0] == "loopback" || args[0] == "flood");
-  if (named) mode_name = args[0];
-  else if (args.empty() || args[0].rfind("-", 0) == 0) args.insert(args.begin(), "loopback");
+  const bool named = !args.empty() && is_mode(args[0]);
+  if (named) {
+    mode_name = args[0];
+  } else if (!args.empty() && args[0].rfind("-", 0) != 0) {
+    result.exit_code = 2;
+    result.done = true;
+    result.message = unknown_mode_message(args[0]);
+    return result;
+  } else {
+    args.insert(args.begin(), "loopback");
+  }
   CLI::App* mode = mode_name == "server"   ? m.server
                    : mode_name == "client" ? m.client
                    : mode_name == "flood"  ? m.flood
@@ -566,8 +615,18 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     if (close == ClosePolicy::kServerFirst) client_w.close = ClosePolicy::kServerFirst;
   }
 
-  const std::uint32_t default_conns = o.mode == Mode::kLoopback ? 1u << 18 : 1u << 17;
+  // A client holds a record per open connection: --concurrency of them, and a few more for those
+  // closing; the default follows it (a server cannot know its offered rate: 2^17 records hold a
+  // million connections a second that live up to 130 ms).
+  const std::uint32_t concurrency = o.concurrency != 0 ? o.concurrency : (o.mode == Mode::kLoopback ? 4096u : 1000u);
+  const std::uint32_t default_conns = std::max<std::uint32_t>(o.mode == Mode::kLoopback ? 1u << 18 : 1u << 17,
+                                                              o.mode == Mode::kServer ? 0u : concurrency + concurrency / 4);
   const std::uint32_t max_conns = o.max_connections != 0 ? o.max_connections : default_conns;
+  if (o.mode != Mode::kServer && concurrency > max_conns) {
+    plan.warnings.push_back("--concurrency " + std::to_string(concurrency) + " is above the " + std::to_string(max_conns) +
+                            " connection records per engine (--max-connections): opens beyond them are refused "
+                            "(no_memory) and records stuck retransmitting get reset. Raise --max-connections.");
+  }
   if (o.shed_watermark > max_conns) {
     return fail("--shed-watermark " + std::to_string(o.shed_watermark) + " is above the " + std::to_string(max_conns) +
                 " records per engine (--max-connections): give at most that, or 0 for the default");
@@ -587,7 +646,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
 
   GeneratorConfig& g = plan.generator;
   g.rate = o.rate;
-  g.concurrency = o.concurrency != 0 ? o.concurrency : (o.mode == Mode::kLoopback ? 4096u : 1000u);
+  g.concurrency = concurrency;
   g.total = o.connections;
   g.port_first = port_first;
   g.port_last = port_last;

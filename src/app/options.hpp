@@ -89,6 +89,7 @@ struct RunPlan {
   FloodConfig flood;             // flood: pps is the total, split per lcore by the program
   double duration_s = 0;         // 0: until stopped (or the connection count is reached)
   std::uint64_t tuple_space = 0; // client: source addresses x source ports x destinations
+  std::vector<std::string> warnings;  // settings that make a collapse likely: said once at start
 };
 
 struct ParseResult {

@@ -46,6 +46,12 @@ printf 'rate = -5\n' >"$CONFIG_NEGATIVE"
 CONFIG_BROKEN="$SW_WORKDIR/broken.toml"
 printf 'listen = [80\n' >"$CONFIG_BROKEN"
 
+refuse "an unknown mode (not the loopback)" "unknown mode 'bogus' \\(modes: server, client, loopback, flood\\)$" one \
+  -- bogus
+refuse "a misspelled mode, with what was meant" "unknown mode 'severr' \\(modes: server, client, loopback, flood\\); did you mean 'server'\\?$" one \
+  -- severr --ip 198.18.0.2/24 --listen 80
+refuse "a misspelled mode as the first argument, no EAL options" "unknown mode 'clinet'.*did you mean 'client'" one \
+  clinet --ip 198.18.0.2/24 --dst 198.18.0.1:80
 refuse "unknown flag" '--bogus-flag' one \
   -- server --ip 198.18.0.2/24 --listen 80 --bogus-flag
 refuse "unknown flag, even with required options missing" '--bogus-flag' one \
@@ -118,3 +124,13 @@ sw_wait_exit "$SW_PID" "$LOG" 30
 [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$LOG"; sw_fail "loopback exited with $SW_STOP_STATUS"; }
 sw_assert_json "$REPORT" "report: ran about 1 s (not 5), the config's http = 512 applied, no failure" \
   "r['config']['duration_s'] == 1 and r['duration_s'] < 3 and r['config']['http_bytes'] == 512 and r['connections_completed'] > 0 and r['connections_failed'] == 0"
+
+sw_check "settings that make a collapse likely are said once at start, and the run goes on"
+LOG="$SW_WORKDIR/warn.log"
+sw_start_synwave "$LOG" --no-huge -m 512 --no-pci -l 0 --file-prefix="$(sw_file_prefix warn)" \
+  -- loopback --duration 0.5 --concurrency 5000 --max-connections 4000 --stats-interval 0
+sw_wait_exit "$SW_PID" "$LOG" 30
+[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$LOG"; sw_fail "loopback exited with $SW_STOP_STATUS"; }
+[[ "$(grep -c -- '--concurrency 5000 is above the 4000 connection records' "$LOG")" -eq 1 ]] ||
+  { sw_tail "$LOG"; sw_fail "no single warning about --concurrency above --max-connections"; }
+sw_ok "$(grep -o -- '--concurrency 5000 is above.*' "$LOG")"
