@@ -102,10 +102,10 @@ class Engine {
   [[nodiscard]] EngineGauges gauges() const;
   [[nodiscard]] const EngineConfig& config() const { return config_; }
   [[nodiscard]] std::size_t memory_bytes() const;
-  // The data plane's verdict on the lcore: saturated while its rx bursts keep coming back full
-  // (the queue is growing: the offered load is above what the lcore completes). New SYNs are then
-  // dropped before any work, so the queue drains instead of overflowing onto the segments of the
-  // connections already admitted.
+  // The data plane's verdict on the lcore: saturated while it is busy nearly all the time and its
+  // rx bursts keep coming back full. With the SYN backlog half full too (listener_overloaded), new
+  // SYNs are then dropped before any work, so the queue drains instead of overflowing onto the
+  // segments of the connections already admitted.
   void set_saturated(bool saturated) { saturated_ = saturated; }
   // Records in use at which the engine sheds load (EngineConfig::shed_watermark, resolved).
   [[nodiscard]] std::uint32_t shed_watermark() const { return shed_watermark_; }
@@ -160,6 +160,14 @@ class Engine {
   // Records in use, and those promised to half-open entries (each takes one when its handshake
   // completes), have reached the shed watermark.
   [[nodiscard]] bool pool_under_pressure() const { return conns_.in_use() + half_open_.in_use() >= shed_watermark_; }
+  // The lcore is saturated and SYNs are accepted faster than handshakes complete: half the SYN
+  // backlog is waiting on final ACKs, which queue behind the new SYNs. A closed-loop client at the
+  // lcore's capacity also keeps it saturated, but never has more handshakes in flight than its
+  // concurrency, and dropping its SYNs would only stall it for an RTO. Without a backlog (cookies
+  // always) saturation alone decides.
+  [[nodiscard]] bool listener_overloaded() const {
+    return saturated_ && (config_.syn_cookies == SynCookieMode::kAlways || 2 * half_open_.in_use() >= half_open_.capacity());
+  }
   // Resets a record that holds the pool while it waits on retransmissions (overload).
   void reclaim(std::uint32_t id);
   // Under pressure: looks at the next records of the pool (a clock hand) and reclaims those that

@@ -148,15 +148,23 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
 void record_timeline_sample(RunState& s, const Totals& t, TimeNs now) {
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
-  s.timeline.push_back({static_cast<double>(now - s.started) / 1e9,
-                        static_cast<double>(t.all.conn_opened - s.last.all.conn_opened) / dt,
-                        static_cast<double>(completed(s, t) - completed(s, s.last)) / dt});
+  TimelineSample& p = s.timeline.emplace_back();
+  p.t_s = static_cast<double>(now - s.started) / 1e9;
+  p.opened_per_s = static_cast<double>(t.all.conn_opened - s.last.all.conn_opened) / dt;
+  p.completed_per_s = static_cast<double>(completed(s, t) - completed(s, s.last)) / dt;
+  for (dpdk::Role role : {dpdk::Role::kServer, dpdk::Role::kClient}) {
+    const RoleBusy b = role_busy(s, t, &s.last, role);
+    if (b.present) p.busy_pct[static_cast<std::size_t>(role)] = 100.0 * b.share;
+  }
 }
 
 nlohmann::json timeline_json(const RunState& s) {
   nlohmann::json j = nlohmann::json::array();
   for (const TimelineSample& p : s.timeline) {
-    j.push_back({{"t_s", p.t_s}, {"opened_per_s", p.opened_per_s}, {"completed_per_s", p.completed_per_s}});
+    nlohmann::json sample = {{"t_s", p.t_s}, {"opened_per_s", p.opened_per_s}, {"completed_per_s", p.completed_per_s}};
+    if (p.busy_pct[kServer] >= 0) sample["server_busy_pct"] = p.busy_pct[kServer];
+    if (p.busy_pct[kClient] >= 0) sample["client_busy_pct"] = p.busy_pct[kClient];
+    j.push_back(sample);
   }
   return j;
 }

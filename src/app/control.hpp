@@ -53,6 +53,7 @@ struct TimelineSample {
   double t_s = 0;  // seconds from the start to the end of the interval
   double opened_per_s = 0;
   double completed_per_s = 0;
+  double busy_pct[dpdk::kRoles] = {-1, -1};  // each role's busy share over the interval; -1: role absent
 };
 
 struct RunState {

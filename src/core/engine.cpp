@@ -229,10 +229,15 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
   // keep no state until the handshake's last ACK) a record the pool can hardly spare, so it is
   // dropped before the checksum and every table: the peer retries, and the connections already
   // admitted finish first.
-  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
-      (saturated_ || (config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()))) {
-    ++(saturated_ ? counters_.drop_syn_shed_busy : counters_.drop_syn_shed_pool);
-    return false;
+  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn) {
+    if (listener_overloaded()) {
+      ++counters_.drop_syn_shed_busy;
+      return false;
+    }
+    if (config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
+      ++counters_.drop_syn_shed_pool;
+      return false;
+    }
   }
   if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0) {
     const std::uint64_t sum = checksum_add(tcp_start, tcp_len, pseudo_header_sum(src, rx.ip.dst, kIpProtoTcp, tcp_len));

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# synwave over net_memif, two processes (client on lcore 0, server on lcore 1, rsize=14): how many
+# connections per second, how busy each side is, what a connection costs each side, and how close
+# that is to what the link itself allows. With DPERF=/path/to/dperf, the same cases with dperf
+# (github.com/baidu/dperf, built for vdevs as ../shared/peers/README.md says) beside synwave, in
+# one run, so every ratio compares figures taken minutes apart on the same machine.
+#
+# Cases, each REPS times, alternating (the median repetition of each counts):
+#   link         bench/link_bench: a forwarding loop over the same memif link, no TCP (frames/s
+#                each way, busy ns per frame): the floor under every case below
+#   synwave-pair synwave client -> synwave server, HTTP GET answered with 14 bytes (dperf's
+#                default), client as fast as it can (--concurrency CONCURRENCY); the server's MAC
+#                is given to the client (--neighbor), as dperf's configuration gives it to dperf
+# and with DPERF:
+#   dperf-pair          dperf client (open loop at DPERF_RATE) -> dperf server
+#   synwave-to-dperf    synwave client -> dperf server
+#   dperf-to-synwave    dperf client (open loop at DPERF_RATE) -> synwave server (--close client,
+#                       as dperf's client closes first)
+# dperf ramps for 10 s (its slow_start) and its figures are averages over the steady seconds
+# after; synwave's are its report's (active-period cps, busy share and ns per connection per
+# role, busy counted the way dperf counts its cpuUsage).
+#
+# Writes OUT_DIR/memif-DATE.json (every run) and OUT_DIR/memif-DATE.md (the table, also printed).
+# Environment: BUILD_DIR (default build), DURATION (10), REPS (3), CONCURRENCY (4000),
+# DPERF (unset: synwave only), DPERF_RATE (1300k, dperf's notation), NCLI (client addresses, 40),
+# OUT_DIR (default bench/results). Needs root and 2 CPUs; scripts/bench.sh runs it after its
+# loopback cases. All processes run inside a network namespace of their own (memif is shared
+# memory: nothing goes on any network).
+# shellcheck source=tests/system/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/system/lib.sh"
+
+DURATION="${DURATION:-10}"
+REPS="${REPS:-3}"
+CONCURRENCY="${CONCURRENCY:-4000}"
+DPERF="${DPERF:-}"
+DPERF_RATE="${DPERF_RATE:-1300k}"
+NCLI="${NCLI:-40}"
+OUT_DIR="${OUT_DIR:-$SW_REPO_ROOT/bench/results}"
+readonly DURATION REPS CONCURRENCY DPERF DPERF_RATE NCLI OUT_DIR
+readonly LINK_BENCH="$SW_BUILD_DIR/bench/link_bench"
+readonly EAL=(--no-huge -m 2048 --no-pci)
+readonly CLIENT_MAC=02:00:00:00:00:01 SERVER_MAC=02:00:00:00:00:02
+
+CASES=(link synwave-pair)
+if [[ -n "$DPERF" ]]; then
+  [[ -x "$DPERF" ]] || sw_fail "DPERF=$DPERF is not an executable (build it as ../shared/peers/README.md says)"
+  CASES+=(dperf-pair synwave-to-dperf dperf-to-synwave)
+fi
+sw_begin $((120 + REPS * ${#CASES[@]} * (DURATION + 40)))
+[[ -x "$LINK_BENCH" ]] || sw_fail "no $LINK_BENCH: build with DPDK and -Dbenchmarks=true"
+sw_netns
+mkdir -p "$OUT_DIR"
+RUNS="$SW_WORKDIR/runs"
+mkdir -p "$RUNS"
+
+# memif ROLE RUN: the vdev argument of one side of a run's link (its own socket file).
+memif() { echo "net_memif0,role=$1,socket=$RUNS/$2.sock,socket-abstract=no,id=0,rsize=14,mac=$([[ $1 == server ]] && echo $SERVER_MAC || echo $CLIENT_MAC)"; }
+
+# background LOG CMD...: starts CMD in the namespace, tracked, stdout+stderr to LOG; sets BG_PID.
+background() {
+  local log="$1"
+  shift
+  ip netns exec "$SW_NS" "$@" >"$log" 2>&1 &
+  BG_PID=$!
+  sw_track "$BG_PID"
+}
+
+# foreground LOG LIMIT CMD...: runs CMD in the namespace; fails the script unless it exits 0.
+foreground() {
+  local log="$1" limit="$2"
+  shift 2
+  background "$log" "$@"
+  sw_wait_exit "$BG_PID" "$log" "$limit"
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$log"; sw_fail "'$*' exited with $SW_STOP_STATUS"; }
+}
+
+# stop PID LOG: SIGINT (both programs' orderly stop), then the exit status must be 0.
+stop() {
+  sw_stop "$1" "$2" 20
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$2"; sw_fail "PID $1 exited with $SW_STOP_STATUS"; }
+}
+
+# A side's DPDK prefix, remembered for the trap to remove.
+prefix() {
+  local p="swmemif$$$1"
+  SW_DPDK_PREFIXES+=("$p")
+  echo "$p"
+}
+
+synwave_server() {  # RUN [FLAGS...]
+  local run="$1"
+  shift
+  background "$RUNS/$run-server.log" "$SYNWAVE" "${EAL[@]}" --file-prefix "$(prefix "$run-s")" -l 1 \
+    --vdev "$(memif server "$run")" -- server --ip 198.18.2.1/16 --listen 80 --listen 81 --http 14 \
+    --stats-interval 1 --report "$RUNS/$run-server.json" "$@"
+  SERVER_PID=$BG_PID
+  sw_wait_for 30 "synwave server" grep -q ' mode on [0-9]* lcore' "$RUNS/$run-server.log" ||
+    { sw_tail "$RUNS/$run-server.log"; sw_fail "synwave server did not start"; }
+}
+
+synwave_client() {  # RUN
+  local run="$1"
+  foreground "$RUNS/$run-client.log" $((DURATION + 60)) "$SYNWAVE" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" -l 0 \
+    --vdev "$(memif client "$run")" -- client --ip 198.18.1.1/16 --src-ip "198.18.1.1-198.18.1.$NCLI" \
+    --neighbor "198.18.2.1,$SERVER_MAC" \
+    --dst 198.18.2.1:80-81 --http-get / --concurrency "$CONCURRENCY" --duration "$DURATION" --stats-interval 1 \
+    --report "$RUNS/$run-client.json"
+}
+
+# dperf_config MODE CPU LOCAL GATEWAY GATEWAY_MAC [RATE]: dperf's configuration file format.
+dperf_config() {
+  printf 'mode %s\ncpu %s\nduration %s\nport net_memif0 %s %s %s\nclient 198.18.1.1 %s\nserver 198.18.2.1 1\nlisten 80 2\n' \
+    "$1" "$2" "$([[ $1 == client ]] && echo "$((DURATION + 10))s" || echo 10m)" "$3" "$4" "$5" "$NCLI"
+  [[ "$1" == client ]] && printf 'slow_start 10\ncps %s\n' "$6"
+  return 0
+}
+
+dperf_server() {  # RUN
+  local run="$1"
+  dperf_config server 1 198.18.2.1 198.18.1.1 "$CLIENT_MAC" >"$RUNS/$run-dperf-server.conf"
+  DPERF_EAL_ARGS="${EAL[*]} --file-prefix=$(prefix "$run-s") --vdev=$(memif server "$run")" \
+    background "$RUNS/$run-dperf-server.log" stdbuf -oL "$DPERF" -c "$RUNS/$run-dperf-server.conf"
+  SERVER_PID=$BG_PID
+  sleep 3
+  kill -0 "$SERVER_PID" 2>/dev/null || { sw_tail "$RUNS/$run-dperf-server.log"; sw_fail "dperf server did not start"; }
+}
+
+dperf_client() {  # RUN
+  local run="$1"
+  dperf_config client 0 198.18.1.1 198.18.2.1 "$SERVER_MAC" "$DPERF_RATE" >"$RUNS/$run-dperf-client.conf"
+  DPERF_EAL_ARGS="${EAL[*]} --file-prefix=$(prefix "$run-c") --vdev=$(memif client "$run")" \
+    foreground "$RUNS/$run-dperf-client.log" $((DURATION + 90)) stdbuf -oL "$DPERF" -c "$RUNS/$run-dperf-client.conf"
+}
+
+run_case() {  # CASE REP
+  local run="$1-$2"
+  rm -f "$RUNS/$run.sock"
+  case "$1" in
+    link)
+      background "$RUNS/$run-server.log" "$LINK_BENCH" "${EAL[@]}" --file-prefix "$(prefix "$run-s")" -l 1 \
+        --vdev "$(memif server "$run")" -- --role server
+      SERVER_PID=$BG_PID
+      sleep 2
+      foreground "$RUNS/$run-client.log" $((DURATION + 60)) "$LINK_BENCH" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" \
+        -l 0 --vdev "$(memif client "$run")" -- --role client --duration "$DURATION"
+      ;;
+    synwave-pair) synwave_server "$run"; synwave_client "$run" ;;
+    dperf-pair) dperf_server "$run"; dperf_client "$run" ;;
+    synwave-to-dperf) dperf_server "$run"; synwave_client "$run" ;;
+    dperf-to-synwave) synwave_server "$run" --close client; dperf_client "$run" ;;
+  esac
+  stop "$SERVER_PID" "$RUNS/$run-server.log"
+  sw_log "$run done"
+}
+
+sw_log "load average before: $(cut -d' ' -f1 /proc/loadavg); cases: ${CASES[*]}; $REPS x $DURATION s each"
+LOAD_BEFORE="$(cut -d' ' -f1 /proc/loadavg)"
+for ((rep = 1; rep <= REPS; rep++)); do
+  for c in "${CASES[@]}"; do run_case "$c" "$rep"; done
+done
+
+STAMP="$(date +%Y%m%d-%H%M%S)"
+COMMIT="$(git -C "$SW_REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[[ -z "$(git -C "$SW_REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]] || COMMIT="$COMMIT+dirty"
+"$PYTHON" "$SW_REPO_ROOT/scripts/bench_memif_summary.py" "$RUNS" "$OUT_DIR" "$STAMP" "$COMMIT" "$LOAD_BEFORE" \
+  "$(cut -d' ' -f1 /proc/loadavg)" "$REPS" "$DURATION" "$DPERF_RATE" "$CONCURRENCY" "${CASES[@]}" ||
+  sw_fail "the summary failed"

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""The summary of scripts/bench-memif.sh: reads every run it made, writes memif-DATE.json and
+memif-DATE.md in OUT_DIR (the table is also printed).
+
+usage: bench_memif_summary.py RUNS_DIR OUT_DIR STAMP COMMIT LOAD_BEFORE LOAD_AFTER REPS DURATION
+                              DPERF_RATE CONCURRENCY CASE...
+"""
+import json
+import os
+import re
+import sys
+
+DPERF_RAMP_S = 10  # dperf's slow_start in bench-memif.sh's configuration
+FRAMES_PER_CONNECTION = 3  # each way: SYN, request, FIN+ACK in; SYN-ACK, response+FIN, ACK out
+
+
+def median(values):
+    values = sorted(values)
+    return values[(len(values) - 1) // 2] if values else 0.0
+
+
+def synwave_side(report_path, role):
+    """The steady seconds of a synwave run: its per-second samples at 80 % of its best one or more
+    (a server facing dperf idles through dperf's start-up and ramp); over them the median rate,
+    the mean busy share of the role, and the busy nanoseconds per completed connection."""
+    r = json.load(open(report_path))
+    timeline = r.get("timeline", [])
+    best = max((t["completed_per_s"] for t in timeline), default=0.0)
+    steady = [t for t in timeline if best > 0 and t["completed_per_s"] >= 0.8 * best]
+    rate = sum(t["completed_per_s"] for t in steady) / max(1, len(steady))
+    busy = sum(t[f"{role}_busy_pct"] for t in steady) / max(1, len(steady))
+    return {"cps_median_s": median([t["completed_per_s"] for t in steady]), "cps_report": r["cps"],
+            "completed": r["connections_completed"], "failed": r["connections_failed"], "busy_pct": busy,
+            "ns_per_connection": busy / 100.0 * 1e9 / rate if rate > 0 else 0.0, "steady_seconds": len(steady)}
+
+
+def dperf_seconds(log_path):
+    """dperf's per-second blocks ("seconds N ... name value ..."): a dict per second."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", open(log_path, errors="replace").read())
+    rows = []
+    for block in text.split("seconds ")[1:]:
+        tokens = block.split()
+        if not tokens or not tokens[0].isdigit():
+            continue
+        row = {"s": int(tokens[0])}
+        for name, value in zip(tokens[1:], tokens[2:]):
+            if re.fullmatch(r"[A-Za-z0-9()]+", name) and re.fullmatch(r"[\d,.]+", value):
+                row.setdefault(name, float(value.replace(",", "")))
+        rows.append(row)
+    return rows
+
+
+def dperf_side(log_path, duration, connections_key):
+    """Averages over the steady seconds (after the ramp, the first two left out)."""
+    rows = [r for r in dperf_seconds(log_path) if DPERF_RAMP_S + 2 <= r["s"] < DPERF_RAMP_S + duration]
+    avg = lambda k: sum(r.get(k, 0.0) for r in rows) / max(1, len(rows))
+    cps = avg(connections_key)
+    cpu = avg("cpuUsage")
+    return {"cps": cps, "busy_pct": cpu, "ns_per_connection": cpu / 100.0 * 1e9 / cps if cps > 0 else 0.0,
+            "http_get_per_s": avg("httpGet"), "http_2xx_per_s": avg("http2XX"), "syn_retransmits_per_s": avg("synRt"),
+            "socket_errors_per_s": avg("skErr"), "steady_seconds": len(rows)}
+
+
+def main():
+    (runs, out_dir, stamp, commit, load_before, load_after, reps, duration, dperf_rate, concurrency,
+     *cases) = sys.argv[1:]
+    reps, duration = int(reps), float(duration)
+    path = lambda case, rep, name: os.path.join(runs, f"{case}-{rep}-{name}")
+    result = {"date": stamp, "commit": commit, "load_average_before": float(load_before),
+              "load_average_after": float(load_after), "reps": reps, "duration_s": duration,
+              "dperf_rate": dperf_rate, "synwave_client_concurrency": int(concurrency),
+              "link": "net_memif, rsize=14, two processes, client lcore 0, server lcore 1, --no-huge",
+              "cases": {}}
+    for case in cases:
+        per_rep = []
+        for rep in range(1, reps + 1):
+            if case == "link":
+                client = json.loads(open(path(case, rep, "client.log")).read().strip().splitlines()[-1])
+                server = json.loads(open(path(case, rep, "server.log")).read().strip().splitlines()[-1])
+                per_rep.append({"frames_per_s": client["pps"], "client": client, "server": server,
+                                "cps_floor": client["pps"] / FRAMES_PER_CONNECTION})
+            elif case == "synwave-pair":
+                client = synwave_side(path(case, rep, "client.json"), "client")
+                server = synwave_side(path(case, rep, "server.json"), "server")
+                per_rep.append({"cps": client["cps_median_s"], "client": client, "server": server})
+            elif case == "dperf-pair":
+                client = dperf_side(path(case, rep, "dperf-client.log"), duration, "http2XX")
+                server = dperf_side(path(case, rep, "dperf-server.log"), duration, "http2XX")
+                per_rep.append({"cps": client["cps"], "client": client, "server": server})
+            elif case == "synwave-to-dperf":
+                client = synwave_side(path(case, rep, "client.json"), "client")
+                server = dperf_side(path(case, rep, "dperf-server.log"), duration, "http2XX")
+                per_rep.append({"cps": client["cps_median_s"], "client": client, "server": server})
+            elif case == "dperf-to-synwave":
+                client = dperf_side(path(case, rep, "dperf-client.log"), duration, "http2XX")
+                server = synwave_side(path(case, rep, "server.json"), "server")
+                answered = client["http_2xx_per_s"] / client["http_get_per_s"] if client["http_get_per_s"] > 0 else 0.0
+                per_rep.append({"cps": client["cps"], "answered_share": answered, "client": client, "server": server})
+        key = "frames_per_s" if case == "link" else "cps"
+        ordered = sorted(range(len(per_rep)), key=lambda i: per_rep[i][key])
+        result["cases"][case] = {"median": per_rep[ordered[(len(per_rep) - 1) // 2]], "runs": per_rep}
+
+    human = lambda v: f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}K"
+    lines = [f"{stamp}, commit {commit}, {reps} x {duration:g} s per case (median repetition), load average "
+             f"{load_before} before / {load_after} after; dperf open loop at {dperf_rate}; synwave client "
+             f"--concurrency {concurrency}", "",
+             "| case | connections/s | client busy | client ns/connection | server busy | server ns/connection |",
+             "|---|---:|---:|---:|---:|---:|"]
+    names = {"synwave-pair": "synwave client -> synwave server", "dperf-pair": "dperf client -> dperf server",
+             "synwave-to-dperf": "synwave client -> dperf server",
+             "dperf-to-synwave": "dperf client -> synwave server (--close client)"}
+    c = result["cases"]
+    for case in ("synwave-pair", "dperf-pair", "synwave-to-dperf", "dperf-to-synwave"):
+        if case not in c:
+            continue
+        m = c[case]["median"]
+        extra = f" ({100 * m['answered_share']:.2f} % of requests answered)" if "answered_share" in m else ""
+        lines.append(f"| {names[case]} | {human(m['cps'])}{extra} | {m['client']['busy_pct']:.0f} % | "
+                     f"{m['client']['ns_per_connection']:.0f} | {m['server']['busy_pct']:.0f} % | "
+                     f"{m['server']['ns_per_connection']:.0f} |")
+    link = c["link"]["median"] if "link" in c else None
+    lines += [] if link is None else ["", f"The link alone (bench/link_bench, a forwarding loop with no TCP): {human(link['frames_per_s'])} "
+              f"frames/s each way, busy {link['client']['busy_pct']:.0f} % / {link['server']['busy_pct']:.0f} %, "
+              f"{link['client']['ns_per_frame']:.0f} / "
+              f"{link['server']['ns_per_frame']:.0f} busy ns per frame; at {FRAMES_PER_CONNECTION} frames each way per "
+              f"connection, no pair can pass {human(link['cps_floor'])} connections/s on it."]
+    ratios = {}
+    if "dperf-pair" in c:
+        sp, dp = c["synwave-pair"]["median"], c["dperf-pair"]["median"]
+        ratios["pair_cps"] = sp["cps"] / dp["cps"] if dp["cps"] else None
+        ratios["client_cost"] = sp["client"]["ns_per_connection"] / dp["client"]["ns_per_connection"] if dp["client"]["ns_per_connection"] else None
+        ratios["server_cost"] = sp["server"]["ns_per_connection"] / dp["server"]["ns_per_connection"] if dp["server"]["ns_per_connection"] else None
+        if "dperf-to-synwave" in c:
+            ds = c["dperf-to-synwave"]["median"]
+            ratios["server_busy_under_dperf_vs_dperf_server"] = ds["server"]["busy_pct"] / dp["server"]["busy_pct"] if dp["server"]["busy_pct"] else None
+        if "synwave-to-dperf" in c:
+            ratios["synwave_client_vs_dperf_pair"] = c["synwave-to-dperf"]["median"]["cps"] / dp["cps"] if dp["cps"] else None
+        fmt = lambda v: f"{v:.2f}" if v is not None else "n/a"
+        lines += ["", f"Ratios (synwave / dperf): pair connections/s {fmt(ratios['pair_cps'])}; ns per connection, "
+                  f"client side {fmt(ratios['client_cost'])}, server side {fmt(ratios['server_cost'])}"
+                  + (f"; synwave client against dperf's server / dperf pair {fmt(ratios['synwave_client_vs_dperf_pair'])}"
+                     if "synwave_client_vs_dperf_pair" in ratios else "")
+                  + (f"; synwave server's busy under dperf's client / dperf server's busy in its own pair "
+                     f"{fmt(ratios['server_busy_under_dperf_vs_dperf_server'])}"
+                     if "server_busy_under_dperf_vs_dperf_server" in ratios else "") + "."]
+    result["ratios"] = ratios
+    table = "\n".join(lines) + "\n"
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"memif-{stamp}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(out_dir, f"memif-{stamp}.md"), "w") as f:
+        f.write(table)
+    print(table)
+    print(f"wrote {out_dir}/memif-{stamp}.json and .md")
+
+
+if __name__ == "__main__":
+    main()
