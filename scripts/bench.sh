@@ -11,7 +11,9 @@
 # Each S seconds, N repetitions (default 10 s x 3); the median run of each counts. Prints a table
 # (CPS of each, ratio synwave / Linux), writes bench/results/bench-<date>.json and
 # bench/results/latest.json, and draws bench/results/cps-over-time.png (gnuplot) from the median
-# runs' per-second samples.
+# runs' per-second samples. Then scripts/bench-memif.sh: the synwave pair as two processes over
+# net_memif and the link's own forwarding rate, and with DPERF=/path/to/dperf dperf beside synwave
+# (its table in bench/results/memif-<date>.md).
 #
 # Usage: scripts/bench.sh [--duration S] [--reps N] [--quick] [--linux-concurrency N]
 #   --quick: 2 s x 1, a smoke run of the script itself (its figures mean little).
@@ -132,7 +134,7 @@ build() {
     log "building in $BUILD_DIR (scripts/build.sh)"
     BUILD_DIR="$BUILD_DIR" "$SCRIPTS_DIR/build.sh"
   else
-    ninja -C "$BUILD_DIR" src/app/synwave bench/linux_baseline >"$WORKDIR/build.log" 2>&1 || {
+    ninja -C "$BUILD_DIR" src/app/synwave bench/linux_baseline bench/link_bench >"$WORKDIR/build.log" 2>&1 || {
       tail -n 30 "$WORKDIR/build.log" >&2
       echo "bench.sh: the build failed (log above)" >&2
       exit 1
@@ -359,6 +361,10 @@ main() {
   done
   summarize "$stamp" "$load_before" "$(load_average)"
   plot "$stamp"
+  # Then the two-process pair over net_memif, the link's own cost and, with DPERF set, dperf
+  # beside synwave (scripts/bench-memif.sh).
+  log "net_memif cases (scripts/bench-memif.sh)"
+  BUILD_DIR="$BUILD_DIR" DURATION="$DURATION" REPS="$REPS" OUT_DIR="$RESULTS_DIR" "$SCRIPTS_DIR/bench-memif.sh"
 }
 
 main "$@"

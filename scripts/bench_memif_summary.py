@@ -10,7 +10,6 @@ import os
 import re
 import sys
 
-DPERF_RAMP_S = 10  # dperf's slow_start in bench-memif.sh's configuration
 FRAMES_PER_CONNECTION = 3  # each way: SYN, request, FIN+ACK in; SYN-ACK, response+FIN, ACK out
 
 
@@ -50,9 +49,12 @@ def dperf_seconds(log_path):
     return rows
 
 
-def dperf_side(log_path, duration, connections_key):
-    """Averages over the steady seconds (after the ramp, the first two left out)."""
-    rows = [r for r in dperf_seconds(log_path) if DPERF_RAMP_S + 2 <= r["s"] < DPERF_RAMP_S + duration]
+def dperf_side(log_path, connections_key):
+    """Averages over the steady seconds, chosen as for synwave: those at 80 % of the best or more
+    (dperf's client ramps for 10 s; its server idles until a client comes)."""
+    seconds = dperf_seconds(log_path)
+    best = max((r.get(connections_key, 0.0) for r in seconds), default=0.0)
+    rows = [r for r in seconds if best > 0 and r.get(connections_key, 0.0) >= 0.8 * best]
     avg = lambda k: sum(r.get(k, 0.0) for r in rows) / max(1, len(rows))
     cps = avg(connections_key)
     cpu = avg("cpuUsage")
@@ -84,15 +86,15 @@ def main():
                 server = synwave_side(path(case, rep, "server.json"), "server")
                 per_rep.append({"cps": client["cps_median_s"], "client": client, "server": server})
             elif case == "dperf-pair":
-                client = dperf_side(path(case, rep, "dperf-client.log"), duration, "http2XX")
-                server = dperf_side(path(case, rep, "dperf-server.log"), duration, "http2XX")
+                client = dperf_side(path(case, rep, "dperf-client.log"), "http2XX")
+                server = dperf_side(path(case, rep, "dperf-server.log"), "http2XX")
                 per_rep.append({"cps": client["cps"], "client": client, "server": server})
             elif case == "synwave-to-dperf":
                 client = synwave_side(path(case, rep, "client.json"), "client")
-                server = dperf_side(path(case, rep, "dperf-server.log"), duration, "http2XX")
+                server = dperf_side(path(case, rep, "dperf-server.log"), "http2XX")
                 per_rep.append({"cps": client["cps_median_s"], "client": client, "server": server})
             elif case == "dperf-to-synwave":
-                client = dperf_side(path(case, rep, "dperf-client.log"), duration, "http2XX")
+                client = dperf_side(path(case, rep, "dperf-client.log"), "http2XX")
                 server = synwave_side(path(case, rep, "server.json"), "server")
                 answered = client["http_2xx_per_s"] / client["http_get_per_s"] if client["http_get_per_s"] > 0 else 0.0
                 per_rep.append({"cps": client["cps"], "answered_share": answered, "client": client, "server": server})
