@@ -254,9 +254,13 @@ class Engine {
   void send_reset(Connection& c);
   void arm_rto(std::uint32_t id);
   Frame* take_tx_frame();
-  void queue_tx(const Frame& f);
-  void finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len,
-                        std::uint64_t segment_sum);
+  // Queues frame f, len bytes long, with these tx flags. Length and flags come as values rather
+  // than through f: written into f just before, they would be read back by the descriptor's copy
+  // with wider loads, which the store buffer cannot forward (a stall per frame, measured).
+  void queue_tx(const Frame& f, std::uint16_t len, std::uint16_t flags);
+  // Writes the TCP checksum (or, offloaded, the pseudo-header sum); returns the frame's tx flags.
+  [[nodiscard]] std::uint16_t finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip,
+                                               std::uint16_t tcp_len, std::uint64_t segment_sum);
   // Writes bytes [offset, offset + len) of the connection's stream to dst; returns their checksum
   // sum (0 when checksums are offloaded).
   std::uint64_t copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;

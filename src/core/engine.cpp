@@ -173,9 +173,7 @@ bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
   if (frame.capacity < kArpFrameSize) return false;
   // Reply in place: the request's buffer already has the right size.
   write_arp_reply_frame(frame.data, arp, eth.src, config_.local_mac);
-  frame.len = kArpFrameSize;
-  frame.flags = 0;
-  queue_tx(frame);
+  queue_tx(frame, kArpFrameSize, 0);
   ++counters_.arp_replies_sent;
   return true;
 }
@@ -544,9 +542,7 @@ void Engine::send_arp_request(std::uint32_t target_ip) {
     return;
   }
   write_arp_request_frame(f->data, config_.local_mac, config_.local_ip, target_ip);
-  f->len = kArpFrameSize;
-  f->flags = 0;
-  queue_tx(*f);
+  queue_tx(*f, kArpFrameSize, 0);
   ++counters_.arp_requests_sent;
 }
 

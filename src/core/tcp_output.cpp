@@ -16,7 +16,6 @@ constexpr std::size_t kHeadersBeforeTcp = EthernetHeader::kSize + Ipv4Header::kM
 Frame* Engine::take_tx_frame() {
   if (current_rx_ != nullptr && !current_rx_->frame_taken && current_rx_->frame_reusable) {
     current_rx_->frame_taken = true;
-    current_rx_->frame->flags = 0;
     return current_rx_->frame;
   }
   if (stock_count_ == 0 && io_.refill != nullptr) stock_count_ = io_.refill(io_.ctx, stock_.data(), kBatch);
@@ -30,8 +29,14 @@ Frame* Engine::take_tx_frame() {
   return f;
 }
 
-void Engine::queue_tx(const Frame& f) {
-  tx_[tx_count_++] = f;
+void Engine::queue_tx(const Frame& f, std::uint16_t len, std::uint16_t flags) {
+  Frame& out = tx_[tx_count_++];
+  out.handle = f.handle;
+  out.data = f.data;
+  out.capacity = f.capacity;
+  out.rss_hash = f.rss_hash;
+  out.len = len;
+  out.flags = flags;
   if (tx_count_ == kBatch) flush();
 }
 
@@ -44,17 +49,17 @@ void Engine::flush() {
 
 // segment_sum: the sum of the TCP header, options and payload as written (from their values:
 // tcp_header_sum, tcp_options_sum, copy_payload), so nothing just written is read back.
-void Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len,
-                              std::uint64_t segment_sum) {
+std::uint16_t Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip, std::uint16_t tcp_len,
+                                       std::uint64_t segment_sum) {
   std::uint8_t* tcp = f.data + kHeadersBeforeTcp;
   const std::uint64_t pseudo = pseudo_header_sum(src_ip, dst_ip, kIpProtoTcp, tcp_len);
   if (config_.tx_checksum_offload) {
     // DPDK's TCP checksum offload wants the folded pseudo-header sum in the field.
     store_be16(tcp + 16, checksum_fold(pseudo));
-    f.flags = static_cast<std::uint16_t>(f.flags | frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum);
-  } else {
-    store_be16(tcp + 16, checksum_finish(pseudo + segment_sum));
+    return frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum;
   }
+  store_be16(tcp + 16, checksum_finish(pseudo + segment_sum));
+  return 0;
 }
 
 // Builds one segment in a frame (the received one when it is free, else a fresh one) and queues it.
@@ -88,9 +93,9 @@ void Engine::emit_segment(const SegmentOut& s) {
     const Connection& c = *s.payload_from;
     sum += copy_payload(c, static_cast<std::uint32_t>(s.seq - (c.iss + 1)), tcp + tcp_header, s.payload_len);
   }
-  finish_tcp_frame(*f, s.key.local_ip, s.key.remote_ip, static_cast<std::uint16_t>(tcp_header + s.payload_len), sum);
-  f->len = static_cast<std::uint16_t>(total);
-  queue_tx(*f);
+  const std::uint16_t tx_flags =
+      finish_tcp_frame(*f, s.key.local_ip, s.key.remote_ip, static_cast<std::uint16_t>(tcp_header + s.payload_len), sum);
+  queue_tx(*f, static_cast<std::uint16_t>(total), tx_flags);
   if ((s.flags & tcp_flags::kRst) != 0) ++counters_.rst_sent;
 }
 
@@ -166,10 +171,10 @@ void Engine::send_rst_for(RxContext& rx) {
   write_ipv4(p + EthernetHeader::kSize, rx.ip.dst, rx.ip.src, kIpProtoTcp,
              static_cast<std::uint16_t>(total - EthernetHeader::kSize), ip_id_++, config_.ttl, config_.tx_checksum_offload);
   write_tcp_header(p + kHeadersBeforeTcp, seg.dst_port, seg.src_port, seq, ack, TcpSegment::kMinHeaderSize, flags, 0);
-  finish_tcp_frame(*f, rx.ip.dst, rx.ip.src, TcpSegment::kMinHeaderSize,
-                   tcp_header_sum(seg.dst_port, seg.src_port, seq, ack, TcpSegment::kMinHeaderSize, flags, 0));
-  f->len = static_cast<std::uint16_t>(total);
-  queue_tx(*f);
+  const std::uint16_t tx_flags =
+      finish_tcp_frame(*f, rx.ip.dst, rx.ip.src, TcpSegment::kMinHeaderSize,
+                       tcp_header_sum(seg.dst_port, seg.src_port, seq, ack, TcpSegment::kMinHeaderSize, flags, 0));
+  queue_tx(*f, static_cast<std::uint16_t>(total), tx_flags);
   ++counters_.rst_sent;
 }
 
