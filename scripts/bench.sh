@@ -364,7 +364,7 @@ main() {
   # Then the two-process pair over net_memif, the link's own cost and, with DPERF set, dperf
   # beside synwave (scripts/bench-memif.sh).
   log "net_memif cases (scripts/bench-memif.sh)"
-  BUILD_DIR="$BUILD_DIR" DURATION="$DURATION" REPS="$REPS" OUT_DIR="$RESULTS_DIR" "$SCRIPTS_DIR/bench-memif.sh"
+  env BUILD_DIR="$BUILD_DIR" DURATION="$DURATION" REPS="$REPS" OUT_DIR="$RESULTS_DIR" "$SCRIPTS_DIR/bench-memif.sh"
 }
 
 main "$@"
