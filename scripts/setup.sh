@@ -33,6 +33,7 @@ readonly PACKAGES=(
   libfuzzer-14-dev
   libclang-rt-14-dev
   valgrind
+  nginx
 )
 
 # Prints the names from PACKAGES that dpkg does not report as installed.

@@ -149,6 +149,16 @@ class Engine {
     std::uint8_t listener;
   };
 
+  // A client that waits for the server to close (--close server) after a complete response
+  // closes itself after this long (HTTP servers that keep the connection open despite our
+  // "Connection: close"), counting it in http_server_kept_open.
+  static constexpr TimeNs kServerCloseWait = 1 * kSecond;
+  // An HTTP client with its response complete, in ESTABLISHED: its state deadline is that wait.
+  [[nodiscard]] bool waiting_for_server_close(const Connection& c) const {
+    return config_.workload.kind == WorkloadKind::kHttp && !c.has(conn_flags::kPassive) &&
+           c.has(conn_flags::kWorkloadDone) && c.state == TcpState::kEstablished;
+  }
+
   // engine.cpp: dispatch, ARP, listener, stray segments, timers, record lifetime.
   bool input_arp(Frame& frame, const EthernetHeader& eth);
   bool input_ipv4(Frame& frame, const EthernetHeader& eth);
@@ -310,6 +320,7 @@ class Engine {
   std::uint16_t ip_id_ = 0;
   std::array<std::uint32_t, 11> state_count_{};
   RxContext* current_rx_ = nullptr;  // set while input() runs: its frame may carry the reply
+  std::uint32_t output_held_for_ = kNoIndex;  // process_text_and_fin's record: output() waits
 
   // RFC 5961 §7 rate limit: a budget of challenge ACKs per second.
   TimeNs challenge_window_start_ = 0;

@@ -2,6 +2,7 @@
 // Incremental HTTP/1.1 scanning for the two things a load tester needs: where a request's header
 // ends, and how long a response is. The state is a few bytes kept in the connection record, so a
 // header split across any number of segments is read without buffering it.
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -96,46 +97,188 @@ struct HeaderEndScanner {
   }
 };
 
-// Reads a response header to its end, picking up Content-Length on the way; then counts the body.
+// Reads a response (RFC 9112): its status code, its header to the end (picking up Content-Length
+// and Transfer-Encoding: chunked on the way), then its body by whichever framing the header gave
+// (§6.3): chunks, Content-Length bytes, or everything up to the connection's end.
 struct HttpResponseScanner {
   static constexpr std::uint32_t kUnknownLength = 0xffffffffu;
+  static constexpr std::uint8_t kStatusLineBytes = 12;  // "HTTP/1.1 200"
   HeaderEndScanner header_end;
   std::uint8_t field_match = 0;   // progress through "\ncontent-length:"
+  std::uint8_t te_match = 0;      // progress through "\ntransfer-encoding:", blanks, then "chunked"
+  std::uint8_t status_pos = 0;    // bytes of "HTTP/1.x NNN" read so far
+  std::uint8_t chunk_state = 0;   // where the chunked body stands (ChunkState)
   bool in_length = false;         // reading the digits of Content-Length
   bool header_done = false;
+  bool chunked = false;           // Transfer-Encoding: chunked (it wins over Content-Length, §6.3)
+  bool framing_error = false;     // a malformed chunked body
+  std::uint16_t status = 0;       // the status code; 0 until read, or when the line is not "HTTP/1.x NNN"
   std::uint32_t content_length = kUnknownLength;
-  std::uint32_t body_received = 0;
+  std::uint32_t body_received = 0;  // body bytes; chunked: the bytes left of the current chunk
 
-  // True once the whole body announced by Content-Length has arrived. Responses without a
-  // Content-Length end with the connection (the caller treats FIN as the end).
+  // True once the whole body has arrived: the last chunk and the trailer section, or the bytes
+  // Content-Length announced. A response with neither ends with the connection (the caller
+  // treats the FIN as its end).
   [[nodiscard]] bool complete() const {
-    return header_done && content_length != kUnknownLength && body_received >= content_length;
+    if (!header_done || framing_error) return false;
+    if (chunked) return chunk_state == kChunksDone;
+    return content_length != kUnknownLength && body_received >= content_length;
   }
+  // The response's length ends with the connection: nothing in the header framed it.
+  [[nodiscard]] bool framed_by_close() const { return header_done && !chunked && content_length == kUnknownLength; }
 
   void feed(const std::uint8_t* p, std::uint32_t n) {
-    if (!header_done && header_end.matched == 0 && field_match == 0 && !in_length && feed_whole_header(p, n)) return;
+    if (status_pos < kStatusLineBytes) {
+      const std::uint32_t k = std::min<std::uint32_t>(n, kStatusLineBytes - status_pos);
+      read_status(p, k);
+    }
     std::uint32_t i = 0;
     if (!header_done) {
-      // The two matchers are independent, so the header end is found first and the field
-      // matcher then reads the header bytes up to it (the blank line included, as before).
-      bool found = false;
-      i = header_end.feed(p, n, found);
-      scan_fields(p, i);
-      header_done = found;
+      if (header_end.matched == 0 && field_match == 0 && te_match == 0 && !in_length) i = feed_whole_header(p, n);
+      if (!header_done) {
+        // The matchers are independent, so the header end is found first and the field matchers
+        // then read the header bytes up to it (the blank line included).
+        bool found = false;
+        i = header_end.feed(p, n, found);
+        scan_fields(p, i);
+        header_done = found;
+      }
     }
-    if (header_done) body_received += n - i;
+    if (!header_done || i == n) return;
+    if (chunked) {
+      feed_chunks(p + i, n - i);
+    } else {
+      body_received += n - i;  // beyond Content-Length: ignored, the response is complete
+    }
   }
 
  private:
+  enum ChunkState : std::uint8_t {
+    kChunkSize = 0,   // hex digits of a chunk's size
+    kChunkExt,        // a chunk extension, up to the line's end
+    kChunkSizeLf,     // the '\n' after the size line's '\r'
+    kChunkData,
+    kChunkDataCr,     // the CRLF after a chunk's data
+    kChunkDataLf,
+    kTrailerLine,     // at the start of a trailer line (or the final blank line)
+    kTrailerText,     // inside a trailer field line
+    kTrailerLf,       // the '\n' of the final blank line
+    kChunksDone,
+  };
+
+  // "HTTP/1.x NNN": the code from bytes 9-11; anything else leaves status 0.
+  void read_status(const std::uint8_t* p, std::uint32_t k) {
+    static constexpr char kPrefix[] = "HTTP/1.";
+    for (std::uint32_t j = 0; j < k; ++j, ++status_pos) {
+      const char c = static_cast<char>(p[j]);
+      if (status_pos < 7) {
+        if (c != kPrefix[status_pos]) status_pos = kStatusLineBytes;  // not HTTP/1.x: status stays 0
+      } else if (status_pos == 8) {
+        if (c != ' ') status_pos = kStatusLineBytes;
+      } else if (status_pos >= 9) {
+        if (c < '0' || c > '9') {
+          status = 0;
+          status_pos = kStatusLineBytes;
+        } else {
+          status = static_cast<std::uint16_t>(status * 10 + (c - '0'));
+        }
+      }
+      if (status_pos >= kStatusLineBytes) return;
+    }
+  }
+
+  // The chunked body (RFC 9112 §7.1), byte by byte except for chunk data, which is skipped.
+  void feed_chunks(const std::uint8_t* p, std::uint32_t n) {
+    for (std::uint32_t j = 0; j < n && !framing_error && chunk_state != kChunksDone; ++j) {
+      const char c = static_cast<char>(p[j]);
+      switch (chunk_state) {
+        case kChunkSize: {
+          const int digit = hex_digit(c);
+          if (digit >= 0) {
+            if (body_received > (0xffffffffu >> 4)) framing_error = true;  // a chunk of 4 GiB or more
+            body_received = body_received * 16 + static_cast<std::uint32_t>(digit);
+          } else if (c == ';' || c == ' ' || c == '\t') {
+            chunk_state = kChunkExt;
+          } else if (c == '\r') {
+            chunk_state = kChunkSizeLf;
+          } else {
+            framing_error = true;
+          }
+          break;
+        }
+        case kChunkExt:
+          if (c == '\r') chunk_state = kChunkSizeLf;
+          break;
+        case kChunkSizeLf:
+          if (c != '\n') framing_error = true;
+          else chunk_state = body_received == 0 ? kTrailerLine : kChunkData;
+          break;
+        case kChunkData: {
+          const std::uint32_t take = std::min(body_received, n - j);
+          body_received -= take;
+          j += take - 1;
+          if (body_received == 0) chunk_state = kChunkDataCr;
+          break;
+        }
+        case kChunkDataCr:
+          if (c != '\r') framing_error = true;
+          else chunk_state = kChunkDataLf;
+          break;
+        case kChunkDataLf:
+          if (c != '\n') framing_error = true;
+          else chunk_state = kChunkSize;
+          break;
+        case kTrailerLine:
+          chunk_state = c == '\r' ? kTrailerLf : kTrailerText;
+          break;
+        case kTrailerText:
+          if (c == '\n') chunk_state = kTrailerLine;
+          break;
+        case kTrailerLf:
+          if (c != '\n') framing_error = true;
+          else chunk_state = kChunksDone;
+          break;
+        default: break;
+      }
+    }
+  }
+
+  static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+  // Does the header line starting at p[j] (with n bytes in the segment) start with `name`
+  // (lower case, ending in ':'), whatever the case? -1: the segment ends before it can tell.
+  static int line_starts_with(const std::uint8_t* p, std::uint32_t j, std::uint32_t n, const char* name,
+                              std::uint32_t len) {
+    if (j + len > n) {
+      // Cut by the segment's end: undecided only if what is there matches so far.
+      for (std::uint32_t k = 0; j + k < n; ++k) {
+        if (lower(static_cast<char>(p[j + k])) != name[k]) return 0;
+      }
+      return -1;
+    }
+    for (std::uint32_t k = 0; k < len; ++k) {
+      if (lower(static_cast<char>(p[j + k])) != name[k]) return 0;
+    }
+    return 1;
+  }
+
   // The common case, a whole header in one segment, line by line: the same result as the byte
   // matchers below, which take over (from this same state) when the header does not end in this
-  // segment or a Content-Length value runs to its end. Only called with no match in progress, so
-  // a line can only start after a '\n' of this segment (earlier segments may have given the
-  // Content-Length already). False: nothing was changed.
-  bool feed_whole_header(const std::uint8_t* p, std::uint32_t n) {
-    static constexpr char kName[] = "content-length:";
-    static constexpr std::uint32_t kNameLen = sizeof(kName) - 1;
-    std::uint32_t length = content_length;  // a value read from an earlier segment stands unless repeated here
+  // segment, or a line of interest runs to its end. Only called with no match in progress, so a
+  // line can only start after a '\n' of this segment (earlier segments may have given the
+  // Content-Length already). Returns the header's length, or 0 with nothing changed.
+  std::uint32_t feed_whole_header(const std::uint8_t* p, std::uint32_t n) {
+    static constexpr char kLength[] = "content-length:";
+    static constexpr char kEncoding[] = "transfer-encoding:";
+    std::uint32_t length = content_length;
+    bool is_chunked = chunked;
     std::uint32_t end = 0;
     bool cut = false;
     http_detail::find_newlines(p, n, [&](std::uint32_t i) {
@@ -143,18 +286,31 @@ struct HttpResponseScanner {
         end = i + 1;
         return true;
       }
-      std::uint32_t j = i + 1;
-      if (j + kNameLen > n) return false;  // too short for the name: the header cannot end on it either
-      for (std::uint32_t k = 0; k < kNameLen; ++k) {
-        const char c = static_cast<char>(p[j + k]);
-        if (((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c) != kName[k]) return false;
+      const std::uint32_t j = i + 1;
+      const int is_length = line_starts_with(p, j, n, kLength, sizeof(kLength) - 1);
+      const int is_encoding = is_length == 1 ? 0 : line_starts_with(p, j, n, kEncoding, sizeof(kEncoding) - 1);
+      if (is_length < 0 || is_encoding < 0) {
+        cut = true;
+        return true;
       }
+      if (is_encoding == 1) {
+        // The value as the byte matcher reads it: blanks, then "chunked" (any case).
+        std::uint32_t k = j + sizeof(kEncoding) - 1;
+        while (k < n && (p[k] == ' ' || p[k] == '\t')) ++k;
+        const int is_chunked_value = line_starts_with(p, k, n, "chunked", 7);
+        if (is_chunked_value < 0) {
+          cut = true;
+          return true;
+        }
+        if (is_chunked_value == 1) is_chunked = true;
+        return false;
+      }
+      if (is_length == 0) return false;
       // The value as scan_field reads it: blanks before the digits, digits (saturating), and the
       // first byte that is neither ends it. A repeated field starts over.
-      j += kNameLen;
       length = kUnknownLength;
-      for (; j < n; ++j) {
-        const char c = static_cast<char>(p[j]);
+      for (std::uint32_t k = j + sizeof(kLength) - 1; k < n; ++k) {
+        const char c = static_cast<char>(p[k]);
         if (c >= '0' && c <= '9') {
           const std::uint32_t digit = static_cast<std::uint32_t>(c - '0');
           const std::uint32_t base = length == kUnknownLength ? 0 : length;
@@ -166,26 +322,27 @@ struct HttpResponseScanner {
       cut = true;  // the value reaches the segment's end: the byte matchers must carry it over
       return true;
     });
-    if (end == 0 || cut) return false;
+    if (end == 0 || cut) return 0;
     header_end.matched = 4;
     header_done = true;
     content_length = length;
-    body_received += n - end;
-    return true;
+    chunked = is_chunked;
+    return end;
   }
 
-  // scan_field over p[0..n). Outside a Content-Length value and with no part of the field name
-  // matched, only a '\n' changes the state (the name starts with the only '\n' in it), so the
+  // scan_field over p[0..n). Outside a Content-Length value and with no part of a field name
+  // matched, only a '\n' changes the state (both names start with the only '\n' in them), so the
   // bytes up to the next one are skipped.
   void scan_fields(const std::uint8_t* p, std::uint32_t n) {
     std::uint32_t i = 0;
     while (i < n) {
-      if (!in_length && field_match == 0) {
+      if (!in_length && field_match == 0 && te_match == 0) {
         const void* nl = std::memchr(p + i, '\n', n - i);
         if (nl == nullptr) return;
         i = static_cast<std::uint32_t>(static_cast<const std::uint8_t*>(nl) - p);
       }
       scan_field(static_cast<char>(p[i]));
+      scan_encoding(static_cast<char>(p[i]));
       ++i;
     }
   }
@@ -205,8 +362,7 @@ struct HttpResponseScanner {
       }
       in_length = false;
     }
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower == kField[field_match]) {
+    if (lower(c) == kField[field_match]) {
       if (++field_match == kFieldLen) {
         in_length = true;
         field_match = 0;
@@ -216,6 +372,35 @@ struct HttpResponseScanner {
       }
     } else {
       field_match = (c == '\n') ? 1 : 0;
+    }
+  }
+
+  // "\ntransfer-encoding:" (positions 1-19 of te_match), blanks (kTeBlanks), "chunked" (from
+  // kTeValue); a mismatch anywhere starts over.
+  void scan_encoding(char c) {
+    static constexpr char kName[] = "\ntransfer-encoding:";
+    static constexpr std::uint8_t kNameLen = sizeof(kName) - 1;
+    static constexpr char kValue[] = "chunked";
+    static constexpr std::uint8_t kTeBlanks = kNameLen;
+    static constexpr std::uint8_t kTeValue = kNameLen + 1;
+    const char l = lower(c);
+    if (te_match < kNameLen) {
+      if (l == kName[te_match]) ++te_match;
+      else te_match = c == '\n' ? 1 : 0;
+      return;
+    }
+    if (te_match == kTeBlanks) {
+      if (c == ' ' || c == '\t') return;
+      te_match = kTeValue;
+    }
+    const std::uint8_t at = static_cast<std::uint8_t>(te_match - kTeValue);
+    if (l == kValue[at]) {
+      if (++te_match == kTeValue + sizeof(kValue) - 1) {
+        chunked = true;
+        te_match = 0;
+      }
+    } else {
+      te_match = c == '\n' ? 1 : 0;
     }
   }
 };

@@ -51,8 +51,10 @@ void Engine::build_payload_templates() {
   response_head_.clear();
   switch (w.kind) {
     case WorkloadKind::kHttp:
+      // One request per connection: "Connection: close" tells an HTTP/1.1 server to close after
+      // its response (RFC 9112 §9.6) instead of keeping the connection for the next request.
       request_head_ = "GET " + w.http_path + " HTTP/1.1\r\nHost: " + w.http_host +
-                      "\r\nUser-Agent: synwave\r\nAccept: */*\r\n\r\n";
+                      "\r\nUser-Agent: synwave\r\nAccept: */*\r\nConnection: close\r\n\r\n";
       response_head_ = "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: " + std::to_string(w.response_bytes) +
                        "\r\nConnection: close\r\n\r\n";
       request_len_ = static_cast<std::uint32_t>(request_head_.size());
@@ -147,7 +149,14 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
     case WorkloadKind::kHttp:
       if (is_client(c)) {
         c.response.feed(p, n);
-        if (c.response.complete()) app_response_complete(id);
+        if (c.response.framing_error) {
+          // A malformed chunk, or more body than announced: the exchange failed; no more is read.
+          count_outcome(id, &Counters::conn_failed_http_framing);
+          c.set(conn_flags::kWorkloadDone);
+          abort(id, now_);
+        } else if (c.response.complete()) {
+          app_response_complete(id);
+        }
       } else if (!c.has(conn_flags::kRequestDone)) {
         bool found = false;
         c.request.feed(p, n, found);
@@ -203,6 +212,11 @@ void Engine::app_response_complete(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kWorkloadDone);
   if (config_.workload.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
+  // A complete exchange whose status is not 2xx failed all the same (counted now; the connection
+  // still closes the way the policy says).
+  if (config_.workload.kind == WorkloadKind::kHttp && (c.response.status < 200 || c.response.status > 299)) {
+    count_outcome(id, &Counters::conn_failed_http_status);
+  }
   switch (config_.workload.close) {
     case ClosePolicy::kClientFirst: close(id, now_); break;
     case ClosePolicy::kReset:
@@ -211,7 +225,14 @@ void Engine::app_response_complete(std::uint32_t id) {
       break;
     case ClosePolicy::kServerFirst:
     case ClosePolicy::kHalfClose:
-      if (c.state == TcpState::kCloseWait) close(id, now_);
+      if (c.state == TcpState::kCloseWait) {
+        close(id, now_);
+      } else if (config_.workload.kind == WorkloadKind::kHttp) {
+        // The server closes first; one that keeps the connection open for another request
+        // (HTTP/1.1 keep-alive, our "Connection: close" ignored) is given kServerCloseWait, then
+        // the client closes itself (on_timer) rather than waiting out the idle timeout.
+        arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(kServerCloseWait / kMicrosecond));
+      }
       break;
   }
 }
@@ -222,11 +243,12 @@ void Engine::app_fin(std::uint32_t id) {
   const Workload& w = config_.workload;
   if (w.kind == WorkloadKind::kManual || c.has(conn_flags::kAwaitingAccept)) return;
   if (is_client(c)) {
-    // A response without Content-Length ends with the connection (RFC 9112 §6.3).
-    if (w.kind == WorkloadKind::kHttp && c.response.header_done &&
-        c.response.content_length == HttpResponseScanner::kUnknownLength) {
+    // A response framed by neither Content-Length nor chunks ends with the connection (RFC 9112
+    // §6.3): the FIN completes it.
+    if (w.kind == WorkloadKind::kHttp && !c.has(conn_flags::kWorkloadDone) && c.response.framed_by_close()) {
       c.set(conn_flags::kWorkloadDone);
       latency_.transaction.record(phase_elapsed_ns(c));
+      if (c.response.status < 200 || c.response.status > 299) count_outcome(id, &Counters::conn_failed_http_status);
     }
     if (w.close == ClosePolicy::kReset && c.has(conn_flags::kWorkloadDone)) return;  // already aborted
     close(id, now_);

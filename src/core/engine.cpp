@@ -487,6 +487,10 @@ void Engine::on_timer(std::uint32_t id) {
       app_start_request(id);
       if (conns_[id].state == TcpState::kClosed) return;
       output(id);
+    } else if (waiting_for_server_close(c)) {
+      // The response is complete and the server has not closed (app_response_complete): we do.
+      ++counters_.http_server_kept_open;
+      close(id, now_);
     } else if ((c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) &&
                response_deadline_us(c, response_at) && static_cast<std::int32_t>(now - response_at) >= 0) {
       send_reset(c);  // the way an application that stops waiting closes: abort

@@ -142,8 +142,10 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   if (!check_sequence(id, rx)) return;
   // The peer is alive: push the workload's idle limit back. Only the field moves; the wheel
   // still fires at the old time, and on_timer then re-arms for the new one.
+  // (Not a client whose exchange is over: its deadline is the wait for the server's FIN.)
   if ((c.deadlines & deadline_bits::kState) != 0 && !c.has(conn_flags::kThinking) &&
-      (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait)) {
+      (c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait) &&
+      !waiting_for_server_close(c)) {
     c.state_deadline_us = workload_deadline_us(c);
   }
   // RFC 7323 §4.3: remember the newest timestamp of a segment that starts at or before RCV.NXT.
@@ -416,6 +418,14 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
 void Engine::process_text_and_fin(std::uint32_t id, RxContext& rx) {
   Connection& c = conns_[id];
   const TcpSegment& seg = rx.seg;
+  // The segment's text and then its FIN are processed before anything is sent (RFC 9293
+  // §3.10.7.4), so the reply the application makes to the text also acknowledges a FIN that came
+  // with it: output() holds back for this record until finish_segment() sends it all.
+  output_held_for_ = id;
+  struct Release {
+    std::uint32_t& held;
+    ~Release() { held = kNoIndex; }
+  } release{output_held_for_};
   if (seg.payload_len > 0) {
     const bool reading = c.state == TcpState::kEstablished || c.state == TcpState::kFinWait1 ||
                          c.state == TcpState::kFinWait2;

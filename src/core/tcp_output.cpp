@@ -189,6 +189,7 @@ void Engine::arm_rto(std::uint32_t id) {
 // The send loop: new data within min(peer window, congestion window), then our FIN once all
 // data is out, then a bare ACK if one is owed and nothing else carried it.
 void Engine::output(std::uint32_t id) {
+  if (id == output_held_for_) return;  // process_text_and_fin: finish_segment() sends it
   Connection& c = conns_[id];
   const bool may_send_data = c.state == TcpState::kEstablished || c.state == TcpState::kCloseWait ||
                              c.state == TcpState::kFinWait1 || c.state == TcpState::kClosing ||

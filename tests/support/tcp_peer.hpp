@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <source_location>
 #include <string>
 
@@ -72,6 +73,7 @@ struct Seg {
   std::uint32_t len = 0;                // payload bytes
   std::uint16_t window = 65535;         // the raw header field
   std::optional<std::uint32_t> ts_val = std::nullopt;  // overrides the peer's timestamp clock
+  std::string_view text = {};           // the payload's bytes (len is then ignored)
 };
 
 // Which side opened the connection under test.
@@ -192,7 +194,8 @@ class TcpPeer {
       spec.options.ts_val = s.ts_val.value_or(peer_ts());
       spec.options.ts_ecr = (s.flags & kSyn) != 0 && (s.flags & kAck) == 0 ? 0 : last_engine_ts_;
     }
-    spec.payload.assign(s.len, static_cast<std::uint8_t>('p'));
+    if (s.text.empty()) spec.payload.assign(s.len, static_cast<std::uint8_t>('p'));
+    else spec.payload.assign(s.text.begin(), s.text.end());
     io_.deliver(*engine_, build_segment(spec), now_);
   }
 

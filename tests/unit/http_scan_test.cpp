@@ -374,5 +374,82 @@ TEST(HttpResponseScanner, RandomStreamsCutAnywhere_SameOutcomeAsTheByteMatcher) 
   }
 }
 
+// Status line, chunked bodies and framing errors (issue 11: real servers, nginx among them).
+
+// What the scanner says of a whole response fed in pieces cut at the given points.
+struct Reading {
+  std::uint16_t status;
+  bool chunked;
+  bool complete;
+  bool framing_error;
+  friend bool operator==(const Reading&, const Reading&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Reading& r) {
+  return os << "{status " << r.status << ", chunked " << r.chunked << ", complete " << r.complete << ", framing_error "
+            << r.framing_error << "}";
+}
+
+Reading read_in_pieces(const std::string& stream, const std::vector<std::size_t>& cuts) {
+  HttpResponseScanner s;
+  std::size_t from = 0;
+  for (std::size_t cut : cuts) {
+    s.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(cut - from));
+    from = cut;
+  }
+  s.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(stream.size() - from));
+  return {s.status, s.chunked, s.complete(), s.framing_error};
+}
+
+// nginx 1.22's answer to a proxied or dynamic request: chunked, with an extension and a trailer.
+const std::string kChunked =
+    "HTTP/1.1 200 OK\r\n"
+    "Server: nginx/1.22.1\r\n"
+    "Content-Type: text/plain\r\n"
+    "Transfer-Encoding: chunked\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "5\r\nhello\r\n"
+    "1a;name=value\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+    "0\r\n"
+    "X-Trailer: yes\r\n"
+    "\r\n";
+
+TEST(HttpResponseScanner, Chunked_CompleteAtTheEndOfTheTrailers_WhateverTheCuts) {
+  const Reading want{200, true, true, false};
+  EXPECT_EQ(read_in_pieces(kChunked, {}), want);
+  for (std::size_t a = 0; a <= kChunked.size(); ++a) {
+    ASSERT_EQ(read_in_pieces(kChunked, {a}), want) << "cut at " << a;
+    for (std::size_t b = a; b <= kChunked.size(); b += 7) ASSERT_EQ(read_in_pieces(kChunked, {a, b}), want) << a << ", " << b;
+  }
+  // One byte short of the final CRLF: not complete.
+  EXPECT_EQ(read_in_pieces(kChunked.substr(0, kChunked.size() - 1), {}), (Reading{200, true, false, false}));
+}
+
+TEST(HttpResponseScanner, ChunkedWithoutTrailers_AndChunkedWinsOverContentLength) {
+  const std::string plain = "HTTP/1.1 200 OK\r\ntransfer-encoding:  Chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+  for (std::size_t a = 0; a <= plain.size(); ++a) {
+    ASSERT_EQ(read_in_pieces(plain, {a}), (Reading{200, true, true, false})) << "cut at " << a;
+  }
+}
+
+TEST(HttpResponseScanner, MalformedChunks_AreFramingErrors) {
+  for (const std::string body : {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n", "5\nhello\r\n0\r\n\r\n",
+                                 "123456789\r\n"}) {
+    const std::string r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body;
+    for (std::size_t a = 0; a <= r.size(); ++a) {
+      ASSERT_EQ(read_in_pieces(r, {a}), (Reading{200, true, false, true})) << body << " cut at " << a;
+    }
+  }
+}
+
+TEST(HttpResponseScanner, StatusCode_ReadFromTheStatusLineOnly) {
+  EXPECT_EQ(read_in_pieces("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", {}).status, 404);
+  EXPECT_EQ(read_in_pieces("HTTP/1.0 503 Busy\r\nContent-Length: 0\r\n\r\n", {3, 10}).status, 503);
+  EXPECT_EQ(read_in_pieces("HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n", {}).status, 0);  // not HTTP/1.x
+  EXPECT_EQ(read_in_pieces("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", {}).status, 0);
+  EXPECT_EQ(read_in_pieces("garbage\r\n\r\n", {}).status, 0);
+}
+
 }  // namespace
 }  // namespace synwave

@@ -462,12 +462,15 @@ INSTANTIATE_TEST_SUITE_P(ResourceExhaustion, AcceptQueue, ::testing::Bool(),
 // Frame buffers (the driver's pool, an mbuf pool under DPDK)
 
 // The server's driver lends no empty frame (FrameIo::refill returns 0) while connections run:
-// every segment that needs a fresh buffer (the responses) is lost and counted
-// (drop_tx_no_buffer); replies built in a received frame (SYN-ACKs, ACKs) still go. When buffers
-// are lent again the retransmission timers resend what was lost and every connection completes.
+// every segment that needs a fresh buffer (a response's second and third segments: the first is
+// built in the request's own frame) is lost and counted (drop_tx_no_buffer); replies built in a
+// received frame (SYN-ACKs, ACKs, first segments) still go. When buffers are lent again the
+// retransmission timers resend what was lost and every connection completes.
 TEST(ResourceExhaustion, FrameBuffers_ServerStarved_SegmentsCounted_RetransmissionsRecoverEveryConnection) {
   constexpr std::uint32_t kClients = 20;
   Net n;
+  n.server_config.workload.response_bytes = 4000;
+  n.client_config.workload.response_bytes = 4000;
   n.sio.set_refill_allowed(false);
   n.start();
   n.open(kClients);

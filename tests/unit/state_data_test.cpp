@@ -247,5 +247,50 @@ TEST(StateData, Established_ZeroWindowProbesAnswered_ConnectionStaysOpen) {
   EXPECT_EQ(p.counters().fast_retransmits, 0u);  // probe answers are not duplicate ACKs
 }
 
+// RFC 9293 §3.10.7.4 processes a segment's text and then its FIN before anything is sent: a
+// request that arrives with the FIN is answered by a segment that acknowledges the FIN too (as
+// Linux does), not by a response that acknowledges the data and a separate ACK for the FIN.
+struct FinWithDataCase {
+  const char* name;
+  ClosePolicy close;
+  bool response_carries_fin;  // the server closes on the response (or on the peer's FIN)
+};
+
+class FinWithRequest : public ::testing::TestWithParam<FinWithDataCase> {};
+
+TEST_P(FinWithRequest, ResponseAcknowledgesTheFin) {
+  const FinWithDataCase& c = GetParam();
+  EngineConfig cfg = no_delayed_ack();
+  cfg.workload.kind = WorkloadKind::kRaw;
+  cfg.workload.request_bytes = 100;
+  cfg.workload.response_bytes = 200;
+  cfg.workload.close = c.close;
+  TcpPeer p(cfg);
+  p.MakeEstablished();
+  p.Send({.flags = kAck | kPsh | kFin, .seq = p.R(1), .ack = p.L(1), .len = 100});
+  const ParsedFrame response = p.ExpectEmit(c.response_carries_fin ? (kAck | kFin) : kAck, p.L(1), p.R(102));
+  EXPECT_EQ(response.payload.size(), 200u);
+  EXPECT_EQ(response.has(kFin), c.response_carries_fin);
+  p.ExpectNothing();  // no separate ACK for the FIN: the response carried it
+  // The peer acknowledges everything; the connection ends the way the policy says.
+  const std::uint32_t sent = 200 + (c.response_carries_fin ? 1u : 0u);
+  p.Send({.flags = kAck, .seq = p.R(102), .ack = p.L(1 + sent)});
+  if (c.close == ClosePolicy::kReset) {
+    p.ExpectEmit(kRst | kAck, p.L(201), kAny);
+    EXPECT_TRUE(p.Gone());
+  } else {
+    // Server first: our FIN and theirs crossed (CLOSING), their ACK brings TIME-WAIT.
+    // Client first: LAST-ACK, their ACK ends it.
+    EXPECT_EQ(p.State(), c.close == ClosePolicy::kServerFirst ? TcpState::kTimeWait : TcpState::kClosed);
+  }
+  EXPECT_EQ(p.counters().conn_completed, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(ClosePolicies, FinWithRequest,
+                         ::testing::Values(FinWithDataCase{"ServerFirst", ClosePolicy::kServerFirst, true},
+                                           FinWithDataCase{"ClientFirst", ClosePolicy::kClientFirst, true},
+                                           FinWithDataCase{"Reset", ClosePolicy::kReset, false}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace synwave::test

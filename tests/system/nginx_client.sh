@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# synwave's HTTP client, with its defaults, against nginx (issue 11): nginx (Debian's package) in
+# the test's namespace on 198.18.0.1:80, with its own configuration, pid file, logs and document
+# root under the scratch directory, serving a 1234-byte file. synwave's client runs 2000
+# connections, 32 at a time, with no option but the addresses and the path: it must ask nginx
+# to close (HTTP/1.1 keeps connections open otherwise, and the client used to wait 60 s for a
+# FIN), and every connection must complete with a 200 and the whole body. nginx's access log is
+# the independent check: 2000 lines, each a 200 with 1234 body bytes.
+# shellcheck source=tests/system/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+readonly CONNECTIONS=2000
+readonly CONCURRENCY=32
+readonly BODY_BYTES=1234
+
+sw_begin 120
+sw_require nginx
+sw_netns
+
+ROOT="$SW_WORKDIR/www"
+mkdir -p "$ROOT" "$SW_WORKDIR/nginx-temp"
+head -c "$BODY_BYTES" /dev/zero | tr '\0' 'n' >"$ROOT/index.html"
+# nginx's workers run as www-data: they must reach the document root (mktemp made it 0700).
+chmod o+x "$SW_WORKDIR"
+chmod o+rx "$ROOT"
+chmod o+r "$ROOT/index.html"
+NGINX_CONF="$SW_WORKDIR/nginx.conf"
+cat >"$NGINX_CONF" <<EOF
+daemon off;
+worker_processes 1;
+pid $SW_WORKDIR/nginx.pid;
+error_log $SW_WORKDIR/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log $SW_WORKDIR/access.log;
+  client_body_temp_path $SW_WORKDIR/nginx-temp/body;
+  proxy_temp_path $SW_WORKDIR/nginx-temp/proxy;
+  fastcgi_temp_path $SW_WORKDIR/nginx-temp/fastcgi;
+  uwsgi_temp_path $SW_WORKDIR/nginx-temp/uwsgi;
+  scgi_temp_path $SW_WORKDIR/nginx-temp/scgi;
+  server {
+    listen $SW_KERNEL_IP:80;
+    root $ROOT;
+  }
+}
+EOF
+
+# nginx binds 198.18.0.1, which exists only once the tap does: non-local bind lets it listen first.
+sw_in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
+NGINX_LOG="$SW_WORKDIR/nginx.log"
+ip netns exec "$SW_NS" nginx -c "$NGINX_CONF" -p "$SW_WORKDIR" >"$NGINX_LOG" 2>&1 &
+NGINX_PID=$!
+sw_track "$NGINX_PID"
+sw_wait_for 10 "nginx" test -s "$SW_WORKDIR/nginx.pid" || { sw_tail "$NGINX_LOG"; sw_tail "$SW_WORKDIR/nginx-error.log"; sw_fail "nginx did not start"; }
+sw_log "nginx $(nginx -v 2>&1 | sed 's/.*: //') on $SW_KERNEL_IP:80 (PID $NGINX_PID), serving $BODY_BYTES bytes"
+
+LOG="$SW_WORKDIR/synwave.log"
+REPORT="$SW_WORKDIR/report.json"
+run_start=$SECONDS
+sw_start_tap_synwave "$LOG" 0 "" client --dst "$SW_KERNEL_IP:80" --http-get /index.html \
+  --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --report "$REPORT" --stats-interval 1
+CLIENT_PID=$SW_PID
+
+sw_check "synwave's client, with its defaults, finishes $CONNECTIONS connections against nginx by itself"
+sw_wait_exit "$CLIENT_PID" "$LOG" 60
+[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$LOG"; sw_fail "synwave client exited with $SW_STOP_STATUS"; }
+sw_ok "after $((SECONDS - run_start)) s: $(grep '^synwave client:' "$LOG" || echo 'no summary line')"
+
+sw_assert_json "$REPORT" "report: $CONNECTIONS completed, none failed (every response a 200, framed right)" \
+  "r['connections_completed'] == $CONNECTIONS and r['connections_failed'] == 0 and r['counters']['conn_failed_http_status'] == 0 and r['counters']['conn_failed_http_framing'] == 0"
+sw_assert_json "$REPORT" "report: nginx closed every connection itself (it honoured Connection: close)" \
+  "r['counters']['http_server_kept_open'] == 0"
+sw_assert_json "$REPORT" "report: every response body whole ($CONNECTIONS x $BODY_BYTES bytes and the headers)" \
+  "r['counters']['rx_bytes'] >= $CONNECTIONS * $BODY_BYTES"
+
+sw_stop "$NGINX_PID" "$NGINX_LOG" 10
+sw_check "nginx's access log: $CONNECTIONS requests, each 'GET /index.html HTTP/1.1' answered 200 with $BODY_BYTES bytes"
+LINES="$(grep -c . "$SW_WORKDIR/access.log" || true)"
+GOOD="$(grep -c "\"GET /index.html HTTP/1.1\" 200 $BODY_BYTES " "$SW_WORKDIR/access.log" || true)"
+[[ "$LINES" -eq "$CONNECTIONS" && "$GOOD" -eq "$CONNECTIONS" ]] ||
+  { tail -n 5 "$SW_WORKDIR/access.log" >&2; sw_fail "access log: $LINES lines, $GOOD of them 200 with $BODY_BYTES bytes"; }
+sw_ok "$GOOD requests, each a 200 with $BODY_BYTES bytes"

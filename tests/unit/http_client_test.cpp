@@ -1,0 +1,115 @@
+// The HTTP client against servers that are not synwave (issue 11): it asks for the connection to
+// be closed, reads Content-Length and chunked bodies, checks the status, and never waits forever
+// for a FIN from a server that keeps the connection open.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/tcp_peer.hpp"
+
+namespace synwave::test {
+namespace {
+
+// The engine is an HTTP client (GET /, --close server by default) and the peer a server; the
+// handshake is done and the request read, so the peer's next segment is the response.
+class HttpClient : public ::testing::Test {
+ protected:
+  void Start(ClosePolicy close = ClosePolicy::kServerFirst) {
+    EngineConfig cfg = TcpPeer::DefaultConfig();
+    cfg.delayed_ack = 0;
+    cfg.workload.kind = WorkloadKind::kHttp;
+    cfg.workload.http_path = "/";
+    cfg.workload.close = close;
+    peer_ = std::make_unique<TcpPeer>(cfg);
+    TcpPeer& p = *peer_;
+    p.MakeSynSent();
+    p.Send({.flags = kSynAck, .seq = p.R(0), .ack = p.L(1)});
+    p.snd_nxt = p.R(1);
+    const ParsedFrame request = p.ExpectEmit(kAck | kPsh, p.L(1), p.R(1));
+    request_ = std::string(request.payload.begin(), request.payload.end());
+    p.rcv_nxt = p.L(1) + static_cast<std::uint32_t>(request_.size());
+  }
+  // The server's response, with or without its FIN.
+  void Respond(const std::string& text, bool fin) {
+    TcpPeer& p = *peer_;
+    p.Send({.flags = static_cast<std::uint8_t>(kAck | kPsh | (fin ? kFin : 0)), .seq = p.snd_nxt, .ack = p.rcv_nxt,
+            .text = text});
+    p.snd_nxt += static_cast<std::uint32_t>(text.size()) + (fin ? 1u : 0u);
+  }
+
+  std::unique_ptr<TcpPeer> peer_;
+  std::string request_;
+};
+
+TEST_F(HttpClient, Request_AsksTheServerToClose) {
+  Start();
+  EXPECT_EQ(request_.rfind("GET / HTTP/1.1\r\n", 0), 0u);
+  EXPECT_NE(request_.find("\r\nConnection: close\r\n"), std::string::npos) << request_;
+  EXPECT_EQ(request_.substr(request_.size() - 4), "\r\n\r\n");
+}
+
+// A keep-alive server (HTTP/1.1's default) sends the whole response and no FIN: the client closes
+// after a second instead of sitting in ESTABLISHED until the idle timeout, and it is a success.
+TEST_F(HttpClient, KeepAliveServer_CompleteResponse_ClientClosesAfterOneSecond) {
+  Start();
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello", false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  p.Advance(900 * kMillisecond);
+  p.ExpectNothing();
+  p.Advance(200 * kMillisecond);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.counters().http_server_kept_open, 1u);
+  p.SendFin();  // the server follows
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.State(), TcpState::kTimeWait);
+  EXPECT_EQ(p.counters().conn_completed, 1u);
+  EXPECT_EQ(p.counters().conn_failed, 0u);
+}
+
+// A server that honours "Connection: close" closes after its response: nothing else happens.
+TEST_F(HttpClient, ClosingServer_NoKeptOpenCount) {
+  Start();
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", true);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  p.SendAck();
+  EXPECT_TRUE(p.Gone());
+  p.Advance(2 * kSecond);
+  EXPECT_EQ(p.counters().http_server_kept_open, 0u);
+  EXPECT_EQ(p.counters().conn_completed, 1u);
+}
+
+TEST_F(HttpClient, ChunkedResponse_CompleteAtTheLastChunk) {
+  Start(ClosePolicy::kClientFirst);
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);  // not complete: no FIN from a client that closes first
+  Respond("6\r\n world\r\n0\r\n\r\n", false);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.counters().conn_failed, 0u);
+}
+
+TEST_F(HttpClient, Non2xxStatus_CountedAsFailed) {
+  Start();
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", true);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.counters().conn_failed_http_status, 1u);
+  EXPECT_EQ(p.counters().conn_failed, 1u);
+  p.SendAck();
+  EXPECT_EQ(p.counters().conn_completed, 0u);
+}
+
+TEST_F(HttpClient, MalformedChunk_FailedAndReset) {
+  Start();
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  p.ExpectEmit(kRst | kAck, kAny, kAny);
+  EXPECT_EQ(p.counters().conn_failed_http_framing, 1u);
+  EXPECT_TRUE(p.Gone());
+}
+
+}  // namespace
+}  // namespace synwave::test
