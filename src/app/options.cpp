@@ -225,12 +225,6 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable): the next hop's MAC without ARP");
   s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
   s->add_option("--mbufs", o.mbufs, "mbufs in the pool");
-  s->add_option("--shed-watermark", o.shed_watermark,
-                "records in use at which new SYNs are dropped unprocessed and records stuck retransmitting are "
-                "reset (0: 15/16 of --max-connections)")
-      ->check(CLI::Range(0u, 1u << 28));
-  s->add_option("--challenge-ack-limit", o.challenge_ack_limit, "RFC 5961 challenge ACKs per second per lcore")
-      ->check(CLI::Range(1u, 1u << 30));
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
   s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--log-level", o.log_level, "log level")

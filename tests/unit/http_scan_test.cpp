@@ -47,7 +47,8 @@ Outcome outcome_of(const HttpResponseScanner& s) {
   return {s.header_done, s.content_length, s.body_received, s.complete()};
 }
 
-Outcome scan_in_pieces(const std::string& stream, const std::vector<std::size_t>& cuts) {
+// A scanner fed the stream in pieces cut at the given points.
+HttpResponseScanner feed_in_pieces(const std::string& stream, const std::vector<std::size_t>& cuts) {
   HttpResponseScanner s;
   std::size_t from = 0;
   for (std::size_t cut : cuts) {
@@ -55,7 +56,11 @@ Outcome scan_in_pieces(const std::string& stream, const std::vector<std::size_t>
     from = cut;
   }
   s.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(stream.size() - from));
-  return outcome_of(s);
+  return s;
+}
+
+Outcome scan_in_pieces(const std::string& stream, const std::vector<std::size_t>& cuts) {
+  return outcome_of(feed_in_pieces(stream, cuts));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,13 +396,7 @@ std::ostream& operator<<(std::ostream& os, const Reading& r) {
 }
 
 Reading read_in_pieces(const std::string& stream, const std::vector<std::size_t>& cuts) {
-  HttpResponseScanner s;
-  std::size_t from = 0;
-  for (std::size_t cut : cuts) {
-    s.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(cut - from));
-    from = cut;
-  }
-  s.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(stream.size() - from));
+  const HttpResponseScanner s = feed_in_pieces(stream, cuts);
   return {s.status, s.chunked, s.complete(), s.framing_error};
 }
 
