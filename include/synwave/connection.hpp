@@ -34,8 +34,8 @@ inline constexpr std::uint16_t kThinking = 1u << 15;        // client: the state
 
 struct Connection {
   TimerNode timer;  // one wheel node, armed at the earliest of the deadlines below
-  FlowKey key;      // local/remote address and port, host order
-  std::uint32_t flow_hash;
+  FlowKey key;      // local/remote address and port, host order (its flow_hash() is 2 CRC32
+                    // instructions: recomputed when the record leaves the flow table, not kept)
 
   SeqNum iss;      // initial send sequence number
   SeqNum irs;      // initial receive sequence number
@@ -64,10 +64,10 @@ struct Connection {
   std::uint32_t state_deadline_us;  // TIME_WAIT and FIN_WAIT_2 expiry
 
   std::uint32_t tx_stream_len;  // bytes the application has written so far
-  std::uint32_t rx_stream_len;  // bytes received in order
 
-  HttpResponseScanner response;  // client, HTTP workload
-  HeaderEndScanner request;      // server, HTTP workload
+  // The HTTP workload's reader: a client's response; a server only uses its header_end, to find
+  // the end of the request's header.
+  HttpResponseScanner http;
 
   MacAddr peer_mac;
   std::uint16_t snd_mss;   // payload bytes per segment we send (options already taken off)
@@ -88,6 +88,8 @@ struct Connection {
   void clear(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags & ~f); }
   // Sequence number of our FIN (meaningful once kFinQueued is set).
   [[nodiscard]] SeqNum fin_seq() const { return iss + 1 + tx_stream_len; }
+  // Bytes received in order so far, while the peer's FIN has not been taken (RCV.NXT counts it).
+  [[nodiscard]] std::uint32_t rx_stream_len() const { return static_cast<std::uint32_t>(rcv_nxt - (irs + 1)); }
 };
 
 namespace deadline_bits {

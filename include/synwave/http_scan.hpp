@@ -103,15 +103,16 @@ struct HeaderEndScanner {
 struct HttpResponseScanner {
   static constexpr std::uint32_t kUnknownLength = 0xffffffffu;
   static constexpr std::uint8_t kStatusLineBytes = 12;  // "HTTP/1.1 200"
+  // 16 bytes: it lives in every connection record.
   HeaderEndScanner header_end;
   std::uint8_t field_match = 0;   // progress through "\ncontent-length:"
   std::uint8_t te_match = 0;      // progress through "\ntransfer-encoding:", blanks, then "chunked"
-  std::uint8_t status_pos = 0;    // bytes of "HTTP/1.x NNN" read so far
-  std::uint8_t chunk_state = 0;   // where the chunked body stands (ChunkState)
-  bool in_length = false;         // reading the digits of Content-Length
-  bool header_done = false;
-  bool chunked = false;           // Transfer-Encoding: chunked (it wins over Content-Length, §6.3)
-  bool framing_error = false;     // a malformed chunked body
+  std::uint8_t status_pos : 4 = 0;   // bytes of "HTTP/1.x NNN" read so far (12: done)
+  std::uint8_t chunk_state : 4 = 0;  // where the chunked body stands (ChunkState)
+  bool in_length : 1 = false;        // reading the digits of Content-Length
+  bool header_done : 1 = false;
+  bool chunked : 1 = false;          // Transfer-Encoding: chunked (it wins over Content-Length, §6.3)
+  bool framing_error : 1 = false;    // a malformed chunked body
   std::uint16_t status = 0;       // the status code; 0 until read, or when the line is not "HTTP/1.x NNN"
   std::uint32_t content_length = kUnknownLength;
   std::uint32_t body_received = 0;  // body bytes; chunked: the bytes left of the current chunk
@@ -404,5 +405,6 @@ struct HttpResponseScanner {
     }
   }
 };
+static_assert(sizeof(HttpResponseScanner) == 16);
 
 }  // namespace synwave

@@ -148,25 +148,25 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
   switch (w.kind) {
     case WorkloadKind::kHttp:
       if (is_client(c)) {
-        c.response.feed(p, n);
-        if (c.response.framing_error) {
+        c.http.feed(p, n);
+        if (c.http.framing_error) {
           // A malformed chunk, or more body than announced: the exchange failed; no more is read.
           count_outcome(id, &Counters::conn_failed_http_framing);
           c.set(conn_flags::kWorkloadDone);
           abort(id, now_);
-        } else if (c.response.complete()) {
+        } else if (c.http.complete()) {
           app_response_complete(id);
         }
       } else if (!c.has(conn_flags::kRequestDone)) {
         bool found = false;
-        c.request.feed(p, n, found);
+        c.http.header_end.feed(p, n, found);
         if (found) app_request_complete(id);
       }
       break;
     case WorkloadKind::kRaw:
       if (is_client(c)) {
-        if (c.rx_stream_len >= response_len_) app_response_complete(id);
-      } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len >= request_len_) {
+        if (c.rx_stream_len() >= response_len_) app_response_complete(id);
+      } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len() >= request_len_) {
         app_request_complete(id);
       }
       break;
@@ -214,7 +214,7 @@ void Engine::app_response_complete(std::uint32_t id) {
   if (config_.workload.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
   // A complete exchange whose status is not 2xx failed all the same (counted now; the connection
   // still closes the way the policy says).
-  if (config_.workload.kind == WorkloadKind::kHttp && (c.response.status < 200 || c.response.status > 299)) {
+  if (config_.workload.kind == WorkloadKind::kHttp && (c.http.status < 200 || c.http.status > 299)) {
     count_outcome(id, &Counters::conn_failed_http_status);
   }
   switch (config_.workload.close) {
@@ -245,10 +245,10 @@ void Engine::app_fin(std::uint32_t id) {
   if (is_client(c)) {
     // A response framed by neither Content-Length nor chunks ends with the connection (RFC 9112
     // §6.3): the FIN completes it.
-    if (w.kind == WorkloadKind::kHttp && !c.has(conn_flags::kWorkloadDone) && c.response.framed_by_close()) {
+    if (w.kind == WorkloadKind::kHttp && !c.has(conn_flags::kWorkloadDone) && c.http.framed_by_close()) {
       c.set(conn_flags::kWorkloadDone);
       latency_.transaction.record(phase_elapsed_ns(c));
-      if (c.response.status < 200 || c.response.status > 299) count_outcome(id, &Counters::conn_failed_http_status);
+      if (c.http.status < 200 || c.http.status > 299) count_outcome(id, &Counters::conn_failed_http_status);
     }
     if (w.close == ClosePolicy::kReset && c.has(conn_flags::kWorkloadDone)) return;  // already aborted
     close(id, now_);

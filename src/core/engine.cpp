@@ -320,7 +320,6 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
   Connection& c = conns_[id];
   c.timer = TimerNode{};
   c.key = key;
-  c.flow_hash = hash;
   c.peer_mac = peer_mac;
   c.state = TcpState::kClosed;
   c.rto_us = static_cast<std::uint32_t>(config_.rto_initial / kMicrosecond);
@@ -361,7 +360,7 @@ void Engine::free_connection(std::uint32_t id, bool erase_flow) {
   if (c.has(conn_flags::kAwaitingAccept)) --listeners_[c.listener].accept_waiting;
   c.flags = 0;
   wheel_.cancel(id);
-  if (erase_flow) flows_.erase(c.key, c.flow_hash);
+  if (erase_flow) flows_.erase(c.key, flow_hash(c.key));
   set_state(c, TcpState::kClosed);
   --state_count_[static_cast<std::size_t>(TcpState::kClosed)];
   c.deadlines = 0;

@@ -99,7 +99,7 @@ void Engine::enter_time_wait(std::uint32_t id) {
     free_connection(id);
     return;
   }
-  flows_.update(c.key, c.flow_hash, tag(FlowKind::kTimeWait, slot));
+  flows_.update(c.key, flow_hash(c.key), tag(FlowKind::kTimeWait, slot));
   free_connection(id, false);
 }
 
@@ -438,7 +438,6 @@ void Engine::process_text_and_fin(std::uint32_t id, RxContext& rx) {
       return;
     } else {
       c.rcv_nxt += seg.payload_len;
-      c.rx_stream_len += seg.payload_len;
       counters_.rx_bytes += seg.payload_len;
       // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: at least every second segment, and never later
       // than the delayed-ACK time. Decided before the application runs, since its reply usually
