@@ -169,6 +169,17 @@ struct HttpResponseScanner {
 
   // "HTTP/1.x NNN": the code from bytes 9-11; anything else leaves status 0.
   void read_status(const std::uint8_t* p, std::uint32_t k) {
+    if (status_pos == 0 && k == kStatusLineBytes) {  // the whole status line in one segment
+      status_pos = kStatusLineBytes;
+      if (std::memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ') return;
+      std::uint32_t code = 0;
+      for (std::uint32_t j = 9; j < kStatusLineBytes; ++j) {
+        if (p[j] < '0' || p[j] > '9') return;
+        code = code * 10 + static_cast<std::uint32_t>(p[j] - '0');
+      }
+      status = static_cast<std::uint16_t>(code);
+      return;
+    }
     static constexpr char kPrefix[] = "HTTP/1.";
     for (std::uint32_t j = 0; j < k; ++j, ++status_pos) {
       const char c = static_cast<char>(p[j]);
@@ -288,6 +299,7 @@ struct HttpResponseScanner {
         return true;
       }
       const std::uint32_t j = i + 1;
+      if (j < n && (p[j] | 0x20) != 'c' && (p[j] | 0x20) != 't') return false;  // neither name: next line
       const int is_length = line_starts_with(p, j, n, kLength, sizeof(kLength) - 1);
       const int is_encoding = is_length == 1 ? 0 : line_starts_with(p, j, n, kEncoding, sizeof(kEncoding) - 1);
       if (is_length < 0 || is_encoding < 0) {
