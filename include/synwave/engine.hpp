@@ -107,8 +107,6 @@ class Engine {
   // SYNs are then dropped before any work, so the queue drains instead of overflowing onto the
   // segments of the connections already admitted.
   void set_saturated(bool saturated) { saturated_ = saturated; }
-  // Records in use at which the engine sheds load (EngineConfig::shed_watermark, resolved).
-  [[nodiscard]] std::uint32_t shed_watermark() const { return shed_watermark_; }
 
  private:
   struct RxContext;  // the received segment being processed, and its frame for in-place replies
@@ -288,6 +286,7 @@ class Engine {
   void app_all_acked(std::uint32_t id);
   void app_request_complete(std::uint32_t id);
   void app_respond(std::uint32_t id);
+  void response_done(std::uint32_t id);
   void app_response_complete(std::uint32_t id);
   void build_payload_templates();
 

@@ -46,6 +46,9 @@ struct EngineConfig {
   // dropped before any table work, and records stuck retransmitting are reset to make room.
   // 0: max_connections - max_connections / 16.
   std::uint32_t shed_watermark = 0;
+  [[nodiscard]] std::uint32_t shed_watermark_or_default() const {
+    return shed_watermark != 0 ? shed_watermark : max_connections - max_connections / 16;
+  }
 
   // Listener behaviour.
   SynCookieMode syn_cookies = SynCookieMode::kOnOverflow;

@@ -125,6 +125,7 @@ struct HttpResponseScanner {
     if (chunked) return chunk_state == kChunksDone;
     return content_length != kUnknownLength && body_received >= content_length;
   }
+  [[nodiscard]] bool status_ok() const { return status >= 200 && status <= 299; }
   // The response's length ends with the connection: nothing in the header framed it.
   [[nodiscard]] bool framed_by_close() const { return header_done && !chunked && content_length == kUnknownLength; }
 
@@ -268,17 +269,12 @@ struct HttpResponseScanner {
   // (lower case, ending in ':'), whatever the case? -1: the segment ends before it can tell.
   static int line_starts_with(const std::uint8_t* p, std::uint32_t j, std::uint32_t n, const char* name,
                               std::uint32_t len) {
-    if (j + len > n) {
-      // Cut by the segment's end: undecided only if what is there matches so far.
-      for (std::uint32_t k = 0; j + k < n; ++k) {
-        if (lower(static_cast<char>(p[j + k])) != name[k]) return 0;
-      }
-      return -1;
-    }
-    for (std::uint32_t k = 0; k < len; ++k) {
+    // Cut by the segment's end, it is undecided only if what is there matches so far.
+    const std::uint32_t there = j >= n ? 0 : std::min(len, n - j);
+    for (std::uint32_t k = 0; k < there; ++k) {
       if (lower(static_cast<char>(p[j + k])) != name[k]) return 0;
     }
-    return 1;
+    return there < len ? -1 : 1;
   }
 
   // The common case, a whole header in one segment, line by line: the same result as the byte

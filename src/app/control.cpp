@@ -459,8 +459,7 @@ nlohmann::json effective_config(const RunPlan& plan) {
   j["delayed_ack_ms"] = static_cast<double>(plan.server.delayed_ack) / 1e6;
   j["idle_timeout_s"] = o.idle_timeout;
   j["max_time_wait"] = o.max_time_wait;
-  j["shed_watermark"] = o.shed_watermark != 0 ? o.shed_watermark
-                                              : plan.server.max_connections - plan.server.max_connections / 16;
+  j["shed_watermark"] = plan.server.shed_watermark_or_default();
   j["challenge_ack_limit"] = o.challenge_ack_limit;
   if (o.mode != Mode::kClient) {
     j["syn_backlog"] = o.syn_backlog;

@@ -150,7 +150,7 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
       if (is_client(c)) {
         c.http.feed(p, n);
         if (c.http.framing_error) {
-          // A malformed chunk, or more body than announced: the exchange failed; no more is read.
+          // A malformed chunked body: the exchange failed; no more is read.
           count_outcome(id, &Counters::conn_failed_http_framing);
           c.set(conn_flags::kWorkloadDone);
           abort(id, now_);
@@ -207,16 +207,22 @@ void Engine::app_respond(std::uint32_t id) {
   }
 }
 
-// Client: the whole response is in.
-void Engine::app_response_complete(std::uint32_t id) {
+// Client: the exchange is over, however the response's end was found: timed, and an HTTP
+// response whose status is not 2xx failed all the same (counted now; the connection still closes
+// the way the policy says).
+void Engine::response_done(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kWorkloadDone);
   if (config_.workload.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
-  // A complete exchange whose status is not 2xx failed all the same (counted now; the connection
-  // still closes the way the policy says).
-  if (config_.workload.kind == WorkloadKind::kHttp && (c.http.status < 200 || c.http.status > 299)) {
+  if (config_.workload.kind == WorkloadKind::kHttp && !c.http.status_ok()) {
     count_outcome(id, &Counters::conn_failed_http_status);
   }
+}
+
+// Client: the whole response is in.
+void Engine::app_response_complete(std::uint32_t id) {
+  Connection& c = conns_[id];
+  response_done(id);
   switch (config_.workload.close) {
     case ClosePolicy::kClientFirst: close(id, now_); break;
     case ClosePolicy::kReset:
@@ -246,9 +252,7 @@ void Engine::app_fin(std::uint32_t id) {
     // A response framed by neither Content-Length nor chunks ends with the connection (RFC 9112
     // §6.3): the FIN completes it.
     if (w.kind == WorkloadKind::kHttp && !c.has(conn_flags::kWorkloadDone) && c.http.framed_by_close()) {
-      c.set(conn_flags::kWorkloadDone);
-      latency_.transaction.record(phase_elapsed_ns(c));
-      if (c.http.status < 200 || c.http.status > 299) count_outcome(id, &Counters::conn_failed_http_status);
+      response_done(id);
     }
     if (w.close == ClosePolicy::kReset && c.has(conn_flags::kWorkloadDone)) return;  // already aborted
     close(id, now_);

@@ -47,8 +47,7 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   accept_ring_.assign(std::size_t{accept_ring_size_} * listen_count_, kNoIndex);
   accept_refilled_at_ = now;
   subnet_mask_ = prefix_mask(config_.prefix_len);
-  shed_watermark_ = config_.shed_watermark != 0 ? config_.shed_watermark
-                                                : config_.max_connections - config_.max_connections / 16;
+  shed_watermark_ = config_.shed_watermark_or_default();
   const std::uint32_t mtu_mss = config_.mtu > 40 ? config_.mtu - 40u : 536u;
   our_mss_ = static_cast<std::uint16_t>(mtu_mss > 65535 ? 65535 : mtu_mss);
   build_payload_templates();

@@ -83,7 +83,6 @@ std::uint32_t refill_frames(void* ctx, Frame* out, std::uint32_t max) {
     f.handle = m;
     f.data = rte_pktmbuf_mtod(m, std::uint8_t*);
     f.capacity = static_cast<std::uint16_t>(m->buf_len - m->data_off);
-    __builtin_prefetch(f.data, 1, 3);  // the engine writes the headers here soon
     out[i] = f;
   }
   return n;
