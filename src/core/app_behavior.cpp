@@ -253,8 +253,12 @@ void Engine::app_fin(std::uint32_t id) {
     // §6.3): the FIN completes it.
     if (w.kind == WorkloadKind::kHttp && !c.has(conn_flags::kWorkloadDone) && c.http.framed_by_close()) {
       response_done(id);
+      if (w.close == ClosePolicy::kReset) {  // the policy's abort, as at any response's end
+        ++counters_.conn_aborted_by_policy;
+        abort(id, now_);
+        return;
+      }
     }
-    if (w.close == ClosePolicy::kReset && c.has(conn_flags::kWorkloadDone)) return;  // already aborted
     close(id, now_);
     return;
   }

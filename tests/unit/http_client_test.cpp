@@ -101,6 +101,21 @@ TEST_F(HttpClient, Non2xxStatus_CountedAsFailed) {
   EXPECT_EQ(p.counters().conn_completed, 0u);
 }
 
+// A response with neither Content-Length nor chunks ends with the server's FIN; with --close rst
+// the client then resets, as after any other response (it used to wait in CLOSE-WAIT for the idle
+// timeout).
+TEST_F(HttpClient, ResponseFramedByTheFin_ResetPolicy_ResetsAtOnce) {
+  Start(ClosePolicy::kReset);
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.0 200 OK\r\n\r\nhello", true);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);  // the ACK owed for the data and the FIN goes first (abort())
+  p.ExpectEmit(kRst | kAck, kAny, kAny);
+  EXPECT_TRUE(p.Gone());
+  EXPECT_EQ(p.counters().conn_aborted_by_policy, 1u);
+  EXPECT_EQ(p.counters().conn_completed, 1u);
+  EXPECT_EQ(p.counters().conn_failed, 0u);
+}
+
 TEST_F(HttpClient, MalformedChunk_FailedAndReset) {
   Start();
   TcpPeer& p = *peer_;
