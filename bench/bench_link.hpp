@@ -151,7 +151,7 @@ class MemoryLink {
     io.refill = [](void* ctx, Frame* out, std::uint32_t max) -> std::uint32_t {
       return static_cast<Side*>(ctx)->link->pool_.take(out, max);
     };
-    io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) {
+    io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) -> std::uint32_t {
       FrameRing& out = *static_cast<Side*>(ctx)->out;
       for (std::uint32_t i = 0; i < n; ++i) {
         Frame f = frames[i];
@@ -160,6 +160,7 @@ class MemoryLink {
         f.flags = 0;
         out.push(f);
       }
+      return n;  // the ring holds every pool buffer: it never refuses one
     };
     io.release = [](void* ctx, Frame* frames, std::uint32_t n) {
       FramePool& pool = static_cast<Side*>(ctx)->link->pool_;

@@ -18,12 +18,13 @@ struct PoolIo {
     FrameIo io;
     io.ctx = this;
     io.refill = [](void* ctx, Frame* out, std::uint32_t max) { return static_cast<PoolIo*>(ctx)->pool.take(out, max); };
-    io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) {
+    io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) -> std::uint32_t {
       auto* self = static_cast<PoolIo*>(ctx);
       for (std::uint32_t i = 0; i < n; ++i) {
         self->bytes += frames[i].len;  // what a NIC would read: keeps the frames observable
         self->pool.give(frames[i]);
       }
+      return n;
     };
     io.release = [](void* ctx, Frame* frames, std::uint32_t n) {
       for (std::uint32_t i = 0; i < n; ++i) static_cast<PoolIo*>(ctx)->pool.give(frames[i]);

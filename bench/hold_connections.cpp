@@ -41,13 +41,14 @@ std::uint32_t refill(void* ctx, Frame* out, std::uint32_t) {
   return 1;
 }
 
-void transmit(void* ctx, Frame* frames, std::uint32_t n) {
+std::uint32_t transmit(void* ctx, Frame* frames, std::uint32_t n) {
   auto* io = static_cast<Io*>(ctx);
   for (std::uint32_t i = 0; i < n; ++i) {
     const std::uint8_t* tcp = frames[i].data + 34;
     io->last_seq = load_be32(tcp + 4);
     ++io->sent;
   }
+  return n;
 }
 
 std::uint16_t build(std::uint8_t* p, std::uint32_t src, std::uint16_t sport, std::uint32_t seq, std::uint32_t ack,

@@ -24,7 +24,10 @@ std::uint32_t refill(void* ctx, Frame* out, std::uint32_t) {
   out[0] = Frame{s, s->spare.data(), 0, 2048, 0, 0};
   return 1;
 }
-void transmit(void* ctx, Frame*, std::uint32_t n) { static_cast<Sink*>(ctx)->frames += n; }
+std::uint32_t transmit(void* ctx, Frame*, std::uint32_t n) {
+  static_cast<Sink*>(ctx)->frames += n;
+  return n;
+}
 
 // A SYN as Linux sends it (MSS, SACK-permitted, timestamps, window scale), from a spoofed source.
 std::vector<std::uint8_t> linux_syn(std::uint32_t src, std::uint16_t sport, const MacAddr& dst_mac) {

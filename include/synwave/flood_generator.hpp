@@ -46,7 +46,7 @@ struct FloodConfig {
   std::uint16_t dst_port = 80;
   FloodKind kind = FloodKind::kSyn;
   std::uint64_t pps = 0;                 // this generator's packets per second (0: none)
-  std::uint64_t total = 0;               // packets to send, then finished (0: until stopped)
+  std::uint64_t total = 0;               // packets to attempt, then finished (0: until stopped)
   TimeNs catch_up = TokenBucket::kDefaultDepth;  // how far behind a late poll may catch up (token_bucket.hpp)
   std::uint16_t share_count = 1;         // generators splitting the source tuples: this one takes
   std::uint16_t share_index = 0;         //   tuples share_index, share_index + share_count, ...
@@ -55,14 +55,21 @@ struct FloodConfig {
   bool checksum_offload = false;         // leave IP/TCP checksums to the NIC (pseudo-header in place)
 };
 
+// Every frame the rate called for ends in exactly one of sent, tx_queue_full and no_buffer; none
+// is owed afterwards (a flood that falls behind does not make up for it later).
 struct FloodStats {
-  std::uint64_t sent = 0;           // frames handed to FrameIo::transmit
-  std::uint64_t no_buffer = 0;      // frames the rate called for that got no buffer (not sent, not owed)
+  std::uint64_t sent = 0;           // frames the device accepted (FrameIo::transmit's count)
+  std::uint64_t tx_queue_full = 0;  // frames built and refused by a full transmit queue
+  std::uint64_t no_buffer = 0;      // frames that got no buffer to be built in
   std::uint64_t arp_requests_sent = 0;
   std::uint64_t arp_replies_sent = 0;
 
+  // Frames the rate called for, whatever became of them.
+  [[nodiscard]] std::uint64_t attempted() const { return sent + tx_queue_full + no_buffer; }
+
   FloodStats& operator+=(const FloodStats& o) {
     sent += o.sent;
+    tx_queue_full += o.tx_queue_full;
     no_buffer += o.no_buffer;
     arp_requests_sent += o.arp_requests_sent;
     arp_replies_sent += o.arp_replies_sent;
@@ -86,7 +93,7 @@ class FloodGenerator {
   FloodGenerator(const FloodConfig& config, const FrameIo& io, TimeNs now);
 
   // Sends what the bucket allows, one burst at most; nothing until the next hop's MAC is known.
-  // Returns the frames sent.
+  // Returns the frames built and handed to the device (accepted or not: the work done).
   std::uint32_t poll(TimeNs now);
 
   // A received frame (the flood does not keep connections: only ARP concerns it).
@@ -100,7 +107,7 @@ class FloodGenerator {
   void restart_rate(TimeNs now) { bucket_.restart(now); }
   [[nodiscard]] bool resolved() const { return !config_.next_hop_mac.is_zero(); }
   [[nodiscard]] const MacAddr& next_hop_mac() const { return config_.next_hop_mac; }
-  [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.sent + stats_.no_buffer >= config_.total; }
+  [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.attempted() >= config_.total; }
   [[nodiscard]] const FloodStats& stats() const { return stats_; }
   [[nodiscard]] const FloodConfig& config() const { return config_; }
   [[nodiscard]] std::uint16_t frame_size() const { return frame_size_; }

@@ -31,8 +31,9 @@ struct Frame {
 struct FrameIo {
   // Fill out[0..max) with empty frames; return how many. 0 means none are available.
   std::uint32_t (*refill)(void* ctx, Frame* out, std::uint32_t max) = nullptr;
-  // Take ownership of frames[0..n) for transmission.
-  void (*transmit)(void* ctx, Frame* frames, std::uint32_t n) = nullptr;
+  // Take ownership of frames[0..n) for transmission. Returns how many the device accepted, a
+  // prefix of them; the rest were dropped (and their buffers freed) at a full transmit queue.
+  std::uint32_t (*transmit)(void* ctx, Frame* frames, std::uint32_t n) = nullptr;
   // Take back unused empty frames (when the engine is destroyed).
   void (*release)(void* ctx, Frame* frames, std::uint32_t n) = nullptr;
   void* ctx = nullptr;

@@ -70,11 +70,11 @@ void print_flood_progress(const RunState& s, const Totals& t, TimeNs now) {
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
   const FloodStats f = flood_totals(s);
-  std::fprintf(stderr, "[%6.1fs] flood %s: tx %s pps (target %s) | sent %llu, no buffer %llu, tx queue full %llu | rx %s pps | busy%s\n",
+  std::fprintf(stderr, "[%6.1fs] flood %s: tx %s pps (target %s) | sent %llu, tx queue full %llu, no buffer %llu | rx %s pps | busy%s\n",
                static_cast<double>(now - s.started) / 1e9, std::string(to_string(s.plan->flood.kind)).c_str(),
                human(static_cast<double>(t.worker.tx_packets - s.last.worker.tx_packets) / dt).c_str(),
                human(static_cast<double>(s.plan->flood.pps)).c_str(), static_cast<unsigned long long>(f.sent),
-               static_cast<unsigned long long>(f.no_buffer), static_cast<unsigned long long>(t.worker.tx_ring_full_drops),
+               static_cast<unsigned long long>(f.tx_queue_full), static_cast<unsigned long long>(f.no_buffer),
                human(static_cast<double>(t.worker.rx_packets - s.last.worker.rx_packets) / dt).c_str(),
                busy_progress(s, t).c_str());
 }
@@ -376,20 +376,47 @@ nlohmann::json ports_json(const RunState& s) {
   return ports;
 }
 
+double flood_duration_s(const RunState& s) { return static_cast<double>(s.finished - s.started) / 1e9; }
+
+double per_second(std::uint64_t n, double duration_s) { return duration_s > 0 ? static_cast<double>(n) / duration_s : 0.0; }
+
+// Empty when the device took at least 95 % of the target rate; otherwise where the rest went:
+// refused by a full transmit queue, no buffer to build in, or never built (the lcores could not
+// build frames that fast).
+std::string flood_shortfall(const RunState& s, const FloodStats& f) {
+  const double duration = flood_duration_s(s);
+  const double target = static_cast<double>(s.plan->flood.pps);
+  const double pps = per_second(f.sent, duration);  // what the device took
+  if (duration <= 0 || pps >= 0.95 * target) return {};
+  const double never_built = std::max(0.0, target * duration - static_cast<double>(f.attempted()));
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "%.0f %% of the target: %llu frames refused by a full tx queue (the link or its receiver did not "
+                "keep up), %llu without a buffer, %.0f never built (the lcores could not build them faster)",
+                100.0 * pps / target, static_cast<unsigned long long>(f.tx_queue_full),
+                static_cast<unsigned long long>(f.no_buffer), never_built);
+  return buf;
+}
+
 nlohmann::json build_flood_report(const RunState& s) {
   const Totals t = collect(s);
   const FloodStats f = flood_totals(s);
   const FloodKind kind = s.plan->flood.kind;
-  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
+  const double duration = flood_duration_s(s);
   nlohmann::json r;
   r["mode"] = "flood";
   r["duration_s"] = duration;
   r["kind"] = to_string(kind);
   r["target_pps"] = s.plan->flood.pps;
+  // sent: frames the device accepted; pps: their rate. attempted = sent + tx_queue_full + no_buffer.
   r["sent"] = flood_sent_json(kind, f.sent);
   r["sent_total"] = f.sent;
-  r["pps"] = duration > 0 ? static_cast<double>(f.sent) / duration : 0.0;
+  r["pps"] = per_second(f.sent, duration);
+  r["attempted"] = f.attempted();
+  r["attempted_pps"] = per_second(f.attempted(), duration);
+  r["tx_queue_full"] = f.tx_queue_full;
   r["no_buffer"] = f.no_buffer;
+  r["shortfall"] = flood_shortfall(s, f);
   r["tx_ring_full_drops"] = t.worker.tx_ring_full_drops;
   r["arp"] = {{"requests_sent", f.arp_requests_sent}, {"replies_sent", f.arp_replies_sent}};
   r["data_plane"] = worker_json(t.worker);
@@ -398,6 +425,7 @@ nlohmann::json build_flood_report(const RunState& s) {
     const dpdk::LcoreSnapshot snap = s.slots[i]->read();
     r["lcores"].push_back({{"lcore", s.lcores[i]},
                            {"sent", flood_sent_json(kind, snap.flood.sent)},
+                           {"tx_queue_full", snap.flood.tx_queue_full},
                            {"no_buffer", snap.flood.no_buffer},
                            {"data_plane", worker_json(snap.worker)}});
   }
@@ -431,13 +459,13 @@ nlohmann::json flood_config_json(const RunPlan& plan) {
 
 std::string flood_summary_line(const RunState& s) {
   const FloodStats f = flood_totals(s);
-  const double duration = static_cast<double>(s.finished - s.started) / 1e9;
+  const double duration = flood_duration_s(s);
   char buf[256];
-  std::snprintf(buf, sizeof buf, "synwave flood: %llu %s segments sent in %.2f s = %.0f pps (target %llu), %llu without a buffer",
+  std::snprintf(buf, sizeof buf, "synwave flood: %llu %s segments sent in %.2f s = %.0f pps (target %llu)",
                 static_cast<unsigned long long>(f.sent), std::string(to_string(s.plan->flood.kind)).c_str(), duration,
-                duration > 0 ? static_cast<double>(f.sent) / duration : 0.0,
-                static_cast<unsigned long long>(s.plan->flood.pps), static_cast<unsigned long long>(f.no_buffer));
-  return buf;
+                per_second(f.sent, duration), static_cast<unsigned long long>(s.plan->flood.pps));
+  const std::string shortfall = flood_shortfall(s, f);
+  return shortfall.empty() ? std::string(buf) : std::string(buf) + "; " + shortfall;
 }
 
 }  // namespace

@@ -175,7 +175,7 @@ std::uint32_t FloodGenerator::take_due(TimeNs now) {
   if (config_.pps == 0) return 0;
   std::uint64_t due = config_.pps == kFloodUnlimitedPps ? kBurst : bucket_.take(now, kBurst);
   if (config_.total != 0) {
-    const std::uint64_t left = config_.total - (stats_.sent + stats_.no_buffer);
+    const std::uint64_t left = config_.total - stats_.attempted();
     if (due > left) due = left;
   }
   return static_cast<std::uint32_t>(due);
@@ -199,8 +199,9 @@ std::uint32_t FloodGenerator::poll(TimeNs now) {
     if (ready != i) frames[ready] = frames[i];
     build(frames[ready++]);
   }
-  if (ready > 0) io_.transmit(io_.ctx, frames, ready);
-  stats_.sent += ready;
+  const std::uint32_t accepted = ready > 0 ? io_.transmit(io_.ctx, frames, ready) : 0;
+  stats_.sent += accepted;
+  stats_.tx_queue_full += ready - accepted;
   stats_.no_buffer += due - ready;
   return ready;
 }

@@ -88,7 +88,8 @@ std::uint32_t refill_frames(void* ctx, Frame* out, std::uint32_t max) {
   return n;
 }
 
-void send_on_queue(Worker& w, std::uint16_t port, std::uint16_t queue, rte_mbuf** mbufs, std::uint16_t count) {
+// Returns how many the queue took; the rest are counted and freed.
+std::uint16_t send_on_queue(Worker& w, std::uint16_t port, std::uint16_t queue, rte_mbuf** mbufs, std::uint16_t count) {
   std::uint16_t sent = 0;
   for (int attempt = 0; attempt < kTxRetries && sent < count; ++attempt) {
     sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(port, queue, mbufs + sent, static_cast<std::uint16_t>(count - sent)));
@@ -98,9 +99,10 @@ void send_on_queue(Worker& w, std::uint16_t port, std::uint16_t queue, rte_mbuf*
     w.counters.tx_ring_full_drops += count - sent;
     rte_pktmbuf_free_bulk(mbufs + sent, count - sent);
   }
+  return sent;
 }
 
-void transmit_frames(void* ctx, Frame* frames, std::uint32_t n) {
+std::uint32_t transmit_frames(void* ctx, Frame* frames, std::uint32_t n) {
   auto* b = static_cast<EngineBinding*>(ctx);
   Worker& w = *b->worker;
   rte_mbuf* mbufs[kBurst];
@@ -114,9 +116,9 @@ void transmit_frames(void* ctx, Frame* frames, std::uint32_t n) {
       w.counters.tx_ring_full_drops += count - q;
       rte_pktmbuf_free_bulk(mbufs + q, count - q);
     }
-    return;
+    return q;
   }
-  send_on_queue(w, b->port, b->queue, mbufs, count);
+  return send_on_queue(w, b->port, b->queue, mbufs, count);
 }
 
 void release_frames(void*, Frame* frames, std::uint32_t n) {

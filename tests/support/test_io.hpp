@@ -1,6 +1,7 @@
 #pragma once
 // Frame buffers for tests and the simulator: an arena of fixed-size buffers lent to an engine
 // through FrameIo, and every transmitted frame captured as bytes.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -35,13 +36,17 @@ class TestIo {
       }
       return n;
     };
-    io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) {
+    io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) -> std::uint32_t {
       auto* self = static_cast<TestIo*>(ctx);
+      const std::uint32_t accepted = std::min(n, self->tx_accept_);
       for (std::uint32_t i = 0; i < n; ++i) {
-        self->sent_.emplace_back(frames[i].data, frames[i].data + frames[i].len);
-        self->tx_flags_.push_back(frames[i].flags);
-        self->release_buffer(frames[i]);
+        if (i < accepted) {
+          self->sent_.emplace_back(frames[i].data, frames[i].data + frames[i].len);
+          self->tx_flags_.push_back(frames[i].flags);
+        }
+        self->release_buffer(frames[i]);  // sent, or dropped at the full queue
       }
+      return accepted;
     };
     io.release = [](void* ctx, Frame* frames, std::uint32_t n) {
       auto* self = static_cast<TestIo*>(ctx);
@@ -86,6 +91,8 @@ class TestIo {
   std::deque<Bytes>& sent() { return sent_; }
   std::uint32_t free_buffers() const { return static_cast<std::uint32_t>(free_.size()); }
   void set_refill_allowed(bool allowed) { refill_allowed_ = allowed; }
+  // A transmit queue with room for `frames` per call: the rest are dropped, as a full NIC queue does.
+  void set_tx_accept(std::uint32_t frames) { tx_accept_ = frames; }
 
   Bytes pop_sent() {
     Bytes b = std::move(sent_.front());
@@ -110,6 +117,7 @@ class TestIo {
   std::deque<Bytes> sent_;
   std::vector<std::uint16_t> tx_flags_;
   bool refill_allowed_ = true;
+  std::uint32_t tx_accept_ = ~std::uint32_t{0};
 };
 
 }  // namespace synwave::test

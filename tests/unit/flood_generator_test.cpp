@@ -320,6 +320,41 @@ TEST(FloodGenerator, SegmentsWithoutABufferAreCountedAndNotOwed) {
   EXPECT_EQ(io.sent().size(), 1u);
 }
 
+// Issue 15: a frame the device refuses is not "sent". Each frame the rate called for is counted
+// once, as sent, refused by the full queue, or without a buffer, and none of them is owed later.
+TEST(FloodGenerator, FramesAFullTxQueueRefusesAreCountedApartFromSent) {
+  TestIo io;
+  FloodConfig c = resolved_config(FloodKind::kSyn);
+  c.pps = 1'000'000;
+  FloodGenerator g(c, io.io(), 0);
+  io.set_tx_accept(10);
+  EXPECT_EQ(g.poll(32 * kMicrosecond), 32u);  // 32 built and handed over
+  EXPECT_EQ(g.stats().sent, 10u);
+  EXPECT_EQ(g.stats().tx_queue_full, 22u);
+  EXPECT_EQ(io.sent().size(), 10u);
+  EXPECT_EQ(io.free_buffers(), TestIo().free_buffers());  // the refused frames' buffers came back
+  io.set_refill_allowed(false);
+  g.poll(40 * kMicrosecond);
+  EXPECT_EQ(g.stats().no_buffer, 8u);
+  io.set_refill_allowed(true);
+  io.set_tx_accept(~0u);
+  g.poll(41 * kMicrosecond);  // one more due: the refused ones are not owed
+  EXPECT_EQ(g.stats().sent, 11u);
+  EXPECT_EQ(g.stats().attempted(), 41u);
+}
+
+TEST(FloodGenerator, AFloodOfNFramesEndsAfterNAttemptsWhateverTheDeviceTook) {
+  TestIo io;
+  FloodConfig c = resolved_config(FloodKind::kAck);
+  c.total = 100;
+  FloodGenerator g(c, io.io(), 0);
+  io.set_tx_accept(16);
+  while (!g.finished()) g.poll(0);
+  EXPECT_EQ(g.stats().attempted(), 100u);
+  EXPECT_EQ(g.stats().sent, 16u * 3 + 4);  // 32 + 32 + 32 + 4 attempted, 16 of each burst taken
+  EXPECT_EQ(g.stats().tx_queue_full, 100u - g.stats().sent);
+}
+
 TEST(FloodGenerator, SendsNothingUntilTheNextHopIsKnown) {
   TestIo io;
   FloodConfig c = resolved_config(FloodKind::kSyn);
