@@ -227,7 +227,7 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
   // dropped before the checksum and every table: the peer retries, and the connections already
   // admitted finish first.
   if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn) {
-    if (listener_overloaded()) {
+    if (listener_overloaded() && ++overloaded_syns_ % kOverloadedSynAdmitEvery != 0) {
       ++counters_.drop_syn_shed_busy;
       return false;
     }

@@ -598,6 +598,51 @@ TEST(Overload, PoolAtWatermark_WithCookies_SynsStillAnswered) {
   EXPECT_EQ(p.counters().drop_syn_shed_pool, 0u);
 }
 
+// A saturated lcore (the data plane's verdict) whose SYN backlog is half full sheds three SYNs in
+// four before any work, and answers the fourth: the connections already admitted drain first, and
+// a flood that keeps it saturated still cannot shut out every legitimate client.
+TEST(Overload, Saturated_BacklogHalfFull_ThreeSynsInFourShed_TheFourthAnswered) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.syn_backlog = 4;
+  TcpPeer p(cfg);
+  for (std::uint16_t port : {41000, 41001}) {  // two half-open entries: the backlog is half full
+    p.UseTuple(TcpPeer::kListenPort, port);
+    p.Send({.flags = kSyn, .seq = p.R(0)});
+  }
+  EXPECT_EQ(TakeSent(p, kSynAck), 2);
+  p.engine().set_saturated(true);
+  for (std::uint16_t port = 42000; port < 42008; ++port) {
+    p.UseTuple(TcpPeer::kListenPort, port);
+    p.Send({.flags = kSyn, .seq = p.R(0)});
+  }
+  EXPECT_EQ(p.counters().drop_syn_shed_busy, 6u);
+  EXPECT_EQ(TakeSent(p, kSynAck), 2) << "one SYN in four answered";
+  p.engine().set_saturated(false);
+  p.UseTuple(TcpPeer::kListenPort, 42100);
+  p.Send({.flags = kSyn, .seq = p.R(0)});
+  EXPECT_EQ(TakeSent(p, kSynAck), 1);
+  EXPECT_EQ(p.counters().drop_syn_shed_busy, 6u);
+}
+
+// Saturated but with its backlog under half full (a closed-loop client at the lcore's capacity),
+// or with cookies always (no state per SYN: under a flood every SYN is worth answering), nothing is
+// shed.
+TEST(Overload, Saturated_BacklogUnderHalf_OrCookiesAlways_NothingShed) {
+  for (const SynCookieMode mode : {SynCookieMode::kOnOverflow, SynCookieMode::kAlways}) {
+    EngineConfig cfg = TcpPeer::DefaultConfig();
+    cfg.syn_backlog = mode == SynCookieMode::kAlways ? 4 : 64;
+    cfg.syn_cookies = mode;
+    TcpPeer p(cfg);
+    p.engine().set_saturated(true);
+    for (std::uint16_t port = 42000; port < 42008; ++port) {
+      p.UseTuple(TcpPeer::kListenPort, port);
+      p.Send({.flags = kSyn, .seq = p.R(0)});
+    }
+    EXPECT_EQ(TakeSent(p, kSynAck), 8) << static_cast<int>(mode);
+    EXPECT_EQ(p.counters().drop_syn_shed_busy, 0u);
+  }
+}
+
 // A record in LAST-ACK whose peer vanished retransmits its FIN with backoff for minutes. Under
 // pressure, advance() reclaims such records at once wherever their timers stand; a record with
 // no retransmission pending is never touched.

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A SYN flood over net_memif into a synwave server, one lcore each (flood on lcore 0, server on
+# lcore 1), and one line of what happened: what the flood's device accepted, what the server
+# received, answered and shed per second, and the server's busy share.
+#
+#   scripts/flood-memif.sh [PPS] [COOKIES] [SECONDS]     # as root
+#     PPS       offered SYNs per second (default 20000000)
+#     COOKIES   the server's --syn-cookies: always (default), on-overflow, off
+#     SECONDS   flood duration (default 5)
+#
+# Runs inside a network namespace it creates and deletes (the memif socket lives in a temporary
+# directory); addresses are 198.18.0.0/15 only. Environment: SYNWAVE (default
+# build/src/app/synwave).
+set -euo pipefail
+PPS=${1:-20000000}
+COOKIES=${2:-always}
+SECONDS_RUN=${3:-5}
+SYNWAVE=${SYNWAVE:-build/src/app/synwave}
+[[ -x "$SYNWAVE" ]] || { echo "flood-memif: $SYNWAVE not found: build first (scripts/build.sh)" >&2; exit 2; }
+
+DIR="$(mktemp -d /tmp/synwave-flood-memif.XXXXXX)"
+NS="sw-flood-memif-$$"
+SERVER_PID=
+cleanup() {
+  [[ -n "$SERVER_PID" ]] && kill -INT "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  ip netns del "$NS" 2>/dev/null || true
+  rm -rf "$DIR" "/var/run/dpdk/fm$$"*
+}
+trap cleanup EXIT
+ip netns add "$NS"
+
+MEMIF="socket=$DIR/memif.sock,socket-abstract=no,id=0,rsize=12"
+ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 1 --file-prefix "fm$$s" \
+  --vdev "net_memif0,role=server,$MEMIF,mac=02:00:00:00:00:02" -- \
+  server --ip 198.18.2.1/16 --listen 80 --syn-cookies "$COOKIES" --report "$DIR/server.json" --stats-interval 0 \
+  >"$DIR/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do grep -q ' mode on ' "$DIR/server.log" && break; sleep 0.1; done
+ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 0 --file-prefix "fm$$f" \
+  --vdev "net_memif0,role=client,$MEMIF,mac=02:00:00:00:00:01" -- \
+  flood --ip 198.18.1.1/16 --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --kind syn \
+  --pps "$PPS" --duration "$SECONDS_RUN" --report "$DIR/flood.json" --stats-interval 0 >"$DIR/flood.log" 2>&1
+sleep 1  # the server drains the ring
+kill -INT "$SERVER_PID"
+wait "$SERVER_PID" || true
+SERVER_PID=
+
+/usr/bin/python3 - "$DIR" "$COOKIES" <<'PY'
+import json, sys
+d, cookies = sys.argv[1], sys.argv[2]
+flood = json.load(open(f"{d}/flood.json"))
+server = json.load(open(f"{d}/server.json"))
+c, s = server["counters"], flood["duration_s"]
+print(f"offered {flood['target_pps'] / 1e6:.1f}M SYN/s, cookies {cookies}: flood sent {flood['pps'] / 1e6:.2f}M/s "
+      f"(tx queue full {flood['tx_queue_full'] / s / 1e6:.2f}M/s); server received {c['rx_frames'] / s / 1e6:.2f}M/s, "
+      f"answered {c['synack_sent'] / s / 1e6:.2f}M/s, shed {c['drop_syn_shed_busy'] / s / 1e6:.2f}M/s, "
+      f"busy {server['lcores'][0]['busy_pct']:.0f} %")
+PY
