@@ -66,17 +66,26 @@ std::string busy_progress(const RunState& s, const Totals& t) {
   return out;
 }
 
-void print_flood_progress(const RunState& s, const Totals& t, TimeNs now) {
+// The flood's probes over the interval: "| probes ok 98/s failed 2/s | connect p50/90/...".
+std::string probe_progress(const RunState& s, const Totals& t, double dt, const std::string& latency) {
+  if (s.plan->options.probe_rate == 0) return {};
+  const Counters& now = t.role[kClient];
+  const Counters& before = s.last.role[kClient];
+  return " | probes ok " + human(static_cast<double>(now.conn_completed - before.conn_completed) / dt) + "/s failed " +
+         human(static_cast<double>(now.conn_failed - before.conn_failed) / dt) + "/s" + latency;
+}
+
+void print_flood_progress(const RunState& s, const Totals& t, TimeNs now, const std::string& latency) {
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
   const FloodStats f = flood_totals(s);
-  std::fprintf(stderr, "[%6.1fs] flood %s: tx %s pps (target %s) | sent %llu, tx queue full %llu, no buffer %llu | rx %s pps | busy%s\n",
+  std::fprintf(stderr, "[%6.1fs] flood %s: tx %s pps (target %s) | sent %llu, tx queue full %llu, no buffer %llu | rx %s pps | busy%s%s\n",
                static_cast<double>(now - s.started) / 1e9, std::string(to_string(s.plan->flood.kind)).c_str(),
                human(static_cast<double>(t.worker.tx_packets - s.last.worker.tx_packets) / dt).c_str(),
                human(static_cast<double>(s.plan->flood.pps)).c_str(), static_cast<unsigned long long>(f.sent),
                static_cast<unsigned long long>(f.tx_queue_full), static_cast<unsigned long long>(f.no_buffer),
                human(static_cast<double>(t.worker.rx_packets - s.last.worker.rx_packets) / dt).c_str(),
-               busy_progress(s, t).c_str());
+               busy_progress(s, t).c_str(), probe_progress(s, t, dt, latency).c_str());
 }
 
 double to_us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
@@ -98,20 +107,26 @@ std::string percentiles(const char* name, const LatencyHistogram& h) {
   return out;
 }
 
-// The latency part of the progress line: what was recorded since the previous line.
-std::string latency_progress(RunState& s) {
-  const LatencyTotals l = collect_latency(s);
-  if (!l.has_client) return {};
-  LatencyStats interval = l.client;
-  interval.subtract(s.last_latency);
-  s.last_latency = l.client;
-  std::string out = " |" + percentiles("connect", interval.connect);
-  if (client_has_transaction(s)) out += percentiles("transaction", interval.transaction);
+// What the client side recorded since the previous progress line (has_client false: no client).
+LatencyTotals interval_latency(RunState& s) {
+  LatencyTotals l = collect_latency(s);
+  if (!l.has_client) return l;
+  const LatencyStats cumulative = l.client;
+  l.client.subtract(s.last_latency);
+  s.last_latency = cumulative;
+  return l;
+}
+
+// The latency part of the progress line.
+std::string latency_progress(const RunState& s, const LatencyTotals& interval) {
+  if (!interval.has_client) return {};
+  std::string out = " |" + percentiles("connect", interval.client.connect);
+  if (client_has_transaction(s)) out += percentiles("transaction", interval.client.transaction);
   return out;
 }
 
-void print_progress(RunState& s, const Totals& t, TimeNs now) {
-  if (s.plan->options.mode == Mode::kFlood) return print_flood_progress(s, t, now);
+void print_progress(RunState& s, const Totals& t, TimeNs now, const LatencyTotals& interval) {
+  if (s.plan->options.mode == Mode::kFlood) return print_flood_progress(s, t, now, latency_progress(s, interval));
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
   auto rate = [&](std::uint64_t cur, std::uint64_t prev) { return static_cast<double>(cur - prev) / dt; };
@@ -141,17 +156,22 @@ void print_progress(RunState& s, const Totals& t, TimeNs now) {
                human(static_cast<double>(drops_of(a) - drops_of(b))).c_str(),
                rate(t.worker.rx_packets, s.last.worker.rx_packets) / 1e6,
                rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, busy_progress(s, t).c_str(),
-               latency_progress(s).c_str());
+               latency_progress(s, interval).c_str());
 }
 
 // Called with each progress line, before `last` moves on: the rates over the interval just ended.
-void record_timeline_sample(RunState& s, const Totals& t, TimeNs now) {
+void record_timeline_sample(RunState& s, const Totals& t, TimeNs now, const LatencyTotals& interval) {
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
   if (dt <= 0) return;
   TimelineSample& p = s.timeline.emplace_back();
   p.t_s = static_cast<double>(now - s.started) / 1e9;
   p.opened_per_s = static_cast<double>(t.all.conn_opened - s.last.all.conn_opened) / dt;
   p.completed_per_s = static_cast<double>(completed(s, t) - completed(s, s.last)) / dt;
+  p.failed_per_s = static_cast<double>(failed(s, t) - failed(s, s.last)) / dt;
+  if (interval.has_client && interval.client.connect.count() > 0) {
+    p.connect_p50_us = static_cast<double>(interval.client.connect.value_at_percentile(50)) / 1e3;
+    p.connect_p99_us = static_cast<double>(interval.client.connect.value_at_percentile(99)) / 1e3;
+  }
   for (dpdk::Role role : {dpdk::Role::kServer, dpdk::Role::kClient}) {
     const RoleBusy b = role_busy(s, t, &s.last, role);
     if (b.present) p.busy_pct[static_cast<std::size_t>(role)] = 100.0 * b.share;
@@ -161,9 +181,16 @@ void record_timeline_sample(RunState& s, const Totals& t, TimeNs now) {
 nlohmann::json timeline_json(const RunState& s) {
   nlohmann::json j = nlohmann::json::array();
   for (const TimelineSample& p : s.timeline) {
-    nlohmann::json sample = {{"t_s", p.t_s}, {"opened_per_s", p.opened_per_s}, {"completed_per_s", p.completed_per_s}};
+    nlohmann::json sample = {{"t_s", p.t_s},
+                             {"opened_per_s", p.opened_per_s},
+                             {"completed_per_s", p.completed_per_s},
+                             {"failed_per_s", p.failed_per_s}};
     if (p.busy_pct[kServer] >= 0) sample["server_busy_pct"] = p.busy_pct[kServer];
     if (p.busy_pct[kClient] >= 0) sample["client_busy_pct"] = p.busy_pct[kClient];
+    if (p.connect_p50_us >= 0) {
+      sample["connect_p50_us"] = p.connect_p50_us;
+      sample["connect_p99_us"] = p.connect_p99_us;
+    }
     j.push_back(sample);
   }
   return j;
@@ -339,8 +366,9 @@ void control_tick(void* ctx, TimeNs now) {
   const Totals t = collect(s);
   warn_tuple_exhaustion(s, t);
   if (print_due) {
-    print_progress(s, t, now);
-    record_timeline_sample(s, t, now);
+    const LatencyTotals interval = interval_latency(s);
+    print_progress(s, t, now, interval);
+    record_timeline_sample(s, t, now, interval);
     s.last = t;
     s.last_at = now;
     s.next_print += s.interval;
@@ -398,6 +426,31 @@ std::string flood_shortfall(const RunState& s, const FloodStats& f) {
   return buf;
 }
 
+// The flood's probes: how many legitimate connections got through, how fast, and per second.
+nlohmann::json probes_json(const RunState& s, const Totals& t) {
+  const Counters& c = t.role[kClient];
+  const std::uint64_t ended = c.conn_completed + c.conn_failed;
+  nlohmann::json failures = nlohmann::json::object();
+  c.for_each([&](std::string_view name, std::uint64_t v) {
+    if (name.rfind("conn_failed_", 0) == 0 && v != 0) failures[std::string(name.substr(12))] = v;
+  });
+  nlohmann::json j;
+  j["rate"] = s.plan->options.probe_rate;
+  j["src"] = format_ipv4(s.plan->client.local_ip);
+  j["path"] = s.plan->options.probe_path;
+  j["opened"] = c.conn_opened;
+  j["completed"] = c.conn_completed;
+  j["failed"] = c.conn_failed;
+  j["success_pct"] = ended > 0 ? 100.0 * static_cast<double>(c.conn_completed) / static_cast<double>(ended) : 0.0;
+  j["failures"] = failures;
+  const LatencyTotals latency = collect_latency(s);
+  j["latency"] = {{"connect", histogram_json(latency.client.connect)},
+                  {"transaction", histogram_json(latency.client.transaction)}};
+  j["timeline"] = timeline_json(s);  // completed_per_s, failed_per_s, connect_p50_us/p99_us per interval
+  j["counters"] = counters_json(c);
+  return j;
+}
+
 nlohmann::json build_flood_report(const RunState& s) {
   const Totals t = collect(s);
   const FloodStats f = flood_totals(s);
@@ -429,6 +482,7 @@ nlohmann::json build_flood_report(const RunState& s) {
                            {"no_buffer", snap.flood.no_buffer},
                            {"data_plane", worker_json(snap.worker)}});
   }
+  if (s.plan->options.probe_rate > 0) r["probes"] = probes_json(s, t);
   r["dispatch"] = s.dispatch;
   r["ports"] = ports_json(s);
   r["config"] = s.config;
@@ -446,6 +500,12 @@ nlohmann::json flood_config_json(const RunPlan& plan) {
   j["dst"] = o.dst.empty() ? std::string() : o.dst[0];
   j["pps"] = o.pps;
   j["kind"] = o.kind;
+  j["probe_rate"] = o.probe_rate;
+  if (o.probe_rate > 0) {
+    j["probe_src"] = format_ipv4(plan.client.local_ip);
+    j["probe_path"] = o.probe_path;
+    j["probe_timeout_s"] = o.probe_timeout;
+  }
   j["seed"] = plan.flood.seed;
   j["next_hop"] = format_ipv4(plan.flood.next_hop_ip);
   j["port"] = o.port;
@@ -464,8 +524,20 @@ std::string flood_summary_line(const RunState& s) {
   std::snprintf(buf, sizeof buf, "synwave flood: %llu %s segments sent in %.2f s = %.0f pps (target %llu)",
                 static_cast<unsigned long long>(f.sent), std::string(to_string(s.plan->flood.kind)).c_str(), duration,
                 per_second(f.sent, duration), static_cast<unsigned long long>(s.plan->flood.pps));
+  std::string line = buf;
   const std::string shortfall = flood_shortfall(s, f);
-  return shortfall.empty() ? std::string(buf) : std::string(buf) + "; " + shortfall;
+  if (!shortfall.empty()) line += "; " + shortfall;
+  if (s.plan->options.probe_rate > 0) {
+    const Counters c = collect(s).role[kClient];
+    const std::uint64_t ended = c.conn_completed + c.conn_failed;
+    const LatencyTotals latency = collect_latency(s);
+    std::snprintf(buf, sizeof buf, "; probes: %llu of %llu succeeded (%.1f %%), connect p99 %.0f us",
+                  static_cast<unsigned long long>(c.conn_completed), static_cast<unsigned long long>(ended),
+                  ended > 0 ? 100.0 * static_cast<double>(c.conn_completed) / static_cast<double>(ended) : 0.0,
+                  static_cast<double>(latency.client.connect.value_at_percentile(99)) / 1e3);
+    line += buf;
+  }
+  return line;
 }
 
 }  // namespace

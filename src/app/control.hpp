@@ -53,7 +53,11 @@ struct TimelineSample {
   double t_s = 0;  // seconds from the start to the end of the interval
   double opened_per_s = 0;
   double completed_per_s = 0;
+  double failed_per_s = 0;
   double busy_pct[dpdk::kRoles] = {-1, -1};  // each role's busy share over the interval; -1: role absent
+  // Connect latency of the connections established in the interval (client side); -1: none.
+  double connect_p50_us = -1;
+  double connect_p99_us = -1;
 };
 
 struct RunState {

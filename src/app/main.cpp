@@ -201,10 +201,32 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   spdlog::info("flood: next hop {} is at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", hop, mac.bytes[0], mac.bytes[1],
                mac.bytes[2], mac.bytes[3], mac.bytes[4], mac.bytes[5]);
 
+  // The probes: a client engine beside the first lcore's generator, on its queue, sending to the
+  // next hop the flood found.
+  std::unique_ptr<Engine> probes;
+  std::unique_ptr<ConnectionGenerator> probe_generator;
+  if (o.probe_rate > 0) {
+    dpdk::EngineBinding& b = workers[0]->bindings[0];
+    EngineConfig pc = plan.client;
+    pc.local_mac = port.mac;
+    pc.tx_checksum_offload = port.tx_checksum_offload;
+    pc.answer_arp = pc.local_ip != plan.flood.local_ip;  // else the generator answers for the address
+    pc.neighbors.push_back({plan.flood.next_hop_ip, mac});
+    probes = std::make_unique<Engine>(pc, dpdk::make_frame_io(b), clock.now());
+    probe_generator = std::make_unique<ConnectionGenerator>(plan.generator, clock.now());
+    b.engine = probes.get();
+    b.generator = probe_generator.get();
+    workers[0]->binding_count = 1;
+  }
+
   start_run(state, plan, clock, workers);
   for (auto& g : generators) g->restart_rate(state.started);
   spdlog::info("flood mode on {} lcore(s): {} segments at {} pps to {} from {} port(s) {}", count,
                to_string(plan.flood.kind), plan.flood.pps, o.dst[0], o.src_ip, o.src_ports);
+  if (probes != nullptr) {
+    spdlog::info("flood: probes at {}/s from {} (GET {}, {} s timeout)", o.probe_rate,
+                 format_ipv4(plan.client.local_ip), o.probe_path, o.probe_timeout);
+  }
   for (std::size_t i = 1; i < count; ++i) rte_eal_remote_launch(dpdk::flood_main, workers[i].get(), workers[i]->lcore_id);
   dpdk::flood_main(workers[0].get());
   rte_eal_mp_wait_lcore();

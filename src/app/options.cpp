@@ -221,6 +221,14 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--kind", o.kind, "segment kind: syn (with MSS, SACK-permitted, timestamps, window scale), ack, rst, fin")
       ->check(CLI::IsMember({"syn", "ack", "rst", "fin"}));
   s->add_option("--seed", o.seed, "seed for sequence numbers and timestamps (default: random)");
+  s->add_option("--probe-rate", o.probe_rate,
+                "legitimate connections per second to --dst during the flood (handshake, HTTP GET, close), "
+                "from the first lcore; their success and latency per second go in the report (default 0: none)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{10'000'000}));
+  s->add_option("--probe-src", o.probe_src, "the probes' source address, outside --src-ip (default: --ip)");
+  s->add_option("--probe-path", o.probe_path, "the path the probes GET (default /)");
+  s->add_option("--probe-timeout", o.probe_timeout, "seconds a probe waits for its handshake, then for its response (default 3)")
+      ->check(CLI::Range(0.001, 3600.0));
   s->add_option("--gateway", o.gateway, "IPv4 gateway when --dst is outside --ip's subnet");
   s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable): the next hop's MAC without ARP");
   s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
@@ -343,6 +351,42 @@ std::string fill_engine(const AppOptions& o, EngineConfig& e) {
 
 constexpr std::uint64_t kMaxFloodPps = 1'000'000'000;
 
+// The flood's probes: a client engine (plan.client) and its generator (plan.generator) on the
+// first flood lcore, from an address of ours outside the spoofed range, to the flood's target.
+std::string plan_probes(RunPlan& plan, const EngineConfig& addressing, std::uint32_t ip, std::uint8_t prefix,
+                        std::uint32_t dst_ip, std::uint16_t dst_port) {
+  const AppOptions& o = plan.options;
+  const FloodConfig& f = plan.flood;
+  std::uint32_t src = ip;
+  if (!o.probe_src.empty() && !parse_ipv4(o.probe_src, src)) return "--probe-src '" + o.probe_src + "' is not an address A.B.C.D";
+  if (src >= f.src_ip_first && src <= f.src_ip_last) {
+    return "--probe-src " + format_ipv4(src) + " is inside the spoofed range --src-ip " + o.src_ip +
+           ": the probes must come from outside it, or their replies cannot be told from the flood's";
+  }
+  const std::uint32_t mask = prefix == 32 ? ~0u : ~(~0u >> prefix);
+  if ((src & mask) != (ip & mask)) {
+    return "--probe-src " + format_ipv4(src) + " is outside --ip " + o.ip + "'s subnet: give an address of that subnet";
+  }
+  if (src == dst_ip) return "--probe-src " + format_ipv4(src) + " is the target's address: give one of ours";
+  if (o.probe_path.empty() || o.probe_path[0] != '/') return "--probe-path '" + o.probe_path + "' must start with '/'";
+  EngineConfig& e = plan.client;
+  e = addressing;  // --gateway, --neighbor
+  e.local_ip = src;
+  e.prefix_len = prefix;
+  e.workload.kind = WorkloadKind::kHttp;
+  e.workload.http_path = o.probe_path;
+  e.connect_timeout = static_cast<TimeNs>(o.probe_timeout * 1e9);
+  e.response_timeout = e.connect_timeout;
+  e.max_connections = 1u << 16;
+  GeneratorConfig& g = plan.generator;
+  g.rate = o.probe_rate;
+  g.concurrency = 1u << 15;  // the rate decides; this only bounds probes stuck in a flood
+  g.destinations = {{dst_ip, dst_port}};
+  g.src_ip_first = src;
+  g.src_ip_count = 1;
+  return {};
+}
+
 // The flood's plan: validated addressing, range and rate. The program fills in our MAC and the
 // checksum offload once the port is up, and splits the rate and the tuples over the lcores.
 std::string plan_flood(RunPlan& plan) {
@@ -404,6 +448,7 @@ std::string plan_flood(RunPlan& plan) {
   f.pps = o.pps;
   f.seed = o.seed.has_value() ? *o.seed : random64();
   plan.duration_s = o.duration.value_or(0.0);
+  if (o.probe_rate > 0) return plan_probes(plan, scratch, ip, prefix, dst_ip, dst_port);
   return {};
 }
 

@@ -71,6 +71,10 @@ struct AppOptions {
   std::uint64_t pps = 0;           // total over the lcores
   std::string kind = "syn";
   std::optional<std::uint64_t> seed;
+  std::uint64_t probe_rate = 0;    // legitimate connections per second during the flood (0: none)
+  std::string probe_src;           // their source address (default: --ip)
+  std::string probe_path = "/";
+  double probe_timeout = 3.0;      // seconds a probe waits for its handshake, then for its response
 
   // Observability.
   std::string report;
@@ -84,8 +88,8 @@ struct AppOptions {
 struct RunPlan {
   AppOptions options;
   EngineConfig server;           // server and loopback
-  EngineConfig client;           // client and loopback
-  GeneratorConfig generator;     // client and loopback
+  EngineConfig client;           // client and loopback; flood: the probes' engine (--probe-rate)
+  GeneratorConfig generator;     // client and loopback; flood: the probes (with `client`)
   FloodConfig flood;             // flood: pps is the total, split per lcore by the program
   double duration_s = 0;         // 0: until stopped (or the connection count is reached)
   std::uint64_t tuple_space = 0; // client: source addresses x source ports x destinations

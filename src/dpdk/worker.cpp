@@ -7,6 +7,7 @@
 #include <rte_prefetch.h>
 #include <rte_tcp.h>
 
+#include "synwave/byte_order.hpp"
 #include "synwave/flow_table.hpp"
 
 namespace synwave::dpdk {
@@ -345,26 +346,49 @@ int worker_main(void* arg) {
 
 namespace {
 
-// A received burst on a flood lcore: ARP requests for our address are answered in place and
-// sent back on the queue they came from; everything else (the target's SYN-ACKs and RSTs to the
-// spoofed sources, the next hop's ARP) is freed.
-void flood_rx(Worker& w, FloodGenerator& gen, std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts,
-              std::uint16_t n) {
+// Is this frame the probes' (flood --probe-rate): IPv4 to their address, or an ARP request for it
+// when it is not the flood's own (the generator answers for that one)?
+bool for_probes(const Frame& f, const Engine& probes, std::uint32_t flood_ip) {
+  const std::uint32_t probe_ip = probes.config().local_ip;
+  if (f.len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) return false;
+  const std::uint16_t type = load_be16(f.data + 12);
+  if (type == RTE_ETHER_TYPE_IPV4) return load_be32(f.data + sizeof(rte_ether_hdr) + 16) == probe_ip;
+  constexpr std::size_t kArpTargetIp = sizeof(rte_ether_hdr) + 24;
+  return type == RTE_ETHER_TYPE_ARP && probe_ip != flood_ip && f.len >= kArpTargetIp + 4 &&
+         load_be32(f.data + kArpTargetIp) == probe_ip;
+}
+
+// A received burst on a flood lcore: the probes' frames go to their engine; ARP requests for our
+// address are answered in place and sent back on the queue they came from; everything else (the
+// target's SYN-ACKs and RSTs to the spoofed sources, the next hop's ARP) is freed.
+void flood_rx(Worker& w, FloodGenerator& gen, EngineBinding& b, rte_mbuf** pkts, std::uint16_t n, TimeNs now) {
   rte_mbuf* replies[kBurst];
   rte_mbuf* to_free[kBurst];
+  Frame probe_frames[kBurst];
   std::uint16_t nr = 0;
   std::uint16_t nf = 0;
+  std::uint16_t np = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     Frame f = to_frame(m);
-    if (m->nb_segs == 1 && gen.input(f) == FloodInput::kReplied) {
+    if (m->nb_segs != 1) {
+      to_free[nf++] = m;
+    } else if (b.engine != nullptr && for_probes(f, *b.engine, gen.config().local_ip)) {
+      probe_frames[np++] = f;
+    } else if (gen.input(f) == FloodInput::kReplied) {
       replies[nr++] = to_mbuf(f);
     } else {
       to_free[nf++] = m;
     }
   }
+  if (np > 0) {
+    const std::uint32_t kept = b.engine->input_burst(probe_frames, np, now);
+    for (std::uint16_t i = 0; i < np; ++i) {
+      if ((kept & (1u << i)) == 0) to_free[nf++] = static_cast<rte_mbuf*>(probe_frames[i].handle);
+    }
+  }
   if (nf > 0) rte_pktmbuf_free_bulk(to_free, nf);
-  if (nr > 0) send_on_queue(w, port, queue, replies, nr);
+  if (nr > 0) send_on_queue(w, b.port, b.queue, replies, nr);
 }
 
 }  // namespace
@@ -372,7 +396,7 @@ void flood_rx(Worker& w, FloodGenerator& gen, std::uint16_t port, std::uint16_t 
 int flood_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   FloodGenerator& gen = *w.flood;
-  const EngineBinding& b = w.bindings[0];
+  EngineBinding& b = w.bindings[0];  // its engine, when set, is the probes' (binding_count 1)
   rte_mbuf* pkts[kBurst];
   TimeNs next_snapshot = 0;
   TimeNs next_control = 0;
@@ -385,9 +409,17 @@ int flood_main(void* arg) {
     if (n > 0) {
       ++w.counters.rx_bursts;
       w.counters.rx_packets += n;
-      flood_rx(w, gen, b.port, b.queue, pkts, n);
+      flood_rx(w, gen, b, pkts, n, now);
     }
-    if (gen.poll(now) + n > 0) w.counters.busy_cycles_client += rte_rdtsc() - mark;
+    bool probes_worked = false;
+    if (b.engine != nullptr) {
+      const Counters& pc = b.engine->counters();
+      const std::uint64_t before = pc.tx_frames + pc.conn_opened;
+      b.generator->poll(*b.engine, now);
+      b.engine->advance(now);  // timers, and the probes' frames out
+      probes_worked = pc.tx_frames + pc.conn_opened != before;
+    }
+    if (gen.poll(now) + n > 0 || probes_worked) w.counters.busy_cycles_client += rte_rdtsc() - mark;
     if (now >= next_snapshot) {
       publish_snapshot(w, now);
       next_snapshot = now + kSnapshotInterval;
@@ -397,6 +429,7 @@ int flood_main(void* arg) {
       next_control = now + kControlInterval;
     }
   }
+  if (b.engine != nullptr) b.engine->flush();
   publish_snapshot(w, w.clock->now());
   return 0;
 }
@@ -433,12 +466,12 @@ bool flood_resolve_next_hop(Worker* const* workers, std::size_t count, TimeNs ti
     }
     for (std::size_t i = 0; i < count; ++i) {
       Worker& w = *workers[i];
-      const EngineBinding& b = w.bindings[0];
+      EngineBinding& b = w.bindings[0];
       const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, kBurst);
       if (n == 0) continue;
       w.counters.rx_packets += n;
       ++w.counters.rx_bursts;
-      flood_rx(w, gen, b.port, b.queue, pkts, n);
+      flood_rx(w, gen, b, pkts, n, now);
     }
   }
   for (std::size_t i = 1; i < count; ++i) workers[i]->flood->set_next_hop_mac(gen.next_hop_mac());

@@ -58,6 +58,10 @@ refuse "an off-link target without a gateway" "no --gateway" --ip "$FLOOD_IP/24"
 refuse "two targets" "one --dst" "${GOOD[@]}" --dst 198.18.0.9:80 --src-ip "$SPOOFED" --pps 100
 refuse "a TCP option flood mode does not have" "unknown option --syn-backlog" "${GOOD[@]}" --src-ip "$SPOOFED" \
   --pps 100 --syn-backlog 5
+refuse "probes from inside the spoofed range" "--probe-src 198.19.0.7 is inside the spoofed range" "${GOOD[@]}" \
+  --src-ip "$SPOOFED" --pps 100 --probe-rate 10 --probe-src 198.19.0.7
+refuse "probes from outside our subnet" "--probe-src 198.20.0.1 is outside --ip" "${GOOD[@]}" --src-ip "$SPOOFED" \
+  --pps 100 --probe-rate 10 --probe-src 198.20.0.1
 
 # --- the segment ---------------------------------------------------------------------------------
 sw_netns
