@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
 # Flood resilience: how many legitimate connections succeed, and how fast they connect, while a
-# SYN flood of increasing rate hits a synwave server, for each SYN-cookie mode.
+# SYN flood of increasing rate hits a synwave server, for each SYN-cookie mode. Two links:
 #
-# One network namespace holds one Ethernet segment, a Linux bridge (198.18.0.1: the kernel, home
-# of the legitimate clients) with two net_tap ports, each a synwave process:
+# LINK=memif: the flood (lcore 0) and the server (lcore 1) joined by net_memif, which carries
+# millions of frames per second; the legitimate connections are the flood's own probes
+# (--probe-rate LEGIT_RATE from 198.18.1.2, HTTP GET, LEGIT_TIMEOUT), on the flood's lcore and
+# queue. RATES default to 0 0.5M 1M 2M 5M 10M 20M pps (rate 0: a flood of 1 SYN/s beside the
+# probes).
+#
+# LINK=linux: the same flood and probes (lcore 0) through net_af_packet on one end of a veth
+# pair whose other end is the Linux kernel's (198.18.2.1), where tests/system/http_listener.py
+# serves; MODES are net.ipv4.tcp_syncookies values (default "1 2"), set in the namespace. The
+# spoofed sources are 198.19.0.0/16, routed by the kernel to a gateway whose MAC is the flood
+# port's (a permanent neighbour), so SYN-ACKs need no ARP. What the kernel spends is its softirq
+# share of all CPUs, from /proc/stat over the run. Default RATES 0 50K 100K 200K 500K 1M pps.
+#
+# LINK=tap (default): one network namespace holds one Ethernet segment, a Linux bridge
+# (198.18.0.1: the kernel, home of the legitimate clients) with two net_tap ports, each a synwave
+# process:
 #   - the server, 198.18.0.2:80, lcore 0: --syn-cookies MODE, --syn-backlog SYN_BACKLOG,
 #     answering GET / with a 64-byte body and closing;
 #   - the flood, 198.18.0.3, lcore 1: SYNs with Linux's options from spoofed sources
@@ -28,15 +42,23 @@
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/system/lib.sh"
 
-MODES="${MODES:-off on-overflow always}"
-RATES="${RATES:-0 5000 10000 20000 40000}"
+LINK="${LINK:-tap}"
+case "$LINK" in
+  tap) DEFAULT_RATES="0 5000 10000 20000 40000" ;;
+  memif) DEFAULT_RATES="0 500000 1000000 2000000 5000000 10000000 20000000" ;;
+  linux) DEFAULT_RATES="0 50000 100000 200000 500000 1000000" ;;
+  *) echo "flood-experiment: LINK is tap, memif or linux, not '$LINK'" >&2; exit 2 ;;
+esac
+DEFAULT_MODES=$([[ "$LINK" == linux ]] && echo "1 2" || echo "off on-overflow always")
+MODES="${MODES:-$DEFAULT_MODES}"
+RATES="${RATES:-$DEFAULT_RATES}"
 REPEATS="${REPEATS:-3}"
 LEGIT_RATE="${LEGIT_RATE:-200}"
 LEGIT_SECONDS="${LEGIT_SECONDS:-5}"
 LEGIT_TIMEOUT="${LEGIT_TIMEOUT:-5}"
 SYN_BACKLOG="${SYN_BACKLOG:-128}"
 OUT_DIR="${OUT_DIR:-$SW_REPO_ROOT/bench/results}"
-readonly MODES RATES REPEATS LEGIT_RATE LEGIT_SECONDS LEGIT_TIMEOUT SYN_BACKLOG OUT_DIR
+readonly LINK MODES RATES REPEATS LEGIT_RATE LEGIT_SECONDS LEGIT_TIMEOUT SYN_BACKLOG OUT_DIR
 
 readonly SERVER_IP=198.18.0.2
 readonly FLOOD_IP=198.18.0.3
@@ -50,12 +72,13 @@ runs=0
 for _ in $MODES; do for _ in $RATES; do runs=$((runs + REPEATS)); done; done
 sw_begin $((120 + runs * (90 + LEGIT_SECONDS + LEGIT_TIMEOUT)))
 sw_require ip gnuplot
+[[ "$LINK" == linux ]] && sw_require ethtool
 mkdir -p "$OUT_DIR"
 RUNS_DIR="$SW_WORKDIR/runs"
 mkdir -p "$RUNS_DIR"
 
 sw_netns
-sw_bridge kernel
+[[ "$LINK" == tap ]] && sw_bridge kernel
 
 
 # Waits until a tap of a process that has exited is gone, so that the next run can create it.
@@ -72,7 +95,7 @@ one_run() {
   sw_log "run $repeat/$REPEATS: cookies $mode, flood $rate pps"
   sw_start_synwave "$dir/server.log" --no-huge -m 512 --no-pci --vdev "net_tap0,iface=$SERVER_TAP" -l 0 \
     --file-prefix="$(sw_file_prefix "s$tag")" -- server --ip "$SERVER_IP/24" --listen 80 --http 64 \
-    --syn-backlog "$SYN_BACKLOG" --syn-cookies "$mode" --report "$dir/server.json" --stats-interval 0
+    --syn-backlog "$SYN_BACKLOG" --syn-cookies "$mode" --report "$dir/server.json" --stats-interval 1
   local server_pid=$SW_PID
   sw_wait_tap "$SERVER_TAP"
   sw_wait_ready "$dir/server.log" 60
@@ -108,7 +131,104 @@ one_run() {
   sw_log "  $(sw_json "$dir/legit.json" "'legitimate %d/%d ok, connect p50 %s ms p99 %s ms' % (r['ok'], r['attempted'], r['connect_ms']['p50'], r['connect_ms']['p99'])")"
 }
 
-sw_log "modes: $MODES; flood rates: $RATES pps; legitimate: $LEGIT_RATE/s for ${LEGIT_SECONDS}s; SYN backlog $SYN_BACKLOG"
+# one_run_memif MODE RATE REPEAT: server and flood over net_memif, the flood's probes as the
+# legitimate clients; their figures are written as legit.json in legit_clients.py's shape.
+one_run_memif() {
+  local mode="$1" rate="$2" repeat="$3"
+  local tag="$mode-$rate-$repeat"
+  local dir="$RUNS_DIR/$tag"
+  local memif="socket=$dir/memif.sock,socket-abstract=no,id=0,rsize=12"
+  mkdir -p "$dir"
+  sw_log "run $repeat/$REPEATS: cookies $mode, flood $rate pps (memif)"
+  sw_start_synwave "$dir/server.log" --no-huge -m 512 --no-pci -l 1 --file-prefix="$(sw_file_prefix "s$tag")" \
+    --vdev "net_memif0,role=server,$memif,mac=02:00:00:00:00:02" -- server --ip 198.18.2.1/16 --listen 80 --http 64 \
+    --syn-backlog "$SYN_BACKLOG" --syn-cookies "$mode" --report "$dir/server.json" --stats-interval 1
+  local server_pid=$SW_PID
+  sw_wait_ready "$dir/server.log" 60
+  sw_start_synwave "$dir/flood.log" --no-huge -m 512 --no-pci -l 0 --file-prefix="$(sw_file_prefix "f$tag")" \
+    --vdev "net_memif0,role=client,$memif,mac=02:00:00:00:00:01" -- flood --ip 198.18.1.1/16 \
+    --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --pps "$((rate > 0 ? rate : 1))" --kind syn \
+    --probe-rate "$LEGIT_RATE" --probe-src 198.18.1.2 --probe-timeout "$LEGIT_TIMEOUT" \
+    --duration "$((LEGIT_SECONDS + LEGIT_TIMEOUT))" --report "$dir/flood.json" --stats-interval 1
+  local flood_pid=$SW_PID
+  sw_wait_exit "$flood_pid" "$dir/flood.log" $((LEGIT_SECONDS + LEGIT_TIMEOUT + 60))
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$dir/flood.log"; sw_fail "the flood exited with $SW_STOP_STATUS"; }
+  sw_stop "$server_pid" "$dir/server.log" 20
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$dir/server.log"; sw_fail "the server exited with $SW_STOP_STATUS"; }
+  "$PYTHON" - "$dir/flood.json" "$dir/legit.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))["probes"]
+c = p["latency"]["connect"]
+json.dump({"ok": p["completed"], "attempted": p["completed"] + p["failed"], "opened": p["opened"],
+           "failures": p["failures"], "connect_ms": {"p50": c["p50"] / 1e3, "p99": c["p99"] / 1e3}},
+          open(sys.argv[2], "w"))
+PY
+  sw_log "  $(sw_json "$dir/legit.json" "'probes %d/%d ok, connect p50 %s ms p99 %s ms' % (r['ok'], r['attempted'], r['connect_ms']['p50'], r['connect_ms']['p99'])")"
+}
+
+# softirq jiffies and all jiffies, summed over the CPUs (/proc/stat's first line).
+cpu_jiffies() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $8, t}' /proc/stat; }
+
+# one_run_linux MODE RATE REPEAT: the Linux kernel as the target, tcp_syncookies=MODE.
+one_run_linux() {
+  local mode="$1" rate="$2" repeat="$3"
+  local tag="$mode-$rate-$repeat"
+  local dir="$RUNS_DIR/$tag"
+  mkdir -p "$dir"
+  sw_log "run $repeat/$REPEATS: tcp_syncookies $mode, flood $rate pps (Linux over af_packet)"
+  sw_in_ns sysctl -qw net.ipv4.tcp_syncookies="$mode" net.ipv4.tcp_max_syn_backlog="$SYN_BACKLOG"
+  ip netns exec "$SW_NS" "$PYTHON" "$SW_LIB_DIR/http_listener.py" 198.18.2.1 80 "$dir/listener.json" >"$dir/listener.log" 2>&1 &
+  local listener_pid=$!
+  sw_track "$listener_pid"
+  sw_wait_for 10 "listener up" grep -q listening "$dir/listener.log" || sw_fail "the Linux listener did not start"
+  local before after
+  before="$(cpu_jiffies)"
+  sw_start_synwave "$dir/flood.log" --no-huge -m 512 --no-pci -l 0 --file-prefix="$(sw_file_prefix "f$tag")" \
+    --vdev "net_af_packet0,iface=swfa" -- flood --ip 198.18.1.1/16 \
+    --src-ip 198.19.0.1-198.19.255.254 --dst 198.18.2.1:80 --pps "$((rate > 0 ? rate : 1))" --kind syn \
+    --probe-rate "$LEGIT_RATE" --probe-src 198.18.1.2 --probe-timeout "$LEGIT_TIMEOUT" \
+    --duration "$((LEGIT_SECONDS + LEGIT_TIMEOUT))" --report "$dir/flood.json" --stats-interval 1
+  local flood_pid=$SW_PID
+  sw_wait_exit "$flood_pid" "$dir/flood.log" $((LEGIT_SECONDS + LEGIT_TIMEOUT + 60))
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$dir/flood.log"; sw_fail "the flood exited with $SW_STOP_STATUS"; }
+  after="$(cpu_jiffies)"
+  kill -TERM "$listener_pid"
+  wait "$listener_pid" 2>/dev/null || true
+  "$PYTHON" - "$dir" "$before" "$after" <<'PY'
+import json, sys
+d, before, after = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+flood = json.load(open(f"{d}/flood.json"))
+p = flood["probes"]
+c = p["latency"]["connect"]
+json.dump({"ok": p["completed"], "attempted": p["completed"] + p["failed"], "opened": p["opened"],
+           "failures": p["failures"], "connect_ms": {"p50": c["p50"] / 1e3, "p99": c["p99"] / 1e3}},
+          open(f"{d}/legit.json", "w"))
+softirq = 100.0 * (int(after[0]) - int(before[0])) / max(1, int(after[1]) - int(before[1]))
+# The kernel's side in the server report's shape: what the aggregation below reads. Its answers
+# to the spoofed sources (SYN-ACKs, their retransmissions) are what the flood's port received
+# besides the probes' frames.
+answers = flood["data_plane"]["rx_packets"] - p["counters"]["rx_frames"]
+json.dump({"counters": {"synack_sent": answers}, "data_plane": {"rx_packets": 0}, "softirq_pct": softirq,
+           "listener": json.load(open(f"{d}/listener.json"))}, open(f"{d}/server.json", "w"))
+PY
+  sw_log "  $(sw_json "$dir/legit.json" "'probes %d/%d ok, connect p50 %s ms p99 %s ms' % (r['ok'], r['attempted'], r['connect_ms']['p50'], r['connect_ms']['p99'])"), softirq $(sw_json "$dir/server.json" "'%.0f %%' % r['softirq_pct']") of all CPUs"
+}
+
+if [[ "$LINK" == linux ]]; then
+  # swfa: the flood's (af_packet, no kernel address); swfb: the kernel's, 198.18.2.1.
+  ip -n "$SW_NS" link add swfa type veth peer name swfb
+  ip -n "$SW_NS" link set swfa up
+  ip -n "$SW_NS" addr add 198.18.2.1/16 dev swfb
+  ip -n "$SW_NS" link set swfb up
+  # veth hands the kernel's segments over with the checksum left to an offload no one does
+  # (af_packet sets no rx checksum flags): the kernel must finish them itself.
+  ip netns exec "$SW_NS" ethtool -K swfb tx off >/dev/null
+  FLOOD_MAC="$(ip -n "$SW_NS" -o link show swfa | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/')"
+  ip -n "$SW_NS" neigh add 198.18.1.254 lladdr "$FLOOD_MAC" dev swfb nud permanent
+  ip -n "$SW_NS" route add 198.19.0.0/16 via 198.18.1.254 dev swfb
+fi
+
+sw_log "link: $LINK; modes: $MODES; flood rates: $RATES pps; legitimate: $LEGIT_RATE/s for ${LEGIT_SECONDS}s; SYN backlog $SYN_BACKLOG"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 sw_log "machine: $(nproc) cpus, load average $LOAD_BEFORE"
 # Rate outer, mode inner: the modes of one rate run back to back, so a change in the machine's
@@ -116,15 +236,20 @@ sw_log "machine: $(nproc) cpus, load average $LOAD_BEFORE"
 for rate in $RATES; do
   for ((repeat = 1; repeat <= REPEATS; repeat++)); do
     for mode in $MODES; do
-      one_run "$mode" "$rate" "$repeat"
+      case "$LINK" in
+        memif) one_run_memif "$mode" "$rate" "$repeat" ;;
+        linux) one_run_linux "$mode" "$rate" "$repeat" ;;
+        *) one_run "$mode" "$rate" "$repeat" ;;
+      esac
     done
   done
 done
 
 DATE="$(date +%Y-%m-%d)"
-JSON="$OUT_DIR/flood-$DATE.json"
-TABLE="$OUT_DIR/flood-$DATE.md"
-PNG="$OUT_DIR/flood-resilience.png"
+SUFFIX=$([[ "$LINK" == tap ]] && echo "" || echo "-$LINK")
+JSON="$OUT_DIR/flood$SUFFIX-$DATE.json"
+TABLE="$OUT_DIR/flood$SUFFIX-$DATE.md"
+PNG="$OUT_DIR/flood-resilience$SUFFIX.png"
 DATA="$SW_WORKDIR/plot"
 mkdir -p "$DATA"
 "$PYTHON" - "$RUNS_DIR" "$JSON" "$TABLE" "$DATA" "$MODES" "$RATES" "$REPEATS" <<PY
@@ -132,7 +257,11 @@ import json, os, platform, statistics, sys
 runs_dir, out_json, out_table, data_dir, modes, rates, repeats = sys.argv[1:8]
 modes, rates, repeats = modes.split(), [int(r) for r in rates.split()], int(repeats)
 COUNTERS = ("syn_received", "synack_sent", "synack_retransmitted", "cookies_sent", "cookies_valid", "cookies_invalid",
-            "cookies_stale", "half_open_evicted", "syn_rcvd_timeout", "conn_accepted", "rst_sent")
+            "cookies_stale", "half_open_evicted", "syn_rcvd_timeout", "conn_accepted", "rst_sent", "drop_syn_shed_busy")
+def steady(report, key):
+    # The median over the timeline's samples in which the server was doing something.
+    values = sorted(t[key] for t in report.get("timeline", []) if t.get(key) is not None and t.get("server_busy_pct", 0) > 1)
+    return values[len(values) // 2] if values else None
 def load(path):
     return json.load(open(path)) if os.path.exists(path) else None
 def median(values):
@@ -153,8 +282,11 @@ for mode in modes:
                 "flood_sent": flood["sent_total"] if flood else 0,
                 "legit": legit,
                 "success_pct": round(100.0 * legit["ok"] / legit["attempted"], 2),
-                "server": {k: server["counters"][k] for k in COUNTERS},
+                "server": {k: server["counters"].get(k) for k in COUNTERS},
                 "server_rx_packets": server["data_plane"]["rx_packets"],
+                # synwave: its lcore's busy share; Linux: the softirq share of all CPUs
+                "server_busy_pct": steady(server, "server_busy_pct") if "softirq_pct" not in server else server["softirq_pct"],
+                "synack_per_s": round(server["counters"]["synack_sent"] / flood["duration_s"]) if flood and "synack_sent" in server["counters"] else None,
             }
             runs.append(run)
             mine.append(run)
@@ -168,6 +300,8 @@ for mode in modes:
             "connect_ms_p99": median([r["legit"]["connect_ms"]["p99"] for r in mine]),
             "connect_ms_p99_runs": [r["legit"]["connect_ms"]["p99"] for r in mine],
             "server": {k: median([r["server"][k] for r in mine]) for k in COUNTERS},
+            "server_busy_pct": median([r["server_busy_pct"] for r in mine]),
+            "synack_per_s": median([r["synack_per_s"] for r in mine]),
         })
 doc = {
     "experiment": "flood resilience (scripts/flood-experiment.sh)",
@@ -177,19 +311,23 @@ doc = {
     "setup": {"legit_rate": $LEGIT_RATE, "legit_seconds": $LEGIT_SECONDS, "legit_timeout_s": $LEGIT_TIMEOUT,
               "legit_connections": $LEGIT_CONNECTIONS, "syn_backlog": $SYN_BACKLOG, "spoofed_sources": "$SPOOFED",
               "repeats": repeats,
-              "link": "net_tap x2 on a Linux bridge in a namespace; server lcore 0, flood lcore 1"},
+              "link": "net_tap x2 on a Linux bridge in a namespace; server lcore 0, flood lcore 1" if "$LINK" == "tap"
+                      else "net_memif between the flood (lcore 0, with the probes) and the server (lcore 1)"},
     "medians": points,
     "runs": runs,
 }
 json.dump(doc, open(out_json, "w"), indent=2)
-lines = [f"| SYN cookies | flood target (pps) | flood sent (pps) | legitimate success, median (runs) | connect p50 (ms) | connect p99 (ms) | cookies sent | cookies valid | half-open evicted |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def fmt(v, f="{:.0f}"):
+    return "-" if v is None else f.format(v)
+lines = [f"| SYN cookies | flood target (pps) | flood sent (pps) | SYN-ACKs answered/s | server busy (synwave) or softirq (Linux) | SYNs shed | legitimate success, median (runs) | connect p50 (ms) | connect p99 (ms) | cookies sent | cookies valid | half-open evicted |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for p in points:
     s = p["server"]
     runs_pct = ", ".join(f"{v:g}" for v in p["success_pct_runs"])
-    lines.append(f"| {p['syn_cookies']} | {p['flood_target_pps']} | {p['flood_pps']:.0f} | {p['success_pct']:g} % ({runs_pct}) | "
-                 f"{p['connect_ms_p50']} | {p['connect_ms_p99']} | {s['cookies_sent']:.0f} | {s['cookies_valid']:.0f} | "
-                 f"{s['half_open_evicted']:.0f} |")
+    lines.append(f"| {p['syn_cookies']} | {p['flood_target_pps']} | {p['flood_pps']:.0f} | {fmt(p['synack_per_s'])} | "
+                 f"{fmt(p['server_busy_pct'], '{:.0f} %')} | {fmt(s['drop_syn_shed_busy'])} | {p['success_pct']:g} % ({runs_pct}) | "
+                 f"{p['connect_ms_p50']} | {p['connect_ms_p99']} | {fmt(s['cookies_sent'])} | {fmt(s['cookies_valid'])} | "
+                 f"{fmt(s['half_open_evicted'])} |")
 open(out_table, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 for mode in modes:
@@ -209,7 +347,7 @@ done
 gnuplot <<GP
 set terminal pngcairo size 1100,460 font ',10' noenhanced
 set output '$PNG'
-set multiplot layout 1,2 title 'synwave server under a SYN flood (net_tap, 2 shared cores): $LEGIT_RATE legitimate connections/s, SYN backlog $SYN_BACKLOG, medians of $REPEATS'
+set multiplot layout 1,2 title '$([[ "$LINK" == linux ]] && echo "Linux (tcp_syncookies)" || echo "synwave server") under a SYN flood ($LINK, 2 shared cores): $LEGIT_RATE legitimate connections/s, SYN backlog $SYN_BACKLOG, medians of $REPEATS'
 set grid
 set key bottom left
 set xlabel 'flood rate, measured (SYN/s sent)'

@@ -34,6 +34,7 @@ readonly PACKAGES=(
   libclang-rt-14-dev
   valgrind
   nginx
+  ethtool
 )
 
 # Prints the names from PACKAGES that dpkg does not report as installed.
