@@ -166,13 +166,23 @@ PY
   sw_log "  $(sw_json "$dir/legit.json" "'probes %d/%d ok, connect p50 %s ms p99 %s ms' % (r['ok'], r['attempted'], r['connect_ms']['p50'], r['connect_ms']['p99'])")"
 }
 
-# softirq jiffies and all jiffies, summed over the CPUs (/proc/stat's first line).
-cpu_jiffies() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $8, t}' /proc/stat; }
+# softirq jiffies and all jiffies, summed over the CPUs (/proc/stat's first line), and the
+# packets the kernel dropped at its per-CPU input backlogs (/proc/net/softnet_stat, column 2).
+cpu_jiffies() {
+  local dropped=0 line
+  while read -r -a line; do dropped=$((dropped + 16#${line[1]})); done </proc/net/softnet_stat
+  awk -v d="$dropped" '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $8, t, d}' /proc/stat
+}
 
-# one_run_linux MODE RATE REPEAT: the Linux kernel as the target, tcp_syncookies=MODE.
+# one_run_linux MODE RATE REPEAT: the Linux kernel as the target, tcp_syncookies=MODE. The kernel
+# outlives the runs: the probes of each come from a new address (198.18.1.2, .3, ...), or their
+# SYNs would meet the previous run's connections in TIME-WAIT (the server closes first).
+LINUX_RUNS=0
 one_run_linux() {
   local mode="$1" rate="$2" repeat="$3"
   local tag="$mode-$rate-$repeat"
+  local probe_src="198.18.1.$((2 + LINUX_RUNS % 250))"
+  LINUX_RUNS=$((LINUX_RUNS + 1))
   local dir="$RUNS_DIR/$tag"
   mkdir -p "$dir"
   sw_log "run $repeat/$REPEATS: tcp_syncookies $mode, flood $rate pps (Linux over af_packet)"
@@ -186,7 +196,7 @@ one_run_linux() {
   sw_start_synwave "$dir/flood.log" --no-huge -m 512 --no-pci -l 0 --file-prefix="$(sw_file_prefix "f$tag")" \
     --vdev "net_af_packet0,iface=swfa" -- flood --ip 198.18.1.1/16 \
     --src-ip 198.19.0.1-198.19.255.254 --dst 198.18.2.1:80 --pps "$((rate > 0 ? rate : 1))" --kind syn \
-    --probe-rate "$LEGIT_RATE" --probe-src 198.18.1.2 --probe-timeout "$LEGIT_TIMEOUT" \
+    --probe-rate "$LEGIT_RATE" --probe-src "$probe_src" --probe-timeout "$LEGIT_TIMEOUT" \
     --duration "$((LEGIT_SECONDS + LEGIT_TIMEOUT))" --report "$dir/flood.json" --stats-interval 1
   local flood_pid=$SW_PID
   sw_wait_exit "$flood_pid" "$dir/flood.log" $((LEGIT_SECONDS + LEGIT_TIMEOUT + 60))
@@ -209,9 +219,10 @@ softirq = 100.0 * (int(after[0]) - int(before[0])) / max(1, int(after[1]) - int(
 # besides the probes' frames.
 answers = flood["data_plane"]["rx_packets"] - p["counters"]["rx_frames"]
 json.dump({"counters": {"synack_sent": answers}, "data_plane": {"rx_packets": 0}, "softirq_pct": softirq,
+           "backlog_dropped": int(after[2]) - int(before[2]),
            "listener": json.load(open(f"{d}/listener.json"))}, open(f"{d}/server.json", "w"))
 PY
-  sw_log "  $(sw_json "$dir/legit.json" "'probes %d/%d ok, connect p50 %s ms p99 %s ms' % (r['ok'], r['attempted'], r['connect_ms']['p50'], r['connect_ms']['p99'])"), softirq $(sw_json "$dir/server.json" "'%.0f %%' % r['softirq_pct']") of all CPUs"
+  sw_log "  $(sw_json "$dir/legit.json" "'probes %d/%d ok, connect p50 %s ms p99 %s ms' % (r['ok'], r['attempted'], r['connect_ms']['p50'], r['connect_ms']['p99'])"), softirq $(sw_json "$dir/server.json" "'%.0f %% of all CPUs, %d dropped at the input backlogs' % (r['softirq_pct'], r['backlog_dropped'])")"
 }
 
 if [[ "$LINK" == linux ]]; then
