@@ -200,7 +200,9 @@ class Engine {
   [[nodiscard]] std::uint64_t phase_elapsed_ns(const Connection& c) const {
     return std::uint64_t{static_cast<std::uint32_t>(now_us() - c.phase_start_us)} * kMicrosecond;
   }
-  [[nodiscard]] std::uint32_t ts_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
+  [[nodiscard]] std::uint32_t ts_clock() const {
+    return config_.timestamp_base_ms + static_cast<std::uint32_t>(now_ / kMillisecond);
+  }
 
   // listener.cpp: the SYN backlog, SYN cookies, the accept queue.
   void syn_arrives(RxContext& rx, std::uint32_t listener);

@@ -66,6 +66,11 @@ struct EngineConfig {
   std::uint16_t mtu = 1500;
   bool window_scaling = true;
   bool timestamps = true;
+  // Added to the TSval clock (milliseconds). The program gives the time since boot, so TSvals keep
+  // growing from one run to the next, as a kernel's do: a peer that still holds an earlier run's
+  // tuple in TIME-WAIT accepts a new SYN on it when its TSval is newer (RFC 6191; Linux), where a
+  // clock restarting at 0 had every reused tuple's first SYN refused for a whole RTO.
+  std::uint32_t timestamp_base_ms = 0;
   bool sack_permitted = true;
   std::uint8_t window_scale = 7;          // our shift, when scaling is negotiated
   std::uint32_t receive_window = 262144;  // bytes we advertise (data is consumed on arrival)

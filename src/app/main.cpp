@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -82,6 +83,13 @@ std::string open_capture(const AppOptions& o, Resources& res, dpdk::Capture& cap
 
 extern "C" void on_signal(int) { g_stop_requested.store(true); }
 
+// Milliseconds since boot, read when the run's TscClock starts: EngineConfig::timestamp_base_ms.
+std::uint32_t boot_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ts.tv_sec) * 1000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000);
+}
+
 // Writes the report (if asked for) and the summary line at the end of a run.
 int finish_run(const RunState& state, const AppOptions& o) {
   const nlohmann::json report = build_report(state);
@@ -140,6 +148,7 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
                  lcores.size());
   }
   dpdk::TscClock clock;
+  plan.client.timestamp_base_ms = boot_ms();  // the probes'
   std::atomic<bool> stop{false};
   std::vector<std::unique_ptr<dpdk::Worker>> workers;
   std::vector<std::unique_ptr<dpdk::StatsSlot>> slots;
@@ -327,6 +336,7 @@ int run(RunPlan& plan) {
 
   // Engines and workers. The SYN-cookie secrets are shared read-mostly by every engine.
   dpdk::TscClock clock;
+  plan.server.timestamp_base_ms = plan.client.timestamp_base_ms = boot_ms();
   CookieSecrets secrets(random_key());
   plan.server.cookie_secrets = &secrets;
   plan.client.cookie_secrets = &secrets;
