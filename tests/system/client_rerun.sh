@@ -17,12 +17,7 @@ sw_netns
 
 LISTENER_STATS="$SW_WORKDIR/listener.json"
 LISTENER_LOG="$SW_WORKDIR/listener.log"
-sw_in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
-ip netns exec "$SW_NS" "$PYTHON" "$SW_LIB_DIR/http_listener.py" "$SW_KERNEL_IP" "$SERVER_PORT" "$LISTENER_STATS" \
-  >"$LISTENER_LOG" 2>&1 &
-LISTENER_PID=$!
-sw_track "$LISTENER_PID"
-sw_wait_for 10 "listener" grep -q '^listening' "$LISTENER_LOG" || { sw_tail "$LISTENER_LOG"; sw_fail "the Python listener did not start"; }
+sw_start_kernel_listener "$SERVER_PORT" "$LISTENER_STATS" "$LISTENER_LOG"
 
 # client_run NAME [OPTIONS]: CONNECTIONS connections, 50 at a time, from PORTS; report in
 # $SW_WORKDIR/NAME.json.

@@ -284,6 +284,19 @@ sw_bridge_attach() {
   ip -n "$SW_NS" link set "$tap" up
 }
 
+# sw_start_kernel_listener PORT STATS_FILE LOG: tests/system/http_listener.py on the kernel side,
+# $SW_KERNEL_IP:PORT. That address exists only once the tap does: IP_FREEBIND (ip_nonlocal_bind)
+# lets the listener bind first, so it listens before synwave sends its first SYN. Sets
+# SW_LISTENER_PID; fails the test if the listener does not start.
+sw_start_kernel_listener() {
+  local port="$1" stats="$2" log="$3"
+  sw_in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
+  ip netns exec "$SW_NS" "$PYTHON" "$SW_LIB_DIR/http_listener.py" "$SW_KERNEL_IP" "$port" "$stats" >"$log" 2>&1 &
+  SW_LISTENER_PID=$!
+  sw_track "$SW_LISTENER_PID"
+  sw_wait_for 10 "listener" grep -q '^listening' "$log" || { sw_tail "$log"; sw_fail "the Python listener did not start"; }
+}
+
 # sw_start_tap_synwave LOG LCORES VDEV_EXTRA MODE OPTIONS...
 # Starts synwave on a net_tap in the namespace (--ip 198.18.0.2/24 added), waits until its workers
 # run, then configures the kernel side. Sets SW_PID and SW_PREFIX (the --file-prefix).

@@ -20,17 +20,8 @@ LISTENER_LOG="$SW_WORKDIR/listener.log"
 LOG="$SW_WORKDIR/synwave.log"
 REPORT="$SW_WORKDIR/report.json"
 
-# The listener binds 198.18.0.1, which exists only once the tap does: IP_FREEBIND lets it bind
-# first instead, so it is listening before synwave sends its first SYN.
-sw_in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
-ip netns exec "$SW_NS" "$PYTHON" "$SW_LIB_DIR/http_listener.py" "$SW_KERNEL_IP" "$SERVER_PORT" "$LISTENER_STATS" \
-  >"$LISTENER_LOG" 2>&1 &
-LISTENER_PID=$!
-sw_track "$LISTENER_PID"
-sw_wait_for 10 "listener" grep -q '^listening' "$LISTENER_LOG" || {
-  sw_tail "$LISTENER_LOG"
-  sw_fail "the Python listener did not start"
-}
+sw_start_kernel_listener "$SERVER_PORT" "$LISTENER_STATS" "$LISTENER_LOG"
+LISTENER_PID=$SW_LISTENER_PID
 sw_log "Python listener on $SW_KERNEL_IP:$SERVER_PORT (PID $LISTENER_PID)"
 
 PCAP="$SW_WORKDIR/kernel-side.pcap"
