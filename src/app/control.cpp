@@ -202,6 +202,16 @@ nlohmann::json counters_json(const Counters& c) {
   return j;
 }
 
+// Failed connections by reason: each conn_failed_* counter without its prefix (every reason, or
+// only those that happened).
+nlohmann::json failures_json(const Counters& c, bool only_nonzero) {
+  nlohmann::json j = nlohmann::json::object();
+  c.for_each([&](std::string_view name, std::uint64_t v) {
+    if (name.rfind("conn_failed_", 0) == 0 && (v != 0 || !only_nonzero)) j[std::string(name.substr(12))] = v;
+  });
+  return j;
+}
+
 nlohmann::json worker_json(const dpdk::WorkerCounters& w) {
   nlohmann::json j = nlohmann::json::object();
   w.for_each([&](const char* name, std::uint64_t v) { j[name] = v; });
@@ -426,14 +436,15 @@ std::string flood_shortfall(const RunState& s, const FloodStats& f) {
   return buf;
 }
 
+// Of the probes that ended, the share that succeeded (0 when none ended).
+double probe_success_pct(const Counters& c) {
+  const std::uint64_t ended = c.conn_completed + c.conn_failed;
+  return ended > 0 ? 100.0 * static_cast<double>(c.conn_completed) / static_cast<double>(ended) : 0.0;
+}
+
 // The flood's probes: how many legitimate connections got through, how fast, and per second.
 nlohmann::json probes_json(const RunState& s, const Totals& t) {
   const Counters& c = t.role[kClient];
-  const std::uint64_t ended = c.conn_completed + c.conn_failed;
-  nlohmann::json failures = nlohmann::json::object();
-  c.for_each([&](std::string_view name, std::uint64_t v) {
-    if (name.rfind("conn_failed_", 0) == 0 && v != 0) failures[std::string(name.substr(12))] = v;
-  });
   nlohmann::json j;
   j["rate"] = s.plan->options.probe_rate;
   j["src"] = format_ipv4(s.plan->client.local_ip);
@@ -441,8 +452,8 @@ nlohmann::json probes_json(const RunState& s, const Totals& t) {
   j["opened"] = c.conn_opened;
   j["completed"] = c.conn_completed;
   j["failed"] = c.conn_failed;
-  j["success_pct"] = ended > 0 ? 100.0 * static_cast<double>(c.conn_completed) / static_cast<double>(ended) : 0.0;
-  j["failures"] = failures;
+  j["success_pct"] = probe_success_pct(c);
+  j["failures"] = failures_json(c, true);
   const LatencyTotals latency = collect_latency(s);
   j["latency"] = {{"connect", histogram_json(latency.client.connect)},
                   {"transaction", histogram_json(latency.client.transaction)}};
@@ -529,11 +540,10 @@ std::string flood_summary_line(const RunState& s) {
   if (!shortfall.empty()) line += "; " + shortfall;
   if (s.plan->options.probe_rate > 0) {
     const Counters c = collect(s).role[kClient];
-    const std::uint64_t ended = c.conn_completed + c.conn_failed;
     const LatencyTotals latency = collect_latency(s);
     std::snprintf(buf, sizeof buf, "; probes: %llu of %llu succeeded (%.1f %%), connect p99 %.0f us",
-                  static_cast<unsigned long long>(c.conn_completed), static_cast<unsigned long long>(ended),
-                  ended > 0 ? 100.0 * static_cast<double>(c.conn_completed) / static_cast<double>(ended) : 0.0,
+                  static_cast<unsigned long long>(c.conn_completed),
+                  static_cast<unsigned long long>(c.conn_completed + c.conn_failed), probe_success_pct(c),
                   static_cast<double>(latency.client.connect.value_at_percentile(99)) / 1e3);
     line += buf;
   }
@@ -654,10 +664,7 @@ nlohmann::json build_report(const RunState& s) {
   r["connections_failed"] = failed(s, t);
   r["cps"] = period.cps(completed(s, t));
   r["counters"] = counters_json(t.all);
-  nlohmann::json failures = nlohmann::json::object();
-  t.all.for_each([&](std::string_view name, std::uint64_t v) {
-    if (name.rfind("conn_failed_", 0) == 0) failures[std::string(name.substr(12))] = v;
-  });
+  nlohmann::json failures = failures_json(t.all, false);
   if (s.plan->options.mode != Mode::kServer) failures["tuple_exhaustion"] = t.generator.tuple_exhausted;
   r["failures"] = failures;
   r["roles"] = nlohmann::json::object();

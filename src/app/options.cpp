@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include "synwave/wire/ipv4.hpp"
+
 namespace synwave::app {
 
 bool parse_ipv4(const std::string& s, std::uint32_t& out) {
@@ -363,7 +365,7 @@ std::string plan_probes(RunPlan& plan, const EngineConfig& addressing, std::uint
     return "--probe-src " + format_ipv4(src) + " is inside the spoofed range --src-ip " + o.src_ip +
            ": the probes must come from outside it, or their replies cannot be told from the flood's";
   }
-  const std::uint32_t mask = prefix == 32 ? ~0u : ~(~0u >> prefix);
+  const std::uint32_t mask = ipv4_prefix_mask(prefix);
   if ((src & mask) != (ip & mask)) {
     return "--probe-src " + format_ipv4(src) + " is outside --ip " + o.ip + "'s subnet: give an address of that subnet";
   }
@@ -429,7 +431,7 @@ std::string plan_flood(RunPlan& plan) {
   EngineConfig scratch;
   const std::string err = fill_engine(o, scratch);
   if (!err.empty()) return err;
-  const std::uint32_t mask = prefix == 32 ? ~0u : ~(~0u >> prefix);
+  const std::uint32_t mask = ipv4_prefix_mask(prefix);
   const bool on_link = (dst_ip & mask) == (ip & mask);
   if (!on_link && scratch.gateway == 0) {
     return "--dst " + dst + " is outside --ip " + o.ip + "'s subnet and no --gateway is given: add --gateway A.B.C.D";

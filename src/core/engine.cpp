@@ -14,10 +14,6 @@ namespace {
 constexpr TimeNs kTimerSlotWidth = TimeNs{1} << 20;  // ~1.05 ms
 constexpr std::uint32_t kTimerSlots = 4096;          // ~4.3 s per revolution
 constexpr TimeNs kArpRetryInterval = 100 * kMillisecond;
-
-std::uint32_t prefix_mask(std::uint8_t len) {
-  return len == 0 ? 0 : (len >= 32 ? 0xffffffffu : ~((1u << (32 - len)) - 1));
-}
 }  // namespace
 
 Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
@@ -46,7 +42,7 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   accept_ring_size_ = config_.accept_rate > 0 ? std::max<std::uint32_t>(2, config_.backlog * 2) : 0;
   accept_ring_.assign(std::size_t{accept_ring_size_} * listen_count_, kNoIndex);
   accept_refilled_at_ = now;
-  subnet_mask_ = prefix_mask(config_.prefix_len);
+  subnet_mask_ = ipv4_prefix_mask(config_.prefix_len);
   shed_watermark_ = config_.shed_watermark_or_default();
   const std::uint32_t mtu_mss = config_.mtu > 40 ? config_.mtu - 40u : 536u;
   our_mss_ = static_cast<std::uint16_t>(mtu_mss > 65535 ? 65535 : mtu_mss);

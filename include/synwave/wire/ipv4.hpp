@@ -11,6 +11,11 @@ namespace synwave {
 
 inline constexpr std::uint8_t kIpProtoTcp = 6;
 
+// The netmask of a prefix length (0 to 32; above 32 counts as 32), host order.
+[[nodiscard]] inline constexpr std::uint32_t ipv4_prefix_mask(std::uint8_t len) {
+  return len == 0 ? 0 : (len >= 32 ? 0xffffffffu : ~((1u << (32 - len)) - 1));
+}
+
 struct Ipv4Header {
   static constexpr std::size_t kMinSize = 20;
   std::uint8_t header_len = 0;   // bytes, options included
