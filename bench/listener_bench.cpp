@@ -59,29 +59,37 @@ void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode) {
   cfg.listen_ports = {80};
   cfg.syn_cookies = mode;
   cfg.syn_backlog = 1024;  // smaller than the 4096 sources: kOff evicts on every SYN
-  cfg.max_connections = 1024;
+  cfg.max_connections = 1 << 16;  // far above the backlog: the pool never reaches its shed watermark
   Sink sink;
   Engine engine(cfg, FrameIo{refill, transmit, nullptr, &sink}, kSecond);
   // 4096 different spoofed sources, cycled.
   std::vector<std::vector<std::uint8_t>> syns;
   for (std::uint32_t i = 0; i < 4096; ++i) syns.push_back(linux_syn(kServerIp + 1 + i, static_cast<std::uint16_t>(1024 + i), cfg.local_mac));
-  std::vector<std::uint8_t> buf(2048);
+  // A burst of 32 receive buffers, through Engine::input_burst as the data plane delivers them
+  // (its flow-table prefetch ahead of the lookups included); one iteration is one burst.
+  constexpr std::uint32_t kBurst = 32;
+  std::vector<std::uint8_t> buffers(kBurst * 2048);
+  Frame burst[kBurst];
   std::uint32_t i = 0;
   TimeNs now = kSecond;
   for (auto _ : state) {
-    const auto& syn = syns[i++ & 4095];
-    std::memcpy(buf.data(), syn.data(), syn.size());  // the NIC's DMA, in effect
-    const bool kept = engine.input(Frame{nullptr, buf.data(), static_cast<std::uint16_t>(syn.size()), 2048, 0, 0}, now);
-    benchmark::DoNotOptimize(kept);
-    if ((i & 31) == 0) {
-      engine.flush();
-      now += kMicrosecond;
+    for (std::uint32_t b = 0; b < kBurst; ++b) {
+      const auto& syn = syns[i++ & 4095];
+      std::uint8_t* buf = buffers.data() + b * 2048;
+      std::memcpy(buf, syn.data(), syn.size());  // the NIC's DMA, in effect
+      burst[b] = Frame{nullptr, buf, static_cast<std::uint16_t>(syn.size()), 2048, 0, 0};
     }
+    benchmark::DoNotOptimize(engine.input_burst(burst, kBurst, now));
+    engine.flush();
+    now += kMicrosecond;
   }
   engine.flush();
-  state.SetItemsProcessed(state.iterations());
+  const auto syns_in = static_cast<std::uint64_t>(state.iterations()) * kBurst;
+  state.SetItemsProcessed(static_cast<std::int64_t>(syns_in));
+  state.counters["time_per_syn"] =
+      benchmark::Counter(static_cast<double>(syns_in), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   const Counters& c = engine.counters();
-  if (c.synack_sent + c.synack_retransmitted < static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("a SYN got no SYN-ACK");
+  if (c.synack_sent + c.synack_retransmitted < syns_in) state.SkipWithError("a SYN got no SYN-ACK");
   state.counters["cookies"] = static_cast<double>(c.cookies_sent);
   state.counters["evicted"] = static_cast<double>(c.half_open_evicted);
 }
