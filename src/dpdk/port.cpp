@@ -204,7 +204,35 @@ bool wait_for_link(std::uint16_t port_id, unsigned timeout_ms, PortInfo& info) {
   }
 }
 
+// Before a port closes, its peer must have stopped sending to it. net_memif unmaps the shared
+// rings from its control thread the moment this end disconnects, with nothing to hold off a peer
+// lcore that is inside its own tx burst on them: a server answering the last SYNs of a flood that
+// has just exited crashed that way (SIGSEGV in the PMD's tx, its control thread in munmap). So
+// the frames still coming are received and dropped until the link has been quiet for a while
+// (every device, at most kQuiesceLimit). The workers have stopped: their queues are free to poll.
+namespace {
+void quiesce_port(std::uint16_t port_id) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kQuiet = std::chrono::milliseconds(20);
+  constexpr auto kQuiesceLimit = std::chrono::milliseconds(500);
+  rte_eth_dev_info dev{};
+  if (rte_eth_dev_info_get(port_id, &dev) != 0) return;
+  const auto start = Clock::now();
+  auto last_frame = start;
+  rte_mbuf* pkts[32];
+  for (auto now = start; now - last_frame < kQuiet && now - start < kQuiesceLimit; now = Clock::now()) {
+    for (std::uint16_t q = 0; q < dev.nb_rx_queues; ++q) {
+      const std::uint16_t n = rte_eth_rx_burst(port_id, q, pkts, 32);
+      if (n == 0) continue;
+      rte_pktmbuf_free_bulk(pkts, n);
+      last_frame = now;
+    }
+  }
+}
+}  // namespace
+
 void close_port(std::uint16_t port_id) {
+  quiesce_port(port_id);
   rte_eth_dev_stop(port_id);
   rte_eth_dev_close(port_id);
 }
