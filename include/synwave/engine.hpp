@@ -18,6 +18,7 @@
 #include "synwave/neighbor_cache.hpp"
 #include "synwave/slab.hpp"
 #include "synwave/syn_cookie.hpp"
+#include "synwave/synack_template.hpp"
 #include "synwave/tcp_state.hpp"
 #include "synwave/time.hpp"
 #include "synwave/time_wait_table.hpp"
@@ -210,6 +211,7 @@ class Engine {
   void cookie_ack_input(RxContext& rx, std::uint32_t listener);
   void send_half_open_synack(const HalfOpen& h);
   void send_cookie_synack(RxContext& rx);
+  void emit_synack(const SynAckFields& f);
   void half_open_timeout(std::uint32_t idx);
   void free_half_open(std::uint32_t idx, bool erase_flow);
   std::uint32_t establish_passive(const PassiveOpen& p, RxContext& rx, bool flow_exists);
@@ -350,6 +352,8 @@ class Engine {
   static constexpr std::uint64_t kUnknownSum = ~std::uint64_t{0};
   std::uint64_t request_sum_ = kUnknownSum;
   std::uint64_t response_sum_ = kUnknownSum;
+
+  SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
 
   LatencyStats latency_;  // last: 35 KiB, kept away from the fields every packet touches
 };

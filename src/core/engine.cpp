@@ -46,6 +46,8 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   shed_watermark_ = config_.shed_watermark_or_default();
   const std::uint32_t mtu_mss = config_.mtu > 40 ? config_.mtu - 40u : 536u;
   our_mss_ = static_cast<std::uint16_t>(mtu_mss > 65535 ? 65535 : mtu_mss);
+  synack_ = SynAckTemplates(SynAckTemplates::Settings{config_.local_mac, config_.ttl, advertised_window(true, 0), our_mss_,
+                                                      config_.window_scale, config_.tx_checksum_offload});
   build_payload_templates();
 }
 

@@ -71,23 +71,13 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
 }
 
 void Engine::send_half_open_synack(const HalfOpen& h) {
-  SegmentOut s{};
-  s.dst_mac = &h.peer_mac;
-  s.key = h.key;
-  s.seq = h.iss;
-  s.ack = h.irs + 1;
-  s.flags = tcp_flags::kSyn | tcp_flags::kAck;
-  s.window = advertised_window(true, 0);
-  s.options.mss = true;
-  s.options.mss_value = our_mss_;
   // A SYN-ACK echoes only what the SYN offered (RFC 7323 §1.3, RFC 2018 §2).
-  s.options.window_scale = (h.flags & half_open_flags::kWindowScale) != 0;
-  s.options.window_scale_shift = config_.window_scale;
-  s.options.sack_permitted = (h.flags & half_open_flags::kSackPermitted) != 0;
-  s.options.timestamps = (h.flags & half_open_flags::kTimestamps) != 0;
-  s.options.ts_val = ts_clock();
-  s.options.ts_ecr = h.ts_recent;
-  emit_segment(s);
+  std::uint8_t options = 0;
+  if ((h.flags & half_open_flags::kTimestamps) != 0) options |= synack_options::kTimestamps;
+  if ((h.flags & half_open_flags::kSackPermitted) != 0) options |= synack_options::kSackPermitted;
+  if ((h.flags & half_open_flags::kWindowScale) != 0) options |= synack_options::kWindowScale;
+  emit_synack(SynAckFields{&h.peer_mac, h.key.local_ip, h.key.remote_ip, h.key.local_port, h.key.remote_port,
+                           h.iss.raw(), (h.irs + 1).raw(), ip_id_++, options, ts_clock(), h.ts_recent});
 }
 
 // A stateless SYN-ACK: everything the final ACK must prove or restore is in our ISN and TSval
@@ -102,24 +92,26 @@ void Engine::send_cookie_synack(RxContext& rx) {
   opts.sack_permitted = ts && config_.sack_permitted && opts.sack_permitted;
   const std::uint8_t mss_index = cookie_mss_index(seg.options.has_mss ? seg.options.mss : kDefaultMss);
   const std::uint32_t iss = cookie_codec_.encode(secrets_->current(), CookieInput{rx.key, seg.seq.raw()}, mss_index, now_);
-  SegmentOut s{};
-  s.dst_mac = &rx.eth.src;
-  s.key = rx.key;
-  s.seq = SeqNum(iss);
-  s.ack = seg.seq + 1;
-  s.flags = tcp_flags::kSyn | tcp_flags::kAck;
-  s.window = advertised_window(true, 0);
-  s.options.mss = true;
-  s.options.mss_value = our_mss_;
-  s.options.window_scale = opts.window_scale;
-  s.options.window_scale_shift = config_.window_scale;
-  s.options.sack_permitted = opts.sack_permitted;
-  s.options.timestamps = ts;
-  s.options.ts_val = cookie_tsval(ts_clock(), opts);
-  s.options.ts_ecr = seg.options.ts_val;
-  emit_segment(s);
+  std::uint8_t options = 0;
+  if (ts) options |= synack_options::kTimestamps;
+  if (opts.sack_permitted) options |= synack_options::kSackPermitted;
+  if (opts.window_scale) options |= synack_options::kWindowScale;
+  emit_synack(SynAckFields{&rx.eth.src, rx.key.local_ip, rx.key.remote_ip, rx.key.local_port, rx.key.remote_port, iss,
+                           (seg.seq + 1).raw(), ip_id_++, options, cookie_tsval(ts_clock(), opts), seg.options.ts_val});
   ++counters_.cookies_sent;
   ++counters_.synack_sent;
+}
+
+// Every SYN-ACK the listener sends, from its template (synack_template.hpp), in the received
+// frame when it is free.
+void Engine::emit_synack(const SynAckFields& f) {
+  Frame* frame = take_tx_frame();
+  if (frame == nullptr || frame->capacity < SynAckTemplates::kMaxFrame) {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
+  const std::uint16_t len = synack_.write(frame->data, f);
+  queue_tx(*frame, len, synack_.checksum_offload() ? frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum : 0);
 }
 
 // Could an ACK to this listener be the last step of a cookie handshake? Only if a cookie went out

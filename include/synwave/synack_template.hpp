@@ -1,0 +1,144 @@
+#pragma once
+// SYN-ACKs from templates: a listener's SYN-ACK differs from the next only in the addresses and
+// ports, the peer's MAC, the two sequence numbers, the IP ID and the timestamps. Everything else
+// (our MAC, TTL, flags, window, MSS and the option layout) is fixed by the
+// configuration, so one frame per option layout is built once, with the sums of its constant
+// words; a SYN-ACK is then a copy of 54 to 74 bytes, a few stores and two checksums finished from
+// about a dozen additions (RFC 1071 §2(C): the sum is a sum of parts), not a pass over its bytes.
+// Every SYN-ACK the listener sends, stateless (a cookie) or from the SYN backlog, is built here.
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "synwave/checksum.hpp"
+#include "synwave/frame.hpp"
+#include "synwave/wire/ethernet.hpp"
+#include "synwave/wire/ipv4.hpp"
+#include "synwave/wire/tcp.hpp"
+
+namespace synwave {
+
+// Which options beyond MSS (always sent) a SYN-ACK carries: it echoes only what the SYN offered
+// (RFC 7323 §1.3, RFC 2018 §2). Bits of an index into the templates.
+namespace synack_options {
+inline constexpr std::uint8_t kTimestamps = 1;
+inline constexpr std::uint8_t kSackPermitted = 2;
+inline constexpr std::uint8_t kWindowScale = 4;
+inline constexpr std::uint8_t kCount = 8;
+}  // namespace synack_options
+
+struct SynAckFields {
+  const MacAddr* dst_mac;
+  std::uint32_t local_ip;
+  std::uint32_t remote_ip;
+  std::uint16_t local_port;
+  std::uint16_t remote_port;
+  std::uint32_t seq;     // our ISN (or cookie)
+  std::uint32_t ack;     // the SYN's sequence number + 1
+  std::uint16_t ip_id;
+  std::uint8_t options;  // synack_options bits
+  std::uint32_t ts_val;  // with synack_options::kTimestamps
+  std::uint32_t ts_ecr;
+};
+
+class SynAckTemplates {
+ public:
+  static constexpr std::size_t kMaxFrame = EthernetHeader::kSize + Ipv4Header::kMinSize + TcpSegment::kMinHeaderSize + 20;
+
+  struct Settings {
+    MacAddr local_mac;
+    std::uint8_t ttl = 64;
+    std::uint16_t window = 0;       // the SYN-ACK's field (never scaled, RFC 7323 §2.2)
+    std::uint16_t mss = 0;          // ours
+    std::uint8_t window_shift = 0;  // ours, sent with synack_options::kWindowScale
+    bool checksum_offload = false;  // leave the checksums to the NIC (pseudo-header sum in place)
+  };
+
+  SynAckTemplates() = default;
+  explicit SynAckTemplates(const Settings& s) : offload_(s.checksum_offload) {
+    for (std::uint8_t set = 0; set < synack_options::kCount; ++set) build(templates_[set], s, set);
+  }
+
+  // Writes the SYN-ACK at frame (at least frame_size(f.options) bytes) and returns its length.
+  std::uint16_t write(std::uint8_t* frame, const SynAckFields& f) const {
+    const Template& t = templates_[f.options & (synack_options::kCount - 1)];
+    std::memcpy(frame, t.bytes.data(), kMaxFrame);  // a fixed size: a few vector moves
+    f.dst_mac->store(frame);
+    std::uint8_t* ip = frame + EthernetHeader::kSize;
+    std::uint8_t* tcp = ip + Ipv4Header::kMinSize;
+    store_be16(ip + 4, f.ip_id);
+    store_be32(ip + 12, f.local_ip);
+    store_be32(ip + 16, f.remote_ip);
+    store_be16(tcp, f.local_port);
+    store_be16(tcp + 2, f.remote_port);
+    store_be32(tcp + 4, f.seq);
+    store_be32(tcp + 8, f.ack);
+    const std::uint64_t addresses = sum32(f.local_ip) + sum32(f.remote_ip);
+    std::uint64_t varying = addresses + f.local_port + f.remote_port + sum32(f.seq) + sum32(f.ack);
+    if (t.timestamps) {
+      store_be32(tcp + kTsValAt, f.ts_val);
+      store_be32(tcp + kTsValAt + 4, f.ts_ecr);
+      varying += sum32(f.ts_val) + sum32(f.ts_ecr);
+    }
+    if (offload_) {
+      // DPDK's offload wants zero in the IP field (the template's) and the folded pseudo-header
+      // sum in the TCP one.
+      store_be16(tcp + 16, checksum_fold(pseudo_header_sum(f.local_ip, f.remote_ip, kIpProtoTcp, t.tcp_len)));
+    } else {
+      store_be16(ip + 10, checksum_finish(t.ip_sum + f.ip_id + addresses));
+      store_be16(tcp + 16, checksum_finish(t.tcp_sum + varying));
+    }
+    return t.frame_len;
+  }
+
+  [[nodiscard]] std::uint16_t frame_size(std::uint8_t options) const {
+    return templates_[options & (synack_options::kCount - 1)].frame_len;
+  }
+  [[nodiscard]] bool checksum_offload() const { return offload_; }
+
+ private:
+  struct Template {
+    alignas(16) std::array<std::uint8_t, kMaxFrame> bytes{};
+    std::uint64_t ip_sum = 0;   // the IP header's words, ID and addresses zero
+    std::uint64_t tcp_sum = 0;  // TCP header, options and pseudo-header, the varying fields zero
+    std::uint16_t frame_len = 0;
+    std::uint16_t tcp_len = 0;
+    bool timestamps = false;
+  };
+
+  // write_tcp_options puts MSS first, then SACK-permitted or two NOPs, then the timestamps
+  // option's kind and length: TSval is at the same offset whether SACK-permitted is there or not.
+  static constexpr std::uint8_t kTsValAt = TcpSegment::kMinHeaderSize + 4 + 2 + 2;
+
+  [[nodiscard]] static std::uint64_t sum32(std::uint32_t v) { return std::uint64_t{v >> 16} + (v & 0xffff); }
+
+  static void build(Template& t, const Settings& s, std::uint8_t set) {
+    TcpOptionsOut o;
+    o.mss = true;
+    o.mss_value = s.mss;
+    o.timestamps = (set & synack_options::kTimestamps) != 0;
+    o.sack_permitted = (set & synack_options::kSackPermitted) != 0;
+    o.window_scale = (set & synack_options::kWindowScale) != 0;
+    o.window_scale_shift = s.window_shift;
+    const auto options_len = static_cast<std::uint16_t>(tcp_options_size(o));
+    t.tcp_len = static_cast<std::uint16_t>(TcpSegment::kMinHeaderSize + options_len);
+    t.frame_len = static_cast<std::uint16_t>(EthernetHeader::kSize + Ipv4Header::kMinSize + t.tcp_len);
+    std::uint8_t* p = t.bytes.data();
+    write_ethernet(p, MacAddr{}, s.local_mac, kEtherTypeIpv4);
+    std::uint8_t* ip = p + EthernetHeader::kSize;
+    write_ipv4(ip, 0, 0, kIpProtoTcp, static_cast<std::uint16_t>(Ipv4Header::kMinSize + t.tcp_len), 0, s.ttl,
+               true);
+    std::uint8_t* tcp = ip + Ipv4Header::kMinSize;
+    write_tcp_header(tcp, 0, 0, SeqNum(0), SeqNum(0), static_cast<std::uint8_t>(t.tcp_len),
+                     tcp_flags::kSyn | tcp_flags::kAck, s.window);
+    write_tcp_options(tcp + TcpSegment::kMinHeaderSize, o);  // TSval and TSecr zero
+    t.timestamps = o.timestamps;
+    t.ip_sum = checksum_add(ip, Ipv4Header::kMinSize);
+    t.tcp_sum = checksum_add(tcp, t.tcp_len, pseudo_header_sum(0, 0, kIpProtoTcp, t.tcp_len));
+  }
+
+  std::array<Template, synack_options::kCount> templates_{};
+  bool offload_ = false;
+};
+
+}  // namespace synwave
