@@ -4,6 +4,7 @@
 // after construction.
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -328,6 +329,7 @@ class Engine {
   std::uint16_t our_mss_ = 1460;
   std::uint16_t ip_id_ = 0;
   std::array<std::uint32_t, 11> state_count_{};
+  std::unique_ptr<RxContext> rx_;     // the frame being processed (input_ipv4)
   RxContext* current_rx_ = nullptr;  // set while input() runs: its frame may carry the reply
   std::uint32_t output_held_for_ = kNoIndex;  // process_text_and_fin's record: output() waits
 

@@ -31,7 +31,8 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
       own_secrets_(SipKey{config.secret1 ^ 0x5a5a5a5a5a5a5a5aull, config.secret0 ^ 0xa5a5a5a5a5a5a5a5ull}),
       secrets_(config.cookie_secrets != nullptr ? config.cookie_secrets : &own_secrets_),
       neighbors_(config.neighbor_cache_size),
-      isn_(SipKey{config.secret0, config.secret1}) {
+      isn_(SipKey{config.secret0, config.secret1}),
+      rx_(std::make_unique<RxContext>()) {
   wheel_.bind(&conns_.data()->timer, sizeof(Connection));
   half_open_wheel_.bind(&half_open_.data()->timer, sizeof(HalfOpen));
   for (const auto& n : config_.neighbors) neighbors_.learn(n.ip, n.mac, true);
@@ -176,8 +177,12 @@ bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
 }
 
 bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
-  RxContext rx;
+  // One context for every frame, not a fresh one zeroed each time (168 bytes: 4 % of a SYN's
+  // cost): the parsers overwrite ip and seg whole, key and hash are set before any use.
+  RxContext& rx = *rx_;
   rx.frame = &frame;
+  rx.frame_taken = false;
+  rx.frame_reusable = true;
   rx.eth = eth;
   current_rx_ = &rx;
   struct ClearCurrent {
