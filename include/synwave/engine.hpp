@@ -62,7 +62,8 @@ class Engine {
   [[nodiscard]] bool input(Frame frame, TimeNs now);
   // Consumes frames[0..n) as input() would, and returns a bit per frame, set when the engine
   // kept it (n <= 32). The flow-table slots of the whole burst are requested from memory before
-  // the first frame is processed, so their cache misses overlap instead of adding up.
+  // the first frame is processed, so their cache misses overlap instead of adding up; the SYN
+  // cookies of the burst are computed together at its end, side by side (siphash24_words_batch).
   [[nodiscard]] std::uint32_t input_burst(Frame* frames, std::uint32_t n, TimeNs now);
   // Starts loading the flow-table slot of a tuple about to be opened (the connection generator
   // calls it a burst ahead of open()).
@@ -160,6 +161,7 @@ class Engine {
   }
 
   // engine.cpp: dispatch, ARP, listener, stray segments, timers, record lifetime.
+  bool input_frame(Frame& frame, TimeNs now);  // input() but for the cookies set aside
   bool input_arp(Frame& frame, const EthernetHeader& eth);
   bool input_ipv4(Frame& frame, const EthernetHeader& eth);
   void listen_input(RxContext& rx, std::uint32_t listener);
@@ -212,6 +214,8 @@ class Engine {
   void cookie_ack_input(RxContext& rx, std::uint32_t listener);
   void send_half_open_synack(const HalfOpen& h);
   void send_cookie_synack(RxContext& rx);
+  // The cookie SYN-ACKs send_cookie_synack() set aside, their MACs computed together, out.
+  void finish_cookie_synacks();
   void emit_synack(const SynAckFields& f);
   void half_open_timeout(std::uint32_t idx);
   void free_half_open(std::uint32_t idx, bool erase_flow);
@@ -356,6 +360,22 @@ class Engine {
   std::uint64_t response_sum_ = kUnknownSum;
 
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
+
+  // Cookie SYN-ACKs of the current burst, their frames taken, waiting for their MACs. The three
+  // words each MAC hashes are kept apart for the vector lanes (SynCookieCodec::mac_words).
+  struct PendingCookies {
+    static constexpr std::uint32_t kMax = 32;
+    std::uint32_t count = 0;
+    std::array<Frame, kMax> frames{};
+    std::array<SynAckFields, kMax> fields{};  // all but seq; dst_mac points into macs
+    std::array<MacAddr, kMax> macs{};
+    std::array<std::uint8_t, kMax> mss_index{};
+    alignas(64) std::array<std::uint64_t, kMax> addresses{};
+    alignas(64) std::array<std::uint64_t, kMax> ports_isn{};
+    alignas(64) std::array<std::uint64_t, kMax> context{};
+    alignas(64) std::array<std::uint64_t, kMax> mac{};
+  };
+  PendingCookies cookies_;
 
   LatencyStats latency_;  // last: 35 KiB, kept away from the fields every packet touches
 };

@@ -103,6 +103,12 @@ bool Engine::is_local_subnet(std::uint32_t ip) const {
 // Receive path
 
 bool Engine::input(Frame frame, TimeNs now) {
+  const bool kept = input_frame(frame, now);
+  finish_cookie_synacks();
+  return kept;
+}
+
+bool Engine::input_frame(Frame& frame, TimeNs now) {
   if (now > now_) now_ = now;
   ++counters_.rx_frames;
   EthernetHeader eth;
@@ -143,8 +149,9 @@ std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
   }
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (input(frames[i], now)) kept |= 1u << i;
+    if (input_frame(frames[i], now)) kept |= 1u << i;
   }
+  finish_cookie_synacks();
   return kept;
 }
 

@@ -81,7 +81,7 @@ void Engine::send_half_open_synack(const HalfOpen& h) {
 }
 
 // A stateless SYN-ACK: everything the final ACK must prove or restore is in our ISN and TSval
-// (syn_cookie.hpp draws both layouts). Built in the SYN's own frame.
+// (syn_cookie.hpp draws both layouts). Built in the SYN's own frame, at the end of the burst.
 void Engine::send_cookie_synack(RxContext& rx) {
   const TcpSegment& seg = rx.seg;
   const bool ts = config_.timestamps && seg.options.has_timestamps;
@@ -90,16 +90,47 @@ void Engine::send_cookie_synack(RxContext& rx) {
   // the window scale or SACK-permitted, so the SYN-ACK does not offer them.
   opts.window_scale = ts && config_.window_scaling && opts.window_scale;
   opts.sack_permitted = ts && config_.sack_permitted && opts.sack_permitted;
-  const std::uint8_t mss_index = cookie_mss_index(seg.options.has_mss ? seg.options.mss : kDefaultMss);
-  const std::uint32_t iss = cookie_codec_.encode(secrets_->current(), CookieInput{rx.key, seg.seq.raw()}, mss_index, now_);
+  if (cookies_.count == PendingCookies::kMax) finish_cookie_synacks();
+  Frame* frame = take_tx_frame();
+  if (frame == nullptr || frame->capacity < SynAckTemplates::kMaxFrame) {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
   std::uint8_t options = 0;
   if (ts) options |= synack_options::kTimestamps;
   if (opts.sack_permitted) options |= synack_options::kSackPermitted;
   if (opts.window_scale) options |= synack_options::kWindowScale;
-  emit_synack(SynAckFields{&rx.eth.src, rx.key.local_ip, rx.key.remote_ip, rx.key.local_port, rx.key.remote_port, iss,
-                           (seg.seq + 1).raw(), ip_id_++, options, cookie_tsval(ts_clock(), opts), seg.options.ts_val});
+  const std::uint32_t i = cookies_.count++;
+  // The frame by value: the received one may be a copy that does not outlive this input.
+  cookies_.frames[i] = *frame;
+  cookies_.macs[i] = rx.eth.src;
+  cookies_.fields[i] = SynAckFields{&cookies_.macs[i], rx.key.local_ip, rx.key.remote_ip, rx.key.local_port,
+                                    rx.key.remote_port, 0, (seg.seq + 1).raw(), ip_id_++, options,
+                                    cookie_tsval(ts_clock(), opts), seg.options.ts_val};
+  cookies_.mss_index[i] = cookie_mss_index(seg.options.has_mss ? seg.options.mss : kDefaultMss);
+  const SynCookieCodec::MacWords w = SynCookieCodec::mac_words(rx.key, seg.seq.raw(), 0, 0);
+  cookies_.addresses[i] = w.addresses;
+  cookies_.ports_isn[i] = w.ports_isn;
   ++counters_.cookies_sent;
   ++counters_.synack_sent;
+}
+
+void Engine::finish_cookie_synacks() {
+  const std::uint32_t n = cookies_.count;
+  if (n == 0) return;
+  cookies_.count = 0;
+  // One clock reading and one secret for the burst: it all arrived at the same now_.
+  const std::uint32_t count = cookie_codec_.counter(now_);
+  for (std::uint32_t i = 0; i < n; ++i) cookies_.context[i] = SynCookieCodec::mac_context(cookies_.mss_index[i], count);
+  siphash24_words_batch(secrets_->current(), cookies_.addresses.data(), cookies_.ports_isn.data(),
+                        cookies_.context.data(), cookies_.mac.data(), n);
+  const std::uint16_t tx_flags =
+      synack_.checksum_offload() ? frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum : 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    SynAckFields& f = cookies_.fields[i];
+    f.seq = SynCookieCodec::cookie(count, cookies_.mss_index[i], cookies_.mac[i]);
+    queue_tx(cookies_.frames[i], synack_.write(cookies_.frames[i].data, f), tx_flags);
+  }
 }
 
 // Every SYN-ACK the listener sends, from its template (synack_template.hpp), in the received

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <vector>
 #include <cstdint>
 #include <random>
 
@@ -127,6 +128,36 @@ TEST(SipHash24, TrailingZeroByte_ChangesHash) {
               siphash24(kReferenceKey, zeros.data(), len + 1))
         << "length " << len;
   }
+}
+
+// Every batch level the CPU has, at every burst length around its lane counts (4, 8) and the
+// engine's burst (32), equals siphash24_words() hash by hash; lanes past n are never written.
+TEST(SipHash24, Batch_EqualsOneAtATime_AtEveryLevelTheCpuHas) {
+  std::vector<SipBatchLevel> levels{SipBatchLevel::kScalar};
+  if (sip_batch_level_supported() >= SipBatchLevel::kAvx2) levels.push_back(SipBatchLevel::kAvx2);
+  if (sip_batch_level_supported() >= SipBatchLevel::kAvx512) levels.push_back(SipBatchLevel::kAvx512);
+  constexpr std::size_t kMax = 33;
+  std::array<std::uint64_t, kMax> w0{}, w1{}, w2{};
+  for (std::size_t i = 0; i < kMax; ++i) {
+    w0[i] = 0x9e3779b97f4a7c15ULL * (i + 1);
+    w1[i] = ~w0[i] ^ (i << 40);
+    w2[i] = (0x534359ULL << 40) | i;
+  }
+  for (SipBatchLevel level : levels) {
+    for (std::size_t n = 0; n <= kMax; ++n) {
+      std::array<std::uint64_t, kMax + 1> out{};
+      out.fill(0x5a5a5a5a5a5a5a5aULL);
+      siphash24_words_batch(level, kReferenceKey, w0.data(), w1.data(), w2.data(), out.data(), n);
+      for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(out[i], siphash24_words(kReferenceKey, w0[i], w1[i], w2[i]))
+            << "level " << static_cast<int>(level) << " n " << n << " lane " << i;
+      }
+      for (std::size_t i = n; i <= kMax; ++i) ASSERT_EQ(out[i], 0x5a5a5a5a5a5a5a5aULL) << "wrote past n";
+    }
+  }
+  std::array<std::uint64_t, 3> out{};
+  siphash24_words_batch(kReferenceKey, w0.data(), w1.data(), w2.data(), out.data(), out.size());  // the CPU's best
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], siphash24_words(kReferenceKey, w0[i], w1[i], w2[i]));
 }
 
 }  // namespace
