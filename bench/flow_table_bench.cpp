@@ -1,6 +1,6 @@
 // FlowTable at 1M and 10M entries. Each benchmark first fills a table (cached across
 // benchmarks, so the 10M fill is paid once) and times only the operations. Every lookup
-// includes computing flow_hash() of its key, as the packet path does when there is no RSS hash.
+// includes computing flow_hash() of its key, as the packet path does.
 #include "synwave/flow_table.hpp"
 
 #include <benchmark/benchmark.h>
