@@ -94,7 +94,10 @@ class SynAckTemplates {
   [[nodiscard]] std::uint16_t frame_size(std::uint8_t options) const {
     return templates_[options & (synack_options::kCount - 1)].frame_len;
   }
-  [[nodiscard]] bool checksum_offload() const { return offload_; }
+  // What a SYN-ACK frame asks of the NIC (frame_flags).
+  [[nodiscard]] std::uint16_t tx_flags() const {
+    return offload_ ? frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum : 0;
+  }
 
  private:
   struct Template {

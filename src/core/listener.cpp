@@ -124,12 +124,10 @@ void Engine::finish_cookie_synacks() {
   for (std::uint32_t i = 0; i < n; ++i) cookies_.context[i] = SynCookieCodec::mac_context(cookies_.mss_index[i], count);
   siphash24_words_batch(secrets_->current(), cookies_.addresses.data(), cookies_.ports_isn.data(),
                         cookies_.context.data(), cookies_.mac.data(), n);
-  const std::uint16_t tx_flags =
-      synack_.checksum_offload() ? frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum : 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     SynAckFields& f = cookies_.fields[i];
     f.seq = SynCookieCodec::cookie(count, cookies_.mss_index[i], cookies_.mac[i]);
-    queue_tx(cookies_.frames[i], synack_.write(cookies_.frames[i].data, f), tx_flags);
+    queue_tx(cookies_.frames[i], synack_.write(cookies_.frames[i].data, f), synack_.tx_flags());
   }
 }
 
@@ -141,8 +139,7 @@ void Engine::emit_synack(const SynAckFields& f) {
     ++counters_.drop_tx_no_buffer;
     return;
   }
-  const std::uint16_t len = synack_.write(frame->data, f);
-  queue_tx(*frame, len, synack_.checksum_offload() ? frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum : 0);
+  queue_tx(*frame, synack_.write(frame->data, f), synack_.tx_flags());
 }
 
 // Could an ACK to this listener be the last step of a cookie handshake? Only if a cookie went out
