@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A SYN flood over net_memif into a synwave server, one lcore each (flood on lcore 0, server on
 # lcore 1), and one line of what happened: what the flood's device accepted, what the server
-# received, answered and shed per second, and the server's busy share.
+# received, answered and shed per second, and the server's busy time against the flood's duration
+# and per SYN answered (compare bench/link_bench's busy ns per frame: the link's share of it).
 #
 #   scripts/flood-memif.sh [PPS] [COOKIES] [SECONDS]     # as root
 #     PPS       offered SYNs per second (default 20000000)
@@ -51,8 +52,9 @@ d, cookies = sys.argv[1], sys.argv[2]
 flood = json.load(open(f"{d}/flood.json"))
 server = json.load(open(f"{d}/server.json"))
 c, s = server["counters"], flood["duration_s"]
+busy_s = server["roles"]["server"]["busy_s"]  # the server's busy time: the flood's, bar its first and last frames
 print(f"offered {flood['target_pps'] / 1e6:.1f}M SYN/s, cookies {cookies}: flood sent {flood['pps'] / 1e6:.2f}M/s "
       f"(tx queue full {flood['tx_queue_full'] / s / 1e6:.2f}M/s); server received {c['rx_frames'] / s / 1e6:.2f}M/s, "
       f"answered {c['synack_sent'] / s / 1e6:.2f}M/s, shed {c['drop_syn_shed_busy'] / s / 1e6:.2f}M/s, "
-      f"busy {server['lcores'][0]['busy_pct']:.0f} %")
+      f"busy {busy_s / s * 100:.0f} % of the flood's {s:.1f} s, {busy_s * 1e9 / max(c['synack_sent'], 1):.0f} ns per SYN answered")
 PY
