@@ -1,10 +1,10 @@
 #pragma once
 // SYN-ACKs from templates: a listener's SYN-ACK differs from the next only in the addresses and
 // ports, the peer's MAC, the two sequence numbers, the IP ID and the timestamps. Everything else
-// (our MAC, TTL, flags, window, MSS and the option layout) is fixed by the
-// configuration, so one frame per option layout is built once, with the sums of its constant
-// words; a SYN-ACK is then a copy of 54 to 74 bytes, a few stores and two checksums finished from
-// about a dozen additions (RFC 1071 §2(C): the sum is a sum of parts), not a pass over its bytes.
+// (our MAC, TTL, flags, window, MSS and the option layout) is fixed by the configuration, so one
+// frame per option layout is built once, with the sums of its constant words; a SYN-ACK (58 to
+// 74 bytes) is then one fixed 74-byte copy, a few stores and two checksums finished from about a
+// dozen additions (RFC 1071 §2(C): the sum is a sum of parts), not a pass over its bytes.
 // Every SYN-ACK the listener sends, stateless (a cookie) or from the SYN backlog, is built here.
 #include <array>
 #include <cstdint>
