@@ -217,6 +217,7 @@ class Engine {
   // The cookie SYN-ACKs send_cookie_synack() set aside, their MACs computed together, out.
   void finish_cookie_synacks();
   void emit_synack(const SynAckFields& f);
+  Frame* take_synack_frame();  // take_tx_frame(), nullptr (counted) when none fits a SYN-ACK
   void half_open_timeout(std::uint32_t idx);
   void free_half_open(std::uint32_t idx, bool erase_flow);
   std::uint32_t establish_passive(const PassiveOpen& p, RxContext& rx, bool flow_exists);
@@ -362,7 +363,7 @@ class Engine {
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
 
   // Cookie SYN-ACKs of the current burst, their frames taken, waiting for their MACs. The three
-  // words each MAC hashes are kept apart for the vector lanes (SynCookieCodec::mac_words).
+  // words each MAC hashes are kept apart for the vector lanes (SynCookieCodec::tuple_words).
   struct PendingCookies {
     static constexpr std::uint32_t kMax = 32;
     std::uint32_t count = 0;

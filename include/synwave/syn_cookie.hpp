@@ -276,23 +276,21 @@ class SynCookieCodec {
   [[nodiscard]] std::uint32_t encode(const SipKey& secret, const CookieInput& syn,
                                      std::uint8_t mss_index, TimeNs now) const noexcept {
     const std::uint32_t count = counter(now);
-    const MacWords w = mac_words(syn.tuple, syn.client_isn, mss_index, count);
-    return cookie(count, mss_index, siphash24_words(secret, w.addresses, w.ports_isn, w.context));
+    const TupleWords w = tuple_words(syn.tuple, syn.client_isn);
+    return cookie(count, mss_index, siphash24_words(secret, w.addresses, w.ports_isn, mac_context(mss_index, count)));
   }
 
-  // encode() in two steps, so that the MACs of a burst's cookies are computed side by side
-  // (siphash24_words_batch): the three words the MAC hashes, then the cookie from their hash.
-  struct MacWords {
+  // encode() in steps, so that the MACs of a burst's cookies are computed side by side
+  // (siphash24_words_batch): the three words the MAC hashes (the SYN's two, then the context of
+  // its MSS index and the clock's counter), then the cookie from their hash.
+  struct TupleWords {
     std::uint64_t addresses;
     std::uint64_t ports_isn;
-    std::uint64_t context;
   };
-  [[nodiscard]] static MacWords mac_words(const FlowKey& tuple, std::uint32_t client_isn,
-                                          std::uint8_t mss_index, std::uint32_t count) noexcept {
-    return MacWords{(std::uint64_t{tuple.local_ip} << 32) | tuple.remote_ip,
-                    (std::uint64_t{tuple.local_port} << 48) | (std::uint64_t{tuple.remote_port} << 32) |
-                        client_isn,
-                    mac_context(mss_index, count)};
+  [[nodiscard]] static TupleWords tuple_words(const FlowKey& tuple, std::uint32_t client_isn) noexcept {
+    return TupleWords{(std::uint64_t{tuple.local_ip} << 32) | tuple.remote_ip,
+                      (std::uint64_t{tuple.local_port} << 48) | (std::uint64_t{tuple.remote_port} << 32) |
+                          client_isn};
   }
   [[nodiscard]] static std::uint64_t mac_context(std::uint8_t mss_index, std::uint32_t count) noexcept {
     return (kDomainTag << 40) | (std::uint64_t{mss_index & 7u} << 32) | count;
@@ -337,9 +335,9 @@ class SynCookieCodec {
   [[nodiscard]] static std::uint32_t mac(const SipKey& secret, const FlowKey& tuple,
                                          std::uint32_t client_isn, std::uint8_t mss_index,
                                          std::uint32_t count) noexcept {
-    const MacWords w = mac_words(tuple, client_isn, mss_index, count);
-    return static_cast<std::uint32_t>(siphash24_words(secret, w.addresses, w.ports_isn, w.context)) &
-           kMacMask;
+    const TupleWords w = tuple_words(tuple, client_isn);
+    const std::uint64_t hash = siphash24_words(secret, w.addresses, w.ports_isn, mac_context(mss_index, count));
+    return static_cast<std::uint32_t>(hash) & kMacMask;
   }
 
   TimeNs period_;

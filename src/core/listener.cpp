@@ -91,11 +91,8 @@ void Engine::send_cookie_synack(RxContext& rx) {
   opts.window_scale = ts && config_.window_scaling && opts.window_scale;
   opts.sack_permitted = ts && config_.sack_permitted && opts.sack_permitted;
   if (cookies_.count == PendingCookies::kMax) finish_cookie_synacks();
-  Frame* frame = take_tx_frame();
-  if (frame == nullptr || frame->capacity < SynAckTemplates::kMaxFrame) {
-    ++counters_.drop_tx_no_buffer;
-    return;
-  }
+  Frame* frame = take_synack_frame();
+  if (frame == nullptr) return;
   std::uint8_t options = 0;
   if (ts) options |= synack_options::kTimestamps;
   if (opts.sack_permitted) options |= synack_options::kSackPermitted;
@@ -108,7 +105,7 @@ void Engine::send_cookie_synack(RxContext& rx) {
                                     rx.key.remote_port, 0, (seg.seq + 1).raw(), ip_id_++, options,
                                     cookie_tsval(ts_clock(), opts), seg.options.ts_val};
   cookies_.mss_index[i] = cookie_mss_index(seg.options.has_mss ? seg.options.mss : kDefaultMss);
-  const SynCookieCodec::MacWords w = SynCookieCodec::mac_words(rx.key, seg.seq.raw(), 0, 0);
+  const SynCookieCodec::TupleWords w = SynCookieCodec::tuple_words(rx.key, seg.seq.raw());
   cookies_.addresses[i] = w.addresses;
   cookies_.ports_isn[i] = w.ports_isn;
   ++counters_.cookies_sent;
@@ -134,12 +131,15 @@ void Engine::finish_cookie_synacks() {
 // Every SYN-ACK the listener sends, from its template (synack_template.hpp), in the received
 // frame when it is free.
 void Engine::emit_synack(const SynAckFields& f) {
+  Frame* frame = take_synack_frame();
+  if (frame != nullptr) queue_tx(*frame, synack_.write(frame->data, f), synack_.tx_flags());
+}
+
+Frame* Engine::take_synack_frame() {
   Frame* frame = take_tx_frame();
-  if (frame == nullptr || frame->capacity < SynAckTemplates::kMaxFrame) {
-    ++counters_.drop_tx_no_buffer;
-    return;
-  }
-  queue_tx(*frame, synack_.write(frame->data, f), synack_.tx_flags());
+  if (frame != nullptr && frame->capacity >= SynAckTemplates::kMaxFrame) return frame;
+  ++counters_.drop_tx_no_buffer;
+  return nullptr;
 }
 
 // Could an ACK to this listener be the last step of a cookie handshake? Only if a cookie went out
