@@ -193,7 +193,15 @@ class Engine {
   void set_state(Connection& c, TcpState s);
   void on_timer(std::uint32_t id);
   void arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us);
-  void disarm_deadline(std::uint32_t id, std::uint8_t which);
+  // Only the bit: the node fires early at worst, and on_timer re-arms it for what is left.
+  void disarm_deadline(std::uint32_t id, std::uint8_t which) {
+    conns_[id].deadlines = static_cast<std::uint8_t>(conns_[id].deadlines & ~which);
+  }
+  // The engine's time of a deadline in the 32-bit microsecond clock (wrap-safe: within 35 minutes).
+  [[nodiscard]] TimeNs deadline_time(std::uint32_t at_us) const {
+    const std::int32_t delta = static_cast<std::int32_t>(at_us - now_us());
+    return delta <= 0 ? now_ : now_ + static_cast<TimeNs>(delta) * kMicrosecond;
+  }
   void rearm_timer(std::uint32_t id);
   [[nodiscard]] const MacAddr* next_hop_mac(std::uint32_t ip, TimeNs now);
   void send_arp_request(std::uint32_t target_ip);

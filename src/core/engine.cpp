@@ -403,6 +403,11 @@ void Engine::count_outcome(std::uint32_t id, std::uint64_t Counters::*failure) {
 // ---------------------------------------------------------------------------------------------
 // Timers: one wheel node per connection, armed at the earliest of its three deadlines.
 
+// Lazy: the wheel node fires no later than every armed deadline, and moves only when a deadline
+// comes earlier than its expiry. A deadline pushed later (the RTO restarted by every ACK) or
+// dropped leaves the node where it is; if it fires early, on_timer finds nothing due and re-arms
+// for what is left. A connection that lives a few round trips thus costs one arm and one cancel
+// instead of one per event, and most calls here end at the first comparison.
 void Engine::arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us) {
   Connection& c = conns_[id];
   switch (which) {
@@ -411,37 +416,21 @@ void Engine::arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at
     default: c.state_deadline_us = at_us; break;
   }
   c.deadlines = static_cast<std::uint8_t>(c.deadlines | which);
-  rearm_timer(id);
+  const TimeNs when = deadline_time(at_us);
+  if (wheel_.armed(id) && wheel_.expiry(id) <= when) return;
+  wheel_.arm(id, when);
 }
 
-void Engine::disarm_deadline(std::uint32_t id, std::uint8_t which) {
-  Connection& c = conns_[id];
-  if ((c.deadlines & which) == 0) return;
-  c.deadlines = static_cast<std::uint8_t>(c.deadlines & ~which);
-  rearm_timer(id);
-}
-
-// Lazy: the wheel node moves only when a deadline comes earlier than the node's expiry. A
-// deadline pushed later (the RTO restarted by every ACK) or dropped leaves the node where it is;
-// if it fires early, on_timer finds nothing due and re-arms for what is left. A connection that
-// lives a few round trips thus costs one arm and one cancel instead of one per event.
+// After on_timer: the node again at the earliest deadline still armed.
 void Engine::rearm_timer(std::uint32_t id) {
   const Connection& c = conns_[id];
   if (c.deadlines == 0) return;
-  const std::uint32_t now = now_us();
-  std::int64_t soonest = INT64_MAX;
-  auto consider = [&](std::uint8_t bit, std::uint32_t at) {
-    if ((c.deadlines & bit) != 0) {
-      const std::int64_t delta = static_cast<std::int32_t>(at - now);
-      if (delta < soonest) soonest = delta;
-    }
-  };
-  consider(deadline_bits::kRto, c.rto_deadline_us);
-  consider(deadline_bits::kDelayedAck, c.delack_deadline_us);
-  consider(deadline_bits::kState, c.state_deadline_us);
-  const TimeNs when = soonest <= 0 ? now_ : now_ + static_cast<TimeNs>(soonest) * kMicrosecond;
-  if (wheel_.armed(id) && wheel_.expiry(id) <= when) return;
-  wheel_.arm(id, when);
+  TimeNs soonest = kNever;
+  if ((c.deadlines & deadline_bits::kRto) != 0) soonest = std::min(soonest, deadline_time(c.rto_deadline_us));
+  if ((c.deadlines & deadline_bits::kDelayedAck) != 0) soonest = std::min(soonest, deadline_time(c.delack_deadline_us));
+  if ((c.deadlines & deadline_bits::kState) != 0) soonest = std::min(soonest, deadline_time(c.state_deadline_us));
+  if (wheel_.armed(id) && wheel_.expiry(id) <= soonest) return;
+  wheel_.arm(id, soonest);
 }
 
 void Engine::advance(TimeNs now) {
