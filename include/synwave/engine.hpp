@@ -369,6 +369,8 @@ class Engine {
   std::uint64_t response_sum_ = kUnknownSum;
 
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
+  SynAckTemplates syn_;     // a client's SYN, the same way
+  std::uint8_t syn_options_ = 0;  // what our SYN offers (synack_options bits), from the configuration
 
   // Cookie SYN-ACKs of the current burst, their frames taken, waiting for their MACs. The three
   // words each MAC hashes are kept apart for the vector lanes (SynCookieCodec::tuple_words).

@@ -5,7 +5,8 @@
 // frame per option layout is built once, with the sums of its constant words; a SYN-ACK (58 to
 // 74 bytes) is then one fixed 74-byte copy, a few stores and two checksums finished from about a
 // dozen additions (RFC 1071 §2(C): the sum is a sum of parts), not a pass over its bytes.
-// Every SYN-ACK the listener sends, stateless (a cookie) or from the SYN backlog, is built here.
+// Every SYN-ACK the listener sends, stateless (a cookie) or from the SYN backlog, is built here,
+// and so is a client's SYN: the same frame with ACK off and a zero acknowledgment number.
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -52,6 +53,7 @@ class SynAckTemplates {
     std::uint16_t mss = 0;          // ours
     std::uint8_t window_shift = 0;  // ours, sent with synack_options::kWindowScale
     bool checksum_offload = false;  // leave the checksums to the NIC (pseudo-header sum in place)
+    std::uint8_t flags = tcp_flags::kSyn | tcp_flags::kAck;  // kSyn alone: a client's SYN
   };
 
   SynAckTemplates() = default;
@@ -133,7 +135,7 @@ class SynAckTemplates {
                true);
     std::uint8_t* tcp = ip + Ipv4Header::kMinSize;
     write_tcp_header(tcp, 0, 0, SeqNum(0), SeqNum(0), static_cast<std::uint8_t>(t.tcp_len),
-                     tcp_flags::kSyn | tcp_flags::kAck, s.window);
+                     s.flags, s.window);
     write_tcp_options(tcp + TcpSegment::kMinHeaderSize, o);  // TSval and TSecr zero
     t.timestamps = o.timestamps;
     t.ip_sum = checksum_add(ip, Ipv4Header::kMinSize);

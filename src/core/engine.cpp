@@ -47,8 +47,14 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   shed_watermark_ = config_.shed_watermark_or_default();
   const std::uint32_t mtu_mss = config_.mtu > 40 ? config_.mtu - 40u : 536u;
   our_mss_ = static_cast<std::uint16_t>(mtu_mss > 65535 ? 65535 : mtu_mss);
-  synack_ = SynAckTemplates(SynAckTemplates::Settings{config_.local_mac, config_.ttl, advertised_window(true, 0), our_mss_,
-                                                      config_.window_scale, config_.tx_checksum_offload});
+  SynAckTemplates::Settings handshake{config_.local_mac, config_.ttl, advertised_window(true, 0), our_mss_,
+                                     config_.window_scale, config_.tx_checksum_offload};
+  synack_ = SynAckTemplates(handshake);
+  handshake.flags = tcp_flags::kSyn;
+  syn_ = SynAckTemplates(handshake);
+  if (config_.timestamps) syn_options_ |= synack_options::kTimestamps;
+  if (config_.sack_permitted) syn_options_ |= synack_options::kSackPermitted;
+  if (config_.window_scaling) syn_options_ |= synack_options::kWindowScale;
   build_payload_templates();
 }
 

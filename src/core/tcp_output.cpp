@@ -140,8 +140,14 @@ void Engine::send_segment(Connection& c, std::uint8_t flags, SeqNum seq, std::ui
 }
 
 void Engine::send_syn(Connection& c) {
-  const bool syn_ack = c.state == TcpState::kSynReceived;
-  send_segment(c, syn_ack ? tcp_flags::kSyn | tcp_flags::kAck : tcp_flags::kSyn, c.iss, 0, true);
+  if (c.state == TcpState::kSynReceived) {  // simultaneous open (RFC 9293 §3.5): our SYN-ACK
+    send_segment(c, tcp_flags::kSyn | tcp_flags::kAck, c.iss, 0, true);
+  } else if (Frame* f = take_synack_frame()) {
+    // A SYN offers what we support (RFC 7323 §1.3, RFC 2018 §2): the configured layout.
+    const SynAckFields fields{&c.peer_mac, c.key.local_ip, c.key.remote_ip, c.key.local_port, c.key.remote_port,
+                              c.iss.raw(), 0, ip_id_++, syn_options_, ts_clock(), c.ts_recent};
+    queue_tx(*f, syn_.write(f->data, fields), syn_.tx_flags());
+  }
   c.snd_nxt = c.iss + 1;
   c.snd_max = seq_max(c.snd_max, c.snd_nxt);
 }

@@ -20,8 +20,10 @@ constexpr std::uint32_t kRemoteIp = (198u << 24) | (19u << 16) | (0xfe << 8) | 0
 const MacAddr kLocalMac{{0x02, 0, 0, 0, 0, 0x01}};
 const MacAddr kPeerMac{{0x02, 0, 0, 0, 0, 0x09}};
 
-SynAckTemplates::Settings settings(bool offload) {
-  return SynAckTemplates::Settings{kLocalMac, 61, 64240, 1460, 7, offload};
+constexpr std::uint8_t kSynAck = tcp_flags::kSyn | tcp_flags::kAck;
+
+SynAckTemplates::Settings settings(bool offload, std::uint8_t flags = kSynAck) {
+  return SynAckTemplates::Settings{kLocalMac, 61, 64240, 1460, 7, offload, flags};
 }
 
 SynAckFields fields(std::uint8_t options) {
@@ -31,7 +33,8 @@ SynAckFields fields(std::uint8_t options) {
 }
 
 // The same SYN-ACK through write_ethernet / write_ipv4 / write_tcp_header / write_tcp_options.
-std::array<std::uint8_t, SynAckTemplates::kMaxFrame> reference(const SynAckFields& f, bool offload, std::uint16_t& len) {
+std::array<std::uint8_t, SynAckTemplates::kMaxFrame> reference(const SynAckFields& f, bool offload, std::uint8_t flags,
+                                                               std::uint16_t& len) {
   std::array<std::uint8_t, SynAckTemplates::kMaxFrame> b{};
   TcpOptionsOut o;
   o.mss = true;
@@ -49,7 +52,7 @@ std::array<std::uint8_t, SynAckTemplates::kMaxFrame> reference(const SynAckField
              offload);
   std::uint8_t* tcp = b.data() + 34;
   write_tcp_header(tcp, f.local_port, f.remote_port, SeqNum(f.seq), SeqNum(f.ack), static_cast<std::uint8_t>(tcp_len),
-                   tcp_flags::kSyn | tcp_flags::kAck, 64240);
+                   flags, 64240);
   write_tcp_options(tcp + 20, o);
   const std::uint64_t pseudo = pseudo_header_sum(f.local_ip, f.remote_ip, kIpProtoTcp, tcp_len);
   store_be16(tcp + 16, offload ? checksum_fold(pseudo) : checksum_finish(checksum_add(tcp, tcp_len, pseudo)));
@@ -57,19 +60,21 @@ std::array<std::uint8_t, SynAckTemplates::kMaxFrame> reference(const SynAckField
 }
 
 TEST(SynAckTemplate, EveryLayoutMatchesTheGenericWritersByteForByte) {
+  for (const std::uint8_t flags : {kSynAck, tcp_flags::kSyn})
   for (bool offload : {false, true}) {
-    const SynAckTemplates templates(settings(offload));
+    const SynAckTemplates templates(settings(offload, flags));
     EXPECT_EQ(templates.tx_flags(), offload ? frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum : 0);
     for (std::uint8_t set = 0; set < synack_options::kCount; ++set) {
       const SynAckFields f = fields(set);
       std::array<std::uint8_t, SynAckTemplates::kMaxFrame> out{};
       const std::uint16_t len = templates.write(out.data(), f);
       std::uint16_t want_len = 0;
-      const auto want = reference(f, offload, want_len);
+      const auto want = reference(f, offload, flags, want_len);
       ASSERT_EQ(len, want_len) << "options " << int{set};
       EXPECT_EQ(templates.frame_size(set), want_len);
       for (std::uint16_t i = 0; i < len; ++i) {
-        EXPECT_EQ(out[i], want[i]) << "options " << int{set} << " offload " << offload << " byte " << i;
+        EXPECT_EQ(out[i], want[i]) << "flags " << int{flags} << " options " << int{set} << " offload " << offload
+                                   << " byte " << i;
       }
     }
   }
