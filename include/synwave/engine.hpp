@@ -185,6 +185,7 @@ class Engine {
   // While the listener is overloaded, one SYN in this many still goes on: a flood that fills the
   // backlog and saturates the lcore must not shut every legitimate client out.
   static constexpr std::uint32_t kOverloadedSynAdmitEvery = 4;
+  [[nodiscard]] bool shed_syn(const Frame& f);
   // Resets a record that holds the pool while it waits on retransmissions (overload).
   void reclaim(std::uint32_t id);
   // Under pressure: looks at the next records of the pool (a clock hand) and reclaims those that

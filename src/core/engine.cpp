@@ -109,6 +109,7 @@ bool Engine::is_local_subnet(std::uint32_t ip) const {
 // Receive path
 
 bool Engine::input(Frame frame, TimeNs now) {
+  if (shed_syn(frame)) return false;
   const bool kept = input_frame(frame, now);
   finish_cookie_synacks();
   return kept;
@@ -146,16 +147,40 @@ bool peek_flow_key(const Frame& f, FlowKey& key) {
   key = FlowKey{load_be32(ip + 16), load_be32(ip + 12), load_be16(tcp + 2), load_be16(tcp)};
   return true;
 }
+
+// Is this a TCP/IPv4 segment with SYN set and neither ACK nor RST (a connection request)? Read
+// like peek_flow_key, with bounds checks only.
+bool peek_bare_syn(const Frame& f) {
+  constexpr std::size_t kIp = EthernetHeader::kSize;
+  if (f.len < kIp + Ipv4Header::kMinSize + 14 || load_be16(f.data + 12) != kEtherTypeIpv4) return false;
+  const std::uint8_t* ip = f.data + kIp;
+  const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
+  if (ip[9] != kIpProtoTcp || f.len < kIp + ihl + 14) return false;
+  return (ip[ihl + 13] & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn;
+}
 }  // namespace
 
+// Overload: while the lcore is saturated and the SYN backlog half full (listener_overloaded), a
+// new SYN needs CPU the lcore does not have. Three in four are dropped before any parse, checksum
+// or table work (the peer retries), so the connections already admitted finish first; the fourth
+// goes on, so a flood that keeps the lcore saturated cannot shut out every legitimate client.
+bool Engine::shed_syn(const Frame& f) {
+  if (!listener_overloaded() || !peek_bare_syn(f) || ++overloaded_syns_ % kOverloadedSynAdmitEvery == 0) return false;
+  ++counters_.rx_frames;
+  ++counters_.drop_syn_shed_busy;
+  return true;
+}
+
 std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
+  std::uint32_t shed = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     FlowKey key;
-    if (peek_flow_key(frames[i], key)) flows_.prefetch(flow_hash(key));
+    if (shed_syn(frames[i])) shed |= 1u << i;
+    else if (peek_flow_key(frames[i], key)) flows_.prefetch(flow_hash(key));
   }
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (input_frame(frames[i], now)) kept |= 1u << i;
+    if ((shed & (1u << i)) == 0 && input_frame(frames[i], now)) kept |= 1u << i;
   }
   finish_cookie_synacks();
   return kept;
@@ -238,19 +263,14 @@ bool Engine::input_ipv4(Frame& frame, const EthernetHeader& eth) {
     case TcpError::kBadDataOffset: ++counters_.drop_tcp_bad_data_offset; return false;
     case TcpError::kBadChecksum: ++counters_.drop_tcp_bad_checksum; return false;
   }
-  // Overload: a new SYN would need CPU the lcore does not have, or (without SYN cookies, which
-  // keep no state until the handshake's last ACK) a record the pool can hardly spare, so it is
-  // dropped before the checksum and every table: the peer retries, and the connections already
-  // admitted finish first.
-  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn) {
-    if (listener_overloaded() && ++overloaded_syns_ % kOverloadedSynAdmitEvery != 0) {
-      ++counters_.drop_syn_shed_busy;
-      return false;
-    }
-    if (config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
-      ++counters_.drop_syn_shed_pool;
-      return false;
-    }
+  // Overload: without SYN cookies (which keep no state until the handshake's last ACK), a new SYN
+  // needs a record the pool can hardly spare, so it is dropped before the checksum and every
+  // table: the peer retries, and the connections already admitted finish first. (The saturated
+  // lcore's SYNs go even earlier: shed_syn.)
+  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
+      config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
+    ++counters_.drop_syn_shed_pool;
+    return false;
   }
   if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0) {
     const std::uint64_t sum = checksum_add(tcp_start, tcp_len, pseudo_header_sum(src, rx.ip.dst, kIpProtoTcp, tcp_len));

@@ -130,5 +130,44 @@ TEST(EngineInputBurst, KeptMaskMatchesEachFrame_RepliesInPlace_OthersReturned) {
   }
 }
 
+// Saturated with the backlog half full, a burst's new SYNs are shed three in four before any
+// parse or table work; other frames of the same burst are processed as usual.
+TEST(EngineInputBurst, Overloaded_ThreeSynsInFourShedBeforeAnyWork_OtherFramesProcessed) {
+  EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
+  sc.listen_ports = {80};
+  sc.syn_backlog = 4;
+  TestIo sio;
+  Engine server(sc, sio.io(), kSecond);
+  auto segment = [&](std::uint16_t port, std::uint8_t flags) {
+    SegmentSpec s;
+    s.src_mac = kClientMac;
+    s.dst_mac = kServerMac;
+    s.src_ip = kClientIp;
+    s.dst_ip = kServerIp;
+    s.src_port = port;
+    s.dst_port = 80;
+    s.seq = 1000u * port;
+    s.ack = 1;
+    s.flags = flags;
+    return build_segment(s);
+  };
+  std::vector<Frame> frames;
+  for (std::uint16_t port : {40000, 40001}) frames.push_back(sio.rx_frame(segment(port, tcp_flags::kSyn)));
+  EXPECT_EQ(server.input_burst(frames.data(), 2, kSecond), 0b11u);  // two half-open entries: half full
+  server.set_saturated(true);
+  frames.clear();
+  Bytes truncated = segment(41000, tcp_flags::kSyn);
+  truncated.resize(30);
+  frames.push_back(sio.rx_frame(truncated));
+  for (std::uint16_t port = 42000; port < 42008; ++port) frames.push_back(sio.rx_frame(segment(port, tcp_flags::kSyn)));
+  frames.push_back(sio.rx_frame(segment(43000, tcp_flags::kAck)));  // no record, no cookie: a reset
+  const std::uint32_t kept = server.input_burst(frames.data(), static_cast<std::uint32_t>(frames.size()), 2 * kSecond);
+  EXPECT_EQ(server.counters().drop_syn_shed_busy, 6u);
+  EXPECT_EQ(server.counters().drop_ip_truncated, 1u);
+  EXPECT_EQ(server.counters().drop_no_listener_rst, 1u);
+  EXPECT_EQ(server.counters().rx_frames, 2u + 10u);
+  EXPECT_EQ(kept, (1u << 4) | (1u << 8) | (1u << 9)) << "the fourth and eighth SYN answered in place, and the reset";
+}
+
 }  // namespace
 }  // namespace synwave::test
