@@ -109,7 +109,7 @@ bool Engine::is_local_subnet(std::uint32_t ip) const {
 // Receive path
 
 bool Engine::input(Frame frame, TimeNs now) {
-  if (shed_syn(frame)) return false;
+  if (listener_overloaded() && shed_syn(frame)) return false;
   const bool kept = input_frame(frame, now);
   finish_cookie_synacks();
   return kept;
@@ -160,22 +160,23 @@ bool peek_bare_syn(const Frame& f) {
 }
 }  // namespace
 
-// Overload: while the lcore is saturated and the SYN backlog half full (listener_overloaded), a
-// new SYN needs CPU the lcore does not have. Three in four are dropped before any parse, checksum
+// Called while the lcore is saturated and the SYN backlog half full (listener_overloaded): a new
+// SYN needs CPU the lcore does not have. Three in four are dropped before any parse, checksum
 // or table work (the peer retries), so the connections already admitted finish first; the fourth
 // goes on, so a flood that keeps the lcore saturated cannot shut out every legitimate client.
 bool Engine::shed_syn(const Frame& f) {
-  if (!listener_overloaded() || !peek_bare_syn(f) || ++overloaded_syns_ % kOverloadedSynAdmitEvery == 0) return false;
+  if (!peek_bare_syn(f) || ++overloaded_syns_ % kOverloadedSynAdmitEvery == 0) return false;
   ++counters_.rx_frames;
   ++counters_.drop_syn_shed_busy;
   return true;
 }
 
 std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
+  const bool overloaded = listener_overloaded();
   std::uint32_t shed = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     FlowKey key;
-    if (shed_syn(frames[i])) shed |= 1u << i;
+    if (overloaded && shed_syn(frames[i])) shed |= 1u << i;
     else if (peek_flow_key(frames[i], key)) flows_.prefetch(flow_hash(key));
   }
   std::uint32_t kept = 0;
