@@ -68,12 +68,13 @@ struct EngineBinding {
 // When an lcore counts as saturated (Engine::set_saturated): it was busy at least kSaturatedShare
 // of the last kSaturationWindow, and its rx bursts have come back full kSaturatedBursts times in a
 // row (1024 frames without the queue falling under a burst). A queue that fills for a moment is
-// not overload: dperf's client sends each 10 ms of connections at once, so at 70 % of the
-// server's capacity a 10 ms window can be 80 % busy with the SYN backlog half full, and shedding
-// then only turns into SYN retransmissions (1.27M SYNs shed at 700K/s offered, 2026-12-04). An
-// offered load above what the lcore completes keeps it busy all the time with a queue that only
-// grows: 95 % of 50 ms tells the two apart, and 50 ms of an excess of 2M frames/s is about what
-// memif's 16K-frame ring holds.
+// not overload: dperf's client sends each 10 ms of connections at once, so below the server's
+// capacity a 10 ms window can be 80 % busy with the SYN backlog half full, and shedding then only
+// turns into SYN retransmissions (0.66M-1.64M SYNs shed in 10 s at 700K/s offered, 2026-12-04).
+// An offered load above what the lcore completes keeps it busy all the time with a queue that
+// only grows: 95 % of 50 ms tells the two apart. The price is a later verdict: memif's 16K-frame
+// ring holds 8 ms of an excess of 2M frames/s, so at the onset of overload it can overflow once
+// before the shedding starts.
 inline constexpr TimeNs kSaturationWindow = 50 * kMillisecond;
 inline constexpr double kSaturatedShare = 0.95;
 inline constexpr std::uint32_t kSaturatedBursts = 32;

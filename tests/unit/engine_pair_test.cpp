@@ -87,26 +87,30 @@ INSTANTIATE_TEST_SUITE_P(
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst},
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst}));
 
+// A client's segment to the server's port 80 (a SYN offers an MSS).
+Bytes client_segment(std::uint16_t port, std::uint8_t flags) {
+  SegmentSpec s;
+  s.src_mac = kClientMac;
+  s.dst_mac = kServerMac;
+  s.src_ip = kClientIp;
+  s.dst_ip = kServerIp;
+  s.src_port = port;
+  s.dst_port = 80;
+  s.seq = 1000u * port;
+  s.ack = (flags & tcp_flags::kAck) != 0 ? 1 : 0;
+  s.flags = flags;
+  s.options.mss = (flags & tcp_flags::kSyn) != 0;
+  s.options.mss_value = 1460;
+  return build_segment(s);
+}
+
 // A burst is the frames one by one: each kept bit says whether that frame became a reply in place.
 TEST(EngineInputBurst, KeptMaskMatchesEachFrame_RepliesInPlace_OthersReturned) {
   EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
   sc.listen_ports = {80};
   TestIo client_side, sio;
   Engine server(sc, sio.io(), kSecond);
-  auto syn = [&](std::uint16_t port) {
-    SegmentSpec s;
-    s.src_mac = kClientMac;
-    s.dst_mac = kServerMac;
-    s.src_ip = kClientIp;
-    s.dst_ip = kServerIp;
-    s.src_port = port;
-    s.dst_port = 80;
-    s.seq = 1000u * port;
-    s.flags = tcp_flags::kSyn;
-    s.options.mss = true;
-    s.options.mss_value = 1460;
-    return build_segment(s);
-  };
+  auto syn = [](std::uint16_t port) { return client_segment(port, tcp_flags::kSyn); };
   Bytes not_ip = syn(40000);
   not_ip[12] = 0x86;  // EtherType IPv6: not ours, dropped and counted
   not_ip[13] = 0xdd;
@@ -138,29 +142,16 @@ TEST(EngineInputBurst, Overloaded_ThreeSynsInFourShedBeforeAnyWork_OtherFramesPr
   sc.syn_backlog = 4;
   TestIo sio;
   Engine server(sc, sio.io(), kSecond);
-  auto segment = [&](std::uint16_t port, std::uint8_t flags) {
-    SegmentSpec s;
-    s.src_mac = kClientMac;
-    s.dst_mac = kServerMac;
-    s.src_ip = kClientIp;
-    s.dst_ip = kServerIp;
-    s.src_port = port;
-    s.dst_port = 80;
-    s.seq = 1000u * port;
-    s.ack = 1;
-    s.flags = flags;
-    return build_segment(s);
-  };
   std::vector<Frame> frames;
-  for (std::uint16_t port : {40000, 40001}) frames.push_back(sio.rx_frame(segment(port, tcp_flags::kSyn)));
+  for (std::uint16_t port : {40000, 40001}) frames.push_back(sio.rx_frame(client_segment(port, tcp_flags::kSyn)));
   EXPECT_EQ(server.input_burst(frames.data(), 2, kSecond), 0b11u);  // two half-open entries: half full
   server.set_saturated(true);
   frames.clear();
-  Bytes truncated = segment(41000, tcp_flags::kSyn);
+  Bytes truncated = client_segment(41000, tcp_flags::kSyn);
   truncated.resize(30);
   frames.push_back(sio.rx_frame(truncated));
-  for (std::uint16_t port = 42000; port < 42008; ++port) frames.push_back(sio.rx_frame(segment(port, tcp_flags::kSyn)));
-  frames.push_back(sio.rx_frame(segment(43000, tcp_flags::kAck)));  // no record, no cookie: a reset
+  for (std::uint16_t port = 42000; port < 42008; ++port) frames.push_back(sio.rx_frame(client_segment(port, tcp_flags::kSyn)));
+  frames.push_back(sio.rx_frame(client_segment(43000, tcp_flags::kAck)));  // no record, no cookie: a reset
   const std::uint32_t kept = server.input_burst(frames.data(), static_cast<std::uint32_t>(frames.size()), 2 * kSecond);
   EXPECT_EQ(server.counters().drop_syn_shed_busy, 6u);
   EXPECT_EQ(server.counters().drop_ip_truncated, 1u);
