@@ -133,6 +133,10 @@ void process_burst(Worker& w, EngineBinding& b, rte_mbuf** pkts, std::uint16_t n
   Frame frames[kBurst];
   std::uint16_t nf = 0;
   std::uint16_t nt = 0;
+  // The headers of a whole burst requested at once: written last by another core (net_ring's
+  // peer lcore) or by a NIC, each is a cache miss, and one at a time they add up (in the
+  // loopback, 91 % of this function's time was its first read of each header).
+  for (std::uint16_t i = 0; i < n; ++i) rte_prefetch0(pkts[i]);
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (m->nb_segs != 1) {
@@ -140,7 +144,11 @@ void process_burst(Worker& w, EngineBinding& b, rte_mbuf** pkts, std::uint16_t n
       to_free[nf++] = m;
       continue;
     }
-    rte_prefetch0(rte_pktmbuf_mtod(m, void*));
+    // Both lines of the headers: a TCP segment with options runs past the first 64 bytes (a
+    // timestamp option ends at byte 66).
+    const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    rte_prefetch0(data);
+    if (m->data_len > 64) rte_prefetch0(data + 64);
     frames[nt] = to_frame(m);
     taken[nt++] = m;
   }
