@@ -206,8 +206,15 @@ class BasicFlowTable {
     }
   }
 
-  // Starts loading the home slot's cache line; call a few packets ahead of find().
-  void prefetch(std::uint32_t hash) const { __builtin_prefetch(&slots_[hash & mask_], 0, 3); }
+  // Starts loading the home slot's cache line, and the next one when the home slot ends its line
+  // (one time in four): a probe past a taken slot, and erase's look at the slot after the one it
+  // empties (Algorithm R: in a sparse table that slot is nearly always empty, but it must be
+  // read), run on into it. Call a few packets ahead of find().
+  void prefetch(std::uint32_t hash) const {
+    const std::uint32_t i = hash & mask_;
+    __builtin_prefetch(&slots_[i], 0, 3);
+    if ((i & 3) == 3) __builtin_prefetch(&slots_[(i + 1) & mask_], 0, 3);
+  }
 
   // values_out[i] = find(keys[i], Hash{}(keys[i])). Hashing and prefetching the whole burst
   // before the first probe overlaps the cache misses instead of paying them one after another.
