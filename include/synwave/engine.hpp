@@ -163,7 +163,7 @@ class Engine {
   // engine.cpp: dispatch, ARP, listener, stray segments, timers, record lifetime.
   bool input_frame(Frame& frame, TimeNs now);  // input() but for the cookies set aside
   bool input_arp(Frame& frame, const EthernetHeader& eth);
-  bool input_ipv4(Frame& frame, const EthernetHeader& eth);
+  bool input_ipv4(Frame& frame);  // the Ethernet header is in rx_->eth
   void listen_input(RxContext& rx, std::uint32_t listener);
   void closed_input(RxContext& rx);
   std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
