@@ -30,7 +30,7 @@ struct MacAddr {
     return m;
   }
   void store(std::uint8_t* p) const { std::memcpy(p, bytes.data(), 6); }
-  // Two loads a side: the defaulted comparison of the std::array became a call to memcmp, 6 % of
+  // Two loads a side: the defaulted comparison of the std::array became a call to memcmp, 8 % of
   // the loopback's samples (every received frame's destination is compared with ours).
   friend bool operator==(const MacAddr& a, const MacAddr& b) {
     std::uint32_t a4;
