@@ -138,28 +138,31 @@ bool Engine::input_frame(Frame& frame, TimeNs now) {
 }
 
 namespace {
-// The flow key of a TCP/IPv4 frame, read straight from its bytes with only the checks that keep
-// the reads in bounds: a prefetch hint, not a parse (input() still validates everything).
-bool peek_flow_key(const Frame& f, FlowKey& key) {
+// The TCP header of a TCP/IPv4 frame with at least tcp_bytes of it present, read straight from
+// the frame's bytes with only the checks that keep the reads in bounds; nullptr otherwise. For
+// hints and early drops, not a parse: input_frame() still validates everything it goes on with.
+const std::uint8_t* peek_tcp(const Frame& f, std::size_t tcp_bytes) {
   constexpr std::size_t kIp = EthernetHeader::kSize;
-  if (f.len < kIp + Ipv4Header::kMinSize + 4 || load_be16(f.data + 12) != kEtherTypeIpv4) return false;
+  if (f.len < kIp + Ipv4Header::kMinSize + tcp_bytes || load_be16(f.data + 12) != kEtherTypeIpv4) return nullptr;
   const std::uint8_t* ip = f.data + kIp;
   const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
-  if (ip[9] != kIpProtoTcp || f.len < kIp + ihl + 4) return false;
-  const std::uint8_t* tcp = ip + ihl;
+  if (ip[9] != kIpProtoTcp || f.len < kIp + ihl + tcp_bytes) return nullptr;
+  return ip + ihl;
+}
+
+// The flow key, for the prefetch of its slot.
+bool peek_flow_key(const Frame& f, FlowKey& key) {
+  const std::uint8_t* tcp = peek_tcp(f, 4);
+  if (tcp == nullptr) return false;
+  const std::uint8_t* ip = f.data + EthernetHeader::kSize;
   key = FlowKey{load_be32(ip + 16), load_be32(ip + 12), load_be16(tcp + 2), load_be16(tcp)};
   return true;
 }
 
-// Is this a TCP/IPv4 segment with SYN set and neither ACK nor RST (a connection request)? Read
-// like peek_flow_key, with bounds checks only.
+// Is this a segment with SYN set and neither ACK nor RST (a connection request)?
 bool peek_bare_syn(const Frame& f) {
-  constexpr std::size_t kIp = EthernetHeader::kSize;
-  if (f.len < kIp + Ipv4Header::kMinSize + 14 || load_be16(f.data + 12) != kEtherTypeIpv4) return false;
-  const std::uint8_t* ip = f.data + kIp;
-  const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
-  if (ip[9] != kIpProtoTcp || f.len < kIp + ihl + 14) return false;
-  return (ip[ihl + 13] & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn;
+  const std::uint8_t* tcp = peek_tcp(f, 14);
+  return tcp != nullptr && (tcp[13] & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn;
 }
 }  // namespace
 
