@@ -66,6 +66,8 @@ bool find_newlines(const std::uint8_t* p, std::uint32_t n, At&& at) {
   return (got | letters) == want;
 }
 
+[[nodiscard]] inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
 // Does the header end ("\r\n\r\n") finish with the '\n' at p[i]?
 [[nodiscard]] inline bool ends_header(const std::uint8_t* p, std::uint32_t i) {
   return i >= 3 && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r';
@@ -122,6 +124,186 @@ struct HeaderEndScanner {
     return to;
   }
 };
+
+// Reads a stream of requests (RFC 9112), possibly pipelined, for a server that keeps connections:
+// where each request's header ends, and whether the client wants the connection kept after the
+// response. HTTP/1.1 keeps it unless a Connection field lists "close"; HTTP/1.0 closes it unless
+// one lists "keep-alive" (§9.3). Requests are taken to have no body (GET, HEAD: what load
+// testers send); a body would be read as the next request's bytes.
+//
+// Two roads, one answer. A line that starts and ends inside the segment is judged whole: the
+// request line by its last ten bytes, a field line by its first eleven, every other line skipped
+// from one '\n' to the next (SSE2). A line cut by a segment's end goes through the byte matcher,
+// which keeps its progress in `phase` and `progress`; the unit test cuts streams at every byte
+// and checks both roads agree.
+struct HttpRequestScanner {
+  enum Phase : std::uint8_t {
+    kRequestLine = 0,  // progress: how much of "HTTP/1.0\r\n" the line ends with so far
+    kLineStart,        // at the first byte of a field line (or of the blank line)
+    kName,             // progress: bytes of "connection:" matched
+    kValue,            // in a Connection value; token / progress: the token being read
+    kOtherLine,        // a line of no interest, up to its '\n'
+    kFinalLf,          // after a line's leading '\r': '\n' ends the header
+  };
+  enum Token : std::uint8_t { kTokenNone = 0, kTokenClose, kTokenKeepAlive, kTokenOther };
+
+  Phase phase = kRequestLine;
+  std::uint8_t progress = 0;
+  Token token = kTokenNone;
+  bool line_begun : 1 = false;       // the request line has a byte other than '\r' (empty ones are skipped, §2.2)
+  bool http10 : 1 = false;
+  bool asks_close : 1 = false;       // a Connection field listed "close"
+  bool asks_keep_alive : 1 = false;  // a Connection field listed "keep-alive"
+
+  // Reads p[0..n) and calls on_request(keep_alive) at the end of each request's header, in
+  // order; when it returns false, reading stops there (the rest of p is not looked at, and the
+  // scanner should not be fed again). Returns the bytes read.
+  template <class OnRequest>
+  std::uint32_t feed(const std::uint8_t* p, std::uint32_t n, OnRequest&& on_request) {
+    std::uint32_t i = 0;
+    bool stop = false;
+    // A line begun in an earlier segment: byte by byte to its end.
+    if (!at_line_start()) {
+      while (i < n) {
+        const char c = static_cast<char>(p[i++]);
+        if (step(c, stop, on_request) || stop) break;
+      }
+      if (stop) return i;
+    }
+    std::uint32_t start = i;
+    http_detail::find_newlines(p + i, n - i, [&](std::uint32_t at) {
+      const std::uint32_t end = i + at;  // the line is p[start..end], its '\n' included
+      whole_line(p, start, end, stop, on_request);
+      start = end + 1;
+      return stop;
+    });
+    if (stop) return start;
+    for (std::uint32_t k = start; k < n; ++k) step(static_cast<char>(p[k]), stop, on_request);
+    return n;
+  }
+
+ private:
+  static constexpr char kVersion10[] = "HTTP/1.0\r\n";
+  static constexpr std::uint8_t kVersion10Len = sizeof(kVersion10) - 1;
+  static constexpr char kConnection[] = "connection:";
+  static constexpr std::uint8_t kConnectionLen = sizeof(kConnection) - 1;
+  static constexpr char kClose[] = "close";
+  static constexpr char kKeepAlive[] = "keep-alive";
+
+  [[nodiscard]] bool at_line_start() const {
+    return (phase == kRequestLine && progress == 0 && !line_begun) || phase == kLineStart;
+  }
+
+  template <class OnRequest>
+  void end_of_request(bool& stop, OnRequest& on_request) {
+    const bool keep = http10 ? asks_keep_alive && !asks_close : !asks_close;
+    *this = HttpRequestScanner{};
+    stop = !on_request(keep);
+  }
+
+  void end_token() {
+    if (token == kTokenClose && progress == sizeof(kClose) - 1) asks_close = true;
+    if (token == kTokenKeepAlive && progress == sizeof(kKeepAlive) - 1) asks_keep_alive = true;
+    token = kTokenNone;
+    progress = 0;
+  }
+
+  // A Connection value's byte: comma- or blank-separated tokens, any case.
+  void value_byte(char c) {
+    if (c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      end_token();
+      return;
+    }
+    const char l = http_detail::lower(c);
+    if (token == kTokenNone) {
+      token = l == 'c' ? kTokenClose : l == 'k' ? kTokenKeepAlive : kTokenOther;
+      progress = 1;
+      return;
+    }
+    const char* word = token == kTokenClose ? kClose : kKeepAlive;
+    const std::uint8_t len = token == kTokenClose ? sizeof(kClose) - 1 : sizeof(kKeepAlive) - 1;
+    if (token != kTokenOther && progress < len && l == word[progress]) ++progress;
+    else token = kTokenOther;
+  }
+
+  // The byte matcher. Returns true when c ended a line.
+  template <class OnRequest>
+  bool step(char c, bool& stop, OnRequest& on_request) {
+    switch (phase) {
+      case kRequestLine:
+        // No byte of the pattern but its first is an 'H', so a mismatch falls back to 0 or 1.
+        if (c == kVersion10[progress]) ++progress;
+        else progress = c == 'H' ? 1 : 0;
+        if (c != '\n') {
+          if (c != '\r') line_begun = true;
+          return false;
+        }
+        if (line_begun) phase = kLineStart;
+        http10 = progress == kVersion10Len;
+        progress = 0;
+        line_begun = false;
+        return true;
+      case kLineStart:
+        if (c == '\n') return true;  // a bare empty line: nothing to read
+        if (c == '\r') phase = kFinalLf;
+        else if (http_detail::lower(c) == kConnection[0]) phase = kName, progress = 1;
+        else phase = kOtherLine;
+        return false;
+      case kName:
+        if (http_detail::lower(c) == kConnection[progress]) {
+          if (++progress == kConnectionLen) phase = kValue, progress = 0, token = kTokenNone;
+          return false;
+        }
+        phase = c == '\n' ? kLineStart : kOtherLine;
+        progress = 0;
+        return c == '\n';
+      case kValue:
+        value_byte(c);
+        if (c != '\n') return false;
+        phase = kLineStart;
+        return true;
+      case kOtherLine:
+        if (c != '\n') return false;
+        phase = kLineStart;
+        return true;
+      case kFinalLf:
+        if (c != '\n') {
+          phase = kOtherLine;
+          return false;
+        }
+        end_of_request(stop, on_request);
+        return true;
+    }
+    return false;
+  }
+
+  // The line p[start..end] ('\n' at end), begun at a line start: what the byte matcher would
+  // make of it, without stepping through its bytes.
+  template <class OnRequest>
+  void whole_line(const std::uint8_t* p, std::uint32_t start, std::uint32_t end, bool& stop, OnRequest& on_request) {
+    const std::uint32_t len = end - start + 1;
+    if (phase == kRequestLine) {
+      std::uint32_t k = start;
+      while (k < end && p[k] == '\r') ++k;
+      if (k == end) return;  // an empty line before the request line
+      http10 = len >= kVersion10Len && std::memcmp(p + end + 1 - kVersion10Len, kVersion10, kVersion10Len) == 0;
+      phase = kLineStart;
+      return;
+    }
+    if (p[start] == '\r') {
+      if (len == 2) end_of_request(stop, on_request);
+      return;
+    }
+    // Eight bytes a step, overlapping: the name's eleven are all before the '\n'.
+    if (len > kConnectionLen && http_detail::equals8_any_case(p + start, kConnection) &&
+        http_detail::equals8_any_case(p + start + kConnectionLen - 8, kConnection + kConnectionLen - 8)) {
+      token = kTokenNone;
+      progress = 0;
+      for (std::uint32_t k = start + kConnectionLen; k <= end; ++k) value_byte(static_cast<char>(p[k]));
+    }
+  }
+};
+static_assert(sizeof(HttpRequestScanner) <= 16);
 
 // Reads a response (RFC 9112): its status code, its header to the end (picking up Content-Length
 // and Transfer-Encoding: chunked on the way), then its body by whichever framing the header gave
@@ -289,8 +471,6 @@ struct HttpResponseScanner {
     return -1;
   }
 
-  static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
   // Does the header line starting at p[j] (with n bytes in the segment) start with `name`
   // (lower case, ending in ':'), whatever the case? -1: the segment ends before it can tell.
   static int line_starts_with(const std::uint8_t* p, std::uint32_t j, std::uint32_t n, const char* name,
@@ -305,7 +485,7 @@ struct HttpResponseScanner {
     // Cut by the segment's end, it is undecided only if what is there matches so far.
     const std::uint32_t there = j >= n ? 0 : std::min(len, n - j);
     for (std::uint32_t k = 0; k < there; ++k) {
-      if (lower(static_cast<char>(p[j + k])) != name[k]) return 0;
+      if (http_detail::lower(static_cast<char>(p[j + k])) != name[k]) return 0;
     }
     return there < len ? -1 : 1;
   }
@@ -404,7 +584,7 @@ struct HttpResponseScanner {
       }
       in_length = false;
     }
-    if (lower(c) == kField[field_match]) {
+    if (http_detail::lower(c) == kField[field_match]) {
       if (++field_match == kFieldLen) {
         in_length = true;
         field_match = 0;
@@ -425,7 +605,7 @@ struct HttpResponseScanner {
     static constexpr char kValue[] = "chunked";
     static constexpr std::uint8_t kTeBlanks = kNameLen;
     static constexpr std::uint8_t kTeValue = kNameLen + 1;
-    const char l = lower(c);
+    const char l = http_detail::lower(c);
     if (te_match < kNameLen) {
       if (l == kName[te_match]) ++te_match;
       else te_match = c == '\n' ? 1 : 0;

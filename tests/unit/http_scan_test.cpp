@@ -468,5 +468,153 @@ TEST(HttpResponseScanner, StatusCode_ReadFromTheStatusLineOnly) {
   EXPECT_EQ(read_in_pieces("garbage\r\n\r\n", {}).status, 0);
 }
 
+// HttpRequestScanner: pipelined requests and the keep-alive decision (RFC 9112 §9.3).
+
+// Each request's end (one past its blank line) and whether it keeps the connection, as the
+// scanner reports them for a stream fed in pieces cut at the given points; a callback that
+// answers false stops it, as the server does after a request that closes.
+struct RequestEnd {
+  std::size_t end;
+  bool keep_alive;
+  friend bool operator==(const RequestEnd&, const RequestEnd&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const RequestEnd& r) {
+  return os << "{end " << r.end << ", keep " << r.keep_alive << "}";
+}
+
+std::vector<RequestEnd> requests_in_pieces(const std::string& stream, const std::vector<std::size_t>& cuts,
+                                           bool stop_at_close = false) {
+  HttpRequestScanner scanner;
+  std::vector<RequestEnd> got;
+  std::size_t from = 0;
+  bool stopped = false;
+  for (std::size_t i = 0; i <= cuts.size() && !stopped; ++i) {
+    const std::size_t to = i < cuts.size() ? cuts[i] : stream.size();
+    std::size_t base = from;
+    const std::uint32_t read = scanner.feed(bytes_of(stream) + from, static_cast<std::uint32_t>(to - from), [&](bool keep) {
+      got.push_back({0, keep});
+      return !(stop_at_close && !keep);
+    });
+    // The end of the last request reported in this piece is where reading stopped, or unknown.
+    if (!got.empty() && got.back().end == 0) {
+      stopped = stop_at_close && !got.back().keep_alive;
+      if (stopped) got.back().end = base + read;
+    }
+    if (!stopped) {
+      EXPECT_EQ(read, to - from);
+    }
+    from = to;
+  }
+  return got;
+}
+
+// The reference: the stream split into lines, each judged by the rules in the scanner's header,
+// written the plain way.
+std::vector<RequestEnd> reference_requests(const std::string& stream) {
+  std::vector<RequestEnd> out;
+  bool in_request = false;
+  bool http10 = false;
+  bool close = false;
+  bool keep = false;
+  std::size_t start = 0;
+  auto lower = [](std::string s) {
+    for (char& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return s;
+  };
+  while (true) {
+    const std::size_t nl = stream.find('\n', start);
+    if (nl == std::string::npos) break;
+    const std::string line = stream.substr(start, nl - start);  // without its '\n'
+    start = nl + 1;
+    if (!in_request) {
+      if (line.find_first_not_of('\r') == std::string::npos) continue;  // empty line before a request
+      in_request = true;
+      http10 = line.size() >= 9 && line.compare(line.size() - 9, 9, "HTTP/1.0\r") == 0;
+      close = keep = false;
+      continue;
+    }
+    if (line == "\r") {
+      out.push_back({0, http10 ? keep && !close : !close});
+      in_request = false;
+      continue;
+    }
+    if (lower(line.substr(0, 11)) != "connection:") continue;
+    std::string token;
+    for (std::size_t k = 11; k <= line.size(); ++k) {
+      const char c = k < line.size() ? line[k] : ',';
+      if (c == ',' || c == ' ' || c == '\t' || c == '\r') {
+        if (lower(token) == "close") close = true;
+        if (lower(token) == "keep-alive") keep = true;
+        token.clear();
+      } else {
+        token += c;
+      }
+    }
+  }
+  return out;
+}
+
+TEST(HttpRequestScanner, KeepAliveByVersionAndConnectionField) {
+  auto one = [](const std::string& request) {
+    const std::vector<RequestEnd> got = requests_in_pieces(request, {});
+    EXPECT_EQ(got.size(), 1u) << request;
+    return !got.empty() && got[0].keep_alive;
+  };
+  EXPECT_TRUE(one("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_FALSE(one("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  EXPECT_FALSE(one("GET / HTTP/1.1\r\nconnection:CLOSE\r\n\r\n"));
+  EXPECT_FALSE(one("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n"));
+  EXPECT_TRUE(one("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n"));
+  EXPECT_TRUE(one("GET / HTTP/1.1\r\nX-Connection: close\r\n\r\n"));
+  EXPECT_FALSE(one("GET / HTTP/1.0\r\nHost: a\r\n\r\n"));
+  // ApacheBench's -k request (ab 2.3).
+  EXPECT_TRUE(one("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\nHost: 198.18.0.2\r\nUser-Agent: ApacheBench/2.3\r\n"
+                  "Accept: */*\r\n\r\n"));
+  EXPECT_FALSE(one("GET / HTTP/1.0\r\nConnection: Keep-Alive,close\r\n\r\n"));
+  // Empty lines before a request line are skipped (RFC 9112 §2.2).
+  EXPECT_FALSE(one("\r\n\r\nGET / HTTP/1.0\r\n\r\n"));
+}
+
+TEST(HttpRequestScanner, PipelinedRequestsInOneSegment_EachInOrder_StopsAfterTheOneThatCloses) {
+  const std::string a = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string b = "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string stream = a + a + b + a;
+  EXPECT_EQ(requests_in_pieces(stream, {}), (std::vector<RequestEnd>{{0, true}, {0, true}, {0, false}, {0, true}}));
+  EXPECT_EQ(requests_in_pieces(stream, {}, true),
+            (std::vector<RequestEnd>{{0, true}, {0, true}, {2 * a.size() + b.size(), false}}));
+  // The same, cut inside the second request's blank line and inside the closing field.
+  const std::size_t cut1 = 2 * a.size() - 1;
+  const std::size_t cut2 = 2 * a.size() + b.find("clo") + 2;
+  EXPECT_EQ(requests_in_pieces(stream, {cut1, cut2}, true),
+            (std::vector<RequestEnd>{{0, true}, {0, true}, {2 * a.size() + b.size(), false}}));
+}
+
+std::string random_requests(std::mt19937& rng) {
+  static const std::vector<std::string> kPieces = {
+      "\r", "\n", "\r\n", "\r\n\r\n", "GET / HTTP/1.1\r\n", "GET / HTTP/1.0\r\n", "HTTP/1.0", "H", "x", " ", ",", "\t",
+      "Connection:", "connection: close", "CONNECTION: Keep-Alive", "Connection: keep-alive, close\r\n", "close",
+      "keep-alive", "Keep-Alive", "closed", "clos", "keep-aliv", "Host: a\r\n", "connectio", "X-Connection: close\r\n",
+      // Near misses once bit 5 is forced on: '\r' | 0x20 is '-'.
+      "connection\r", "CONNECTION\x1a"};
+  std::uniform_int_distribution<std::size_t> piece(0, kPieces.size() - 1);
+  std::uniform_int_distribution<int> count(0, 60);
+  std::string s;
+  for (int i = count(rng); i > 0; --i) s += kPieces[piece(rng)];
+  return s;
+}
+
+TEST(HttpRequestScanner, RandomStreamsCutAnywhere_SameRequestsAsTheLineReference) {
+  std::mt19937 rng(20261204);
+  for (int round = 0; round < 30000; ++round) {
+    const std::string stream = random_requests(rng);
+    const std::vector<RequestEnd> want = reference_requests(stream);
+    ASSERT_EQ(requests_in_pieces(stream, random_cuts(rng, stream.size())), want) << "round " << round;
+    std::vector<std::size_t> every_byte(stream.size());
+    for (std::size_t i = 0; i < every_byte.size(); ++i) every_byte[i] = i;
+    ASSERT_EQ(requests_in_pieces(stream, every_byte), want) << "round " << round << ", byte by byte";
+  }
+}
+
 }  // namespace
 }  // namespace synwave
