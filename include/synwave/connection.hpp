@@ -23,7 +23,7 @@ inline constexpr std::uint16_t kAckNow = 1u << 5;         // an ACK must go out 
 inline constexpr std::uint16_t kAckDelayed = 1u << 6;     // one segment is waiting for its ACK
 inline constexpr std::uint16_t kRttTiming = 1u << 7;      // rtt_seq is being timed (Karn)
 inline constexpr std::uint16_t kWorkloadDone = 1u << 8;   // the application finished its exchange
-inline constexpr std::uint16_t kRequestDone = 1u << 9;    // server: request fully read
+inline constexpr std::uint16_t kRequestDone = 1u << 9;    // server: the last request is read (nothing more is)
 inline constexpr std::uint16_t kResetOnAcked = 1u << 10;  // send RST once everything is acked
 inline constexpr std::uint16_t kEstablishedOnce = 1u << 11;
 inline constexpr std::uint16_t kAcceptCounted = 1u << 12;
@@ -65,9 +65,13 @@ struct Connection {
 
   std::uint32_t tx_stream_len;  // bytes the application has written so far
 
-  // The HTTP workload's reader: a client's response; a server only uses its header_end, to find
-  // the end of the request's header.
-  HttpResponseScanner http;
+  // The HTTP workload's reader: a client reads its response, a server its requests (set when the
+  // server's record is made).
+  union HttpReader {
+    HttpResponseScanner response;
+    HttpRequestScanner request;
+    HttpReader() : response() {}
+  } http;
 
   MacAddr peer_mac;
   std::uint16_t snd_mss;   // payload bytes per segment we send (options already taken off)
@@ -82,6 +86,8 @@ struct Connection {
   // Client: when the phase being timed began (engine.hpp latency()): the first SYN, then
   // ESTABLISHED. In the 32-bit microsecond clock like the deadlines; here it fills padding.
   std::uint32_t phase_start_us;
+  // HTTP server: requests read on this connection (each answered once it is accepted).
+  std::uint32_t requests;
 
   [[nodiscard]] bool has(std::uint16_t f) const { return (flags & f) != 0; }
   void set(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags | f); }
@@ -91,6 +97,7 @@ struct Connection {
   // Bytes received in order so far, while the peer's FIN has not been taken (RCV.NXT counts it).
   [[nodiscard]] std::uint32_t rx_stream_len() const { return static_cast<std::uint32_t>(rcv_nxt - (irs + 1)); }
 };
+static_assert(sizeof(Connection) == 160, "the record's size is a cache budget: grow it on purpose");
 
 namespace deadline_bits {
 inline constexpr std::uint8_t kRto = 1;

@@ -296,6 +296,9 @@ class Engine {
   // Writes bytes [offset, offset + len) of the connection's stream to dst; returns their checksum
   // sum (0 when checksums are offloaded).
   std::uint64_t copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
+  // A server's stream: its responses so far, one after the other (see keep_response_head_).
+  [[nodiscard]] std::uint32_t response_stream_len(const Connection& c) const;
+  std::uint64_t copy_responses(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
 
   // app_behavior.cpp: what the workload does at each step of a connection's life.
   void app_established(std::uint32_t id);
@@ -359,15 +362,20 @@ class Engine {
   std::uint32_t tx_count_ = 0;
 
   // Payload templates, built once: the request and the response header, then a body pattern.
+  // An HTTP server's responses on a kept connection differ from the last one only in their
+  // Connection field (keep_response_*): the last says "close".
   std::string request_head_;
   std::string response_head_;
+  std::string keep_response_head_;
   std::uint32_t request_len_ = 0;
   std::uint32_t response_len_ = 0;
+  std::uint32_t keep_response_len_ = 0;
   // Checksum sums of the whole request and response, for the common segment that carries one
   // whole (kUnknownSum when too long to precompute).
   static constexpr std::uint64_t kUnknownSum = ~std::uint64_t{0};
   std::uint64_t request_sum_ = kUnknownSum;
   std::uint64_t response_sum_ = kUnknownSum;
+  std::uint64_t keep_response_sum_ = kUnknownSum;
 
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
   SynAckTemplates syn_;     // a client's SYN, the same way

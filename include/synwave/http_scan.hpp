@@ -286,7 +286,7 @@ struct HttpRequestScanner {
       std::uint32_t k = start;
       while (k < end && p[k] == '\r') ++k;
       if (k == end) return;  // an empty line before the request line
-      http10 = len >= kVersion10Len && std::memcmp(p + end + 1 - kVersion10Len, kVersion10, kVersion10Len) == 0;
+      http10 = len >= kVersion10Len && ends_http10(p + end + 1);
       phase = kLineStart;
       return;
     }
@@ -297,10 +297,28 @@ struct HttpRequestScanner {
     // Eight bytes a step, overlapping: the name's eleven are all before the '\n'.
     if (len > kConnectionLen && http_detail::equals8_any_case(p + start, kConnection) &&
         http_detail::equals8_any_case(p + start + kConnectionLen - 8, kConnection + kConnectionLen - 8)) {
+      // The usual value, " close" to the line's end, at once; any other byte by byte.
+      if (end - start == kConnectionLen + 7 && http_detail::equals8_any_case(p + end - 7, " close\r\n")) {
+        asks_close = true;
+        return;
+      }
       token = kTokenNone;
       progress = 0;
       for (std::uint32_t k = start + kConnectionLen; k <= end; ++k) value_byte(static_cast<char>(p[k]));
     }
+  }
+
+  // Do the ten bytes before `line_end` read "HTTP/1.0\r\n"? Two loads, not a call to memcmp.
+  static bool ends_http10(const std::uint8_t* line_end) {
+    std::uint64_t head;
+    std::uint16_t tail;
+    std::memcpy(&head, line_end - kVersion10Len, 8);
+    std::memcpy(&tail, line_end - 2, 2);
+    std::uint64_t want_head;
+    std::uint16_t want_tail;
+    std::memcpy(&want_head, kVersion10, 8);
+    std::memcpy(&want_tail, kVersion10 + 8, 2);
+    return head == want_head && tail == want_tail;
   }
 };
 static_assert(sizeof(HttpRequestScanner) <= 16);

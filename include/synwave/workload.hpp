@@ -32,6 +32,10 @@ struct Workload {
   // Client: the pause between the handshake and the request (with kNone, before closing), so
   // connections stay open and concurrency builds up the way users' real clients hold them.
   std::uint64_t think_time_ns = 0;
+  // HTTP server: requests answered on one connection before it closes (0: as many as the client
+  // sends; it closes after a request that asks to, RFC 9112 §9.3). 1 answers every request with
+  // "Connection: close".
+  std::uint32_t max_requests = 0;
 };
 
 }  // namespace synwave

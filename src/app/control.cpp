@@ -586,6 +586,7 @@ nlohmann::json effective_config(const RunPlan& plan) {
     const WorkloadKind k = plan.server.workload.kind;
     j["server_workload"] = k == WorkloadKind::kHttp ? "http" : k == WorkloadKind::kRaw ? "raw" : "none";
     j["http_bytes"] = plan.server.workload.response_bytes;
+    j["max_requests"] = plan.server.workload.max_requests;
   }
   if (o.mode != Mode::kServer) {
     j["dst"] = o.dst;
@@ -663,6 +664,8 @@ nlohmann::json build_report(const RunState& s) {
   r["connections_completed"] = completed(s, t);
   r["connections_failed"] = failed(s, t);
   r["cps"] = period.cps(completed(s, t));
+  // A kept connection carries several requests: the server's rate of them, over the same period.
+  if (s.plan->options.mode != Mode::kClient) r["http_requests_per_s"] = period.cps(t.all.http_requests_read);
   r["counters"] = counters_json(t.all);
   nlohmann::json failures = failures_json(t.all, false);
   if (s.plan->options.mode != Mode::kServer) failures["tuple_exhaustion"] = t.generator.tuple_exhausted;

@@ -166,6 +166,10 @@ void add_server(CLI::App* s, AppOptions& o, bool loopback) {
   }
   s->add_option("--http", o.http_bytes, "answer each HTTP request with a 200 whose body is BYTES long")
       ->check(CLI::Range(0u, 1u << 30));
+  s->add_option("--max-requests", o.max_requests,
+                "HTTP: requests answered on one connection before the server closes it (0: as many as the client sends; "
+                "1: every response says Connection: close)")
+      ->check(CLI::Range(0u, 0xffffffffu));
   s->add_option("--syn-backlog", o.syn_backlog, "half-open connections per listening port per lcore")
       ->check(CLI::Range(0u, 1u << 24));
   s->add_option("--synack-retries", o.synack_retries, "SYN-ACK retransmissions before a half-open entry is dropped")
@@ -623,6 +627,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   if (o.http_bytes.has_value()) {
     server_w.kind = WorkloadKind::kHttp;
     server_w.response_bytes = *o.http_bytes;
+    server_w.max_requests = o.max_requests;
   } else {
     server_w.kind = o.mode == Mode::kLoopback && !o.http_get.empty() ? WorkloadKind::kHttp : WorkloadKind::kNone;
   }

@@ -31,6 +31,7 @@ struct AppOptions {
   // Server.
   std::vector<std::uint16_t> listen;
   std::optional<std::uint32_t> http_bytes;
+  std::uint32_t max_requests = 0;  // HTTP server: per connection, 0 without limit
   // Client.
   std::vector<std::string> dst;    // A.B.C.D[-A.B.C.D]:PORT[-PORT], repeatable
   std::string src_ip;              // A.B.C.D[-A.B.C.D]: source addresses (empty: --ip's)

@@ -341,6 +341,7 @@ std::uint32_t Engine::establish_passive(const PassiveOpen& p, RxContext& rx, boo
   Connection& c = conns_[id];
   c.set(conn_flags::kPassive | conn_flags::kEstablishedOnce);
   c.listener = p.listener;
+  c.http.request = HttpRequestScanner{};
   c.iss = p.iss;
   c.irs = p.irs;
   c.snd_una = p.iss + 1;

@@ -5,7 +5,9 @@ from conformance import ALL_OPTIONS, TCP, check, fail, scenario
 BODY = 1200
 RESPONSE_HEAD = (b"HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: 1200\r\nConnection: close\r\n\r\n")
 RESPONSE_LEN = len(RESPONSE_HEAD) + BODY
-REQUEST = b"GET / HTTP/1.1\r\nHost: 198.18.0.2\r\nUser-Agent: conformance\r\n\r\n"
+# "Connection: close": these scenarios follow a response to the server's FIN (the server keeps
+# connections otherwise, RFC 9112 §9.3).
+REQUEST = b"GET / HTTP/1.1\r\nHost: 198.18.0.2\r\nUser-Agent: conformance\r\nConnection: close\r\n\r\n"
 
 
 @scenario("listener", "data-paws-old-timestamp-dropped", "RFC 7323 §5.3 R1")

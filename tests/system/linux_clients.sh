@@ -2,6 +2,9 @@
 # synwave as an HTTP server on net_tap, with the Linux kernel's TCP as the client:
 #   - curl gets a 200 whose body has the right length and pattern;
 #   - ab: 20000 requests, 50 concurrent, none failed;
+#   - kept connections (HTTP/1.1 keep-alive, issue 12): curl fetches twice over one connection,
+#     ab -k sends 2000 requests over its 10, a Python client pipelines three requests (the last
+#     asks to close) in one segment and reads three responses in order, then the server's FIN;
 #   - a client that half-closes (shutdown SHUT_WR) after its request still gets the whole response;
 #   - clients that abort with RST (SO_LINGER 0), right after connecting and after the request:
 #     synwave counts the RSTs and frees the connections;
@@ -16,6 +19,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly BODY_BYTES=1000
 readonly AB_REQUESTS=20000
 readonly AB_CONCURRENCY=50
+readonly AB_KEEP_REQUESTS=2000
+readonly AB_KEEP_CONCURRENCY=10
 
 sw_begin 150
 sw_require curl ab tcpdump tshark
@@ -62,6 +67,49 @@ grep -q '^Failed requests: *0$' "$AB_OUT" || { sw_tail "$AB_OUT" 40; sw_fail "ab
 grep -q '^Non-2xx responses' "$AB_OUT" && { sw_tail "$AB_OUT" 40; sw_fail "ab: non-2xx responses"; }
 grep -q "^Document Length: *$BODY_BYTES bytes" "$AB_OUT" || { sw_tail "$AB_OUT" 40; sw_fail "ab: document length"; }
 sw_ok "$AB_REQUESTS complete, 0 failed in $((SECONDS - ab_start)) s ($(grep '^Requests per second' "$AB_OUT" | awk '{print $4}') req/s)"
+
+# --- kept connections ---------------------------------------------------------------------------
+sw_check "curl fetches two URLs over one kept connection"
+connects="$(sw_in_ns timeout 15 curl -sS --max-time 10 -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' \
+  "http://$SW_SYNWAVE_IP/a" "http://$SW_SYNWAVE_IP/b" | tr '\n' ' ')" || sw_fail "curl (two URLs) failed"
+[[ "$connects" == "200 1 200 0 " ]] || sw_fail "curl: status and new connections per transfer were '$connects', expected '200 1 200 0'"
+sw_ok "200 on a new connection, then 200 on the same one"
+
+sw_check "ab -k -n $AB_KEEP_REQUESTS -c $AB_KEEP_CONCURRENCY: every request on a kept connection, none failed"
+AB_KEEP_OUT="$SW_WORKDIR/ab-keep.txt"
+sw_in_ns timeout 60 ab -q -k -s 10 -n "$AB_KEEP_REQUESTS" -c "$AB_KEEP_CONCURRENCY" "http://$SW_SYNWAVE_IP/" >"$AB_KEEP_OUT" 2>&1 || {
+  sw_tail "$AB_KEEP_OUT" 40
+  sw_fail "ab -k exited with an error"
+}
+grep -q "^Complete requests: *$AB_KEEP_REQUESTS\$" "$AB_KEEP_OUT" || { sw_tail "$AB_KEEP_OUT" 40; sw_fail "ab -k: not $AB_KEEP_REQUESTS complete"; }
+grep -q '^Failed requests: *0$' "$AB_KEEP_OUT" || { sw_tail "$AB_KEEP_OUT" 40; sw_fail "ab -k: failed requests"; }
+grep -q "^Keep-Alive requests: *$AB_KEEP_REQUESTS\$" "$AB_KEEP_OUT" || { sw_tail "$AB_KEEP_OUT" 40; sw_fail "ab -k: not every request kept the connection"; }
+sw_ok "$AB_KEEP_REQUESTS complete, all kept alive ($(grep '^Requests per second' "$AB_KEEP_OUT" | awk '{print $4}') req/s)"
+
+sw_check "three pipelined requests in one segment: three responses in order, then the server's FIN"
+sw_in_ns timeout 15 "$PYTHON" - "$SW_SYNWAVE_IP" "$BODY_BYTES" <<'PY' || sw_fail "pipelined requests"
+import socket, sys
+host, body_bytes = sys.argv[1], int(sys.argv[2])
+keep = f"GET /1 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+close = f"GET /3 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+s = socket.create_connection((host, 80), timeout=5)
+s.sendall(keep + keep + close)
+data = b""
+while chunk := s.recv(65536):  # to the server's FIN
+    data += chunk
+s.close()
+for i, connection in enumerate([b"keep-alive", b"keep-alive", b"close"]):
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    if not sep or not head.startswith(b"HTTP/1.1 200"):
+        sys.exit(f"response {i + 1}: no complete 200 head: {data[:120]!r}")
+    if f"Content-Length: {body_bytes}".encode() not in head or b"Connection: " + connection not in head:
+        sys.exit(f"response {i + 1}: head {head!r}")
+    data = rest[body_bytes:]
+if data:
+    sys.exit(f"{len(data)} bytes after the third response")
+print("python: three pipelined requests, three responses in order, then FIN")
+PY
+sw_ok "pipelined requests answered in order"
 
 # --- Python clients: half-close, and RST aborts ------------------------------------------------
 sw_check "half-closing client reads the whole response; RST-aborting clients are accepted"
@@ -134,9 +182,9 @@ time.sleep(0.2)
 s.close()
 print("python: a client that closes 200 ms after reading the response")
 
-# 5. The server still serves normally afterwards.
+# 5. The server still serves normally afterwards (asked to close, so read_all ends).
 s = connect()
-s.sendall(request)
+s.sendall(request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
 response = read_all(s)
 s.close()
 if not response.startswith(b"HTTP/1.1 200") or len(response.partition(b"\r\n\r\n")[2]) != body_bytes:
@@ -182,13 +230,16 @@ sw_assert_json "$REPORT" "report: rst_received == 4 (one per aborting client), a
 # curl + ab + 3 half-closing + 1 slow closer + 1 normal complete. The 2 clients that reset after their request
 # may count as completed: synwave had sent the whole response when their RST arrived (the core
 # treats a reset after the exchange as a close, tcp_input.cpp process_rst).
-MIN_COMPLETED=$((1 + AB_REQUESTS + 3 + 1 + 1))
+# Kept connections: curl's 1, ab -k's (up to 10), the pipelining client's 1.
+MIN_COMPLETED=$((1 + AB_REQUESTS + 1 + 1 + 1 + 3 + 1 + 1))
 sw_assert_json "$REPORT" "report: at least $MIN_COMPLETED connections completed" \
   "r['connections_completed'] >= $MIN_COMPLETED"
 # ab opens up to -c connections more than it needs near the end and closes them unused (seen in
 # captures: SYN, ACK, FIN, no request): the server rightly counts those as incomplete.
 sw_assert_json "$REPORT" "report: failures are only the 2 resets after connect and at most $AB_CONCURRENCY unused ab connections" \
   "r['failures']['reset'] >= 2 and r['failures']['reset'] <= 4 and r['failures']['incomplete'] <= $AB_CONCURRENCY and r['connections_failed'] == r['failures']['reset'] + r['failures']['incomplete']"
+sw_assert_json "$REPORT" "report: http_requests_read counts every request (kept connections carry several)" \
+  "r['counters']['http_requests_read'] >= 1 + $AB_REQUESTS + 2 + $AB_KEEP_REQUESTS + 3 + 3 + 1 + 1 and r['http_requests_per_s'] > 0"
 sw_assert_json "$REPORT" "report: every accepted connection has an outcome (accepted == completed + failed)" \
   "r['counters']['conn_accepted'] == r['connections_completed'] + r['connections_failed']"
 sw_assert_json "$REPORT" "report: no connection left in ESTABLISHED, SYN-RECEIVED, CLOSE-WAIT or any state but TIME-WAIT" \
