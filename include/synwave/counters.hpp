@@ -58,6 +58,8 @@ namespace synwave {
   X(conn_failed_http_status, "client: a complete HTTP response whose status was not 2xx (or no HTTP/1.x status line)") \
   X(conn_failed_http_framing, "client: a malformed chunked body (the connection is reset)") \
   X(http_requests_read, "server: HTTP requests read (a kept connection reads several; each is answered)") \
+  X(http_responses_read, "client: complete HTTP responses read (a kept connection reads several)") \
+  X(http_keep_alive_closed, "server: a kept connection closed (FIN) after --idle-timeout without a next request") \
   X(http_server_kept_open, "client, --close server: the server kept the connection open 1 s after a complete response, so the client closed it") \
   X(syn_rcvd_timeout, "half-open connections dropped after the SYN-ACK retries")          \
   X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \

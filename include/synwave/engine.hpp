@@ -160,6 +160,13 @@ class Engine {
            c.has(conn_flags::kWorkloadDone) && c.state == TcpState::kEstablished;
   }
 
+  // An HTTP server's connection that the client keeps: its responses so far are queued, and the
+  // next request may come.
+  [[nodiscard]] bool kept_for_next_request(const Connection& c) const {
+    return config_.workload.kind == WorkloadKind::kHttp && c.has(conn_flags::kPassive) &&
+           c.has(conn_flags::kWorkloadDone) && !c.has(conn_flags::kRequestDone) && c.state == TcpState::kEstablished;
+  }
+
   // engine.cpp: dispatch, ARP, listener, stray segments, timers, record lifetime.
   bool input_frame(Frame& frame, TimeNs now);  // input() but for the cookies set aside
   bool input_arp(Frame& frame, const EthernetHeader& eth);
@@ -296,9 +303,6 @@ class Engine {
   // Writes bytes [offset, offset + len) of the connection's stream to dst; returns their checksum
   // sum (0 when checksums are offloaded).
   std::uint64_t copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
-  // A server's stream: its responses so far, one after the other (see keep_response_head_).
-  [[nodiscard]] std::uint32_t response_stream_len(const Connection& c) const;
-  std::uint64_t copy_responses(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
 
   // app_behavior.cpp: what the workload does at each step of a connection's life.
   void app_established(std::uint32_t id);
@@ -312,6 +316,7 @@ class Engine {
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);
   void app_request_complete(std::uint32_t id);
+  [[nodiscard]] bool more_requests(const Connection& c) const;
   void app_respond(std::uint32_t id);
   void response_done(std::uint32_t id);
   void app_response_complete(std::uint32_t id);
@@ -361,21 +366,41 @@ class Engine {
   std::array<Frame, kBatch> tx_{};
   std::uint32_t tx_count_ = 0;
 
-  // Payload templates, built once: the request and the response header, then a body pattern.
-  // An HTTP server's responses on a kept connection differ from the last one only in their
-  // Connection field (keep_response_*): the last says "close".
-  std::string request_head_;
-  std::string response_head_;
-  std::string keep_response_head_;
-  std::uint32_t request_len_ = 0;
-  std::uint32_t response_len_ = 0;
-  std::uint32_t keep_response_len_ = 0;
-  // Checksum sums of the whole request and response, for the common segment that carries one
-  // whole (kUnknownSum when too long to precompute).
+  // Payload templates, built once: a request or response is a header, then the body pattern.
   static constexpr std::uint64_t kUnknownSum = ~std::uint64_t{0};
-  std::uint64_t request_sum_ = kUnknownSum;
-  std::uint64_t response_sum_ = kUnknownSum;
-  std::uint64_t keep_response_sum_ = kUnknownSum;
+  struct MessageTemplate {
+    std::string head;
+    std::uint32_t len = 0;  // header and body
+    // The checksum sum of the whole message, for the common segment that carries one whole
+    // (kUnknownSum when too long to precompute).
+    std::uint64_t sum = kUnknownSum;
+  };
+  // On a kept HTTP connection every message but the last is a keep_ one: a request without
+  // "Connection: close", a response with "Connection: keep-alive".
+  MessageTemplate request_;
+  MessageTemplate keep_request_;
+  MessageTemplate response_;
+  MessageTemplate keep_response_;
+  // A connection's stream: `count` messages, every one but the last a `keep` one.
+  struct MessageStream {
+    const MessageTemplate* keep;
+    const MessageTemplate* last;
+    std::uint32_t count;
+    [[nodiscard]] std::uint32_t len() const { return (count - 1) * keep->len + last->len; }
+  };
+  // What the connection has to send: its requests (client) or responses (server) so far. Only
+  // HTTP has several on one connection; the last is a keep_ one while more may follow.
+  [[nodiscard]] MessageStream tx_messages(const Connection& c) const {
+    const bool http = config_.workload.kind == WorkloadKind::kHttp;
+    if (!c.has(conn_flags::kPassive)) {
+      if (!http) return {&request_, &request_, 1};
+      const std::uint32_t per_connection = config_.workload.requests_per_connection;
+      return {&keep_request_, c.requests == per_connection ? &request_ : &keep_request_, c.requests};
+    }
+    if (!http) return {&response_, &response_, 1};
+    return {&keep_response_, c.has(conn_flags::kRequestDone) ? &response_ : &keep_response_, c.requests};
+  }
+  std::uint64_t copy_messages(const MessageStream& m, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
 
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
   SynAckTemplates syn_;     // a client's SYN, the same way

@@ -36,6 +36,11 @@ struct Workload {
   // sends; it closes after a request that asks to, RFC 9112 §9.3). 1 answers every request with
   // "Connection: close".
   std::uint32_t max_requests = 0;
+  // HTTP client: requests sent one after the other on each connection, each once the previous
+  // response is complete (0: until the run ends); all but the last keep the connection.
+  std::uint32_t requests_per_connection = 1;
+  // HTTP client: the pause between a response and the next request on the connection.
+  std::uint64_t request_interval_ns = 0;
 };
 
 }  // namespace synwave

@@ -598,6 +598,8 @@ nlohmann::json effective_config(const RunPlan& plan) {
     j["connect_timeout_s"] = o.connect_timeout;
     j["response_timeout_s"] = o.response_timeout;
     j["think_time_s"] = o.think_time;
+    j["requests_per_connection"] = o.requests_per_connection;
+    j["request_interval_s"] = o.request_interval;
     j["concurrency"] = plan.generator.concurrency;
     j["connections"] = plan.generator.total;
     j["src_ports"] = o.src_ports;
@@ -652,6 +654,12 @@ std::vector<std::string> run_hints(const RunState& s) {
   return out;
 }
 
+// A kept connection carries several requests: as the client counts them (complete responses)
+// when there is one, else as the server does.
+std::uint64_t http_requests(const RunState& s, const Totals& t) {
+  return s.plan->options.mode == Mode::kServer ? t.all.http_requests_read : t.role[kClient].http_responses_read;
+}
+
 nlohmann::json build_report(const RunState& s) {
   if (s.plan->options.mode == Mode::kFlood) return build_flood_report(s);
   const Totals t = collect(s);
@@ -664,8 +672,7 @@ nlohmann::json build_report(const RunState& s) {
   r["connections_completed"] = completed(s, t);
   r["connections_failed"] = failed(s, t);
   r["cps"] = period.cps(completed(s, t));
-  // A kept connection carries several requests: the server's rate of them, over the same period.
-  if (s.plan->options.mode != Mode::kClient) r["http_requests_per_s"] = period.cps(t.all.http_requests_read);
+  r["http_requests_per_s"] = period.cps(http_requests(s, t));
   r["counters"] = counters_json(t.all);
   nlohmann::json failures = failures_json(t.all, false);
   if (s.plan->options.mode != Mode::kServer) failures["tuple_exhaustion"] = t.generator.tuple_exhausted;
@@ -721,6 +728,15 @@ std::string summary_line(const RunState& s) {
   int n = std::snprintf(buf, sizeof buf, "synwave %s: %llu connections completed, %llu failed in %.2f s = %.0f connections/s",
                         s.plan->options.mode_name.c_str(), static_cast<unsigned long long>(completed(s, t)),
                         static_cast<unsigned long long>(failed(s, t)), period.active_s, period.cps(completed(s, t)));
+  // Requests apart from connections where a connection may carry several: a client that keeps
+  // them, an HTTP server (its clients decide).
+  const AppOptions& o = s.plan->options;
+  const bool kept = o.mode == Mode::kServer ? o.http_bytes.has_value() : o.requests_per_connection != 1;
+  const std::uint64_t requests = http_requests(s, t);
+  if (kept && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
+    n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %llu HTTP requests = %.0f requests/s",
+                       static_cast<unsigned long long>(requests), period.cps(requests));
+  }
   if (period.startup_s >= 0.05 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
     std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " (after %.2f s of start-up: ARP, first peer)",
                   period.startup_s);

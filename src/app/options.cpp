@@ -209,6 +209,12 @@ void add_client(CLI::App* s, AppOptions& o, bool loopback) {
   auto* dur = s->add_option("--duration", o.duration, "seconds to run")->check(CLI::Range(0.1, 1e7));
   conns->excludes(dur);
   s->add_option("--http-get", o.http_get, "send GET PATH on each connection and read the whole response");
+  s->add_option("--requests-per-connection", o.requests_per_connection,
+                "HTTP: requests sent one after another on each connection, all but the last keeping it (0: until the run ends)")
+      ->check(CLI::Range(0u, 0xffffffffu));
+  s->add_option("--request-interval", o.request_interval,
+                "HTTP: seconds between a response and the next request on the same connection")
+      ->check(CLI::Range(0.0, 3600.0));
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST (with --src-ip and --dst: the tuple space)");
 }
 
@@ -652,6 +658,20 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     }
   }
   client_w.think_time_ns = static_cast<std::uint64_t>(o.think_time * 1e9);
+  if (o.requests_per_connection != 1 || o.request_interval != 0) {
+    if (client_w.kind != WorkloadKind::kHttp) {
+      return fail("--requests-per-connection and --request-interval keep HTTP connections: add --http-get PATH");
+    }
+    if (o.requests_per_connection == 0 && o.connections != 0) {
+      return fail("--requests-per-connection 0 keeps every connection until the run ends, so --connections " +
+                  std::to_string(o.connections) + " would never be reached: give --duration instead");
+    }
+    if (o.requests_per_connection == 0 && close == ClosePolicy::kHalfClose) {
+      return fail("--close half sends FIN after the last request, and --requests-per-connection 0 has none: give a count");
+    }
+  }
+  client_w.requests_per_connection = o.requests_per_connection;
+  client_w.request_interval_ns = static_cast<std::uint64_t>(o.request_interval * 1e9);
   server_w.close = close;
   client_w.close = close;
   if (o.mode == Mode::kLoopback) {

@@ -48,85 +48,67 @@ bool is_client(const Connection& c) { return !c.has(conn_flags::kPassive); }
 
 void Engine::build_payload_templates() {
   const Workload& w = config_.workload;
-  request_head_.clear();
-  response_head_.clear();
-  keep_response_head_.clear();
-  keep_response_len_ = 0;
+  request_ = keep_request_ = response_ = keep_response_ = MessageTemplate{};
   switch (w.kind) {
     case WorkloadKind::kHttp: {
-      // One request per connection: "Connection: close" tells an HTTP/1.1 server to close after
-      // its response (RFC 9112 §9.6) instead of keeping the connection for the next request.
-      request_head_ = "GET " + w.http_path + " HTTP/1.1\r\nHost: " + w.http_host +
-                      "\r\nUser-Agent: synwave\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+      // The last request says "Connection: close": an HTTP/1.1 server closes after its response
+      // (RFC 9112 §9.6) instead of keeping the connection for another request.
+      const std::string get =
+          "GET " + w.http_path + " HTTP/1.1\r\nHost: " + w.http_host + "\r\nUser-Agent: synwave\r\nAccept: */*\r\n";
+      request_.head = get + "Connection: close\r\n\r\n";
+      keep_request_.head = get + "\r\n";
       const std::string head = "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: " + std::to_string(w.response_bytes);
-      response_head_ = head + "\r\nConnection: close\r\n\r\n";
+      response_.head = head + "\r\nConnection: close\r\n\r\n";
       // "keep-alive" spelled out: an HTTP/1.0 client keeps the connection only when told (§9.3).
-      keep_response_head_ = head + "\r\nConnection: keep-alive\r\n\r\n";
-      request_len_ = static_cast<std::uint32_t>(request_head_.size());
-      response_len_ = static_cast<std::uint32_t>(response_head_.size()) + w.response_bytes;
-      keep_response_len_ = static_cast<std::uint32_t>(keep_response_head_.size()) + w.response_bytes;
+      keep_response_.head = head + "\r\nConnection: keep-alive\r\n\r\n";
+      request_.len = static_cast<std::uint32_t>(request_.head.size());
+      keep_request_.len = static_cast<std::uint32_t>(keep_request_.head.size());
+      response_.len = static_cast<std::uint32_t>(response_.head.size()) + w.response_bytes;
+      keep_response_.len = static_cast<std::uint32_t>(keep_response_.head.size()) + w.response_bytes;
       break;
     }
     case WorkloadKind::kRaw:
-      request_len_ = w.request_bytes;
-      response_len_ = w.response_bytes;
+      request_.len = w.request_bytes;
+      response_.len = w.response_bytes;
       break;
     case WorkloadKind::kNone:
-    case WorkloadKind::kManual:
-      request_len_ = 0;
-      response_len_ = 0;
-      break;
+    case WorkloadKind::kManual: break;
   }
-  // The sum of a whole request or response, for the segment that carries it all (most do).
+  // The sum of a whole message, for the segment that carries it all (most do).
   constexpr std::uint32_t kMostPrecomputed = 65535;
   std::vector<std::uint8_t> bytes;
-  auto whole_sum = [&](const std::string& head, std::uint32_t len) {
-    if (len == 0 || len > kMostPrecomputed) return kUnknownSum;
-    bytes.resize(len);
-    copy_stream(head, 0, bytes.data(), len);
-    return checksum_add(bytes.data(), len);
-  };
-  request_sum_ = whole_sum(request_head_, request_len_);
-  response_sum_ = whole_sum(response_head_, response_len_);
-  keep_response_sum_ = whole_sum(keep_response_head_, keep_response_len_);
+  for (MessageTemplate* m : {&request_, &keep_request_, &response_, &keep_response_}) {
+    if (m->len == 0 || m->len > kMostPrecomputed) continue;
+    bytes.resize(m->len);
+    copy_stream(m->head, 0, bytes.data(), m->len);
+    m->sum = checksum_add(bytes.data(), m->len);
+  }
 }
 
 std::uint64_t Engine::copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const {
-  const bool client = is_client(c);
-  if (!client && c.requests > 1) return copy_responses(c, offset, dst, len);
-  // One request and its response: the last response, "Connection: close" unless the server
-  // keeps the connection for a request still to come.
-  const bool keep = !client && config_.workload.kind == WorkloadKind::kHttp && !c.has(conn_flags::kRequestDone);
-  copy_stream(client ? request_head_ : keep ? keep_response_head_ : response_head_, offset, dst, len);
+  const MessageStream m = tx_messages(c);
+  if (m.count > 1) return copy_messages(m, offset, dst, len);
+  copy_stream(m.last->head, offset, dst, len);
   if (config_.tx_checksum_offload) return 0;
-  const std::uint64_t whole = client ? request_sum_ : keep ? keep_response_sum_ : response_sum_;
-  if (offset == 0 && len == (client ? request_len_ : keep ? keep_response_len_ : response_len_) && whole != kUnknownSum) {
-    return whole;
-  }
+  if (offset == 0 && len == m.last->len && m.last->sum != kUnknownSum) return m.last->sum;
   return checksum_add(dst, len);
 }
 
-std::uint32_t Engine::response_stream_len(const Connection& c) const {
-  if (config_.workload.kind != WorkloadKind::kHttp) return response_len_;
-  const std::uint32_t last = c.has(conn_flags::kRequestDone) ? response_len_ : keep_response_len_;
-  return (c.requests - 1) * keep_response_len_ + last;
-}
-
-// Several responses on a kept connection: every one but the last is a keep-alive response.
-std::uint64_t Engine::copy_responses(const Connection& c, std::uint32_t offset, std::uint8_t* dst,
-                                     std::uint32_t len) const {
-  const std::uint32_t last_start = (c.requests - 1) * keep_response_len_;
-  const bool last_keeps = !c.has(conn_flags::kRequestDone);
+// Several messages on a kept connection: a segment may hold the end of one and the start of the
+// next.
+std::uint64_t Engine::copy_messages(const MessageStream& m, std::uint32_t offset, std::uint8_t* dst,
+                                    std::uint32_t len) const {
+  const std::uint32_t last_start = (m.count - 1) * m.keep->len;
   std::uint8_t* out = dst;
   std::uint32_t left = len;
   while (left > 0) {
     std::uint32_t n = left;
     if (offset < last_start) {
-      const std::uint32_t within = offset % keep_response_len_;
-      n = std::min(left, keep_response_len_ - within);
-      copy_stream(keep_response_head_, within, out, n);
+      const std::uint32_t within = offset % m.keep->len;
+      n = std::min(left, m.keep->len - within);
+      copy_stream(m.keep->head, within, out, n);
     } else {
-      copy_stream(last_keeps ? keep_response_head_ : response_head_, offset - last_start, out, n);
+      copy_stream(m.last->head, offset - last_start, out, n);
     }
     out += n;
     left -= n;
@@ -156,19 +138,30 @@ void Engine::app_established(std::uint32_t id) {
   else if (c.state == TcpState::kCloseWait) app_fin(id);  // the client gave up while we waited to accept
 }
 
-// Client: send the request (kNone: nothing to send, so the exchange is over at once).
+// Client: send the request (kNone: nothing to send, so the exchange is over at once). On a kept
+// connection, the next one: a new exchange, timed and read from scratch.
 void Engine::app_start_request(std::uint32_t id) {
   Connection& c = conns_[id];
   const Workload& w = config_.workload;
   c.phase_start_us = now_us();  // the transaction starts (after any think time)
+  c.clear(conn_flags::kWorkloadDone);
   arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
   if (w.kind == WorkloadKind::kNone) {
     if (w.close == ClosePolicy::kHalfClose) close(id, now_);  // the "request" is empty: FIN at once
     app_response_complete(id);
     return;
   }
-  c.tx_stream_len = request_len_;
-  if (w.close == ClosePolicy::kHalfClose) close(id, now_);
+  if (++c.requests > 1) c.http.response = HttpResponseScanner{};
+  c.tx_stream_len = tx_messages(c).len();
+  if (w.close == ClosePolicy::kHalfClose && c.requests == w.requests_per_connection) close(id, now_);
+}
+
+// Client: another request on this connection? Not after a failed exchange, nor once the server
+// has closed its side.
+bool Engine::more_requests(const Connection& c) const {
+  const Workload& w = config_.workload;
+  return w.kind == WorkloadKind::kHttp && c.state == TcpState::kEstablished && !c.has(conn_flags::kOutcomeCounted) &&
+         (w.requests_per_connection == 0 || c.requests < w.requests_per_connection);
 }
 
 std::uint32_t Engine::workload_deadline_us(const Connection& c) const {
@@ -214,8 +207,8 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
       break;
     case WorkloadKind::kRaw:
       if (is_client(c)) {
-        if (c.rx_stream_len() >= response_len_) app_response_complete(id);
-      } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len() >= request_len_) {
+        if (c.rx_stream_len() >= response_.len) app_response_complete(id);
+      } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len() >= request_.len) {
         app_request_complete(id);
       }
       break;
@@ -238,14 +231,14 @@ void Engine::app_respond(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kWorkloadDone);
   if (config_.workload.kind != WorkloadKind::kHttp) c.set(conn_flags::kRequestDone);  // one exchange
-  c.tx_stream_len = response_stream_len(c);
+  c.tx_stream_len = tx_messages(c).len();
   if (!c.has(conn_flags::kRequestDone)) return;
   switch (config_.workload.close) {
     case ClosePolicy::kServerFirst:
       close(id, now_);  // the FIN rides on the last segment of the response
       break;
     case ClosePolicy::kReset:
-      if (response_len_ == 0) {
+      if (response_.len == 0) {
         ++counters_.conn_aborted_by_policy;
         abort(id, now_);
       } else {
@@ -266,15 +259,26 @@ void Engine::response_done(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kWorkloadDone);
   if (config_.workload.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
-  if (config_.workload.kind == WorkloadKind::kHttp && !c.http.response.status_ok()) {
-    count_outcome(id, &Counters::conn_failed_http_status);
-  }
+  if (config_.workload.kind != WorkloadKind::kHttp) return;
+  ++counters_.http_responses_read;
+  if (!c.http.response.status_ok()) count_outcome(id, &Counters::conn_failed_http_status);
 }
 
-// Client: the whole response is in.
+// Client: the whole response is in. The next request on a kept connection goes at once or after
+// --request-interval (the state deadline ends the pause, as it ends a think time).
 void Engine::app_response_complete(std::uint32_t id) {
   Connection& c = conns_[id];
   response_done(id);
+  if (more_requests(c)) {
+    const std::uint64_t interval = config_.workload.request_interval_ns;
+    if (interval == 0) {
+      app_start_request(id);
+    } else {
+      c.set(conn_flags::kThinking);
+      arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(interval / kMicrosecond));
+    }
+    return;
+  }
   switch (config_.workload.close) {
     case ClosePolicy::kClientFirst: close(id, now_); break;
     case ClosePolicy::kReset:
@@ -301,6 +305,7 @@ void Engine::app_fin(std::uint32_t id) {
   const Workload& w = config_.workload;
   if (w.kind == WorkloadKind::kManual || c.has(conn_flags::kAwaitingAccept)) return;
   if (is_client(c)) {
+    c.clear(conn_flags::kThinking);  // no request follows a server's FIN
     // A response framed by neither Content-Length nor chunks ends with the connection (RFC 9112
     // §6.3): the FIN completes it.
     if (w.kind == WorkloadKind::kHttp && !c.has(conn_flags::kWorkloadDone) && c.http.response.framed_by_close()) {

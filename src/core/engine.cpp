@@ -533,6 +533,11 @@ void Engine::on_timer(std::uint32_t id) {
       // application's read timeout does: abort.
       if (c.snd_una != c.snd_max) {
         arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
+      } else if (kept_for_next_request(c)) {
+        // An HTTP server's kept connection with every response delivered: closed the way web
+        // servers end an idle keep-alive connection (nginx's keepalive_timeout), a success.
+        ++counters_.http_keep_alive_closed;
+        close(id, now_);
       } else {
         send_reset(c);
         connection_done(id, &Counters::conn_failed_idle_timeout);

@@ -6,12 +6,16 @@
 # to close (HTTP/1.1 keeps connections open otherwise, and the client used to wait 60 s for a
 # FIN), and every connection must complete with a 200 and the whole body. nginx's access log is
 # the independent check: 2000 lines, each a 200 with 1234 body bytes.
+# Then kept connections (issue 12): 200 connections of 10 requests each (--requests-per-connection),
+# of another file; nginx's log must show 10 requests on each of 200 connections.
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly CONNECTIONS=2000
 readonly CONCURRENCY=32
 readonly BODY_BYTES=1234
+readonly KEPT_CONNECTIONS=200
+readonly REQUESTS_PER_CONNECTION=10
 
 sw_begin 120
 sw_require nginx
@@ -20,10 +24,11 @@ sw_netns
 ROOT="$SW_WORKDIR/www"
 mkdir -p "$ROOT" "$SW_WORKDIR/nginx-temp"
 head -c "$BODY_BYTES" /dev/zero | tr '\0' 'n' >"$ROOT/index.html"
+cp "$ROOT/index.html" "$ROOT/kept.html"
 # nginx's workers run as www-data: they must reach the document root (mktemp made it 0700).
 chmod o+x "$SW_WORKDIR"
 chmod o+rx "$ROOT"
-chmod o+r "$ROOT/index.html"
+chmod o+r "$ROOT/index.html" "$ROOT/kept.html"
 NGINX_CONF="$SW_WORKDIR/nginx.conf"
 cat >"$NGINX_CONF" <<EOF
 daemon off;
@@ -32,7 +37,10 @@ pid $SW_WORKDIR/nginx.pid;
 error_log $SW_WORKDIR/nginx-error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log $SW_WORKDIR/access.log;
+  # The request, status and body bytes, then nginx's connection serial and that connection's
+  # request count (the kept-connection check reads them).
+  log_format sw '"\$request" \$status \$body_bytes_sent \$connection \$connection_requests';
+  access_log $SW_WORKDIR/access.log sw;
   client_body_temp_path $SW_WORKDIR/nginx-temp/body;
   proxy_temp_path $SW_WORKDIR/nginx-temp/proxy;
   fastcgi_temp_path $SW_WORKDIR/nginx-temp/fastcgi;
@@ -73,10 +81,35 @@ sw_assert_json "$REPORT" "report: nginx closed every connection itself (it honou
 sw_assert_json "$REPORT" "report: every response body whole ($CONNECTIONS x $BODY_BYTES bytes and the headers)" \
   "r['counters']['rx_bytes'] >= $CONNECTIONS * $BODY_BYTES"
 
+# --- kept connections -----------------------------------------------------------------------------
+KEPT_REQUESTS=$((KEPT_CONNECTIONS * REQUESTS_PER_CONNECTION))
+KEPT_LOG="$SW_WORKDIR/synwave-kept.log"
+KEPT_REPORT="$SW_WORKDIR/report-kept.json"
+run_start=$SECONDS
+sw_start_tap_synwave "$KEPT_LOG" 0 "" client --dst "$SW_KERNEL_IP:80" --http-get /kept.html \
+  --connections "$KEPT_CONNECTIONS" --concurrency "$CONCURRENCY" --requests-per-connection "$REQUESTS_PER_CONNECTION" \
+  --report "$KEPT_REPORT" --stats-interval 1
+CLIENT_PID=$SW_PID
+sw_check "synwave's client sends $REQUESTS_PER_CONNECTION requests on each of $KEPT_CONNECTIONS kept connections"
+sw_wait_exit "$CLIENT_PID" "$KEPT_LOG" 60
+[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$KEPT_LOG"; sw_fail "synwave client exited with $SW_STOP_STATUS"; }
+sw_ok "after $((SECONDS - run_start)) s: $(grep '^synwave client:' "$KEPT_LOG" || echo 'no summary line')"
+sw_assert_json "$KEPT_REPORT" "report: $KEPT_CONNECTIONS completed, none failed, $KEPT_REQUESTS responses read" \
+  "r['connections_completed'] == $KEPT_CONNECTIONS and r['connections_failed'] == 0 and r['counters']['http_responses_read'] == $KEPT_REQUESTS and r['http_requests_per_s'] > r['cps'] and r['latency']['transaction']['count'] == $KEPT_REQUESTS"
+sw_assert_json "$KEPT_REPORT" "report: nginx closed every connection after its last request (Connection: close)" \
+  "r['counters']['http_server_kept_open'] == 0"
+
 sw_stop "$NGINX_PID" "$NGINX_LOG" 10
 sw_check "nginx's access log: $CONNECTIONS requests, each 'GET /index.html HTTP/1.1' answered 200 with $BODY_BYTES bytes"
-LINES="$(grep -c . "$SW_WORKDIR/access.log" || true)"
-GOOD="$(grep -c "\"GET /index.html HTTP/1.1\" 200 $BODY_BYTES " "$SW_WORKDIR/access.log" || true)"
-[[ "$LINES" -eq "$CONNECTIONS" && "$GOOD" -eq "$CONNECTIONS" ]] ||
-  { tail -n 5 "$SW_WORKDIR/access.log" >&2; sw_fail "access log: $LINES lines, $GOOD of them 200 with $BODY_BYTES bytes"; }
-sw_ok "$GOOD requests, each a 200 with $BODY_BYTES bytes"
+GOOD="$(grep -c "^\"GET /index.html HTTP/1.1\" 200 $BODY_BYTES .* 1\$" "$SW_WORKDIR/access.log" || true)"
+[[ "$GOOD" -eq "$CONNECTIONS" ]] ||
+  { tail -n 5 "$SW_WORKDIR/access.log" >&2; sw_fail "access log: $GOOD requests to /index.html were a 200 with $BODY_BYTES bytes, alone on their connection"; }
+sw_ok "$GOOD requests, each a 200 with $BODY_BYTES bytes, one per connection"
+
+sw_check "nginx's access log: $KEPT_REQUESTS requests to /kept.html, $REQUESTS_PER_CONNECTION on each of $KEPT_CONNECTIONS connections"
+read -r KEPT_GOOD KEPT_CONNS KEPT_FULL < <(awk -v b="$BODY_BYTES" -v n="$REQUESTS_PER_CONNECTION" '
+  $1 == "\"GET" && $2 == "/kept.html" && $4 == 200 && $5 == b { good++; count[$6]++ }
+  END { for (c in count) { conns++; if (count[c] == n) full++ } print good + 0, conns + 0, full + 0 }' "$SW_WORKDIR/access.log")
+[[ "$KEPT_GOOD" -eq "$KEPT_REQUESTS" && "$KEPT_CONNS" -eq "$KEPT_CONNECTIONS" && "$KEPT_FULL" -eq "$KEPT_CONNECTIONS" ]] ||
+  sw_fail "access log: $KEPT_GOOD good requests to /kept.html over $KEPT_CONNS connections, $KEPT_FULL of them with $REQUESTS_PER_CONNECTION"
+sw_ok "$KEPT_GOOD requests over $KEPT_CONNS connections, each carrying $REQUESTS_PER_CONNECTION"

@@ -27,6 +27,7 @@ struct PolicyCase {
   WorkloadKind kind;
   ClosePolicy client_policy;
   ClosePolicy server_policy;
+  std::uint32_t requests = 1;  // per connection (HTTP keeps the connection between them)
 };
 
 class EnginePairTest : public ::testing::TestWithParam<PolicyCase> {};
@@ -37,6 +38,7 @@ TEST_P(EnginePairTest, OneHundredConnections_AllComplete_NothingLeaks) {
   cw.kind = pc.kind;
   cw.close = pc.client_policy;
   cw.response_bytes = 5000;
+  cw.requests_per_connection = pc.requests;
   EngineConfig cc = base_config(kClientIp, kClientMac, kServerIp, kServerMac);
   EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
   cc.time_wait = 2 * kSecond;
@@ -73,7 +75,11 @@ TEST_P(EnginePairTest, OneHundredConnections_AllComplete_NothingLeaks) {
   EXPECT_EQ(client.counters().retransmits, 0u);
   EXPECT_EQ(server.counters().retransmits, 0u);
   if (pc.kind != WorkloadKind::kNone) {
-    EXPECT_GE(client.counters().rx_bytes, 100u * 5000u);
+    EXPECT_GE(client.counters().rx_bytes, 100u * 5000u * pc.requests);
+  }
+  if (pc.kind == WorkloadKind::kHttp) {
+    EXPECT_EQ(client.counters().http_responses_read, 100u * pc.requests);
+    EXPECT_EQ(server.counters().http_requests_read, 100u * pc.requests);
   }
 }
 
@@ -83,6 +89,10 @@ INSTANTIATE_TEST_SUITE_P(
                       PolicyCase{WorkloadKind::kHttp, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst},
                       PolicyCase{WorkloadKind::kHttp, ClosePolicy::kReset, ClosePolicy::kClientFirst},
                       PolicyCase{WorkloadKind::kHttp, ClosePolicy::kHalfClose, ClosePolicy::kServerFirst},
+                      PolicyCase{WorkloadKind::kHttp, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst, 5},
+                      PolicyCase{WorkloadKind::kHttp, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst, 5},
+                      PolicyCase{WorkloadKind::kHttp, ClosePolicy::kReset, ClosePolicy::kClientFirst, 5},
+                      PolicyCase{WorkloadKind::kHttp, ClosePolicy::kHalfClose, ClosePolicy::kServerFirst, 5},
                       PolicyCase{WorkloadKind::kRaw, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst},
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst},
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst}));

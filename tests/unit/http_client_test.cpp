@@ -14,12 +14,14 @@ namespace {
 // handshake is done and the request read, so the peer's next segment is the response.
 class HttpClient : public ::testing::Test {
  protected:
-  void Start(ClosePolicy close = ClosePolicy::kServerFirst) {
+  void Start(ClosePolicy close = ClosePolicy::kServerFirst, std::uint32_t requests = 1, TimeNs interval = 0) {
     EngineConfig cfg = TcpPeer::DefaultConfig();
     cfg.delayed_ack = 0;
     cfg.workload.kind = WorkloadKind::kHttp;
     cfg.workload.http_path = "/";
     cfg.workload.close = close;
+    cfg.workload.requests_per_connection = requests;
+    cfg.workload.request_interval_ns = interval;
     peer_ = std::make_unique<TcpPeer>(cfg);
     TcpPeer& p = *peer_;
     p.MakeSynSent();
@@ -35,6 +37,12 @@ class HttpClient : public ::testing::Test {
     p.Send({.flags = static_cast<std::uint8_t>(kAck | kPsh | (fin ? kFin : 0)), .seq = p.snd_nxt, .ack = p.rcv_nxt,
             .text = text});
     p.snd_nxt += static_cast<std::uint32_t>(text.size()) + (fin ? 1u : 0u);
+  }
+  // The next request on a kept connection, as the engine sends it.
+  std::string ExpectRequest() {
+    TcpPeer& p = *peer_;
+    const ParsedFrame f = p.ExpectEmit(kAck, kAny, p.snd_nxt);  // (the peer's rcv_nxt follows it)
+    return std::string(f.payload.begin(), f.payload.end());
   }
 
   std::unique_ptr<TcpPeer> peer_;
@@ -124,6 +132,69 @@ TEST_F(HttpClient, MalformedChunk_FailedAndReset) {
   p.ExpectEmit(kRst | kAck, kAny, kAny);
   EXPECT_EQ(p.counters().conn_failed_http_framing, 1u);
   EXPECT_TRUE(p.Gone());
+}
+
+// Kept connections (issue 12): --requests-per-connection N sends N requests one after another,
+// all but the last without "Connection: close", each when the previous response is complete.
+
+const std::string kKeepResponse = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+TEST_F(HttpClient, ThreeRequestsPerConnection_OnlyTheLastAsksToClose) {
+  Start(ClosePolicy::kServerFirst, 3);
+  TcpPeer& p = *peer_;
+  EXPECT_EQ(request_.find("Connection: close"), std::string::npos) << request_;
+  Respond(kKeepResponse, false);
+  const std::string second = ExpectRequest();  // it carries the ACK of the response
+  EXPECT_EQ(second, request_);
+  Respond(kKeepResponse, false);
+  const std::string third = ExpectRequest();
+  EXPECT_NE(third.find("\r\nConnection: close\r\n"), std::string::npos) << third;
+  Respond("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", true);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  p.SendAck();
+  EXPECT_TRUE(p.Gone());
+  EXPECT_EQ(p.counters().http_responses_read, 3u);
+  EXPECT_EQ(p.counters().conn_completed, 1u);
+  EXPECT_EQ(p.engine().latency().transaction.count(), 3u);
+}
+
+TEST_F(HttpClient, RequestInterval_TheNextRequestWaitsForIt) {
+  Start(ClosePolicy::kClientFirst, 2, 200 * kMillisecond);
+  TcpPeer& p = *peer_;
+  Respond(kKeepResponse, false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  p.Advance(190 * kMillisecond);
+  p.ExpectNothing();
+  p.Advance(20 * kMillisecond);
+  EXPECT_NE(ExpectRequest().find("Connection: close"), std::string::npos);
+  Respond(kKeepResponse, false);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);  // --close client: after the last response
+  EXPECT_EQ(p.counters().http_responses_read, 2u);
+}
+
+// The server closes during the pause: no request follows, and the connection is a success.
+TEST_F(HttpClient, ServerClosesDuringTheInterval_NoMoreRequests) {
+  Start(ClosePolicy::kServerFirst, 0, 200 * kMillisecond);
+  TcpPeer& p = *peer_;
+  Respond(kKeepResponse, false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  p.SendFin();
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  p.SendAck();
+  EXPECT_TRUE(p.Gone());
+  p.Advance(300 * kMillisecond);
+  p.ExpectNothing();
+  EXPECT_EQ(p.counters().conn_completed, 1u);
+  EXPECT_EQ(p.counters().conn_failed, 0u);
+}
+
+// A failed exchange ends the connection's requests: it closes the way the policy says.
+TEST_F(HttpClient, Non2xxOnAKeptConnection_NoMoreRequests) {
+  Start(ClosePolicy::kClientFirst, 3);
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", false);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.counters().conn_failed_http_status, 1u);
 }
 
 }  // namespace

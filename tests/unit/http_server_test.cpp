@@ -26,6 +26,7 @@ class HttpServer : public ::testing::Test {
     cfg.workload.kind = WorkloadKind::kHttp;
     cfg.workload.response_bytes = 5;
     cfg.workload.max_requests = max_requests;
+    cfg.idle_timeout = 5 * kSecond;
     peer_ = std::make_unique<TcpPeer>(cfg);
     peer_->MakeEstablished();
   }
@@ -90,6 +91,24 @@ TEST_F(HttpServer, ClientClosesAKeptConnection_Completed) {
   p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
   p.SendAck();
   EXPECT_TRUE(p.Gone());
+  EXPECT_EQ(p.counters().conn_completed, 1u);
+  EXPECT_EQ(p.counters().conn_failed, 0u);
+}
+
+// A kept connection left idle: closed with FIN after --idle-timeout, a success (an idle
+// connection still waiting for its first request is reset, as before).
+TEST_F(HttpServer, KeptConnectionIdle_ClosedWithFinAfterTheIdleTimeout) {
+  Start();
+  TcpPeer& p = *peer_;
+  EXPECT_EQ(Exchange(kKeep, kAck), kKeepResponse);
+  p.SendAck();
+  p.Advance(4900 * kMillisecond);
+  p.ExpectNothing();
+  p.Advance(200 * kMillisecond);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.counters().http_keep_alive_closed, 1u);
+  p.SendFin();
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
   EXPECT_EQ(p.counters().conn_completed, 1u);
   EXPECT_EQ(p.counters().conn_failed, 0u);
 }
