@@ -159,6 +159,12 @@ void print_progress(RunState& s, const Totals& t, TimeNs now, const LatencyTotal
                latency_progress(s, interval).c_str());
 }
 
+// A kept connection carries several requests: as the client counts them (complete responses)
+// when there is one, else as the server does.
+std::uint64_t http_requests(const RunState& s, const Totals& t) {
+  return s.plan->options.mode == Mode::kServer ? t.all.http_requests_read : t.role[kClient].http_responses_read;
+}
+
 // Called with each progress line, before `last` moves on: the rates over the interval just ended.
 void record_timeline_sample(RunState& s, const Totals& t, TimeNs now, const LatencyTotals& interval) {
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
@@ -168,13 +174,16 @@ void record_timeline_sample(RunState& s, const Totals& t, TimeNs now, const Late
   p.opened_per_s = static_cast<double>(t.all.conn_opened - s.last.all.conn_opened) / dt;
   p.completed_per_s = static_cast<double>(completed(s, t) - completed(s, s.last)) / dt;
   p.failed_per_s = static_cast<double>(failed(s, t) - failed(s, s.last)) / dt;
+  p.http_requests_per_s = static_cast<double>(http_requests(s, t) - http_requests(s, s.last)) / dt;
   if (interval.has_client && interval.client.connect.count() > 0) {
     p.connect_p50_us = static_cast<double>(interval.client.connect.value_at_percentile(50)) / 1e3;
     p.connect_p99_us = static_cast<double>(interval.client.connect.value_at_percentile(99)) / 1e3;
   }
   for (dpdk::Role role : {dpdk::Role::kServer, dpdk::Role::kClient}) {
     const RoleBusy b = role_busy(s, t, &s.last, role);
-    if (b.present) p.busy_pct[static_cast<std::size_t>(role)] = 100.0 * b.share;
+    if (!b.present) continue;
+    p.busy_pct[static_cast<std::size_t>(role)] = 100.0 * b.share;
+    p.established[static_cast<std::size_t>(role)] = t.gauges[static_cast<std::size_t>(role)].in(TcpState::kEstablished);
   }
 }
 
@@ -184,7 +193,10 @@ nlohmann::json timeline_json(const RunState& s) {
     nlohmann::json sample = {{"t_s", p.t_s},
                              {"opened_per_s", p.opened_per_s},
                              {"completed_per_s", p.completed_per_s},
-                             {"failed_per_s", p.failed_per_s}};
+                             {"failed_per_s", p.failed_per_s},
+                             {"http_requests_per_s", p.http_requests_per_s}};
+    if (p.established[kServer] >= 0) sample["server_established"] = p.established[kServer];
+    if (p.established[kClient] >= 0) sample["client_established"] = p.established[kClient];
     if (p.busy_pct[kServer] >= 0) sample["server_busy_pct"] = p.busy_pct[kServer];
     if (p.busy_pct[kClient] >= 0) sample["client_busy_pct"] = p.busy_pct[kClient];
     if (p.connect_p50_us >= 0) {
@@ -654,12 +666,6 @@ std::vector<std::string> run_hints(const RunState& s) {
   return out;
 }
 
-// A kept connection carries several requests: as the client counts them (complete responses)
-// when there is one, else as the server does.
-std::uint64_t http_requests(const RunState& s, const Totals& t) {
-  return s.plan->options.mode == Mode::kServer ? t.all.http_requests_read : t.role[kClient].http_responses_read;
-}
-
 nlohmann::json build_report(const RunState& s) {
   if (s.plan->options.mode == Mode::kFlood) return build_flood_report(s);
   const Totals t = collect(s);
@@ -713,6 +719,9 @@ nlohmann::json build_report(const RunState& s) {
                            {"data_plane", worker_json(snap.worker)}});
   }
   r["dispatch"] = s.dispatch;
+  r["memory"] = {{"engine_bytes", s.engine_bytes},
+                 {"connection_records", s.connection_records},
+                 {"bytes_per_record", s.connection_records == 0 ? 0 : s.engine_bytes / s.connection_records}};
   r["ports"] = ports_json(s);
   r["config"] = s.config;
   r["timeline"] = timeline_json(s);
@@ -736,6 +745,11 @@ std::string summary_line(const RunState& s) {
   if (kept && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
     n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %llu HTTP requests = %.0f requests/s",
                        static_cast<unsigned long long>(requests), period.cps(requests));
+  }
+  // A client that keeps its connections for the whole run (a concurrency test): how many it holds.
+  if (o.mode != Mode::kServer && o.requests_per_connection == 0 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
+    n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %u connections held at the end",
+                       t.gauges[kClient].in(TcpState::kEstablished));
   }
   if (period.startup_s >= 0.05 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
     std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " (after %.2f s of start-up: ARP, first peer)",

@@ -54,7 +54,11 @@ struct TimelineSample {
   double opened_per_s = 0;
   double completed_per_s = 0;
   double failed_per_s = 0;
+  double http_requests_per_s = 0;
   double busy_pct[dpdk::kRoles] = {-1, -1};  // each role's busy share over the interval; -1: role absent
+  // Each role's connections in ESTABLISHED at the end of the interval (what a concurrency test
+  // holds); -1: role absent.
+  std::int64_t established[dpdk::kRoles] = {-1, -1};
   // Connect latency of the connections established in the interval (client side); -1: none.
   double connect_p50_us = -1;
   double connect_p99_us = -1;
@@ -74,6 +78,10 @@ struct RunState {
   Totals last;
   LatencyStats last_latency;  // cumulative at the last progress line: the line shows the interval
   TimeNs last_at = 0;
+  // What the engines' tables take (every record preallocated at start), and how many connection
+  // records they hold: the memory a connection costs.
+  std::uint64_t engine_bytes = 0;
+  std::uint64_t connection_records = 0;
   std::string dispatch;  // "rss", "software", "single-queue" or "ring pair"
   std::vector<PortSummary> ports;
   nlohmann::json config;

@@ -375,6 +375,8 @@ int run(RunPlan& plan) {
     cfg.tx_checksum_offload = infos[loopback ? (role == dpdk::Role::kClient ? 0 : 1) : 0].tx_checksum_offload;
     engines.push_back(std::make_unique<Engine>(cfg, dpdk::make_frame_io(b), clock.now()));
     b.engine = engines.back().get();
+    state.engine_bytes += b.engine->memory_bytes();
+    state.connection_records += cfg.max_connections;
     if (gen != nullptr) {
       generators.push_back(std::make_unique<ConnectionGenerator>(*gen, clock.now()));
       b.generator = generators.back().get();

@@ -159,11 +159,11 @@ TEST_F(HttpClient, ThreeRequestsPerConnection_OnlyTheLastAsksToClose) {
 }
 
 TEST_F(HttpClient, RequestInterval_TheNextRequestWaitsForIt) {
-  Start(ClosePolicy::kClientFirst, 2, 200 * kMillisecond);
+  Start(ClosePolicy::kClientFirst, 2, 10 * kSecond);  // dperf's keepalive interval, in seconds
   TcpPeer& p = *peer_;
   Respond(kKeepResponse, false);
   p.ExpectEmit(kAck, kAny, p.snd_nxt);
-  p.Advance(190 * kMillisecond);
+  p.Advance(9990 * kMillisecond);
   p.ExpectNothing();
   p.Advance(20 * kMillisecond);
   EXPECT_NE(ExpectRequest().find("Connection: close"), std::string::npos);
