@@ -83,10 +83,12 @@ struct Connection {
   std::uint8_t dupacks;
   std::uint8_t deadlines;   // which of the deadlines above are armed (deadline_bits)
   std::uint8_t listener;    // passive: index of the listening port
+  std::uint8_t in_flight;   // HTTP client: requests sent whose responses are not complete yet
   // Client: when the phase being timed began (engine.hpp latency()): the first SYN, then
   // ESTABLISHED. In the 32-bit microsecond clock like the deadlines; here it fills padding.
   std::uint32_t phase_start_us;
-  // HTTP server: requests read on this connection (each answered once it is accepted).
+  // HTTP server: requests read on this connection (each answered once it is accepted); client:
+  // requests sent.
   std::uint32_t requests;
 
   [[nodiscard]] bool has(std::uint16_t f) const { return (flags & f) != 0; }

@@ -317,6 +317,7 @@ class Engine {
   void app_all_acked(std::uint32_t id);
   void app_request_complete(std::uint32_t id);
   [[nodiscard]] bool more_requests(const Connection& c) const;
+  void send_requests(std::uint32_t id);
   void app_respond(std::uint32_t id);
   void response_done(std::uint32_t id);
   void app_response_complete(std::uint32_t id);
@@ -377,6 +378,9 @@ class Engine {
   };
   // On a kept HTTP connection every message but the last is a keep_ one: a request without
   // "Connection: close", a response with "Connection: keep-alive".
+  // A pipelining client's send times of its requests in flight, --pipeline slots per connection
+  // (request r in slot r mod pipeline); empty without pipelining, where phase_start_us does.
+  std::vector<std::uint32_t> request_starts_;
   MessageTemplate request_;
   MessageTemplate keep_request_;
   MessageTemplate response_;

@@ -355,7 +355,9 @@ struct HttpResponseScanner {
   // The response's length ends with the connection: nothing in the header framed it.
   [[nodiscard]] bool framed_by_close() const { return header_done && !chunked && content_length == kUnknownLength; }
 
-  void feed(const std::uint8_t* p, std::uint32_t n) {
+  // Returns the bytes that belong to this response: all n until it is complete, then up to its
+  // end (what follows is the next response's, on a pipelined connection).
+  std::uint32_t feed(const std::uint8_t* p, std::uint32_t n) {
     if (status_pos < kStatusLineBytes) {
       const std::uint32_t k = std::min<std::uint32_t>(n, kStatusLineBytes - status_pos);
       read_status(p, k);
@@ -372,12 +374,12 @@ struct HttpResponseScanner {
         header_done = found;
       }
     }
-    if (!header_done || i == n) return;
-    if (chunked) {
-      feed_chunks(p + i, n - i);
-    } else {
-      body_received += n - i;  // beyond Content-Length: ignored, the response is complete
-    }
+    if (!header_done || i == n) return n;
+    if (chunked) return i + feed_chunks(p + i, n - i);
+    // Counted whole (the bytes past Content-Length too), so body_received says what arrived.
+    const std::uint32_t left = content_length - std::min(body_received, content_length);
+    body_received += n - i;
+    return content_length == kUnknownLength ? n : i + std::min(n - i, left);
   }
 
  private:
@@ -427,8 +429,10 @@ struct HttpResponseScanner {
   }
 
   // The chunked body (RFC 9112 §7.1), byte by byte except for chunk data, which is skipped.
-  void feed_chunks(const std::uint8_t* p, std::uint32_t n) {
-    for (std::uint32_t j = 0; j < n && !framing_error && chunk_state != kChunksDone; ++j) {
+  // Returns the bytes read: n, or up to the body's end.
+  std::uint32_t feed_chunks(const std::uint8_t* p, std::uint32_t n) {
+    std::uint32_t j = 0;
+    for (; j < n && !framing_error && chunk_state != kChunksDone; ++j) {
       const char c = static_cast<char>(p[j]);
       switch (chunk_state) {
         case kChunkSize: {
@@ -480,6 +484,7 @@ struct HttpResponseScanner {
         default: break;
       }
     }
+    return j;
   }
 
   static int hex_digit(char c) {

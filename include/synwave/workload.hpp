@@ -41,6 +41,10 @@ struct Workload {
   std::uint32_t requests_per_connection = 1;
   // HTTP client: the pause between a response and the next request on the connection.
   std::uint64_t request_interval_ns = 0;
+  // HTTP client: requests in flight on one connection (1: each waits for the previous response;
+  // more pipeline them, RFC 9112 §9.3.2). At most kMaxPipeline.
+  std::uint32_t pipeline = 1;
+  static constexpr std::uint32_t kMaxPipeline = 255;
 };
 
 }  // namespace synwave

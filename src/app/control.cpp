@@ -612,6 +612,7 @@ nlohmann::json effective_config(const RunPlan& plan) {
     j["think_time_s"] = o.think_time;
     j["requests_per_connection"] = o.requests_per_connection;
     j["request_interval_s"] = o.request_interval;
+    j["pipeline"] = o.pipeline;
     j["concurrency"] = plan.generator.concurrency;
     j["connections"] = plan.generator.total;
     j["src_ports"] = o.src_ports;

@@ -215,6 +215,8 @@ void add_client(CLI::App* s, AppOptions& o, bool loopback) {
   s->add_option("--request-interval", o.request_interval,
                 "HTTP: seconds between a response and the next request on the same connection")
       ->check(CLI::Range(0.0, 3600.0));
+  s->add_option("--pipeline", o.pipeline, "HTTP: requests in flight on one connection (pipelining; 1: none)")
+      ->check(CLI::Range(1u, Workload::kMaxPipeline));
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST (with --src-ip and --dst: the tuple space)");
 }
 
@@ -658,9 +660,13 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     }
   }
   client_w.think_time_ns = static_cast<std::uint64_t>(o.think_time * 1e9);
-  if (o.requests_per_connection != 1 || o.request_interval != 0) {
+  if (o.requests_per_connection != 1 || o.request_interval != 0 || o.pipeline != 1) {
     if (client_w.kind != WorkloadKind::kHttp) {
-      return fail("--requests-per-connection and --request-interval keep HTTP connections: add --http-get PATH");
+      return fail("--requests-per-connection, --request-interval and --pipeline keep HTTP connections: add --http-get PATH");
+    }
+    if (o.pipeline > 1 && o.request_interval != 0) {
+      return fail("--pipeline sends the next request as soon as a response is in, so --request-interval " +
+                  std::to_string(o.request_interval) + " cannot apply: give one of them");
     }
     if (o.requests_per_connection == 0 && o.connections != 0) {
       return fail("--requests-per-connection 0 keeps every connection until the run ends, so --connections " +
@@ -672,6 +678,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   }
   client_w.requests_per_connection = o.requests_per_connection;
   client_w.request_interval_ns = static_cast<std::uint64_t>(o.request_interval * 1e9);
+  client_w.pipeline = o.pipeline;
   server_w.close = close;
   client_w.close = close;
   if (o.mode == Mode::kLoopback) {

@@ -42,6 +42,7 @@ struct AppOptions {
   double think_time = 0;           // seconds between the handshake and the request
   std::uint32_t requests_per_connection = 1;  // HTTP client: 0 until the run ends
   double request_interval = 0;     // HTTP client: seconds between a response and the next request
+  std::uint32_t pipeline = 1;      // HTTP client: requests in flight per connection
   std::uint32_t concurrency = 0;   // 0: mode default
   std::uint64_t connections = 0;
   std::optional<double> duration;

@@ -151,17 +151,28 @@ void Engine::app_start_request(std::uint32_t id) {
     app_response_complete(id);
     return;
   }
-  if (++c.requests > 1) c.http.response = HttpResponseScanner{};
+  send_requests(id);
+}
+
+// Client: requests until --pipeline are in flight or the connection has none left.
+void Engine::send_requests(std::uint32_t id) {
+  Connection& c = conns_[id];
+  const Workload& w = config_.workload;
+  do {
+    if (!request_starts_.empty()) request_starts_[std::size_t{id} * w.pipeline + c.requests % w.pipeline] = now_us();
+    ++c.requests;
+    ++c.in_flight;
+  } while (c.in_flight < w.pipeline && (w.requests_per_connection == 0 || c.requests < w.requests_per_connection));
   c.tx_stream_len = tx_messages(c).len();
   if (w.close == ClosePolicy::kHalfClose && c.requests == w.requests_per_connection) close(id, now_);
 }
 
-// Client: another request on this connection? Not after a failed exchange, nor once the server
-// has closed its side.
+// Client: another request on this connection now? Not beyond the pipeline's depth, not after a
+// failed exchange, nor once the server has closed its side.
 bool Engine::more_requests(const Connection& c) const {
   const Workload& w = config_.workload;
   return w.kind == WorkloadKind::kHttp && c.state == TcpState::kEstablished && !c.has(conn_flags::kOutcomeCounted) &&
-         (w.requests_per_connection == 0 || c.requests < w.requests_per_connection);
+         c.in_flight < w.pipeline && (w.requests_per_connection == 0 || c.requests < w.requests_per_connection);
 }
 
 std::uint32_t Engine::workload_deadline_us(const Connection& c) const {
@@ -184,14 +195,22 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
   switch (w.kind) {
     case WorkloadKind::kHttp:
       if (is_client(c)) {
-        c.http.response.feed(p, n);
-        if (c.http.response.framing_error) {
-          // A malformed chunked body: the exchange failed; no more is read.
-          count_outcome(id, &Counters::conn_failed_http_framing);
-          c.set(conn_flags::kWorkloadDone);
-          abort(id, now_);
-        } else if (c.http.response.complete()) {
+        // Response after response: a pipelined connection's segment may end one and start the next.
+        while (n > 0) {
+          const std::uint32_t used = c.http.response.feed(p, n);
+          if (c.http.response.framing_error) {
+            // A malformed chunked body: the exchange failed; no more is read.
+            count_outcome(id, &Counters::conn_failed_http_framing);
+            c.set(conn_flags::kWorkloadDone);
+            abort(id, now_);
+            return;
+          }
+          if (!c.http.response.complete()) return;
           app_response_complete(id);
+          // Bytes after the last response outstanding are not read (as after any response).
+          if (c.state == TcpState::kClosed || c.in_flight == 0) return;
+          p += used;
+          n -= used;
         }
       } else if (!c.has(conn_flags::kRequestDone)) {
         const std::uint32_t before = c.requests;
@@ -255,13 +274,19 @@ void Engine::app_respond(std::uint32_t id) {
 // Client: the exchange is over, however the response's end was found: timed, and an HTTP
 // response whose status is not 2xx failed all the same (counted now; the connection still closes
 // the way the policy says).
+// Responses come in the order of their requests: the one done is the oldest in flight, and the
+// next oldest is timed from its own start.
 void Engine::response_done(std::uint32_t id) {
   Connection& c = conns_[id];
-  c.set(conn_flags::kWorkloadDone);
-  if (config_.workload.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
-  if (config_.workload.kind != WorkloadKind::kHttp) return;
+  const Workload& w = config_.workload;
+  if (w.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
+  if (c.in_flight > 0) --c.in_flight;
+  if (c.in_flight == 0) c.set(conn_flags::kWorkloadDone);
+  else c.phase_start_us = request_starts_[std::size_t{id} * w.pipeline + (c.requests - c.in_flight) % w.pipeline];
+  if (w.kind != WorkloadKind::kHttp) return;
   ++counters_.http_responses_read;
   if (!c.http.response.status_ok()) count_outcome(id, &Counters::conn_failed_http_status);
+  c.http.response = HttpResponseScanner{};  // for the next response
 }
 
 // Client: the whole response is in. The next request on a kept connection goes at once or after
@@ -271,7 +296,9 @@ void Engine::app_response_complete(std::uint32_t id) {
   response_done(id);
   if (more_requests(c)) {
     const std::uint64_t interval = config_.workload.request_interval_ns;
-    if (interval == 0) {
+    if (c.in_flight > 0) {
+      send_requests(id);  // pipelined: one more joins those in flight
+    } else if (interval == 0) {
       app_start_request(id);
     } else {
       c.set(conn_flags::kThinking);
@@ -279,6 +306,7 @@ void Engine::app_response_complete(std::uint32_t id) {
     }
     return;
   }
+  if (c.in_flight > 0) return;  // responses still to come
   switch (config_.workload.close) {
     case ClosePolicy::kClientFirst: close(id, now_); break;
     case ClosePolicy::kReset:

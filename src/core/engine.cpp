@@ -56,6 +56,9 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   if (config_.sack_permitted) syn_options_ |= synack_options::kSackPermitted;
   if (config_.window_scaling) syn_options_ |= synack_options::kWindowScale;
   build_payload_templates();
+  if (config_.workload.pipeline > 1) {
+    request_starts_.assign(std::size_t{config_.max_connections} * config_.workload.pipeline, 0);
+  }
 }
 
 Engine::~Engine() {
@@ -66,7 +69,8 @@ Engine::~Engine() {
 
 std::size_t Engine::memory_bytes() const {
   return conns_.memory_bytes() + half_open_.memory_bytes() + time_wait_.memory_bytes() + flows_.memory_bytes() +
-         accept_ring_.capacity() * sizeof(std::uint32_t) + sizeof(*this);
+         accept_ring_.capacity() * sizeof(std::uint32_t) + request_starts_.capacity() * sizeof(std::uint32_t) +
+         sizeof(*this);
 }
 
 EngineGauges Engine::gauges() const {

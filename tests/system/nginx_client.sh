@@ -7,7 +7,8 @@
 # FIN), and every connection must complete with a 200 and the whole body. nginx's access log is
 # the independent check: 2000 lines, each a 200 with 1234 body bytes.
 # Then kept connections (issue 12): 200 connections of 10 requests each (--requests-per-connection),
-# of another file; nginx's log must show 10 requests on each of 200 connections.
+# 4 of them in flight at a time (--pipeline 4), of another file; nginx's log must show 10
+# requests on each of 200 connections.
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -87,10 +88,10 @@ KEPT_LOG="$SW_WORKDIR/synwave-kept.log"
 KEPT_REPORT="$SW_WORKDIR/report-kept.json"
 run_start=$SECONDS
 sw_start_tap_synwave "$KEPT_LOG" 0 "" client --dst "$SW_KERNEL_IP:80" --http-get /kept.html \
-  --connections "$KEPT_CONNECTIONS" --concurrency "$CONCURRENCY" --requests-per-connection "$REQUESTS_PER_CONNECTION" \
+  --connections "$KEPT_CONNECTIONS" --concurrency "$CONCURRENCY" --requests-per-connection "$REQUESTS_PER_CONNECTION" --pipeline 4 \
   --report "$KEPT_REPORT" --stats-interval 1
 CLIENT_PID=$SW_PID
-sw_check "synwave's client sends $REQUESTS_PER_CONNECTION requests on each of $KEPT_CONNECTIONS kept connections"
+sw_check "synwave's client sends $REQUESTS_PER_CONNECTION requests, 4 in flight, on each of $KEPT_CONNECTIONS kept connections"
 sw_wait_exit "$CLIENT_PID" "$KEPT_LOG" 60
 [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$KEPT_LOG"; sw_fail "synwave client exited with $SW_STOP_STATUS"; }
 sw_ok "after $((SECONDS - run_start)) s: $(grep '^synwave client:' "$KEPT_LOG" || echo 'no summary line')"

@@ -28,6 +28,7 @@ struct PolicyCase {
   ClosePolicy client_policy;
   ClosePolicy server_policy;
   std::uint32_t requests = 1;  // per connection (HTTP keeps the connection between them)
+  std::uint32_t pipeline = 1;
 };
 
 class EnginePairTest : public ::testing::TestWithParam<PolicyCase> {};
@@ -39,6 +40,7 @@ TEST_P(EnginePairTest, OneHundredConnections_AllComplete_NothingLeaks) {
   cw.close = pc.client_policy;
   cw.response_bytes = 5000;
   cw.requests_per_connection = pc.requests;
+  cw.pipeline = pc.pipeline;
   EngineConfig cc = base_config(kClientIp, kClientMac, kServerIp, kServerMac);
   EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
   cc.time_wait = 2 * kSecond;
@@ -93,6 +95,8 @@ INSTANTIATE_TEST_SUITE_P(
                       PolicyCase{WorkloadKind::kHttp, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst, 5},
                       PolicyCase{WorkloadKind::kHttp, ClosePolicy::kReset, ClosePolicy::kClientFirst, 5},
                       PolicyCase{WorkloadKind::kHttp, ClosePolicy::kHalfClose, ClosePolicy::kServerFirst, 5},
+                      PolicyCase{WorkloadKind::kHttp, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst, 10, 4},
+                      PolicyCase{WorkloadKind::kHttp, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst, 10, 4},
                       PolicyCase{WorkloadKind::kRaw, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst},
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kClientFirst, ClosePolicy::kClientFirst},
                       PolicyCase{WorkloadKind::kNone, ClosePolicy::kServerFirst, ClosePolicy::kServerFirst}));

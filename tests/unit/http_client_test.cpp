@@ -14,7 +14,8 @@ namespace {
 // handshake is done and the request read, so the peer's next segment is the response.
 class HttpClient : public ::testing::Test {
  protected:
-  void Start(ClosePolicy close = ClosePolicy::kServerFirst, std::uint32_t requests = 1, TimeNs interval = 0) {
+  void Start(ClosePolicy close = ClosePolicy::kServerFirst, std::uint32_t requests = 1, TimeNs interval = 0,
+             std::uint32_t pipeline = 1) {
     EngineConfig cfg = TcpPeer::DefaultConfig();
     cfg.delayed_ack = 0;
     cfg.workload.kind = WorkloadKind::kHttp;
@@ -22,6 +23,7 @@ class HttpClient : public ::testing::Test {
     cfg.workload.close = close;
     cfg.workload.requests_per_connection = requests;
     cfg.workload.request_interval_ns = interval;
+    cfg.workload.pipeline = pipeline;
     peer_ = std::make_unique<TcpPeer>(cfg);
     TcpPeer& p = *peer_;
     p.MakeSynSent();
@@ -195,6 +197,30 @@ TEST_F(HttpClient, Non2xxOnAKeptConnection_NoMoreRequests) {
   Respond("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", false);
   p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
   EXPECT_EQ(p.counters().conn_failed_http_status, 1u);
+}
+
+// --pipeline K: K requests in flight; each complete response lets the next go (RFC 9112 §9.3.2),
+// and the responses are told apart inside one segment.
+TEST_F(HttpClient, Pipeline_ThreeInFlight_EachResponseLetsOneMoreGo) {
+  Start(ClosePolicy::kServerFirst, 5, 0, 3);
+  TcpPeer& p = *peer_;
+  const std::string keep = "GET / HTTP/1.1\r\nHost: synwave\r\nUser-Agent: synwave\r\nAccept: */*\r\n\r\n";
+  EXPECT_EQ(request_, keep + keep + keep);
+  Respond(kKeepResponse + kKeepResponse, false);  // two responses in one segment
+  const std::string more = ExpectRequest();       // the 4th and the 5th, the last
+  EXPECT_EQ(more, keep + "GET / HTTP/1.1\r\nHost: synwave\r\nUser-Agent: synwave\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+  // The third response cut in two, the last two whole, then the FIN.
+  const std::string rest = kKeepResponse + kKeepResponse + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+  Respond(rest.substr(0, 20), false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.counters().http_responses_read, 2u);
+  Respond(rest.substr(20), true);
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  p.SendAck();
+  EXPECT_TRUE(p.Gone());
+  EXPECT_EQ(p.counters().http_responses_read, 5u);
+  EXPECT_EQ(p.engine().latency().transaction.count(), 5u);
+  EXPECT_EQ(p.counters().conn_completed, 1u);
 }
 
 }  // namespace

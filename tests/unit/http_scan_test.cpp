@@ -616,5 +616,26 @@ TEST(HttpRequestScanner, RandomStreamsCutAnywhere_SameRequestsAsTheLineReference
   }
 }
 
+// Pipelined responses: feed() says where one ends, so the next is read from there.
+TEST(HttpResponseScanner, BackToBackResponses_FeedStopsAtTheFirstOnesEnd) {
+  const std::string first = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+  const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+  const std::string next = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+  for (const std::string& head : {first, chunked}) {
+    const std::string both = head + next;
+    HttpResponseScanner s;
+    EXPECT_EQ(s.feed(bytes_of(both), static_cast<std::uint32_t>(both.size())), head.size());
+    EXPECT_TRUE(s.complete());
+    HttpResponseScanner t;
+    EXPECT_EQ(t.feed(bytes_of(both) + head.size(), static_cast<std::uint32_t>(next.size())), next.size());
+    EXPECT_TRUE(t.complete());
+    EXPECT_EQ(t.status, 404);
+  }
+  // Not complete yet: every byte is this response's.
+  HttpResponseScanner u;
+  EXPECT_EQ(u.feed(bytes_of(first), 30), 30u);
+  EXPECT_FALSE(u.complete());
+}
+
 }  // namespace
 }  // namespace synwave
