@@ -63,17 +63,23 @@ sw_track "$NGINX_PID"
 sw_wait_for 10 "nginx" test -s "$SW_WORKDIR/nginx.pid" || { sw_tail "$NGINX_LOG"; sw_tail "$SW_WORKDIR/nginx-error.log"; sw_fail "nginx did not start"; }
 sw_log "nginx $(nginx -v 2>&1 | sed 's/.*: //') on $SW_KERNEL_IP:80 (PID $NGINX_PID), serving $BODY_BYTES bytes"
 
-LOG="$SW_WORKDIR/synwave.log"
-REPORT="$SW_WORKDIR/report.json"
-run_start=$SECONDS
-sw_start_tap_synwave "$LOG" 0 "" client --dst "$SW_KERNEL_IP:80" --http-get /index.html \
-  --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --report "$REPORT" --stats-interval 1
-CLIENT_PID=$SW_PID
+# run_client CHECK LOG REPORT OPTIONS...: synwave's client against nginx until it exits by itself.
+run_client() {
+  local check="$1" log="$2" report="$3"
+  shift 3
+  local start=$SECONDS
+  sw_start_tap_synwave "$log" 0 "" client --dst "$SW_KERNEL_IP:80" --concurrency "$CONCURRENCY" \
+    --report "$report" --stats-interval 1 "$@"
+  local pid=$SW_PID
+  sw_check "$check"
+  sw_wait_exit "$pid" "$log" 60
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$log"; sw_fail "synwave client exited with $SW_STOP_STATUS"; }
+  sw_ok "after $((SECONDS - start)) s: $(grep '^synwave client:' "$log" || echo 'no summary line')"
+}
 
-sw_check "synwave's client, with its defaults, finishes $CONNECTIONS connections against nginx by itself"
-sw_wait_exit "$CLIENT_PID" "$LOG" 60
-[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$LOG"; sw_fail "synwave client exited with $SW_STOP_STATUS"; }
-sw_ok "after $((SECONDS - run_start)) s: $(grep '^synwave client:' "$LOG" || echo 'no summary line')"
+REPORT="$SW_WORKDIR/report.json"
+run_client "synwave's client, with its defaults, finishes $CONNECTIONS connections against nginx by itself" \
+  "$SW_WORKDIR/synwave.log" "$REPORT" --http-get /index.html --connections "$CONNECTIONS"
 
 sw_assert_json "$REPORT" "report: $CONNECTIONS completed, none failed (every response a 200, framed right)" \
   "r['connections_completed'] == $CONNECTIONS and r['connections_failed'] == 0 and r['counters']['conn_failed_http_status'] == 0 and r['counters']['conn_failed_http_framing'] == 0"
@@ -84,17 +90,10 @@ sw_assert_json "$REPORT" "report: every response body whole ($CONNECTIONS x $BOD
 
 # --- kept connections -----------------------------------------------------------------------------
 KEPT_REQUESTS=$((KEPT_CONNECTIONS * REQUESTS_PER_CONNECTION))
-KEPT_LOG="$SW_WORKDIR/synwave-kept.log"
 KEPT_REPORT="$SW_WORKDIR/report-kept.json"
-run_start=$SECONDS
-sw_start_tap_synwave "$KEPT_LOG" 0 "" client --dst "$SW_KERNEL_IP:80" --http-get /kept.html \
-  --connections "$KEPT_CONNECTIONS" --concurrency "$CONCURRENCY" --requests-per-connection "$REQUESTS_PER_CONNECTION" --pipeline 4 \
-  --report "$KEPT_REPORT" --stats-interval 1
-CLIENT_PID=$SW_PID
-sw_check "synwave's client sends $REQUESTS_PER_CONNECTION requests, 4 in flight, on each of $KEPT_CONNECTIONS kept connections"
-sw_wait_exit "$CLIENT_PID" "$KEPT_LOG" 60
-[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$KEPT_LOG"; sw_fail "synwave client exited with $SW_STOP_STATUS"; }
-sw_ok "after $((SECONDS - run_start)) s: $(grep '^synwave client:' "$KEPT_LOG" || echo 'no summary line')"
+run_client "synwave's client sends $REQUESTS_PER_CONNECTION requests, 4 in flight, on each of $KEPT_CONNECTIONS kept connections" \
+  "$SW_WORKDIR/synwave-kept.log" "$KEPT_REPORT" --http-get /kept.html --connections "$KEPT_CONNECTIONS" \
+  --requests-per-connection "$REQUESTS_PER_CONNECTION" --pipeline 4
 sw_assert_json "$KEPT_REPORT" "report: $KEPT_CONNECTIONS completed, none failed, $KEPT_REQUESTS responses read" \
   "r['connections_completed'] == $KEPT_CONNECTIONS and r['connections_failed'] == 0 and r['counters']['http_responses_read'] == $KEPT_REQUESTS and r['http_requests_per_s'] > r['cps'] and r['latency']['transaction']['count'] == $KEPT_REQUESTS"
 sw_assert_json "$KEPT_REPORT" "report: nginx closed every connection after its last request (Connection: close)" \

@@ -325,17 +325,22 @@ struct ReferenceScanner {
   }
 };
 
+// Up to 60 pieces drawn at random, end to end.
+std::string random_text(std::mt19937& rng, const std::vector<std::string>& pieces) {
+  std::uniform_int_distribution<std::size_t> piece(0, pieces.size() - 1);
+  std::uniform_int_distribution<int> count(0, 60);
+  std::string s;
+  for (int i = count(rng); i > 0; --i) s += pieces[piece(rng)];
+  return s;
+}
+
 std::string random_stream(std::mt19937& rng) {
   static const std::vector<std::string> kPieces = {"\r", "\n", "\r\n", "a", "x", " ", "\t", "7", "0",
                                                    "Content-Length:", "content-length: ", "CONTENT-LENGTH:",
                                                    "\ncontent-len", "Connection: close",
                                                    // Near misses once bit 5 is forced on: '\r' | 0x20 is '-'.
                                                    "content\rlength:", "CONTENT-LENGTH\x1a"};
-  std::uniform_int_distribution<std::size_t> piece(0, kPieces.size() - 1);
-  std::uniform_int_distribution<int> count(0, 60);
-  std::string s;
-  for (int i = count(rng); i > 0; --i) s += kPieces[piece(rng)];
-  return s;
+  return random_text(rng, kPieces);
 }
 
 std::vector<std::size_t> random_cuts(std::mt19937& rng, std::size_t size) {
@@ -597,11 +602,7 @@ std::string random_requests(std::mt19937& rng) {
       "keep-alive", "Keep-Alive", "closed", "clos", "keep-aliv", "Host: a\r\n", "connectio", "X-Connection: close\r\n",
       // Near misses once bit 5 is forced on: '\r' | 0x20 is '-'.
       "connection\r", "CONNECTION\x1a"};
-  std::uniform_int_distribution<std::size_t> piece(0, kPieces.size() - 1);
-  std::uniform_int_distribution<int> count(0, 60);
-  std::string s;
-  for (int i = count(rng); i > 0; --i) s += kPieces[piece(rng)];
-  return s;
+  return random_text(rng, kPieces);
 }
 
 TEST(HttpRequestScanner, RandomStreamsCutAnywhere_SameRequestsAsTheLineReference) {
