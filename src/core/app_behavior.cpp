@@ -26,7 +26,7 @@ const PatternTable kTable;
 bool is_client(const Connection& c) { return !c.has(conn_flags::kPassive); }
 
 // Bytes [offset, offset + len) of a stream made of `head` and then the body pattern. Inlined at
-// each use: a call made GCC send the copies through libc's memcpy (63 instructions per connection).
+// each of its three uses: out of line it cost 25 instructions more per connection (callgrind).
 [[gnu::always_inline]] inline void copy_stream(const std::string& head, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) {
   if (offset < head.size()) {
     const std::uint32_t n = std::min<std::uint32_t>(len, static_cast<std::uint32_t>(head.size()) - offset);
@@ -271,11 +271,10 @@ void Engine::app_respond(std::uint32_t id) {
   }
 }
 
-// Client: the exchange is over, however the response's end was found: timed, and an HTTP
-// response whose status is not 2xx failed all the same (counted now; the connection still closes
-// the way the policy says).
-// Responses come in the order of their requests: the one done is the oldest in flight, and the
-// next oldest is timed from its own start.
+// Client: a response is over, however its end was found: timed, and an HTTP response whose
+// status is not 2xx failed all the same (counted now; the connection still closes the way the
+// policy says). Responses come in the order of their requests: the one done is the oldest in
+// flight, and the next oldest (pipelining) is timed from its own send.
 void Engine::response_done(std::uint32_t id) {
   Connection& c = conns_[id];
   const Workload& w = config_.workload;
