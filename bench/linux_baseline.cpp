@@ -2,7 +2,7 @@
 // kernel's TCP on the loopback interface, by an epoll server thread and an epoll client thread
 // pinned to one CPU each (the two CPUs synwave's two lcores get), so the two figures compare.
 //
-//   linux_baseline --mode none|http --duration S --server-cpu 0 --client-cpu 1 --sources 64
+//   linux_baseline --mode none|http|keepalive --duration S --server-cpu 0 --client-cpu 1 --sources 64
 //                  --concurrency N --response-bytes B --json FILE --timeline
 //
 // Workloads, with synwave's loopback default close policy (--close server: the server closes
@@ -12,6 +12,10 @@
 //   http: the client connects and sends "GET / HTTP/1.1"; the server reads the request header,
 //         writes "HTTP/1.1 200 OK" with a Content-Length body and closes; the client reads the
 //         whole body, then the FIN, and closes.
+//   keepalive: requests per second over kept connections (synwave's --requests-per-connection 0):
+//         the client opens --concurrency connections and keeps them for the run, sending the next
+//         GET as soon as the whole response is in; the server answers each and keeps the
+//         connection ("Connection: keep-alive"). Counted in requests, not connections.
 // A connection is completed when the client saw all of that; it failed when the client saw an
 // error (refused, reset, a short or malformed response) or could not open it at all. The server
 // closing first leaves TIME-WAIT on the server's side, as in synwave's loopback; the client's
@@ -57,7 +61,9 @@
 
 namespace {
 
-enum class Workload { kNone, kHttp };
+enum class Workload { kNone, kHttp, kKeepAlive };
+
+const char* name_of(Workload w) { return w == Workload::kNone ? "none" : w == Workload::kHttp ? "http" : "keepalive"; }
 
 struct Options {
   Workload mode = Workload::kNone;
@@ -73,7 +79,7 @@ struct Options {
 };
 
 constexpr const char* kUsage =
-    "usage: linux_baseline [--mode none|http] [--duration S] [--server-cpu N] [--client-cpu N]\n"
+    "usage: linux_baseline [--mode none|http|keepalive] [--duration S] [--server-cpu N] [--client-cpu N]\n"
     "                      [--sources N] [--concurrency N] [--response-bytes B] [--port P]\n"
     "                      [--json FILE] [--timeline]\n"
     "Connections per second through the Linux kernel's TCP on loopback: an epoll server thread and\n"
@@ -112,7 +118,8 @@ Options parse_options(int argc, char** argv) {
     if (flag == "--mode") {
       if (value == "none") o.mode = Workload::kNone;
       else if (value == "http") o.mode = Workload::kHttp;
-      else usage_error("--mode '" + std::string(value) + "' is not a workload: give none or http");
+      else if (value == "keepalive") o.mode = Workload::kKeepAlive;
+      else usage_error("--mode '" + std::string(value) + "' is not a workload: give none, http or keepalive");
     } else if (flag == "--duration") {
       const std::string text(value);
       char* end = nullptr;
@@ -172,6 +179,7 @@ struct Shared {
   std::string server_error;
   SingleWriterCount opened;      // client: connect() started
   SingleWriterCount completed;   // client: workload done, FIN seen, closed
+  SingleWriterCount requests;    // client, keepalive: whole responses read
   SingleWriterCount failed;      // client: error, reset, short response, or could not open
   SingleWriterCount accepted;    // server
   SingleWriterCount server_failed;
@@ -190,9 +198,9 @@ struct ServerConn {
   std::uint8_t matched = 0;
 };
 
-std::string make_response(std::uint32_t body_bytes) {
+std::string make_response(std::uint32_t body_bytes, bool keep) {
   std::string r = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body_bytes) +
-                  "\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n";
+                  "\r\nContent-Type: text/plain\r\nConnection: " + (keep ? "keep-alive" : "close") + "\r\n\r\n";
   r.append(body_bytes, 'x');
   return r;
 }
@@ -232,11 +240,13 @@ void server_main(const Options& o, Shared& shared) {
   if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev) != 0) return fail_setup("epoll");
   shared.server_ready.store(1);
 
-  const std::string response = make_response(o.response_bytes);
+  const bool keep = o.mode == Workload::kKeepAlive;
+  const std::string response = make_response(o.response_bytes, keep);
   std::vector<ServerConn> conns;
   char buf[4096];
-  // Reads what the request has sent; answers and closes once its header is complete.
-  // Returns false while more is to come.
+  // Reads what the request has sent; answers once its header is complete, then closes (keepalive:
+  // waits for the next request). Returns false while more is to come. The client sends its next
+  // request only after the response, so a read holds at most one request.
   auto serve = [&](int fd) -> bool {
     for (;;) {
       const ssize_t n = read(fd, buf, sizeof buf);
@@ -244,13 +254,19 @@ void server_main(const Options& o, Shared& shared) {
         if (scan_header_end(conns[fd].matched, buf, static_cast<std::size_t>(n))) {
           // Small enough for the socket buffer: one write, then the FIN right behind it.
           if (write(fd, response.data(), response.size()) != static_cast<ssize_t>(response.size())) shared.server_failed.add();
+          if (keep) {
+            conns[fd].matched = 0;
+            continue;
+          }
           close(fd);
           return true;
         }
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-      shared.server_failed.add();  // EOF or error before the request ended
+      // EOF or error before the request ended (a kept connection's client closing between two
+      // requests is not a failure).
+      if (!(keep && n == 0 && conns[fd].matched == 0)) shared.server_failed.add();
       close(fd);
       return true;
     }
@@ -384,7 +400,7 @@ class Client {
     epoll_event ev{};
     // Edge-triggered: one wake-up per change. "none" waits for the FIN only (readable), so a
     // connection costs one event; "http" also needs the connect's completion (writable).
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (o_.mode == Workload::kHttp ? std::uint32_t{EPOLLOUT} : 0u);
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (o_.mode != Workload::kNone ? std::uint32_t{EPOLLOUT} : 0u);
     ev.data.fd = fd;
     if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       c.phase = Phase::kFree;
@@ -421,7 +437,7 @@ class Client {
   void on_event(int fd, std::uint32_t events) {
     ClientConn& c = conns_[fd];
     if (c.phase == Phase::kFree) return;
-    if (c.phase == Phase::kConnecting && o_.mode == Workload::kHttp) {
+    if (c.phase == Phase::kConnecting && o_.mode != Workload::kNone) {
       if ((events & EPOLLERR) != 0) return finish(fd, false, "connect refused or reset");
       if ((events & EPOLLOUT) == 0) return;
       if (write(fd, request_.data(), request_.size()) != static_cast<ssize_t>(request_.size())) {
@@ -438,6 +454,15 @@ class Client {
       const ssize_t n = read(fd, buf_, sizeof buf_);
       if (n > 0) {
         if (!consume(c, buf_, static_cast<std::size_t>(n))) return finish(fd, false, "malformed or overlong response");
+        if (o_.mode == Workload::kKeepAlive && c.phase == Phase::kAwaitingFin) {
+          // The whole response is in: the next request on the same connection.
+          shared_.requests.add();
+          c = ClientConn{};
+          c.phase = Phase::kReadingHeader;
+          if (write(fd, request_.data(), request_.size()) != static_cast<ssize_t>(request_.size())) {
+            return finish(fd, false, "request write failed");
+          }
+        }
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -542,7 +567,7 @@ int main(int argc, char** argv) {
   nlohmann::json timeline = nlohmann::json::array();
   const Clock::time_point deadline = started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
   Clock::time_point last_at = started;
-  std::uint64_t last_opened = 0, last_completed = 0, last_failed = 0;
+  std::uint64_t last_opened = 0, last_completed = 0, last_failed = 0, last_requests = 0;
   std::uint64_t completed = 0, failed = 0;
   for (int second = 1;; ++second) {
     const Clock::time_point next = std::min(deadline, started + std::chrono::seconds(second));
@@ -553,10 +578,12 @@ int main(int argc, char** argv) {
     failed = shared.failed.get();
     const double dt = std::chrono::duration<double>(now - last_at).count();
     const double t = std::chrono::duration<double>(now - started).count();
+    const std::uint64_t requests_now = shared.requests.get();
     const nlohmann::json sample = {{"t_s", t},
                                    {"opened_per_s", static_cast<double>(opened - last_opened) / dt},
                                    {"completed_per_s", static_cast<double>(completed - last_completed) / dt},
-                                   {"failed_per_s", static_cast<double>(failed - last_failed) / dt}};
+                                   {"failed_per_s", static_cast<double>(failed - last_failed) / dt},
+                                   {"http_requests_per_s", static_cast<double>(requests_now - last_requests) / dt}};
     timeline.push_back(sample);
     if (o.timeline) {
       std::fprintf(stderr, "[%6.1fs] completed %.0f/s failed %.0f/s opened %.0f/s\n", t,
@@ -567,6 +594,7 @@ int main(int argc, char** argv) {
     last_opened = opened;
     last_completed = completed;
     last_failed = failed;
+    last_requests = requests_now;
     if (now >= deadline) break;
   }
   const double duration = std::chrono::duration<double>(last_at - started).count();
@@ -575,9 +603,14 @@ int main(int argc, char** argv) {
   server.join();
 
   const double cps = static_cast<double>(completed) / duration;
-  std::printf("linux_baseline %s: %llu connections completed, %llu failed in %.2f s = %.0f connections/s\n",
-              o.mode == Workload::kHttp ? "http" : "none", static_cast<unsigned long long>(completed),
-              static_cast<unsigned long long>(failed), duration, cps);
+  const std::uint64_t requests = shared.requests.get();
+  const double rps = static_cast<double>(requests) / duration;
+  std::printf("linux_baseline %s: %llu connections completed, %llu failed in %.2f s = %.0f connections/s", name_of(o.mode),
+              static_cast<unsigned long long>(completed), static_cast<unsigned long long>(failed), duration, cps);
+  if (o.mode == Workload::kKeepAlive) {
+    std::printf(", %llu HTTP requests = %.0f requests/s", static_cast<unsigned long long>(requests), rps);
+  }
+  std::printf("\n");
   if (failed != 0 && !shared.first_failure.empty()) {
     std::fprintf(stderr, "linux_baseline: first failure: %s\n", shared.first_failure.c_str());
   }
@@ -585,8 +618,10 @@ int main(int argc, char** argv) {
     utsname u{};
     uname(&u);
     nlohmann::json r;
-    r["mode"] = o.mode == Workload::kHttp ? "http" : "none";
+    r["mode"] = name_of(o.mode);
     r["cps"] = cps;
+    r["requests"] = requests;
+    r["http_requests_per_s"] = rps;
     r["completed"] = completed;
     r["failed"] = failed;
     r["duration_s"] = duration;
@@ -598,7 +633,7 @@ int main(int argc, char** argv) {
                    {"sources", o.sources},
                    {"concurrency", o.concurrency},
                    {"response_bytes", o.response_bytes},
-                   {"close", "server"},
+                   {"close", o.mode == Workload::kKeepAlive ? "none: kept for the run" : "server"},
                    {"server", "127.0.0.1:" + std::to_string(o.port)}};
     r["kernel"] = {{"release", u.release},
                    {"tcp_tw_reuse", read_sysctl("/proc/sys/net/ipv4/tcp_tw_reuse")},
