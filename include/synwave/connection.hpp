@@ -94,6 +94,12 @@ struct Connection {
   [[nodiscard]] bool has(std::uint16_t f) const { return (flags & f) != 0; }
   void set(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags | f); }
   void clear(std::uint16_t f) { flags = static_cast<std::uint16_t>(flags & ~f); }
+  // Bytes of the stream after `offset` (0 at or past its end). Both wrap at 2^32 (a kept
+  // connection passes 4 GiB), so they are compared by their difference, as sequence numbers are.
+  [[nodiscard]] std::uint32_t unsent_after(std::uint32_t offset) const {
+    const std::uint32_t d = tx_stream_len - offset;
+    return static_cast<std::int32_t>(d) > 0 ? d : 0;
+  }
   // Sequence number of our FIN (meaningful once kFinQueued is set).
   [[nodiscard]] SeqNum fin_seq() const { return iss + 1 + tx_stream_len; }
   // Bytes received in order so far, while the peer's FIN has not been taken (RCV.NXT counts it).

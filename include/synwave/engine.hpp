@@ -378,9 +378,6 @@ class Engine {
   };
   // On a kept HTTP connection every message but the last is a keep_ one: a request without
   // "Connection: close", a response with "Connection: keep-alive".
-  // A pipelining client's send times of its requests in flight, --pipeline slots per connection
-  // (request r in slot r mod pipeline); empty without pipelining, where phase_start_us does.
-  std::vector<std::uint32_t> request_starts_;
   MessageTemplate request_;
   MessageTemplate keep_request_;
   MessageTemplate response_;
@@ -405,6 +402,9 @@ class Engine {
     return {&keep_response_, c.has(conn_flags::kRequestDone) ? &response_ : &keep_response_, c.requests};
   }
   std::uint64_t copy_messages(const MessageStream& m, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
+  // A pipelining client's send times of its requests in flight, --pipeline slots per connection
+  // (request r in slot r mod pipeline); empty without pipelining, where phase_start_us does.
+  std::vector<std::uint32_t> request_starts_;
 
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
   SynAckTemplates syn_;     // a client's SYN, the same way

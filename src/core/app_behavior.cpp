@@ -95,20 +95,24 @@ std::uint64_t Engine::copy_payload(const Connection& c, std::uint32_t offset, st
 }
 
 // Several messages on a kept connection: a segment may hold the end of one and the start of the
-// next.
+// next. Places are counted back from the stream's end: a connection kept for hours sends more
+// than 4 GiB, so 32-bit offsets wrap, but a segment is never far from the end.
 std::uint64_t Engine::copy_messages(const MessageStream& m, std::uint32_t offset, std::uint8_t* dst,
                                     std::uint32_t len) const {
-  const std::uint32_t last_start = (m.count - 1) * m.keep->len;
+  const std::uint32_t end = m.len();  // modulo 2^32, as the offsets
   std::uint8_t* out = dst;
   std::uint32_t left = len;
   while (left > 0) {
+    const std::uint32_t back = end - offset;  // bytes from here to the end
     std::uint32_t n = left;
-    if (offset < last_start) {
-      const std::uint32_t within = offset % m.keep->len;
+    if (back <= m.last->len) {
+      copy_stream(m.last->head, m.last->len - back, out, n);
+    } else {
+      // The keep messages tile the stream back from the last one's start.
+      const std::uint32_t to_last = back - m.last->len;
+      const std::uint32_t within = (m.keep->len - to_last % m.keep->len) % m.keep->len;
       n = std::min(left, m.keep->len - within);
       copy_stream(m.keep->head, within, out, n);
-    } else {
-      copy_stream(m.last->head, offset - last_start, out, n);
     }
     out += n;
     left -= n;

@@ -205,7 +205,7 @@ void Engine::output(std::uint32_t id) {
     const SeqNum data_start = c.iss + 1;
     for (;;) {
       const std::uint32_t offset = static_cast<std::uint32_t>(c.snd_nxt - data_start);
-      const std::uint32_t unsent = c.tx_stream_len > offset ? c.tx_stream_len - offset : 0;
+      const std::uint32_t unsent = c.unsent_after(offset);
       const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_nxt - c.snd_una);
       const std::uint32_t window = std::min(c.snd_wnd, c.cwnd);
       const std::uint32_t usable = window > flight ? window - flight : 0;
@@ -233,14 +233,14 @@ void Engine::output(std::uint32_t id) {
   }
   if (!sent && c.has(conn_flags::kAckNow)) send_ack(c);
   const bool outstanding = c.snd_max != c.snd_una;
-  const bool waiting_on_window = c.snd_wnd == 0 && c.tx_stream_len > static_cast<std::uint32_t>(c.snd_nxt - (c.iss + 1));
+  const bool waiting_on_window = c.snd_wnd == 0 && c.unsent_after(static_cast<std::uint32_t>(c.snd_nxt - (c.iss + 1))) > 0;
   if ((outstanding || waiting_on_window) && (c.deadlines & deadline_bits::kRto) == 0) arm_rto(id);
 }
 
 void Engine::fast_retransmit(Connection& c) {
   const SeqNum data_start = c.iss + 1;
   const std::uint32_t offset = static_cast<std::uint32_t>(c.snd_una - data_start);
-  const std::uint32_t unsent = c.tx_stream_len > offset ? c.tx_stream_len - offset : 0;
+  const std::uint32_t unsent = c.unsent_after(offset);
   const std::uint32_t len = std::min(unsent, static_cast<std::uint32_t>(c.snd_mss));
   const bool fin = c.has(conn_flags::kFinQueued) && len == unsent && c.snd_una + len == c.fin_seq();
   if (len == 0 && !fin) return;
@@ -290,7 +290,7 @@ void Engine::retransmit_timeout(std::uint32_t id) {
   }
   const SeqNum data_start = c.iss + 1;
   const std::uint32_t sent_offset = static_cast<std::uint32_t>(c.snd_nxt - data_start);
-  const bool zero_window_probe = c.snd_una == c.snd_max && c.snd_wnd == 0 && c.tx_stream_len > sent_offset;
+  const bool zero_window_probe = c.snd_una == c.snd_max && c.snd_wnd == 0 && c.unsent_after(sent_offset) > 0;
   if (c.snd_una == c.snd_max && !zero_window_probe) return;
   if (c.retries >= config_.max_retries) {
     connection_done(id, &Counters::conn_failed_timeout);
