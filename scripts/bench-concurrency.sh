@@ -22,28 +22,21 @@ SYNWAVE=${SYNWAVE:-build/src/app/synwave}
 # default is a fraction of it) while SYNs lost to a full ring are retried.
 RECORDS=$((HELD + HELD / 4 + 1024))
 
-DIR="$(mktemp -d /tmp/synwave-bench-concurrency.XXXXXX)"
-NS="sw-bench-conc-$$"
-SERVER_PID=
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -INT "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$DIR" "/var/run/dpdk/bc$$"*
-}
-trap cleanup EXIT
-ip netns add "$NS"
+# shellcheck source=scripts/scratch-netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scratch-netns.sh"
+scratch_netns bench-concurrency "bc$$"
 
 MEMIF="socket=$DIR/memif.sock,socket-abstract=no,id=0,rsize=12"
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 1024 --no-pci -l 1 --file-prefix "bc$$s" \
   --vdev "net_memif0,role=server,$MEMIF,mac=02:00:00:00:00:02" -- \
-  server --ip 198.18.2.1/16 --listen 80 --http 100 --max-connections "$RECORDS" --idle-timeout ${IDLE:-600} \
+  server --ip 198.18.2.1/16 --listen 80 --http 100 --max-connections "$RECORDS" --idle-timeout 600 \
   --report "$DIR/server.json" --stats-interval 1 >"$DIR/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 300); do grep -q ' mode on ' "$DIR/server.log" && break; sleep 0.1; done
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 1024 --no-pci -l 0 --file-prefix "bc$$c" \
   --vdev "net_memif0,role=client,$MEMIF,mac=02:00:00:00:00:01" -- \
   client --ip 198.18.1.1/16 --src-ip 198.18.1.1-198.18.1.32 --src-ports 1024-65535 --dst 198.18.2.1:80 \
-  --http-get / --rate "$RATE" --concurrency "$HELD" --max-connections "$RECORDS" --idle-timeout ${IDLE:-600} \
+  --http-get / --rate "$RATE" --concurrency "$HELD" --max-connections "$RECORDS" --idle-timeout 600 \
   --requests-per-connection 0 --request-interval "$INTERVAL" --duration "$SECONDS_RUN" \
   --report "$DIR/client.json" --stats-interval 1 >"$DIR/client.log" 2>&1
 kill -INT "$SERVER_PID"

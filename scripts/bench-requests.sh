@@ -21,14 +21,9 @@ for b in "$SYNWAVE" "$LINUX"; do
 done
 readonly CONCURRENCY=512 BODY=100
 
-DIR="$(mktemp -d /tmp/synwave-bench-requests.XXXXXX)"
-NS="sw-bench-req-$$"
-cleanup() {
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-ip netns add "$NS"
+# shellcheck source=scripts/scratch-netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scratch-netns.sh"
+scratch_netns bench-requests
 ip netns exec "$NS" ip link set lo up
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

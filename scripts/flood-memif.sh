@@ -19,16 +19,9 @@ SECONDS_RUN=${3:-5}
 SYNWAVE=${SYNWAVE:-build/src/app/synwave}
 [[ -x "$SYNWAVE" ]] || { echo "flood-memif: $SYNWAVE not found: build first (scripts/build.sh)" >&2; exit 2; }
 
-DIR="$(mktemp -d /tmp/synwave-flood-memif.XXXXXX)"
-NS="sw-flood-memif-$$"
-SERVER_PID=
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -INT "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$DIR" "/var/run/dpdk/fm$$"*
-}
-trap cleanup EXIT
-ip netns add "$NS"
+# shellcheck source=scripts/scratch-netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scratch-netns.sh"
+scratch_netns flood-memif "fm$$"
 
 MEMIF="socket=$DIR/memif.sock,socket-abstract=no,id=0,rsize=12"
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 1 --file-prefix "fm$$s" \
