@@ -316,6 +316,11 @@ class Engine {
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);
   void app_request_complete(std::uint32_t id);
+  // Client: has the connection requests it has not sent yet (0 per connection: without end)?
+  [[nodiscard]] bool requests_left(const Connection& c) const {
+    const std::uint32_t per_connection = config_.workload.requests_per_connection;
+    return per_connection == 0 || c.requests < per_connection;
+  }
   [[nodiscard]] bool more_requests(const Connection& c) const;
   void send_requests(std::uint32_t id);
   void app_respond(std::uint32_t id);

@@ -166,7 +166,7 @@ void Engine::send_requests(std::uint32_t id) {
     if (!request_starts_.empty()) request_starts_[std::size_t{id} * w.pipeline + c.requests % w.pipeline] = now_us();
     ++c.requests;
     ++c.in_flight;
-  } while (c.in_flight < w.pipeline && (w.requests_per_connection == 0 || c.requests < w.requests_per_connection));
+  } while (c.in_flight < w.pipeline && requests_left(c));
   c.tx_stream_len = tx_messages(c).len();
   if (w.close == ClosePolicy::kHalfClose && c.requests == w.requests_per_connection) close(id, now_);
 }
@@ -176,7 +176,7 @@ void Engine::send_requests(std::uint32_t id) {
 bool Engine::more_requests(const Connection& c) const {
   const Workload& w = config_.workload;
   return w.kind == WorkloadKind::kHttp && c.state == TcpState::kEstablished && !c.has(conn_flags::kOutcomeCounted) &&
-         c.in_flight < w.pipeline && (w.requests_per_connection == 0 || c.requests < w.requests_per_connection);
+         c.in_flight < w.pipeline && requests_left(c);
 }
 
 std::uint32_t Engine::workload_deadline_us(const Connection& c) const {
