@@ -665,8 +665,8 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
       return fail("--requests-per-connection, --request-interval and --pipeline keep HTTP connections: add --http-get PATH");
     }
     if (o.pipeline > 1 && o.request_interval != 0) {
-      return fail("--pipeline sends the next request as soon as a response is in, so --request-interval " +
-                  std::to_string(o.request_interval) + " cannot apply: give one of them");
+      return fail("--pipeline sends the next request as soon as a response is in, so --request-interval cannot "
+                  "apply: give one of them");
     }
     if (o.requests_per_connection == 0 && o.connections != 0) {
       return fail("--requests-per-connection 0 keeps every connection until the run ends, so --connections " +
