@@ -570,8 +570,15 @@ nlohmann::json effective_config(const RunPlan& plan) {
   nlohmann::json j;
   j["mode"] = o.mode_name;
   if (!o.config_file.empty()) j["config_file"] = o.config_file;
-  j["ip"] = o.ip;
-  j["port"] = o.port;
+  if (o.mode == Mode::kPair) {
+    j["client_ip"] = o.ip;
+    j["server_ip"] = o.server_ip;
+    j["client_port"] = o.client_port;
+    j["server_port"] = o.server_port;
+  } else {
+    j["ip"] = o.ip;
+    j["port"] = o.port;
+  }
   j["mtu"] = o.mtu;
   j["gateway"] = o.gateway;
   j["neighbors"] = o.neighbors;
@@ -667,6 +674,36 @@ std::vector<std::string> run_hints(const RunState& s) {
   return out;
 }
 
+// Pair: do the two sides agree? Every connection the client completed must have been accepted by
+// the server; one that was not went to something else that answered in its name (a proxy, a
+// SYN proxy, a misrouted NAT). Connections the client holds established the server may not have
+// accepted yet (their final ACK in flight at the stop), so completions are what is compared.
+struct PairCheck {
+  std::uint64_t client_completed;
+  std::uint64_t server_accepted;
+  [[nodiscard]] std::uint64_t not_accepted() const {
+    return client_completed > server_accepted ? client_completed - server_accepted : 0;
+  }
+};
+
+PairCheck pair_check(const Totals& t) { return {t.role[kClient].conn_completed, t.role[kServer].conn_accepted}; }
+
+nlohmann::json pair_json(const Totals& t) {
+  const PairCheck p = pair_check(t);
+  return {{"client_opened", t.role[kClient].conn_opened},
+          {"client_established", t.role[kClient].conn_established},
+          {"client_completed", p.client_completed},
+          {"client_failed", t.role[kClient].conn_failed},
+          {"server_syns", t.role[kServer].syn_received},
+          {"server_accepted", p.server_accepted},
+          {"server_completed", t.role[kServer].conn_completed},
+          {"server_failed", t.role[kServer].conn_failed},
+          {"client_http_responses", t.role[kClient].http_responses_read},
+          {"server_http_requests", t.role[kServer].http_requests_read},
+          {"client_completed_not_accepted", p.not_accepted()},
+          {"agree", p.not_accepted() == 0}};
+}
+
 nlohmann::json build_report(const RunState& s) {
   if (s.plan->options.mode == Mode::kFlood) return build_flood_report(s);
   const Totals t = collect(s);
@@ -701,6 +738,7 @@ nlohmann::json build_report(const RunState& s) {
     r["latency"] = {{"connect", histogram_json(latency.client.connect)}};
     if (client_has_transaction(s)) r["latency"]["transaction"] = histogram_json(latency.client.transaction);
   }
+  if (s.plan->options.mode == Mode::kPair) r["pair"] = pair_json(t);
   r["data_plane"] = worker_json(t.worker);
   r["generator"] = {{"opened", t.generator.opened},
                     {"tuple_space", s.plan->tuple_space},
@@ -734,7 +772,7 @@ std::string summary_line(const RunState& s) {
   if (s.plan->options.mode == Mode::kFlood) return flood_summary_line(s);
   const Totals t = collect(s);
   const ActivePeriod period = active_period(s, t);
-  char buf[320];
+  char buf[448];
   int n = std::snprintf(buf, sizeof buf, "synwave %s: %llu connections completed, %llu failed in %.2f s = %.0f connections/s",
                         s.plan->options.mode_name.c_str(), static_cast<unsigned long long>(completed(s, t)),
                         static_cast<unsigned long long>(failed(s, t)), period.active_s, period.cps(completed(s, t)));
@@ -751,6 +789,16 @@ std::string summary_line(const RunState& s) {
   if (o.mode != Mode::kServer && o.requests_per_connection == 0 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
     n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %u connections held at the end",
                        t.gauges[kClient].in(TcpState::kEstablished));
+  }
+  if (o.mode == Mode::kPair && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
+    const PairCheck p = pair_check(t);
+    n += p.not_accepted() == 0
+             ? std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "; the server accepted %llu (sides agree)",
+                             static_cast<unsigned long long>(p.server_accepted))
+             : std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n),
+                             "; SIDES DISAGREE: the server accepted %llu, %llu completed by the client never reached it",
+                             static_cast<unsigned long long>(p.server_accepted),
+                             static_cast<unsigned long long>(p.not_accepted()));
   }
   if (period.startup_s >= 0.05 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
     std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " (after %.2f s of start-up: ARP, first peer)",

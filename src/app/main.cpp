@@ -251,6 +251,8 @@ int run(RunPlan& plan) {
   std::string err;
   const std::vector<unsigned> lcores = all_lcores();
   const bool loopback = o.mode == Mode::kLoopback;
+  const bool pair = o.mode == Mode::kPair;
+  const bool both_roles = has_both_roles(o.mode);  // one port per role, one queue each
 
   // Ports.
   std::vector<std::uint16_t> port_ids;
@@ -278,24 +280,27 @@ int run(RunPlan& plan) {
                    "dpdk-devbind.py\n");
       return 2;
     }
-    if (!rte_eth_dev_is_valid_port(o.port)) {
-      std::fprintf(stderr, "synwave: --port %u does not exist: %u port(s) are available (0..%u)\n", o.port,
-                   rte_eth_dev_count_avail(), rte_eth_dev_count_avail() - 1);
+    port_ids = pair ? std::vector<std::uint16_t>{o.client_port, o.server_port} : std::vector<std::uint16_t>{o.port};
+    for (std::size_t i = 0; i < port_ids.size(); ++i) {
+      if (rte_eth_dev_is_valid_port(port_ids[i])) continue;
+      const char* option = !pair ? "--port" : i == 0 ? "--client-port" : "--server-port";
+      std::fprintf(stderr, "synwave: %s %u does not exist: %u port(s) are available (0..%u)%s\n", option, port_ids[i],
+                   rte_eth_dev_count_avail(), rte_eth_dev_count_avail() - 1,
+                   pair ? "; pair needs two devices before '--', e.g. --vdev net_tap0,iface=swc --vdev net_tap1,iface=sws" : "");
       return 2;
     }
-    port_ids = {o.port};
   }
 
   // One queue pair per lcore when the port has enough; otherwise the lcores beyond its queues
   // work through the software dispatcher (rx from the rings, tx forwarded to a queue's owner).
-  const std::uint16_t port_queues = loopback ? 1 : dpdk::max_queues(port_ids[0]);
+  const std::uint16_t port_queues = both_roles ? 1 : dpdk::max_queues(port_ids[0]);
   if (port_queues == 0) {
     std::fprintf(stderr, "synwave: port %u reports no rx/tx queue: check the device\n", port_ids[0]);
     return 2;
   }
   const std::uint16_t queues =
-      loopback ? 1 : static_cast<std::uint16_t>(std::min<std::size_t>(lcores.size(), port_queues));
-  if (!loopback && lcores.size() > dpdk::kMaxWorkers) {
+      both_roles ? 1 : static_cast<std::uint16_t>(std::min<std::size_t>(lcores.size(), port_queues));
+  if (!both_roles && lcores.size() > dpdk::kMaxWorkers) {
     std::fprintf(stderr, "synwave: %zu lcores, but at most %u workers are supported: give fewer with -l\n", lcores.size(),
                  dpdk::kMaxWorkers);
     return 2;
@@ -341,7 +346,11 @@ int run(RunPlan& plan) {
   plan.server.cookie_secrets = &secrets;
   plan.client.cookie_secrets = &secrets;
   std::atomic<bool> stop{false};
-  const std::size_t worker_count = loopback ? std::min<std::size_t>(lcores.size(), 2) : lcores.size();
+  const std::size_t worker_count = both_roles ? std::min<std::size_t>(lcores.size(), 2) : lcores.size();
+  if (pair && lcores.size() > 2) {
+    spdlog::warn("pair runs one lcore per side (the client's and the server's): {} of the {} lcores stay idle",
+                 lcores.size() - 2, lcores.size());
+  }
   std::vector<std::unique_ptr<dpdk::Worker>> workers;
   std::vector<std::unique_ptr<dpdk::StatsSlot>> slots;
   std::vector<std::unique_ptr<Engine>> engines;
@@ -372,7 +381,7 @@ int run(RunPlan& plan) {
     b.pool = pool;
     b.role = role;
     b.worker = &w;
-    cfg.tx_checksum_offload = infos[loopback ? (role == dpdk::Role::kClient ? 0 : 1) : 0].tx_checksum_offload;
+    cfg.tx_checksum_offload = infos[both_roles ? (role == dpdk::Role::kClient ? 0 : 1) : 0].tx_checksum_offload;
     engines.push_back(std::make_unique<Engine>(cfg, dpdk::make_frame_io(b), clock.now()));
     b.engine = engines.back().get();
     state.engine_bytes += b.engine->memory_bytes();
@@ -403,6 +412,16 @@ int run(RunPlan& plan) {
     bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &gen);
     bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
     state.dispatch = "ring pair";
+  } else if (pair) {
+    // Each side on its own port with its own address; whatever sits between them (forwarding,
+    // NAT, a balancer) is learnt by ARP like any next hop.
+    EngineConfig client = plan.client;
+    EngineConfig server = plan.server;
+    client.local_mac = infos[0].mac;
+    server.local_mac = infos[1].mac;
+    bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &plan.generator);
+    bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
+    state.dispatch = "two ports";
   } else {
     // A client's replies come back to the queue that sent the SYN only if every lcore can pick
     // tuples by the port's RSS function (the generator's steering); a server's flows need none.

@@ -119,16 +119,31 @@ struct Modes {
   CLI::App* client;
   CLI::App* loopback;
   CLI::App* flood;
+  CLI::App* pair;
 };
 
 // The program's modes, in the order the error messages list them.
-constexpr const char* kModes[] = {"server", "client", "loopback", "flood"};
+constexpr const char* kModes[] = {"server", "client", "loopback", "flood", "pair"};
 
-void add_common(CLI::App* s, AppOptions& o) {
+// Where a mode's addresses come from: its own --ip (server, client), fixed ones (loopback), or
+// one per role on two ports (pair).
+enum class Addressing { kOwn, kLoopback, kPair };
+
+void add_common(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--config", o.config_file, "TOML file with any of these options (the command line wins)");
-  s->add_option("--gateway", o.gateway, "IPv4 gateway for destinations outside --ip's subnet");
+  s->add_option("--gateway", o.gateway,
+                a == Addressing::kPair ? "the client's IPv4 gateway (the device's address on its side) for destinations "
+                                         "outside --client-ip's subnet"
+                                       : "IPv4 gateway for destinations outside --ip's subnet");
   s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable)");
-  s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
+  if (a == Addressing::kPair) {
+    s->add_option("--client-port", o.client_port, "DPDK ethdev port id of the client side (default 0)")
+        ->check(CLI::Range(0, 1023));
+    s->add_option("--server-port", o.server_port, "DPDK ethdev port id of the server side (default 1)")
+        ->check(CLI::Range(0, 1023));
+  } else {
+    s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
+  }
   s->add_option("--mtu", o.mtu, "MTU of the port")->check(CLI::Range(576, 9000));
   s->add_option("--mbufs", o.mbufs, "mbufs in the pool (default: sized from --max-connections)");
   s->add_option("--max-connections", o.max_connections, "connection records per engine (preallocated)")
@@ -159,9 +174,12 @@ void add_common(CLI::App* s, AppOptions& o) {
       ->check(CLI::Range(1u, 1u << 30));
 }
 
-void add_server(CLI::App* s, AppOptions& o, bool loopback) {
-  if (!loopback) {
-    s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
+void add_server(CLI::App* s, AppOptions& o, Addressing a) {
+  if (a == Addressing::kOwn) s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
+  if (a == Addressing::kPair) {
+    s->add_option("--server-ip", o.server_ip, "the server side's address and prefix, A.B.C.D/LEN")->required();
+  }
+  if (a != Addressing::kLoopback) {
     s->add_option("--listen", o.listen, "TCP port to listen on (repeatable)")->required()->check(CLI::Range(1, 65535));
   }
   s->add_option("--http", o.http_bytes, "answer each HTTP request with a 200 whose body is BYTES long")
@@ -186,9 +204,12 @@ void add_server(CLI::App* s, AppOptions& o, bool loopback) {
   s->add_flag("--abort-on-overflow", o.abort_on_overflow, "answer a final ACK that finds the accept queue full with RST (default: drop it)");
 }
 
-void add_client(CLI::App* s, AppOptions& o, bool loopback) {
-  if (!loopback) {
-    s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
+void add_client(CLI::App* s, AppOptions& o, Addressing a) {
+  if (a == Addressing::kPair) {
+    s->add_option("--client-ip", o.ip, "the client side's address and prefix, A.B.C.D/LEN")->required();
+  }
+  if (a == Addressing::kOwn) s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
+  if (a != Addressing::kLoopback) {
     s->add_option("--dst", o.dst, "destinations A.B.C.D[-A.B.C.D]:PORT[-PORT] (repeatable; every address x port)")
         ->required();
     s->add_option("--src-ip", o.src_ip, "source addresses A.B.C.D[-A.B.C.D] we own for the tuple space (default: --ip)");
@@ -516,18 +537,26 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   m.client = app.add_subcommand("client", "open connections to --dst at a rate or concurrency");
   m.loopback = app.add_subcommand("loopback", "client and server in one process over an in-memory link (default)");
   m.flood = app.add_subcommand("flood", "spoofed SYN/ACK/RST/FIN segments at a rate, against your own lab targets only");
+  m.pair = app.add_subcommand("pair", "client on one port, server on another, a device under test between them");
   add_flood(m.flood, o);
-  for (CLI::App* s : {m.server, m.client, m.loopback}) add_common(s, o);
-  add_server(m.server, o, false);
-  add_client(m.client, o, false);
-  add_server(m.loopback, o, true);
-  add_client(m.loopback, o, true);
+  add_common(m.server, o, Addressing::kOwn);
+  add_common(m.client, o, Addressing::kOwn);
+  add_common(m.loopback, o, Addressing::kLoopback);
+  add_common(m.pair, o, Addressing::kPair);
+  add_server(m.server, o, Addressing::kOwn);
+  add_client(m.client, o, Addressing::kOwn);
+  add_server(m.loopback, o, Addressing::kLoopback);
+  add_client(m.loopback, o, Addressing::kLoopback);
+  add_server(m.pair, o, Addressing::kPair);
+  add_client(m.pair, o, Addressing::kPair);
   m.server->add_option("--close", o.close, "who closes: server (after responding), client (wait for its FIN), rst")
       ->check(CLI::IsMember({"server", "client", "rst"}));
   m.client->add_option("--close", o.close, "who closes: server (wait for its FIN), client (after the response), rst, half (FIN after the request)")
       ->check(CLI::IsMember({"server", "client", "rst", "half"}));
-  m.loopback->add_option("--close", o.close, "who closes: server, client, rst (client resets), half")
-      ->check(CLI::IsMember({"server", "client", "rst", "half"}));
+  for (CLI::App* both : {m.loopback, m.pair}) {
+    both->add_option("--close", o.close, "who closes: server, client, rst (client resets), half")
+        ->check(CLI::IsMember({"server", "client", "rst", "half"}));
+  }
   m.loopback->add_option("--ring-size", o.ring_size, "slots of each direction's ring of the in-memory link (a power of two)")
       ->check(CLI::Range(64u, 1u << 20));
 
@@ -549,6 +578,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   CLI::App* mode = mode_name == "server"   ? m.server
                    : mode_name == "client" ? m.client
                    : mode_name == "flood"  ? m.flood
+                   : mode_name == "pair"   ? m.pair
                                            : m.loopback;
   std::vector<std::string> cli(args.begin() + 1, args.end());
   for (const std::string& t : cli) {
@@ -598,7 +628,11 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     return result;
   }
   o.mode_name = mode_name;
-  o.mode = mode == m.server ? Mode::kServer : mode == m.client ? Mode::kClient : mode == m.flood ? Mode::kFlood : Mode::kLoopback;
+  o.mode = mode == m.server   ? Mode::kServer
+           : mode == m.client ? Mode::kClient
+           : mode == m.flood  ? Mode::kFlood
+           : mode == m.pair   ? Mode::kPair
+                              : Mode::kLoopback;
 
   auto fail = [&](const std::string& msg) {
     result.exit_code = 2;
@@ -613,8 +647,22 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   }
   std::uint32_t ip = 0;
   std::uint8_t prefix = 24;
+  const bool pair = o.mode == Mode::kPair;
   if (o.mode != Mode::kLoopback && !parse_cidr(o.ip, ip, prefix)) {
-    return fail("--ip '" + o.ip + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.1/24)");
+    return fail(std::string(pair ? "--client-ip '" : "--ip '") + o.ip +
+                "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.1/24)");
+  }
+  std::uint32_t server_ip = ip;
+  std::uint8_t server_prefix = prefix;
+  if (pair) {
+    if (!parse_cidr(o.server_ip, server_ip, server_prefix)) {
+      return fail("--server-ip '" + o.server_ip + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.2.2/24)");
+    }
+    if (server_ip == ip) return fail("--client-ip and --server-ip are both " + format_ipv4(ip) + ": give each side its own address");
+    if (o.client_port == o.server_port) {
+      return fail("--client-port and --server-port are both " + std::to_string(o.client_port) +
+                  ": pair drives two ports, give two (e.g. --client-port 0 --server-port 1)");
+    }
   }
   std::uint16_t port_first = 0, port_last = 0;
   if (!parse_port_range(o.src_ports, port_first, port_last)) {
@@ -637,7 +685,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     server_w.response_bytes = *o.http_bytes;
     server_w.max_requests = o.max_requests;
   } else {
-    server_w.kind = o.mode == Mode::kLoopback && !o.http_get.empty() ? WorkloadKind::kHttp : WorkloadKind::kNone;
+    server_w.kind = has_both_roles(o.mode) && !o.http_get.empty() ? WorkloadKind::kHttp : WorkloadKind::kNone;
   }
   if (!o.http_get.empty()) {
     if (o.http_get[0] != '/') return fail("--http-get '" + o.http_get + "' must be a path starting with '/'");
@@ -646,8 +694,8 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   } else {
     client_w.kind = WorkloadKind::kNone;
   }
-  if (o.mode == Mode::kLoopback && o.http_bytes.has_value() && o.http_get.empty()) {
-    client_w.kind = WorkloadKind::kHttp;  // --http alone in loopback: the client asks for it
+  if (has_both_roles(o.mode) && o.http_bytes.has_value() && o.http_get.empty()) {
+    client_w.kind = WorkloadKind::kHttp;  // --http alone with both roles: the client asks for it
   }
   if (o.request_bytes.has_value() || o.response_bytes.has_value()) {
     if (o.http_bytes.has_value() || !o.http_get.empty()) {
@@ -681,7 +729,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   client_w.pipeline = o.pipeline;
   server_w.close = close;
   client_w.close = close;
-  if (o.mode == Mode::kLoopback) {
+  if (has_both_roles(o.mode)) {
     // One --close for both sides: name who closes first; the other side waits for it.
     if (close == ClosePolicy::kReset) server_w.close = ClosePolicy::kClientFirst;
     if (close == ClosePolicy::kHalfClose) server_w.close = ClosePolicy::kServerFirst;
@@ -711,6 +759,13 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     e->local_ip = ip;
     e->prefix_len = prefix;
   }
+  if (pair) {
+    // The server side has its own address; --gateway is the client's (the server answers each
+    // peer through the MAC its segments came from).
+    plan.server.local_ip = server_ip;
+    plan.server.prefix_len = server_prefix;
+    plan.server.gateway = 0;
+  }
   plan.server.workload = server_w;
   plan.server.listen_ports = o.listen;
   plan.client.workload = client_w;
@@ -724,7 +779,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   g.port_first = port_first;
   g.port_last = port_last;
   g.ramp = static_cast<TimeNs>(o.ramp * 1e9);
-  if (o.mode == Mode::kClient) {
+  if (o.mode == Mode::kClient || pair) {
     const std::string err = parse_destinations(o.dst, g.destinations);
     if (!err.empty()) return fail(err);
     g.src_ip_first = ip;
@@ -738,8 +793,13 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     }
     for (const Destination& d : g.destinations) {
       if (d.ip == ip || d.ip - g.src_ip_first < g.src_ip_count) {
-        return fail("--dst " + format_ipv4(d.ip) + " is one of our own addresses (--ip/--src-ip): give the server's address");
+        return fail("--dst " + format_ipv4(d.ip) + " is one of the client's own addresses (" +
+                    (pair ? "--client-ip" : "--ip") + "/--src-ip): give the server's address");
       }
+    }
+    if (pair && server_ip - g.src_ip_first < g.src_ip_count) {
+      return fail("--server-ip " + format_ipv4(server_ip) + " is inside the client's --src-ip " + o.src_ip +
+                  ": give the two sides separate addresses");
     }
   }
   plan.tuple_space = std::uint64_t{g.src_ip_count} * (port_last - port_first + 1u) *

@@ -12,7 +12,10 @@
 
 namespace synwave::app {
 
-enum class Mode { kServer, kClient, kLoopback, kFlood };
+enum class Mode { kServer, kClient, kLoopback, kFlood, kPair };
+
+// Loopback and pair run a client engine and a server engine in one process.
+[[nodiscard]] inline bool has_both_roles(Mode m) { return m == Mode::kLoopback || m == Mode::kPair; }
 
 struct AppOptions {
   Mode mode = Mode::kLoopback;
@@ -27,6 +30,10 @@ struct AppOptions {
   std::uint16_t mtu = 1500;
   std::uint32_t mbufs = 0;         // 0: sized from the connection count
   std::uint32_t ring_size = 8192;  // loopback: slots of each direction's ring (a power of two)
+  // Pair: the client's port (its address is `ip`) and the server's, with the server's address.
+  std::uint16_t client_port = 0;
+  std::uint16_t server_port = 1;
+  std::string server_ip;           // A.B.C.D/LEN
 
   // Server.
   std::vector<std::uint16_t> listen;

@@ -46,9 +46,9 @@ printf 'rate = -5\n' >"$CONFIG_NEGATIVE"
 CONFIG_BROKEN="$SW_WORKDIR/broken.toml"
 printf 'listen = [80\n' >"$CONFIG_BROKEN"
 
-refuse "an unknown mode (not the loopback)" "unknown mode 'bogus' \\(modes: server, client, loopback, flood\\)$" one \
+refuse "an unknown mode (not the loopback)" "unknown mode 'bogus' \\(modes: server, client, loopback, flood, pair\\)$" one \
   -- bogus
-refuse "a misspelled mode, with what was meant" "unknown mode 'severr' \\(modes: server, client, loopback, flood\\); did you mean 'server'\\?$" one \
+refuse "a misspelled mode, with what was meant" "unknown mode 'severr' \\(modes: server, client, loopback, flood, pair\\); did you mean 'server'\\?$" one \
   -- severr --ip 198.18.0.2/24 --listen 80
 refuse "a misspelled mode as the first argument, no EAL options" "unknown mode 'clinet'.*did you mean 'client'" one \
   clinet --ip 198.18.0.2/24 --dst 198.18.0.1:80
@@ -68,7 +68,7 @@ refuse "--dst range backwards" '--dst.*198\.18\.0\.9-198\.18\.0\.3' one \
   -- client --ip 198.18.0.2/24 --dst 198.18.0.9-198.18.0.3:80
 refuse "--src-ip not an address range" '--src-ip.*198\.18\.1' one \
   -- client --ip 198.18.0.2/24 --dst 198.18.0.1:80 --src-ip 198.18.1
-refuse "--dst one of our --src-ip addresses" '--dst 198\.18\.0\.5 is one of our own' one \
+refuse "--dst one of our --src-ip addresses" '--dst 198\.18\.0\.5 is one of the client.s own' one \
   -- client --ip 198.18.0.2/24 --dst 198.18.0.5:80 --src-ip 198.18.0.4-198.18.0.6
 refuse "raw and HTTP workloads together" '--request-bytes.*--http' one \
   -- client --ip 198.18.0.2/24 --dst 198.18.0.1:80 --http-get / --request-bytes 10
@@ -92,6 +92,17 @@ refuse "unknown device (--vdev net_nonexistent0)" 'device|vdev' last \
   --no-huge -m 256 --no-pci --vdev net_nonexistent0 -l 0 --file-prefix="$BAD_DEVICE_PREFIX" \
   -- server --ip 198.18.0.2/24 --listen 80
 grep -q 'net_nonexistent0' "$SW_WORKDIR/err" || sw_fail "unknown device: nothing on stderr names net_nonexistent0"
+PAIR="pair --client-ip 198.18.1.2/24 --server-ip 198.18.2.2/24 --listen 80 --dst 198.18.2.2:80"
+refuse "pair: one port for both sides" '--client-port and --server-port are both 0' one \
+  -- $PAIR --server-port 0
+refuse "pair: one address for both sides" '--client-ip and --server-ip are both 198\.18\.1\.2' one \
+  -- pair --client-ip 198.18.1.2/24 --server-ip 198.18.1.2/24 --listen 80 --dst 198.18.2.2:80
+refuse "pair: the server's address among the client's sources" '--server-ip 198\.18\.2\.2 is inside the client' one \
+  -- pair --client-ip 198.18.1.2/24 --server-ip 198.18.2.2/24 --listen 80 --dst 198.18.3.1:80 --src-ip 198.18.2.1-198.18.2.9
+PAIR_DEVICE_PREFIX="$(sw_file_prefix pairdev)"
+SW_DPDK_PREFIXES+=("$PAIR_DEVICE_PREFIX")
+refuse "pair with one device: the server's port does not exist" '--server-port 1 does not exist.*two devices' last \
+  --no-huge -m 256 --no-pci --vdev net_null0 -l 0 --file-prefix="$PAIR_DEVICE_PREFIX" -- $PAIR
 
 # --- a valid config file: accepted, and in effect ------------------------------------------------
 # listen is a server option (loopback always listens on 80), so this part runs a server on net_tap.
