@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -229,9 +230,36 @@ void quiesce_port(std::uint16_t port_id) {
     }
   }
 }
+
+// The peer's side of the same driver: when the peer disconnects, this process's memif control
+// thread unmaps the shared regions while a lcore of ours may be inside a burst on them (nothing in
+// memif_disconnect waits for the lcores), and the lcore then faults: a server crashed so in its rx
+// when the client that had finished its run exited. So a memif port is closed only after the peer
+// has disconnected first (its lcores stopped too: it is closing), or kLingerLimit has passed;
+// meanwhile nothing here polls the port. Two finished peers both wait: the one that began waiting
+// first closes first, while the other is not polling. Scripts stop the side that runs until told
+// (a server) once the other side's run is over, before that side exits (tests/system/lib.sh
+// sw_wait_summary).
+void linger_for_memif_peer(std::uint16_t port_id) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kLingerLimit = std::chrono::seconds(2);
+  rte_eth_dev_info dev{};
+  if (rte_eth_dev_info_get(port_id, &dev) != 0 || dev.driver_name == nullptr ||
+      std::string_view(dev.driver_name) != "net_memif") {
+    return;
+  }
+  const auto start = Clock::now();
+  for (;;) {
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(port_id, &link) != 0 || link.link_status == RTE_ETH_LINK_DOWN) return;
+    if (Clock::now() - start >= kLingerLimit) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 }  // namespace
 
 void close_port(std::uint16_t port_id) {
+  linger_for_memif_peer(port_id);
   quiesce_port(port_id);
   rte_eth_dev_stop(port_id);
   rte_eth_dev_close(port_id);

@@ -37,11 +37,13 @@ flood_run() {
     flood --ip 198.18.1.1/16 --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --kind syn \
     --duration "$DURATION" --report "$SW_WORKDIR/$name-flood.json" --stats-interval 1 "$@"
   local flood_pid=$SW_PID
-  sw_wait_exit "$flood_pid" "$SW_WORKDIR/$name-flood.log" 60
-  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$SW_WORKDIR/$name-flood.log"; sw_fail "$name: the flood exited with $SW_STOP_STATUS"; }
-  sleep 1  # the server drains what is left in the ring
+  # The server stops once the flood's run is over, before the flood closes its memif port.
+  sw_wait_summary "$flood_pid" "$SW_WORKDIR/$name-flood.log" 60
+  sleep 0.5  # the server drains what is left in the ring
   sw_stop "$server_pid" "$SW_WORKDIR/$name-server.log" 15
   [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$SW_WORKDIR/$name-server.log"; sw_fail "$name: the server exited with $SW_STOP_STATUS"; }
+  sw_wait_exit "$flood_pid" "$SW_WORKDIR/$name-flood.log" 15
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$SW_WORKDIR/$name-flood.log"; sw_fail "$name: the flood exited with $SW_STOP_STATUS"; }
   sw_log "$name: $(tail -n 1 "$SW_WORKDIR/$name-flood.log")"
 }
 

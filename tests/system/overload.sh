@@ -44,10 +44,12 @@ run_at() {
     --rate "$rate" --concurrency 200000 --max-connections 262144 --think-time "$THINK_S" \
     --duration "$DURATION" --report "$SW_WORKDIR/client-$rate.json" --stats-interval 1
   local client_pid=$SW_PID
-  sw_wait_exit "$client_pid" "$client_log" 60
-  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$client_log"; sw_fail "client at $rate/s exited with $SW_STOP_STATUS"; }
+  # The server stops once the client's run is over, before the client closes its memif port.
+  sw_wait_summary "$client_pid" "$client_log" 60
   sw_stop "$server_pid" "$server_log" 15
   [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$server_log"; sw_fail "server exited with $SW_STOP_STATUS"; }
+  sw_wait_exit "$client_pid" "$client_log" 15
+  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$client_log"; sw_fail "client at $rate/s exited with $SW_STOP_STATUS"; }
   sw_log "offered $rate/s: $(sw_json "$SW_WORKDIR/client-$rate.json" \
     "'completed per second %s, failed %d' % ([round(t['completed_per_s']) for t in r['timeline']], r['connections_failed'])"), \
 server shed $(sw_json "$SW_WORKDIR/server-$rate.json" "r['counters']['drop_syn_shed_pool']") SYNs"
