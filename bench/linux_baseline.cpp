@@ -2,7 +2,7 @@
 // kernel's TCP on the loopback interface, by an epoll server thread and an epoll client thread
 // pinned to one CPU each (the two CPUs synwave's two lcores get), so the two figures compare.
 //
-//   linux_baseline --mode none|http|keepalive --duration S --server-cpu 0 --client-cpu 1 --sources 64
+//   linux_baseline --mode none|http|keepalive|stream --duration S --server-cpu 0 --client-cpu 1 --sources 64
 //                  --concurrency N --response-bytes B --json FILE --timeline
 //
 // Workloads, with synwave's loopback default close policy (--close server: the server closes
@@ -16,6 +16,11 @@
 //         the client opens --concurrency connections and keeps them for the run, sending the next
 //         GET as soon as the whole response is in; the server answers each and keeps the
 //         connection ("Connection: keep-alive"). Counted in requests, not connections.
+//   stream: throughput, iperf3-like: one connection; the server writes --bytes of payload and
+//         closes, the client reads to the end. Timed from connect() to the end of the stream, in
+//         Gbit/s of payload. --mss 1460 sets TCP_MAXSEG on both sockets, so the kernel moves the
+//         segments synwave's 1500-byte MTU gives (loopback's own MTU is 65536, and segmentation
+//         offload moves up to 64 KiB per packet).
 // A connection is completed when the client saw all of that; it failed when the client saw an
 // error (refused, reset, a short or malformed response) or could not open it at all. The server
 // closing first leaves TIME-WAIT on the server's side, as in synwave's loopback; the client's
@@ -35,6 +40,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -45,6 +51,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -61,9 +68,17 @@
 
 namespace {
 
-enum class Workload { kNone, kHttp, kKeepAlive };
+enum class Workload { kNone, kHttp, kKeepAlive, kStream };
 
-const char* name_of(Workload w) { return w == Workload::kNone ? "none" : w == Workload::kHttp ? "http" : "keepalive"; }
+const char* name_of(Workload w) {
+  switch (w) {
+    case Workload::kNone: return "none";
+    case Workload::kHttp: return "http";
+    case Workload::kKeepAlive: return "keepalive";
+    case Workload::kStream: return "stream";
+  }
+  return "?";
+}
 
 struct Options {
   Workload mode = Workload::kNone;
@@ -74,13 +89,16 @@ struct Options {
   std::uint32_t concurrency = 512;
   std::uint32_t response_bytes = 128;  // synwave's default HTTP body
   std::uint16_t port = 8080;
+  std::uint64_t stream_bytes = 1'000'000'000;  // stream: payload of the one connection
+  int mss = 0;                                  // stream: TCP_MAXSEG on both sockets (0: the kernel's)
   std::string json_path;
   bool timeline = false;
 };
 
 constexpr const char* kUsage =
-    "usage: linux_baseline [--mode none|http|keepalive] [--duration S] [--server-cpu N] [--client-cpu N]\n"
+    "usage: linux_baseline [--mode none|http|keepalive|stream] [--duration S] [--server-cpu N] [--client-cpu N]\n"
     "                      [--sources N] [--concurrency N] [--response-bytes B] [--port P]\n"
+    "                      [--bytes N] [--mss M] (stream)\n"
     "                      [--json FILE] [--timeline]\n"
     "Connections per second through the Linux kernel's TCP on loopback: an epoll server thread and\n"
     "an epoll client thread, each pinned to one CPU. Run it inside a network namespace with lo up.\n";
@@ -119,7 +137,8 @@ Options parse_options(int argc, char** argv) {
       if (value == "none") o.mode = Workload::kNone;
       else if (value == "http") o.mode = Workload::kHttp;
       else if (value == "keepalive") o.mode = Workload::kKeepAlive;
-      else usage_error("--mode '" + std::string(value) + "' is not a workload: give none, http or keepalive");
+      else if (value == "stream") o.mode = Workload::kStream;
+      else usage_error("--mode '" + std::string(value) + "' is not a workload: give none, http, keepalive or stream");
     } else if (flag == "--duration") {
       const std::string text(value);
       char* end = nullptr;
@@ -139,6 +158,11 @@ Options parse_options(int argc, char** argv) {
       o.response_bytes = parse_number<std::uint32_t>(flag, value, 0, 1u << 20);
     } else if (flag == "--port") {
       o.port = parse_number<std::uint16_t>(flag, value, 1, 65535);
+    } else if (flag == "--bytes") {
+      o.stream_bytes = parse_number<std::uint64_t>(flag, value, 1, std::uint64_t{1} << 40);
+    } else if (flag == "--mss") {
+      o.mss = parse_number<int>(flag, value, 0, 65495);
+      if (o.mss != 0 && o.mss < 536) usage_error("--mss " + std::string(value) + " is below 536: give 0 (the kernel's) or 536-65495");
     } else if (flag == "--json") {
       o.json_path = value;
     } else {
@@ -539,6 +563,86 @@ void raise_fd_limit(std::uint32_t needed) {
 
 }  // namespace
 
+// stream: one connection, --bytes from the server to the client, blocking sockets (as iperf3's
+// are), each thread pinned. Returns the exit code.
+int run_stream(const Options& o) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  const int one = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (o.mss != 0) setsockopt(listener, IPPROTO_TCP, TCP_MAXSEG, &o.mss, sizeof o.mss);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(o.port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(listener, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || listen(listener, 1) != 0) {
+    std::fprintf(stderr, "linux_baseline: the server cannot listen on 127.0.0.1:%u (%s): is lo up and the port free?\n",
+                 o.port, std::strerror(errno));
+    return 1;
+  }
+  std::atomic<std::uint64_t> sent{0};
+  std::thread server([&] {
+    pin_to(o.server_cpu);
+    const int c = accept(listener, nullptr, nullptr);
+    if (c < 0) return;
+    std::vector<char> chunk(1 << 20, 'x');
+    std::uint64_t left = o.stream_bytes;
+    while (left > 0) {
+      const ssize_t n = send(c, chunk.data(), std::min<std::uint64_t>(left, chunk.size()), 0);
+      if (n <= 0) break;
+      left -= static_cast<std::uint64_t>(n);
+    }
+    sent.store(o.stream_bytes - left);
+    close(c);
+  });
+  pin_to(o.client_cpu);
+  using Clock = std::chrono::steady_clock;
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (o.mss != 0) setsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &o.mss, sizeof o.mss);
+  const Clock::time_point started = Clock::now();
+  std::uint64_t received = 0;
+  if (connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      const ssize_t n = recv(s, buf.data(), buf.size(), 0);
+      if (n <= 0) break;
+      received += static_cast<std::uint64_t>(n);
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  int mss_seen = 0;
+  socklen_t len = sizeof mss_seen;
+  getsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &mss_seen, &len);
+  close(s);
+  server.join();
+  close(listener);
+  const double gbit = static_cast<double>(received) * 8 / seconds / 1e9;
+  std::printf("linux_baseline stream: %llu bytes in %.3f s = %.3f Gbit/s (mss %d)\n",
+              static_cast<unsigned long long>(received), seconds, gbit, mss_seen);
+  if (received != o.stream_bytes) {
+    std::fprintf(stderr, "linux_baseline: the stream ended after %llu of %llu bytes\n",
+                 static_cast<unsigned long long>(received), static_cast<unsigned long long>(o.stream_bytes));
+    return 1;
+  }
+  if (!o.json_path.empty()) {
+    utsname u{};
+    uname(&u);
+    const nlohmann::json r = {{"mode", "stream"},
+                              {"bytes", received},
+                              {"duration_s", seconds},
+                              {"gbit_per_s", gbit},
+                              {"mss", mss_seen},
+                              {"config", {{"server_cpu", o.server_cpu}, {"client_cpu", o.client_cpu}, {"mss_option", o.mss}}},
+                              {"kernel", {{"release", u.release}}}};
+    std::ofstream out(o.json_path);
+    out << r.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "linux_baseline: cannot write %s\n", o.json_path.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const Options o = parse_options(argc, argv);
   check_cpu(o.server_cpu, "--server-cpu");
@@ -546,6 +650,7 @@ int main(int argc, char** argv) {
   if (o.server_cpu == o.client_cpu) {
     std::fprintf(stderr, "linux_baseline: note: server and client share CPU %d\n", o.server_cpu);
   }
+  if (o.mode == Workload::kStream) return run_stream(o);
   raise_fd_limit(o.concurrency * 2 + 256);
 
   Shared shared;

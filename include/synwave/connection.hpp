@@ -84,6 +84,9 @@ struct Connection {
   std::uint8_t deadlines;   // which of the deadlines above are armed (deadline_bits)
   std::uint8_t listener;    // passive: index of the listening port
   std::uint8_t in_flight;   // HTTP client: requests sent whose responses are not complete yet
+  // Nonzero when the connection has a record in the loss-recovery table (loss_recovery.hpp):
+  // one byte read on the fast paths instead of a table lookup. (It fills padding.)
+  std::uint8_t has_loss_record;
   // Client: when the phase being timed began (engine.hpp latency()): the first SYN, then
   // ESTABLISHED. In the 32-bit microsecond clock like the deadlines; here it fills padding.
   std::uint32_t phase_start_us;

@@ -13,6 +13,7 @@ namespace synwave {
   X(tx_frames, "frames the engine emitted")                                                 \
   X(rx_bytes, "payload bytes received in order")                                           \
   X(tx_bytes, "payload bytes sent, first transmissions only")                              \
+  X(tx_retransmitted_bytes, "payload bytes sent again (timeout or fast retransmit)")         \
   X(arp_requests_received, "ARP requests for one of our addresses")                        \
   X(arp_replies_sent, "ARP replies we sent")                                               \
   X(arp_requests_sent, "ARP requests we sent to resolve a neighbour")                      \
@@ -89,7 +90,10 @@ namespace synwave {
   X(drop_unacceptable, "segments outside the receive window (answered by ACK)")           \
   X(drop_paws, "segments dropped by PAWS (RFC 7323 §5)")                                  \
   X(drop_ack_invalid, "segments whose ACK is unacceptable")                               \
-  X(drop_out_of_order, "in-window data past RCV.NXT (not queued; ACKed)")                 \
+  X(drop_out_of_order, "in-window data past RCV.NXT not held (not counted bytes, or no room): ACKed, resent later") \
+  X(rx_out_of_order_held, "segments past a hole whose range was held until the hole filled") \
+  X(loss_recovery_table_full, "losses recovered without the loss-recovery table (full): go-back-N") \
+  X(recovery_retransmits, "NewReno: segments resent on a partial ACK (RFC 6582)")          \
   X(drop_syn_in_synchronised, "SYNs in a synchronised state (challenge ACK)")             \
   X(drop_tx_no_buffer, "segments not sent: no transmit buffer")                           \
   X(drop_no_neighbor, "segments not sent: peer MAC unknown (ARP pending)")                \

@@ -16,6 +16,7 @@
 #include "synwave/half_open.hpp"
 #include "synwave/isn.hpp"
 #include "synwave/latency_histogram.hpp"
+#include "synwave/loss_recovery.hpp"
 #include "synwave/neighbor_cache.hpp"
 #include "synwave/slab.hpp"
 #include "synwave/syn_cookie.hpp"
@@ -259,6 +260,12 @@ class Engine {
   bool process_rst(std::uint32_t id, RxContext& rx);
   bool process_ack(std::uint32_t id, RxContext& rx);
   void process_text_and_fin(std::uint32_t id, RxContext& rx);
+  bool hold_out_of_order(std::uint32_t id, const TcpSegment& seg);
+  std::uint32_t absorb_out_of_order(std::uint32_t id);
+  [[nodiscard]] std::uint32_t out_of_order_room(const Connection& c) const;
+  void enter_fast_recovery(std::uint32_t id, SeqNum resent_to);
+  [[gnu::cold, gnu::noinline]] void limited_transmit(std::uint32_t id);
+  void partial_ack(std::uint32_t id, LossRecord& r);
   void finish_segment(std::uint32_t id);
   void negotiate_options(Connection& c, const TcpOptions& o);
   void update_rtt(Connection& c, std::uint32_t sample_us);
@@ -284,12 +291,30 @@ class Engine {
     std::uint32_t payload_len;
   };
   void emit_segment(const SegmentOut& s);
+  template <bool kWithSack>
+  void build_segment(const SegmentOut& s);
   [[nodiscard]] std::uint16_t advertised_window(bool syn, std::uint8_t shift) const;
   void send_segment(Connection& c, std::uint8_t flags, SeqNum seq, std::uint32_t payload_len, bool syn_options);
-  void send_ack(Connection& c) { send_segment(c, tcp_flags::kAck, c.snd_nxt, 0, false); }
+  void send_ack(Connection& c) {
+    if (c.has_loss_record != 0) [[unlikely]] return send_ack_with_sack(c);
+    send_segment(c, tcp_flags::kAck, c.snd_nxt, 0, false);
+  }
+  [[gnu::cold, gnu::noinline]] void send_ack_with_sack(Connection& c);
   void send_rst_for(RxContext& rx);
   void send_syn(Connection& c);
-  void fast_retransmit(Connection& c);
+  SeqNum retransmit_from(Connection& c, SeqNum from, SeqNum limit, std::uint64_t Counters::*kind);
+  SeqNum fast_retransmit(Connection& c, std::uint64_t Counters::*kind) {
+    return retransmit_from(c, c.snd_una, c.snd_max, kind);
+  }
+  [[gnu::cold, gnu::noinline]] std::uint8_t sack_blocks(const Connection& c);
+  std::array<SackBlock, kMaxSackBlocksOut> sack_out_{};  // the blocks of the ACK being built
+  std::uint8_t sack_out_count_ = 0;
+  [[gnu::cold, gnu::noinline]] void note_sacks(std::uint32_t id, const TcpOptions& o);
+  [[gnu::cold, gnu::noinline]] LossRecord* loss_state(std::uint32_t id, const TcpOptions& o);
+  [[gnu::cold, gnu::noinline]] bool ack_in_recovery(std::uint32_t id, LossRecord& r);
+  LossRecord* make_loss_record(std::uint32_t id);
+  void drop_loss_record_if_idle(std::uint32_t id, const LossRecord& r);
+  bool resend_next_hole(std::uint32_t id, LossRecord& r);
   void send_reset(Connection& c);
   void arm_rto(std::uint32_t id);
   Frame* take_tx_frame();
@@ -312,7 +337,7 @@ class Engine {
   [[nodiscard]] std::uint32_t workload_deadline_us(const Connection& c) const;
   // A client waiting on its response, under --response-timeout: when the wait ends (engine µs clock).
   [[nodiscard]] bool response_deadline_us(const Connection& c, std::uint32_t& at) const;
-  void app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n);
+  void app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, std::uint32_t skipped);
   void app_fin(std::uint32_t id);
   void app_all_acked(std::uint32_t id);
   void app_request_complete(std::uint32_t id);
@@ -337,6 +362,7 @@ class Engine {
   Slab<HalfOpen> half_open_;
   TimeWaitTable time_wait_;
   FlowTable flows_;
+  LossRecoveryTable loss_;
   TimerWheel wheel_;
   TimerWheel half_open_wheel_;
   SynCookieCodec cookie_codec_;

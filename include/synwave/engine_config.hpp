@@ -75,6 +75,10 @@ struct EngineConfig {
   std::uint8_t window_scale = 7;          // our shift, when scaling is negotiated
   std::uint32_t receive_window = 262144;  // bytes we advertise (data is consumed on arrival)
   std::uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  // Connections that may recover from a loss at once with out-of-order ranges held and NewReno's
+  // recovery point (loss_recovery.hpp); rounded up to a power of two. Beyond, a connection
+  // recovers by go-back-N (counted: loss_recovery_table_full).
+  std::uint32_t loss_recovery_entries = 4096;
   TimeNs delayed_ack = 40 * kMillisecond;    // 0: ACK every segment at once
   TimeNs rto_initial = 1 * kSecond;          // RFC 6298 §2.1
   TimeNs rto_min = 200 * kMillisecond;       // Linux's floor (RFC 6298 says 1 s; it allows lower)

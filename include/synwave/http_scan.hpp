@@ -355,6 +355,15 @@ struct HttpResponseScanner {
   // The response's length ends with the connection: nothing in the header framed it.
   [[nodiscard]] bool framed_by_close() const { return header_done && !chunked && content_length == kUnknownLength; }
 
+  // Body bytes still to come when Content-Length framed the body (0 otherwise): bytes that are
+  // only counted, so the receiver may take them out of order (skip()).
+  [[nodiscard]] std::uint32_t counted_body_left() const {
+    if (!header_done || chunked || framing_error || content_length == kUnknownLength) return 0;
+    return body_received < content_length ? content_length - body_received : 0;
+  }
+  // n body bytes taken without being looked at (at most counted_body_left()).
+  void skip(std::uint32_t n) { body_received += n; }
+
   // Returns the bytes that belong to this response: all n until it is complete, then up to its
   // end (what follows is the next response's, on a pipelined connection).
   std::uint32_t feed(const std::uint8_t* p, std::uint32_t n) {

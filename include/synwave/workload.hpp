@@ -45,6 +45,9 @@ struct Workload {
   // more pipeline them, RFC 9112 §9.3.2). At most kMaxPipeline.
   std::uint32_t pipeline = 1;
   static constexpr std::uint32_t kMaxPipeline = 255;
+  // One request or response: stream offsets are 32-bit and compared by their difference, as
+  // sequence numbers are, so one message stays under 2 GiB (a kept connection sends several).
+  static constexpr std::uint32_t kMaxMessageBytes = (1u << 31) - 1024;
 };
 
 }  // namespace synwave

@@ -125,6 +125,16 @@ std::string latency_progress(const RunState& s, const LatencyTotals& interval) {
   return out;
 }
 
+// Payload bytes over seconds, in Gbit/s.
+double gbit(std::uint64_t bytes, double seconds) { return seconds > 0 ? static_cast<double>(bytes) * 8 / seconds / 1e9 : 0.0; }
+
+// The payload a run moved: the client's bytes both ways when there is a client (on the loopback
+// the server's are the same bytes), else the server's.
+std::uint64_t payload_bytes(const RunState& s, const Totals& t) {
+  const Counters& c = s.plan->options.mode == Mode::kServer ? t.role[kServer] : t.role[kClient];
+  return c.rx_bytes + c.tx_bytes;
+}
+
 void print_progress(RunState& s, const Totals& t, TimeNs now, const LatencyTotals& interval) {
   if (s.plan->options.mode == Mode::kFlood) return print_flood_progress(s, t, now, latency_progress(s, interval));
   const double dt = static_cast<double>(now - s.last_at) / 1e9;
@@ -143,9 +153,12 @@ void print_progress(RunState& s, const Totals& t, TimeNs now, const LatencyTotal
   const std::uint32_t established = g.in(TcpState::kEstablished) + g.in(TcpState::kCloseWait) +
                                     g.in(TcpState::kFinWait1) + g.in(TcpState::kFinWait2) +
                                     g.in(TcpState::kClosing) + g.in(TcpState::kLastAck);
+  const std::uint64_t moved = payload_bytes(s, t) - payload_bytes(s, s.last);
+  char payload[48] = "";
+  if (moved > 0) std::snprintf(payload, sizeof payload, " payload %.2f Gbit/s", gbit(moved, dt));
   std::fprintf(stderr,
                "[%6.1fs] opened %s/s accepted %s/s closed %s/s | estab %u half-open %u time-wait %u | retx %s "
-               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps | busy%s%s\n",
+               "rst tx/rx %s/%s drops %s | rx %.2f Mpps tx %.2f Mpps%s | busy%s%s\n",
                static_cast<double>(now - s.started) / 1e9, human(rate(a.conn_opened, b.conn_opened)).c_str(),
                human(rate(a.conn_accepted, b.conn_accepted)).c_str(),
                human(rate(a.conn_completed + a.conn_failed, b.conn_completed + b.conn_failed)).c_str(), established,
@@ -155,7 +168,7 @@ void print_progress(RunState& s, const Totals& t, TimeNs now, const LatencyTotal
                human(static_cast<double>(a.rst_received - b.rst_received)).c_str(),
                human(static_cast<double>(drops_of(a) - drops_of(b))).c_str(),
                rate(t.worker.rx_packets, s.last.worker.rx_packets) / 1e6,
-               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, busy_progress(s, t).c_str(),
+               rate(t.worker.tx_packets, s.last.worker.tx_packets) / 1e6, payload, busy_progress(s, t).c_str(),
                latency_progress(s, interval).c_str());
 }
 
@@ -184,6 +197,8 @@ void record_timeline_sample(RunState& s, const Totals& t, TimeNs now, const Late
     if (!b.present) continue;
     p.busy_pct[static_cast<std::size_t>(role)] = 100.0 * b.share;
     p.established[static_cast<std::size_t>(role)] = t.gauges[static_cast<std::size_t>(role)].in(TcpState::kEstablished);
+    const std::size_t r = static_cast<std::size_t>(role);
+    p.rx_gbit_per_s[r] = gbit(t.role[r].rx_bytes - s.last.role[r].rx_bytes, dt);
   }
 }
 
@@ -197,6 +212,8 @@ nlohmann::json timeline_json(const RunState& s) {
                              {"http_requests_per_s", p.http_requests_per_s}};
     if (p.established[kServer] >= 0) sample["server_established"] = p.established[kServer];
     if (p.established[kClient] >= 0) sample["client_established"] = p.established[kClient];
+    if (p.rx_gbit_per_s[kServer] >= 0) sample["server_rx_gbit_per_s"] = p.rx_gbit_per_s[kServer];
+    if (p.rx_gbit_per_s[kClient] >= 0) sample["client_rx_gbit_per_s"] = p.rx_gbit_per_s[kClient];
     if (p.busy_pct[kServer] >= 0) sample["server_busy_pct"] = p.busy_pct[kServer];
     if (p.busy_pct[kClient] >= 0) sample["client_busy_pct"] = p.busy_pct[kClient];
     if (p.connect_p50_us >= 0) {
@@ -739,6 +756,17 @@ nlohmann::json build_report(const RunState& s) {
     if (client_has_transaction(s)) r["latency"]["transaction"] = histogram_json(latency.client.transaction);
   }
   if (s.plan->options.mode == Mode::kPair) r["pair"] = pair_json(t);
+  r["payload_gbit_per_s"] = gbit(payload_bytes(s, t), period.active_s);
+  r["throughput"] = nlohmann::json::object();
+  for (const auto& [name, role] : {std::pair{"client", kClient}, std::pair{"server", kServer}}) {
+    if (!r["roles"].contains(name)) continue;
+    const Counters& c = t.role[role];
+    r["throughput"][name] = {{"rx_bytes", c.rx_bytes},
+                             {"tx_bytes", c.tx_bytes},
+                             {"tx_retransmitted_bytes", c.tx_retransmitted_bytes},
+                             {"rx_gbit_per_s", gbit(c.rx_bytes, period.active_s)},
+                             {"tx_gbit_per_s", gbit(c.tx_bytes, period.active_s)}};
+  }
   r["data_plane"] = worker_json(t.worker);
   r["generator"] = {{"opened", t.generator.opened},
                     {"tuple_space", s.plan->tuple_space},
@@ -754,6 +782,8 @@ nlohmann::json build_report(const RunState& s) {
     for (std::size_t role = 0; role < dpdk::kRoles; ++role) sum += snap.counters[role];
     r["lcores"].push_back({{"lcore", s.lcores[i]},
                            {"busy_pct", 100.0 * busy_share(snap.worker, {})},
+                           {"rx_gbit_per_s", gbit(sum.rx_bytes, period.active_s)},
+                           {"tx_gbit_per_s", gbit(sum.tx_bytes, period.active_s)},
                            {"counters", counters_json(sum)},
                            {"data_plane", worker_json(snap.worker)}});
   }
@@ -784,6 +814,9 @@ std::string summary_line(const RunState& s) {
   if (kept && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
     n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %llu HTTP requests = %.0f requests/s",
                        static_cast<unsigned long long>(requests), period.cps(requests));
+  }
+  if (const std::uint64_t bytes = payload_bytes(s, t); bytes > 0 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
+    n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %.3f Gbit/s of payload", gbit(bytes, period.active_s));
   }
   // A client that keeps its connections for the whole run (a concurrency test): how many it holds.
   if (o.mode != Mode::kServer && o.requests_per_connection == 0 && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {

@@ -59,6 +59,9 @@ struct TimelineSample {
   // Each role's connections in ESTABLISHED at the end of the interval (what a concurrency test
   // holds); -1: role absent.
   std::int64_t established[dpdk::kRoles] = {-1, -1};
+  // Each role's payload received over the interval, in Gbit/s (a download shows on the client's,
+  // an upload on the server's); -1: role absent.
+  double rx_gbit_per_s[dpdk::kRoles] = {-1, -1};
   // Connect latency of the connections established in the interval (client side); -1: none.
   double connect_p50_us = -1;
   double connect_p99_us = -1;

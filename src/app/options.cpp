@@ -169,9 +169,9 @@ void add_common(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--capture", o.capture, "write the first packets of every lcore to this pcapng file");
   s->add_option("--capture-packets", o.capture_packets, "packets per lcore to capture")->check(CLI::Range(1u, 100000000u));
   s->add_option("--request-bytes", o.request_bytes, "raw workload (no HTTP): the client sends BYTES, then reads the response")
-      ->check(CLI::Range(1u, 1u << 30));
+      ->check(CLI::Range(1u, Workload::kMaxMessageBytes));
   s->add_option("--response-bytes", o.response_bytes, "raw workload (no HTTP): the server answers a request with BYTES")
-      ->check(CLI::Range(1u, 1u << 30));
+      ->check(CLI::Range(1u, Workload::kMaxMessageBytes));
 }
 
 void add_server(CLI::App* s, AppOptions& o, Addressing a) {
@@ -183,7 +183,7 @@ void add_server(CLI::App* s, AppOptions& o, Addressing a) {
     s->add_option("--listen", o.listen, "TCP port to listen on (repeatable)")->required()->check(CLI::Range(1, 65535));
   }
   s->add_option("--http", o.http_bytes, "answer each HTTP request with a 200 whose body is BYTES long")
-      ->check(CLI::Range(0u, 1u << 30));
+      ->check(CLI::Range(0u, Workload::kMaxMessageBytes));
   s->add_option("--max-requests", o.max_requests,
                 "HTTP: requests answered on one connection before the server closes it (0: as many as the client sends; "
                 "1: every response says Connection: close)")

@@ -192,7 +192,25 @@ bool Engine::response_deadline_us(const Connection& c, std::uint32_t& at) const 
   return true;
 }
 
-void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) {
+// Out-of-order data the receiver may hold: sequence space past RCV.NXT whose bytes the
+// application only counts (a raw workload's stream, an HTTP body framed by Content-Length), so
+// they can be taken when the hole before them fills without having been looked at.
+std::uint32_t Engine::out_of_order_room(const Connection& c) const {
+  const bool client = is_client(c);
+  switch (config_.workload.kind) {
+    case WorkloadKind::kRaw: {
+      const std::uint32_t expected = client ? response_.len : request_.len;
+      const std::uint32_t got = c.rx_stream_len();
+      return got < expected ? expected - got : 0;
+    }
+    case WorkloadKind::kHttp: return client ? c.http.response.counted_body_left() : 0;
+    default: return 0;
+  }
+}
+
+// skipped: bytes after these n that arrived earlier, out of order, and were only counted
+// (out_of_order_room() allowed them: they lie in a body that is counted, not read).
+void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, std::uint32_t skipped) {
   Connection& c = conns_[id];
   const Workload& w = config_.workload;
   if (c.has(conn_flags::kWorkloadDone) && is_client(c)) return;
@@ -209,7 +227,12 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n) 
             abort(id, now_);
             return;
           }
-          if (!c.http.response.complete()) return;
+          if (!c.http.response.complete()) {
+            if (skipped == 0) return;
+            c.http.response.skip(skipped);
+            skipped = 0;
+            if (!c.http.response.complete()) return;
+          }
           app_response_complete(id);
           // Bytes after the last response outstanding are not read (as after any response).
           if (c.state == TcpState::kClosed || c.in_flight == 0) return;

@@ -2,6 +2,7 @@
 #include "synwave/engine.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include "rx_context.hpp"
 #include "synwave/checksum.hpp"
@@ -29,6 +30,7 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
                                                 std::max<std::size_t>(1, config.listen_ports.size())))),
       time_wait_(config.max_time_wait),
       flows_(config.max_connections + half_open_.capacity() + config.max_time_wait),
+      loss_(config.loss_recovery_entries == 0 ? 0 : std::bit_ceil(config.loss_recovery_entries)),
       wheel_(kConnectionTimerSlots, kTimerSlotWidth, now),
       half_open_wheel_(kHalfOpenTimerSlots, kTimerSlotWidth, now),
       cookie_codec_(config.cookie_rotation == 0 ? SynCookieCodec::kDefaultPeriod : config.cookie_rotation),
@@ -73,6 +75,7 @@ Engine::~Engine() {
 
 std::size_t Engine::memory_bytes() const {
   return conns_.memory_bytes() + half_open_.memory_bytes() + time_wait_.memory_bytes() + flows_.memory_bytes() +
+         loss_.memory_bytes() +
          accept_ring_.capacity() * sizeof(std::uint32_t) + request_starts_.capacity() * sizeof(std::uint32_t) +
          sizeof(*this);
 }
@@ -369,6 +372,7 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
   }
   Connection& c = conns_[id];
   c.timer = TimerNode{};
+  c.has_loss_record = 0;
   c.key = key;
   c.peer_mac = peer_mac;
   c.state = TcpState::kClosed;
@@ -410,6 +414,10 @@ void Engine::free_connection(std::uint32_t id, bool erase_flow) {
   if (c.has(conn_flags::kAwaitingAccept)) --listeners_[c.listener].accept_waiting;
   c.flags = 0;
   wheel_.cancel(id);
+  if (c.has_loss_record != 0) [[unlikely]] {
+    loss_.erase(id);
+    c.has_loss_record = 0;
+  }
   if (erase_flow) flows_.erase(c.key, flow_hash(c.key));
   set_state(c, TcpState::kClosed);
   --state_count_[static_cast<std::size_t>(TcpState::kClosed)];

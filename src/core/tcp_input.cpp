@@ -277,6 +277,141 @@ bool Engine::check_sequence(std::uint32_t id, RxContext& rx) {
   return true;
 }
 
+// NewReno (RFC 6582 §3.2): fast recovery lasts until everything sent before the loss was seen is
+// acknowledged; an ACK that covers only part of it shows the next hole, which is resent at once
+// instead of waiting for three more duplicates or a timeout.
+// An ACK that carries SACK blocks or reaches a connection with a loss-recovery record: the blocks
+// noted (when SACK was agreed), and the record returned, if there is one.
+LossRecord* Engine::loss_state(std::uint32_t id, const TcpOptions& o) {
+  if (o.sack_count != 0 && conns_[id].has(conn_flags::kSackPermitted)) note_sacks(id, o);
+  return conns_[id].has_loss_record != 0 ? loss_.find(id) : nullptr;
+}
+
+// SND.UNA advanced on a connection with a loss-recovery record: what the peer SACKed below it is
+// forgotten, and a recovery under way goes on (true: cwnd is not to grow) or ends.
+bool Engine::ack_in_recovery(std::uint32_t id, LossRecord& r) {
+  r.sacked.trim_below(conns_[id].snd_una);
+  if (r.in_recovery) {
+    partial_ack(id, r);
+    return true;
+  }
+  drop_loss_record_if_idle(id, r);
+  return false;
+}
+
+// The connection's record, made if it has none; nullptr (counted) when the table is full.
+LossRecord* Engine::make_loss_record(std::uint32_t id) {
+  LossRecord* r = loss_.find_or_insert(id);
+  if (r == nullptr) {
+    ++counters_.loss_recovery_table_full;
+    return nullptr;
+  }
+  conns_[id].has_loss_record = 1;
+  return r;
+}
+
+void Engine::drop_loss_record_if_idle(std::uint32_t id, const LossRecord& r) {
+  if (!r.idle()) return;
+  loss_.erase(id);
+  conns_[id].has_loss_record = 0;
+}
+
+// RFC 3042: the first two duplicate ACKs each let one new segment go beyond cwnd (cwnd itself
+// unchanged), so that a small window still brings the third duplicate instead of a timeout. (A
+// duplicate ACK carries no data or FIN, so nothing else of this segment is left to process.)
+void Engine::limited_transmit(std::uint32_t id) {
+  Connection& c = conns_[id];
+  const std::uint32_t allowance = c.dupacks * std::uint32_t{c.snd_mss};
+  c.cwnd += allowance;
+  output(id);
+  c.cwnd -= allowance;
+}
+
+// resent_to: the end of the fast retransmission that began it.
+void Engine::enter_fast_recovery(std::uint32_t id, SeqNum resent_to) {
+  LossRecord* r = make_loss_record(id);
+  if (r == nullptr) return;
+  r->in_recovery = true;
+  r->recover = conns_[id].snd_max;
+  r->high_rxt = resent_to;
+}
+
+// An ACK that advanced SND.UNA during a recovery. cwnd stays at ssthresh throughout (it is not
+// inflated by duplicates, so there is nothing to deflate).
+void Engine::partial_ack(std::uint32_t id, LossRecord& r) {
+  Connection& c = conns_[id];
+  if (c.snd_una >= r.recover) {  // the full acknowledgment: recovery is over
+    r.in_recovery = false;
+    drop_loss_record_if_idle(id, r);
+    return;
+  }
+  c.dupacks = 0;
+  if (r.sacked.count != 0) {
+    resend_next_hole(id, r);  // SACK says where the holes are; each is resent once
+    return;
+  }
+  r.high_rxt = seq_max(r.high_rxt, fast_retransmit(c, &Counters::recovery_retransmits));
+}
+
+// The peer's SACK blocks (RFC 2018 §3), kept while data is outstanding: only what lies between
+// SND.UNA and SND.MAX means anything (older blocks, or a D-SACK below SND.UNA, are ignored).
+void Engine::note_sacks(std::uint32_t id, const TcpOptions& o) {
+  const Connection& c = conns_[id];
+  if (c.snd_max == c.snd_una) return;
+  LossRecord* r = nullptr;
+  for (std::uint8_t b = 0; b < o.sack_count; ++b) {
+    const SeqNum left = seq_max(SeqNum(o.sack[b].left), c.snd_una);
+    const SeqNum right = seq_min(SeqNum(o.sack[b].right), c.snd_max);
+    if (!(left < right) || SeqNum(o.sack[b].left) >= SeqNum(o.sack[b].right)) continue;
+    if (r == nullptr && (r = make_loss_record(id)) == nullptr) return;
+    r->sacked.hold(left, right);  // a fifth range is dropped: the hole before it is resent later
+  }
+}
+
+// With SACK, the first hole at or after max(SND.UNA, HighRxt) below a SACKed range (RFC 6675 §4,
+// NextSeg rule 1) is resent. False when every hole has been resent already.
+bool Engine::resend_next_hole(std::uint32_t id, LossRecord& r) {
+  Connection& c = conns_[id];
+  SeqNum from = seq_max(c.snd_una, r.high_rxt);
+  for (std::uint8_t k = 0; k < r.sacked.count; ++k) {
+    const SeqRange& held = r.sacked.ranges[k];
+    if (from < held.start) {
+      r.high_rxt = retransmit_from(c, from, held.start, &Counters::recovery_retransmits);
+      return true;
+    }
+    from = seq_max(from, held.end);
+  }
+  return false;
+}
+
+bool Engine::hold_out_of_order(std::uint32_t id, const TcpSegment& seg) {
+  const Connection& c = conns_[id];
+  const std::uint32_t room = out_of_order_room(c);
+  const SeqNum end = seg.seq + seg.payload_len;
+  if (room == 0 || end > c.rcv_nxt + room) return false;
+  LossRecord* r = make_loss_record(id);
+  if (r == nullptr) return false;
+  if (!r->received.hold(seg.seq, end)) {  // a fifth disjoint range: resent later
+    drop_loss_record_if_idle(id, *r);
+    return false;
+  }
+  ++counters_.rx_out_of_order_held;
+  return true;
+}
+
+// RCV.NXT has just advanced: the held ranges it reaches are taken too. Returns the bytes gained.
+std::uint32_t Engine::absorb_out_of_order(std::uint32_t id) {
+  LossRecord* r = loss_.find(id);
+  if (r->received.count == 0) return 0;
+  Connection& c = conns_[id];
+  const SeqNum next = r->received.absorb(c.rcv_nxt);
+  const auto gained = static_cast<std::uint32_t>(next - c.rcv_nxt);
+  c.rcv_nxt = next;
+  counters_.rx_bytes += gained;
+  drop_loss_record_if_idle(id, *r);
+  return gained;
+}
+
 // RFC 5961 §3.2 on top of RFC 9293 §3.10.7.4 second.
 bool Engine::process_rst(std::uint32_t id, RxContext& rx) {
   Connection& c = conns_[id];
@@ -346,6 +481,9 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
   }
   const std::uint32_t scaled_window = static_cast<std::uint32_t>(seg.window) << c.snd_wscale;
   bool all_acked_now = false;
+  // A connection recovering from a loss (or told of one by SACK) keeps its state aside.
+  LossRecord* loss = nullptr;
+  if ((seg.options.sack_count | c.has_loss_record) != 0) [[unlikely]] loss = loss_state(id, seg.options);
   if (seg.ack > c.snd_una) {
     const std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - c.snd_una);
     c.snd_una = seg.ack;
@@ -354,9 +492,13 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
       update_rtt(c, now_us() - c.rtt_start_us);
       c.clear(conn_flags::kRttTiming);
     }
-    // RFC 5681 §3.1: slow start below ssthresh, then one segment per round trip.
-    if (c.cwnd < c.ssthresh) c.cwnd += std::min<std::uint32_t>(acked, c.snd_mss);
-    else c.cwnd += std::max<std::uint32_t>(1, c.snd_mss * c.snd_mss / c.cwnd);
+    if (loss != nullptr && ack_in_recovery(id, *loss)) {
+      // (cwnd stays at ssthresh until the recovery ends)
+    } else if (c.cwnd < c.ssthresh) {
+      c.cwnd += std::min<std::uint32_t>(acked, c.snd_mss);  // RFC 5681 §3.1: slow start below ssthresh,
+    } else {
+      c.cwnd += std::max<std::uint32_t>(1, c.snd_mss * c.snd_mss / c.cwnd);  // then a segment per round trip
+    }
     c.retries = 0;
     c.dupacks = 0;
     if (c.snd_una == c.snd_max) {
@@ -369,12 +511,21 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
              scaled_window == c.snd_wnd && scaled_window != 0) {
     // (A zero window's ACKs answer our window probes: nothing to fast-retransmit into.)
     ++counters_.dup_acks;
-    if (++c.dupacks == 3) {
-      // RFC 5681 §3.2.
+    // RFC 5681 §3.2; once per loss: the duplicates that follow within the same window of data
+    // belong to the recovery under way (RFC 6582 §3.2 step 1).
+    const bool recovering = loss != nullptr && loss->in_recovery;
+    if (++c.dupacks == 3 && !recovering) {
       const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max - c.snd_una);
       c.ssthresh = std::max(flight / 2, 2u * c.snd_mss);
       c.cwnd = c.ssthresh;
-      fast_retransmit(c);
+      const SeqNum resent_to = fast_retransmit(c, &Counters::fast_retransmits);
+      enter_fast_recovery(id, resent_to);
+    } else if (recovering && loss->sacked.count != 0) {
+      // Each duplicate during a SACK recovery says a segment left the network: the next hole
+      // goes in its place (RFC 6675 §5, one segment per ACK).
+      resend_next_hole(id, *loss);
+    } else if (c.dupacks < 3) {
+      limited_transmit(id);
     }
   }
   // RFC 9293 §3.8.6.1: as long as the peer answers our zero-window probes the connection MUST
@@ -432,19 +583,23 @@ void Engine::process_text_and_fin(std::uint32_t id, RxContext& rx) {
     if (!reading) {
       ++counters_.drop_data_after_close;
     } else if (seg.seq != c.rcv_nxt) {
-      // Out of order: not queued (the peer will resend), but a duplicate ACK tells it where we are.
-      ++counters_.drop_out_of_order;
+      // Out of order: held when the application only counts these bytes (its range is kept;
+      // otherwise the peer resends it), and a duplicate ACK at once tells the peer where we are
+      // (RFC 5681 §4.2).
+      if (!hold_out_of_order(id, seg)) ++counters_.drop_out_of_order;
       c.set(conn_flags::kAckNow);
       return;
     } else {
       c.rcv_nxt += seg.payload_len;
       counters_.rx_bytes += seg.payload_len;
+      const std::uint32_t absorbed = c.has_loss_record != 0 ? absorb_out_of_order(id) : 0;
       // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: at least every second segment, and never later
-      // than the delayed-ACK time. Decided before the application runs, since its reply usually
-      // carries the ACK; the timer is armed only if nothing did (finish_segment).
-      if (config_.delayed_ack == 0 || c.has(conn_flags::kAckDelayed)) c.set(conn_flags::kAckNow);
+      // than the delayed-ACK time; at once when the segment fills a hole (RFC 5681 §4.2). Decided
+      // before the application runs, since its reply usually carries the ACK; the timer is armed
+      // only if nothing did (finish_segment).
+      if (config_.delayed_ack == 0 || c.has(conn_flags::kAckDelayed) || absorbed != 0) c.set(conn_flags::kAckNow);
       else c.set(conn_flags::kAckDelayed);
-      app_data(id, seg.payload, seg.payload_len);
+      app_data(id, seg.payload, seg.payload_len, absorbed);
       rx.frame_reusable = true;
       if (!alive(c)) return;
     }

@@ -64,12 +64,20 @@ std::uint16_t Engine::finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint
 
 // Builds one segment in a frame (the received one when it is free, else a fresh one) and queues it.
 void Engine::emit_segment(const SegmentOut& s) {
+  if (sack_out_count_ != 0) [[unlikely]] return build_segment<true>(s);
+  build_segment<false>(s);
+}
+
+// kWithSack: the sack_out_count_ blocks in sack_out_ follow the options (send_ack_with_sack).
+template <bool kWithSack>
+void Engine::build_segment(const SegmentOut& s) {
   Frame* f = take_tx_frame();
   if (f == nullptr) {
     ++counters_.drop_tx_no_buffer;
     return;
   }
-  const std::size_t tcp_header = TcpSegment::kMinHeaderSize + tcp_options_size(s.options);
+  const std::size_t sack_bytes = kWithSack ? sack_option_size(sack_out_count_) : 0;
+  const std::size_t tcp_header = TcpSegment::kMinHeaderSize + tcp_options_size(s.options) + sack_bytes;
   const std::size_t total = kHeadersBeforeTcp + tcp_header + s.payload_len;
   if (total > f->capacity) {
     ++counters_.drop_tx_no_buffer;
@@ -83,11 +91,15 @@ void Engine::emit_segment(const SegmentOut& s) {
   std::uint8_t* tcp = p + kHeadersBeforeTcp;
   const auto header_len = static_cast<std::uint8_t>(tcp_header);
   write_tcp_header(tcp, s.key.local_port, s.key.remote_port, s.seq, s.ack, header_len, s.flags, s.window);
-  write_tcp_options(tcp + TcpSegment::kMinHeaderSize, s.options);
+  const std::size_t options = write_tcp_options(tcp + TcpSegment::kMinHeaderSize, s.options);
   std::uint64_t sum = 0;
   if (!config_.tx_checksum_offload) {
     sum = tcp_header_sum(s.key.local_port, s.key.remote_port, s.seq, s.ack, header_len, s.flags, s.window) +
           tcp_options_sum(s.options);
+  }
+  if constexpr (kWithSack) {
+    write_sack_option(tcp + TcpSegment::kMinHeaderSize + options, sack_out_.data(), sack_out_count_);
+    if (!config_.tx_checksum_offload) sum += sack_option_sum(sack_out_.data(), sack_out_count_);
   }
   if (s.payload_len > 0) {
     const Connection& c = *s.payload_from;
@@ -184,6 +196,31 @@ void Engine::send_rst_for(RxContext& rx) {
   ++counters_.rst_sent;
 }
 
+// RFC 2018 §4: an ACK sent while data past a hole is held reports it in SACK blocks. (Only pure
+// ACKs carry them: a receiver that holds data mostly sends those, and the send path of every other
+// segment stays as it was.)
+void Engine::send_ack_with_sack(Connection& c) {
+  if (!c.has(conn_flags::kSackPermitted)) return send_segment(c, tcp_flags::kAck, c.snd_nxt, 0, false);
+  sack_out_count_ = sack_blocks(c);
+  send_segment(c, tcp_flags::kAck, c.snd_nxt, 0, false);
+  sack_out_count_ = 0;
+}
+
+// The ranges held past RCV.NXT, the one the latest segment went into first, then the others in
+// order, as many as fit beside the timestamps.
+std::uint8_t Engine::sack_blocks(const Connection& c) {
+  SackBlock* out = sack_out_.data();
+  const LossRecord* r = loss_.find(static_cast<std::uint32_t>(&c - conns_.data()));
+  if (r->received.count == 0) return 0;
+  const RangeSet& held = r->received;
+  std::uint8_t n = 0;
+  out[n++] = {held.ranges[held.recent].start.raw(), held.ranges[held.recent].end.raw()};
+  for (std::uint8_t k = 0; k < held.count && n < kMaxSackBlocksOut; ++k) {
+    if (k != held.recent) out[n++] = {held.ranges[k].start.raw(), held.ranges[k].end.raw()};
+  }
+  return n;
+}
+
 void Engine::send_reset(Connection& c) {
   send_segment(c, tcp_flags::kRst | tcp_flags::kAck, c.snd_nxt, 0, false);
 }
@@ -217,12 +254,16 @@ void Engine::output(std::uint32_t id) {
       if (fin) flags |= tcp_flags::kFin;
       const SeqNum end = c.snd_nxt + len + (fin ? 1u : 0u);
       if (end > c.snd_max) {
-        counters_.tx_bytes += static_cast<std::uint32_t>(end - seq_max(c.snd_nxt, c.snd_max)) - (fin ? 1u : 0u);
+        const std::uint32_t fresh = static_cast<std::uint32_t>(end - seq_max(c.snd_nxt, c.snd_max)) - (fin ? 1u : 0u);
+        counters_.tx_bytes += fresh;
+        counters_.tx_retransmitted_bytes += len - fresh;  // a resend after a timeout running into new data
         if (!c.has(conn_flags::kRttTiming)) {
           c.rtt_seq = end;
           c.rtt_start_us = now_us();
           c.set(conn_flags::kRttTiming);
         }
+      } else {
+        counters_.tx_retransmitted_bytes += len;  // go-back-N after a timeout
       }
       send_segment(c, flags, c.snd_nxt, len, false);
       c.snd_nxt = end;
@@ -237,19 +278,24 @@ void Engine::output(std::uint32_t id) {
   if ((outstanding || waiting_on_window) && (c.deadlines & deadline_bits::kRto) == 0) arm_rto(id);
 }
 
-void Engine::fast_retransmit(Connection& c) {
+// Resends the segment at SND.UNA; `kind`: the counter of why (fast retransmit, NewReno).
+// Resends one segment from `from`: at most an MSS and not past `limit` (where the peer's SACK
+// says it holds the rest). Returns the sequence after it; `kind` counts why.
+SeqNum Engine::retransmit_from(Connection& c, SeqNum from, SeqNum limit, std::uint64_t Counters::*kind) {
   const SeqNum data_start = c.iss + 1;
-  const std::uint32_t offset = static_cast<std::uint32_t>(c.snd_una - data_start);
+  const std::uint32_t offset = static_cast<std::uint32_t>(from - data_start);
   const std::uint32_t unsent = c.unsent_after(offset);
-  const std::uint32_t len = std::min(unsent, static_cast<std::uint32_t>(c.snd_mss));
-  const bool fin = c.has(conn_flags::kFinQueued) && len == unsent && c.snd_una + len == c.fin_seq();
-  if (len == 0 && !fin) return;
+  const std::uint32_t len = std::min({unsent, static_cast<std::uint32_t>(c.snd_mss), static_cast<std::uint32_t>(limit - from)});
+  const bool fin = c.has(conn_flags::kFinQueued) && len == unsent && from + len == c.fin_seq() && limit > from + len;
+  if (len == 0 && !fin) return from;
   std::uint8_t flags = tcp_flags::kAck;
   if (fin) flags |= tcp_flags::kFin;
   c.clear(conn_flags::kRttTiming);  // Karn: no sample from a retransmitted range
-  send_segment(c, flags, c.snd_una, len, false);
+  send_segment(c, flags, from, len, false);
   ++counters_.retransmits;
-  ++counters_.fast_retransmits;
+  ++(counters_.*kind);
+  counters_.tx_retransmitted_bytes += len;
+  return from + len + (fin ? 1u : 0u);
 }
 
 // RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off, restart.
@@ -315,10 +361,19 @@ void Engine::retransmit_timeout(std::uint32_t id) {
   if (zero_window_probe) {
     // RFC 9293 §3.8.6.1: probe a zero window with one byte beyond it.
     send_segment(c, tcp_flags::kAck, c.snd_nxt, 1, false);
+    ++counters_.tx_bytes;  // nothing is outstanding: the probe's byte is new (unanswered, it is resent as any)
     c.snd_nxt = c.snd_nxt + 1;
     c.snd_max = seq_max(c.snd_max, c.snd_nxt);
     arm_rto(id);
     return;
+  }
+  // A timeout ends a fast recovery: everything outstanding is resent from SND.UNA, and what the
+  // peer SACKed is not relied on (a receiver may renege, RFC 2018 §8).
+  if (c.has_loss_record != 0) {
+    LossRecord* r = loss_.find(id);
+    r->in_recovery = false;
+    r->sacked = RangeSet{};
+    drop_loss_record_if_idle(id, *r);
   }
   // RFC 5681 §3.1 eq. 4: after a timeout, one segment at a time.
   const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max - c.snd_una);

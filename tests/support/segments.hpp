@@ -25,11 +25,13 @@ struct SegmentSpec {
   std::uint8_t flags = 0;
   std::uint16_t window = 65535;
   TcpOptionsOut options;
+  std::vector<SackBlock> sack;  // written after the options (write_sack_option)
   Bytes payload;
 };
 
 inline Bytes build_segment(const SegmentSpec& s) {
-  const std::size_t opt_len = tcp_options_size(s.options);
+  const auto sack_count = static_cast<std::uint8_t>(s.sack.size());
+  const std::size_t opt_len = tcp_options_size(s.options) + sack_option_size(sack_count);
   const std::size_t tcp_len = 20 + opt_len + s.payload.size();
   Bytes b(14 + 20 + tcp_len);
   if (b.size() < 14 + 20 + 20) return b;  // never: tells g++ 12 the size did not wrap (-Warray-bounds)
@@ -38,7 +40,8 @@ inline Bytes build_segment(const SegmentSpec& s) {
   std::uint8_t* tcp = b.data() + 34;
   write_tcp_header(tcp, s.src_port, s.dst_port, SeqNum(s.seq), SeqNum(s.ack), static_cast<std::uint8_t>(20 + opt_len),
                    s.flags, s.window);
-  write_tcp_options(tcp + 20, s.options);
+  const std::size_t written = write_tcp_options(tcp + 20, s.options);
+  if (sack_count != 0) write_sack_option(tcp + 20 + written, s.sack.data(), sack_count);
   std::copy(s.payload.begin(), s.payload.end(), tcp + 20 + opt_len);
   store_be16(tcp + 16, checksum_finish(checksum_add(tcp, tcp_len, pseudo_header_sum(s.src_ip, s.dst_ip, kIpProtoTcp,
                                                                                   static_cast<std::uint16_t>(tcp_len)))));

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 #include <source_location>
 #include <string>
 
@@ -74,6 +75,7 @@ struct Seg {
   std::uint16_t window = 65535;         // the raw header field
   std::optional<std::uint32_t> ts_val = std::nullopt;  // overrides the peer's timestamp clock
   std::string_view text = {};           // the payload's bytes (len is then ignored)
+  std::vector<SackBlock> sack = {};     // SACK blocks (absolute sequence numbers)
 };
 
 // Which side opened the connection under test.
@@ -194,6 +196,7 @@ class TcpPeer {
       spec.options.ts_val = s.ts_val.value_or(peer_ts());
       spec.options.ts_ecr = (s.flags & kSyn) != 0 && (s.flags & kAck) == 0 ? 0 : last_engine_ts_;
     }
+    spec.sack = s.sack;
     if (s.text.empty()) spec.payload.assign(s.len, static_cast<std::uint8_t>('p'));
     else spec.payload.assign(s.text.begin(), s.text.end());
     io_.deliver(*engine_, build_segment(spec), now_);

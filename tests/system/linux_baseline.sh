@@ -31,6 +31,19 @@ for mode in none http; do
     "abs(r['cps'] * r['duration_s'] - r['completed']) < 1 and len(r['timeline']) == 1 and r['timeline'][0]['completed_per_s'] > 0"
 done
 
+for mss in 0 1460; do
+  report="$SW_WORKDIR/stream-$mss.json"
+  log="$SW_WORKDIR/stream-$mss.log"
+  sw_check "linux_baseline --mode stream --bytes 100000000 --mss $mss: every byte arrives, the report says so"
+  status=0
+  timeout 30 ip netns exec "$SW_NS" "$LINUX_BASELINE" --mode stream --bytes 100000000 --mss "$mss" --server-cpu 0 \
+    --client-cpu 1 --json "$report" >"$log" 2>&1 || status=$?
+  [[ $status -eq 0 ]] || { sw_tail "$log"; sw_fail "exit status $status"; }
+  sw_ok "$(grep '^linux_baseline ' "$log")"
+  sw_assert_json "$report" "stream, mss option $mss: 100000000 bytes, a rate, the segment size the kernel used" \
+    "r['mode'] == 'stream' and r['bytes'] == 100000000 and r['gbit_per_s'] > 0 and ($mss == 0 or r['mss'] <= $mss)"
+done
+
 sw_check "a bad option is refused with exit 2 and one line naming it"
 status=0
 "$LINUX_BASELINE" --mode ftp >"$SW_WORKDIR/out" 2>"$SW_WORKDIR/err" || status=$?

@@ -223,5 +223,79 @@ TEST_F(HttpClient, Pipeline_ThreeInFlight_EachResponseLetsOneMoreGo) {
   EXPECT_EQ(p.counters().conn_completed, 1u);
 }
 
+// A body framed by Content-Length is only counted, so a segment of it that arrives past a hole is
+// held (its range, not its bytes); the retransmission that fills the hole is acknowledged with
+// everything held, and the response completes.
+TEST_F(HttpClient, ContentLengthBody_OutOfOrderPartHeld_HoleFillsAndCompletes) {
+  Start(ClosePolicy::kClientFirst);
+  TcpPeer& p = *peer_;
+  const std::string header = "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n";
+  Respond(header + std::string(100, 'a'), false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  const SeqNum hole = SeqNum(p.snd_nxt);
+  p.snd_nxt += 100;  // the next 100 body bytes are lost
+  Respond(std::string(100, 'c'), false);
+  p.ExpectEmit(kAck, kAny, hole.raw());  // a duplicate ACK at once, where the hole starts
+  EXPECT_EQ(p.counters().rx_out_of_order_held, 1u);
+  EXPECT_EQ(p.counters().drop_out_of_order, 0u);
+  p.Send({.flags = kAck | kPsh, .seq = hole.raw(), .ack = p.rcv_nxt, .text = std::string(100, 'b')});
+  // Everything acknowledged at once, and the response is complete: the client closes.
+  p.ExpectEmit(kFinAck, kAny, p.snd_nxt);
+  EXPECT_EQ(p.counters().rx_bytes, header.size() + 300);
+  EXPECT_EQ(p.counters().http_responses_read, 1u);
+  EXPECT_EQ(p.counters().conn_failed, 0u);
+}
+
+// With SACK permitted, the ACKs that follow held segments report them, the latest first
+// (RFC 2018 §4).
+TEST(HttpClientSack, HeldRanges_ReportedInSackBlocks_LatestFirst) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.delayed_ack = 0;
+  cfg.workload.kind = WorkloadKind::kHttp;
+  cfg.workload.close = ClosePolicy::kClientFirst;
+  PeerOptions o;
+  o.sack_permitted = true;
+  TcpPeer p(cfg, o);
+  p.MakeSynSent();
+  p.Send({.flags = kSynAck, .seq = p.R(0), .ack = p.L(1)});
+  p.snd_nxt = p.R(1);
+  const ParsedFrame request = p.ExpectEmit(kAck | kPsh, p.L(1), p.R(1));
+  p.rcv_nxt = p.L(1) + static_cast<std::uint32_t>(request.payload.size());
+  ASSERT_TRUE(p.Conn().has(conn_flags::kSackPermitted));
+  const std::string header = "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n";
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = p.rcv_nxt, .text = header});
+  p.ExpectEmit(kAck, kAny, p.snd_nxt + static_cast<std::uint32_t>(header.size()));
+  const std::uint32_t body = p.snd_nxt + static_cast<std::uint32_t>(header.size());
+  const std::string hundred(100, 'x');
+  p.Send({.flags = kAck, .seq = body + 300, .ack = p.rcv_nxt, .text = hundred});
+  ParsedFrame a = p.ExpectEmit(kAck, kAny, body);
+  ASSERT_EQ(a.tcp.options.sack_count, 1u);
+  EXPECT_EQ(a.tcp.options.sack[0].left, body + 300);
+  EXPECT_EQ(a.tcp.options.sack[0].right, body + 400);
+  p.Send({.flags = kAck, .seq = body + 100, .ack = p.rcv_nxt, .text = hundred});
+  ParsedFrame b = p.ExpectEmit(kAck, kAny, body);
+  ASSERT_EQ(b.tcp.options.sack_count, 2u);
+  EXPECT_EQ(b.tcp.options.sack[0].left, body + 100);  // the latest first
+  EXPECT_EQ(b.tcp.options.sack[1].left, body + 300);
+  p.Send({.flags = kAck, .seq = body, .ack = p.rcv_nxt, .text = hundred});
+  ParsedFrame c = p.ExpectEmit(kAck, kAny, body + 200);  // the first hole filled: 100-200 taken too
+  ASSERT_EQ(c.tcp.options.sack_count, 1u);
+  EXPECT_EQ(c.tcp.options.sack[0].left, body + 300);
+}
+
+// A chunked body is read, not counted: what arrives past a hole is not held (the server resends it).
+TEST_F(HttpClient, ChunkedBody_OutOfOrderPartNotHeld) {
+  Start(ClosePolicy::kClientFirst);
+  TcpPeer& p = *peer_;
+  Respond("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", false);
+  p.ExpectEmit(kAck, kAny, p.snd_nxt);
+  const std::uint32_t hole = p.snd_nxt;
+  p.snd_nxt += 10;
+  Respond("0\r\n\r\n", false);
+  p.ExpectEmit(kAck, kAny, hole);
+  EXPECT_EQ(p.counters().rx_out_of_order_held, 0u);
+  EXPECT_EQ(p.counters().drop_out_of_order, 1u);
+}
+
 }  // namespace
 }  // namespace synwave::test

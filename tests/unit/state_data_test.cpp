@@ -173,6 +173,102 @@ TEST(StateData, Established_ThreeDupAcks_FastRetransmit) {
   p.ExpectNothing();
 }
 
+// NewReno (RFC 6582 §3.2): two segments of one window lost. The third duplicate ACK resends the
+// first; the ACK that follows covers only up to the second hole (a partial ACK), which is resent at
+// once; duplicates within the recovery start no second fast retransmit; the ACK of everything sent
+// before the loss ends the recovery.
+TEST(StateData, Established_TwoLossesInOneWindow_PartialAckResendsTheSecondAtOnce) {
+  TcpPeer p;
+  p.MakeEstablished();
+  EXPECT_TRUE(p.Write(6 * 1460));
+  for (std::uint32_t i = 0; i < 6; ++i) p.ExpectEmit(kAck, p.L(1 + i * 1460), p.R(1));
+  p.rcv_nxt = p.L(1);  // segments 0 and 2 lost
+  for (int i = 0; i < 3; ++i) p.SendAck();
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1), p.R(1)).payload.size(), 1460u);
+  EXPECT_EQ(p.counters().fast_retransmits, 1u);
+  p.rcv_nxt = p.L(1);  // (ExpectEmit moved it past what it read)
+  p.SendAck();  // a fourth duplicate: the same recovery
+  p.ExpectNothing();
+  p.rcv_nxt = p.L(1 + 2 * 1460);  // the resent segment 0 filled the first hole; segment 1 had arrived
+  p.SendAck();
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1 + 2 * 1460), p.R(1)).payload.size(), 1460u);
+  EXPECT_EQ(p.counters().recovery_retransmits, 1u);
+  EXPECT_EQ(p.counters().tx_retransmitted_bytes, 2u * 1460u);
+  p.rcv_nxt = p.L(1 + 2 * 1460);
+  for (int i = 0; i < 3; ++i) p.SendAck();  // duplicates of the partial ACK
+  p.ExpectNothing();
+  EXPECT_EQ(p.counters().fast_retransmits, 1u);
+  p.rcv_nxt = p.L(1 + 6 * 1460);  // the full acknowledgment
+  p.SendAck();
+  p.ExpectNothing();
+  EXPECT_EQ(p.counters().retransmits, 2u);
+  EXPECT_EQ(p.Conn().snd_una.raw(), p.L(1 + 6 * 1460));
+  EXPECT_EQ(p.Conn().cwnd, p.Conn().ssthresh);
+  // A later loss is a new recovery (cwnd is ssthresh, three segments, after the first).
+  EXPECT_TRUE(p.Write(3 * 1460));
+  for (std::uint32_t i = 0; i < 3; ++i) p.ExpectEmit(kAck, p.L(1 + (6 + i) * 1460), p.R(1));
+  p.rcv_nxt = p.L(1 + 6 * 1460);
+  for (int i = 0; i < 3; ++i) p.SendAck();
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1 + 6 * 1460), p.R(1)).payload.size(), 1460u);
+  EXPECT_EQ(p.counters().fast_retransmits, 2u);
+}
+
+// RFC 3042 limited transmit: with a small window, the first two duplicate ACKs each let one new
+// segment go, which is what brings the third duplicate.
+TEST(StateData, Established_SmallWindowFirstTwoDuplicates_OneNewSegmentEach) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.initial_cwnd_segments = 2;
+  TcpPeer p(cfg);
+  p.MakeEstablished();
+  EXPECT_TRUE(p.Write(6 * 1460));
+  p.ExpectEmit(kAck, p.L(1), p.R(1));
+  p.ExpectEmit(kAck, p.L(1461), p.R(1));
+  p.ExpectNothing();
+  p.rcv_nxt = p.L(1);  // the first was lost; the second arrived
+  p.SendAck();
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1 + 2 * 1460), p.R(1)).payload.size(), 1460u);
+  p.rcv_nxt = p.L(1);
+  p.SendAck();
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1 + 3 * 1460), p.R(1)).payload.size(), 1460u);
+  p.rcv_nxt = p.L(1);
+  p.SendAck();
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1), p.R(1)).payload.size(), 1460u);  // the third: fast retransmit
+  EXPECT_EQ(p.counters().fast_retransmits, 1u);
+}
+
+// SACK (RFC 2018, RFC 6675 simplified): the peer's blocks say which segments arrived; the hole
+// after the first is resent on the next duplicate, without waiting for the partial ACK, and a hole
+// already resent is not resent again.
+TEST(StateData, Established_SackBlocks_EachHoleResentOnce) {
+  PeerOptions o;
+  o.sack_permitted = true;
+  TcpPeer p(TcpPeer::DefaultConfig(), o);
+  p.MakeEstablished();
+  ASSERT_TRUE(p.Conn().has(conn_flags::kSackPermitted));
+  EXPECT_TRUE(p.Write(8 * 1460));
+  for (std::uint32_t i = 0; i < 8; ++i) p.ExpectEmit(kAck, p.L(1 + i * 1460), p.R(1));
+  // Segments 0 and 3 lost: the peer holds 1-2 and 4-7.
+  auto seg = [&](std::uint32_t i) { return p.L(1 + i * 1460); };
+  const std::vector<SackBlock> first = {{seg(1), seg(3)}};
+  const std::vector<SackBlock> both = {{seg(4), seg(8)}, {seg(1), seg(3)}};
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = p.L(1), .sack = first});
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = p.L(1), .sack = both});
+  p.ExpectNothing();
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = p.L(1), .sack = both});
+  EXPECT_EQ(p.ExpectEmit(kAck, seg(0), p.R(1)).payload.size(), 1460u);  // fast retransmit of the first hole
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = p.L(1), .sack = both});
+  EXPECT_EQ(p.ExpectEmit(kAck, seg(3), p.R(1)).payload.size(), 1460u);  // the second hole, from the blocks
+  EXPECT_EQ(p.counters().recovery_retransmits, 1u);
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = p.L(1), .sack = both});
+  p.ExpectNothing();  // both holes resent: nothing more to send
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = seg(3), .sack = {{seg(4), seg(8)}}});
+  p.ExpectNothing();  // partial ACK: segment 3 was resent already
+  p.Send({.flags = kAck, .seq = p.snd_nxt, .ack = seg(8)});
+  p.ExpectNothing();
+  EXPECT_EQ(p.counters().retransmits, 2u);
+  EXPECT_EQ(p.counters().tx_retransmitted_bytes, 2u * 1460u);
+}
+
 // A pure window update or an ACK with data is not a duplicate ACK (RFC 5681 §2).
 TEST(StateData, Established_AcksThatAreNotDuplicates_NoFastRetransmit) {
   TcpPeer p(no_delayed_ack());

@@ -771,6 +771,47 @@ TEST(TcpOptionsLayout, FullSyn_MatchesWhatLinuxSends) {
   }
 }
 
+// SACK blocks after the timestamps (what an ACK that reports held data carries): one to three,
+// written, summed and parsed back; "NOP NOP SACK" as Linux lays it out.
+TEST(TcpSackBlocks, OneToThree_WrittenSummedAndParsedBack) {
+  const SackBlock blocks[3] = {{0x01020304u, 0x05060708u}, {0xfffffff0u, 0x00000010u}, {0x80000000u, 0x8000ffffu}};
+  for (std::uint8_t n = 1; n <= 3; ++n) {
+    SCOPED_TRACE(static_cast<int>(n));
+    TcpOptionsOut o;
+    o.timestamps = true;
+    o.ts_val = 0x01020304;
+    o.ts_ecr = 0x05060708;
+    std::array<std::uint8_t, 40> buf{};
+    const std::size_t ts_len = write_tcp_options(buf.data(), o);
+    const std::size_t sack_len = write_sack_option(buf.data() + ts_len, blocks, n);
+    const std::size_t len = ts_len + sack_len;
+    EXPECT_EQ(sack_len, sack_option_size(n));
+    EXPECT_EQ(len, 12u + 4u + 8u * n);
+    EXPECT_LE(len, 40u);
+    EXPECT_EQ(Bytes(buf.begin() + 12, buf.begin() + 16), from_hex(std::string("010105") + (n == 1 ? "0a" : n == 2 ? "12" : "1a")));
+    EXPECT_EQ(checksum_fold(tcp_options_sum(o) + sack_option_sum(blocks, n)), checksum_fold(checksum_add(buf.data(), len)));
+    TcpOptions parsed;
+    parsed.reset();
+    parse_tcp_options(buf.data(), len, parsed);
+    EXPECT_FALSE(parsed.malformed);
+    EXPECT_TRUE(parsed.has_timestamps);
+    ASSERT_EQ(parsed.sack_count, n);
+    for (std::uint8_t b = 0; b < n; ++b) {
+      EXPECT_EQ(parsed.sack[b].left, blocks[b].left);
+      EXPECT_EQ(parsed.sack[b].right, blocks[b].right);
+    }
+  }
+}
+
+// A SACK option of a length no whole number of blocks makes is skipped, not half-read.
+TEST(TcpSackBlocks, LengthNotWholeBlocks_Ignored) {
+  const Bytes opts = from_hex("0101050c01020304050607080000");  // NOP NOP SACK len 12: 1.25 blocks
+  TcpOptions parsed;
+  parsed.reset();
+  parse_tcp_options(opts.data(), 14, parsed);
+  EXPECT_EQ(parsed.sack_count, 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Round trips of the other writers
 

@@ -6,6 +6,7 @@
 // turning a middlebox's garbage into lost connections.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "synwave/byte_order.hpp"
 #include "synwave/seq_num.hpp"
@@ -36,16 +37,29 @@ inline constexpr std::uint8_t kTimestamps = 8;
 inline constexpr std::uint16_t kDefaultMss = 536;     // RFC 9293 §3.7.1, when no MSS option
 inline constexpr std::uint8_t kMaxWindowScale = 14;  // RFC 7323 §2.3
 
+// A SACK block (RFC 2018 §3): the first sequence number of a block the receiver holds, and the one
+// after its last.
+struct SackBlock {
+  std::uint32_t left;
+  std::uint32_t right;
+};
+
 struct TcpOptions {
+  static constexpr std::uint8_t kMaxSackBlocks = 4;  // what 40 bytes of options can carry
   bool has_mss = false;
   bool has_window_scale = false;
   bool sack_permitted = false;
   bool has_timestamps = false;
   bool malformed = false;   // a silly or truncated option stopped the parse
   std::uint8_t window_scale = 0;  // clamped to 14
+  std::uint8_t sack_count = 0;
   std::uint16_t mss = 0;
   std::uint32_t ts_val = 0;
   std::uint32_t ts_ecr = 0;
+  SackBlock sack[kMaxSackBlocks];  // the first sack_count are valid (not cleared per segment)
+
+  // Everything before the SACK blocks, in one go (sack_count 0 says they are absent).
+  void reset() { std::memset(static_cast<void*>(this), 0, offsetof(TcpOptions, sack)); }
 };
 
 struct TcpSegment {
@@ -128,6 +142,15 @@ inline void parse_tcp_options(const std::uint8_t* p, std::size_t len, TcpOptions
         }
         break;
       default:
+        // (SACK here, not as a case: a case beside 2, 3, 4 and 8 turns the switch into a jump
+        // table that costs every SYN more.)
+        if (kind == tcp_option::kSack && opt_len >= 10 && (opt_len - 2) % 8 == 0) [[unlikely]] {
+          const std::uint8_t n = static_cast<std::uint8_t>((opt_len - 2) / 8);
+          out.sack_count = n < TcpOptions::kMaxSackBlocks ? n : TcpOptions::kMaxSackBlocks;
+          for (std::uint8_t b = 0; b < out.sack_count; ++b) {
+            out.sack[b] = {load_be32(v + 8 * b), load_be32(v + 8 * b + 4)};
+          }
+        }
         break;  // unknown options are skipped by their length (RFC 9293 MUST-6)
     }
     i += opt_len;
@@ -147,7 +170,7 @@ inline void parse_tcp_options(const std::uint8_t* p, std::size_t len, TcpOptions
   out.flags = p[13];
   out.window = load_be16(p + 14);
   out.urgent = load_be16(p + 18);
-  out.options = TcpOptions{};
+  out.options.reset();
   parse_tcp_options(p + 20, data_offset - 20u, out.options);
   out.payload = p + data_offset;
   out.payload_len = static_cast<std::uint32_t>(len - data_offset);
@@ -166,6 +189,35 @@ struct TcpOptionsOut {
   std::uint32_t ts_val = 0;
   std::uint32_t ts_ecr = 0;
 };
+
+// SACK blocks (RFC 2018 §4) follow the other options of a segment that reports held data; they are
+// written apart (almost no segment carries them), at most three (what fits beside timestamps).
+inline constexpr std::uint8_t kMaxSackBlocksOut = 3;
+
+[[nodiscard]] inline std::size_t sack_option_size(std::uint8_t blocks) { return blocks == 0 ? 0 : 4 + 8u * blocks; }
+
+// NOP NOP SACK(len) and the blocks; returns the bytes written (sack_option_size).
+inline std::size_t write_sack_option(std::uint8_t* p, const SackBlock* blocks, std::uint8_t n) {
+  p[0] = tcp_option::kNop;
+  p[1] = tcp_option::kNop;
+  p[2] = tcp_option::kSack;
+  p[3] = static_cast<std::uint8_t>(2 + 8 * n);
+  for (std::uint8_t b = 0; b < n; ++b) {
+    store_be32(p + 4 + 8 * b, blocks[b].left);
+    store_be32(p + 8 + 8 * b, blocks[b].right);
+  }
+  return sack_option_size(n);
+}
+
+// The sum of what write_sack_option writes, from the values (as tcp_options_sum).
+[[nodiscard]] inline std::uint64_t sack_option_sum(const SackBlock* blocks, std::uint8_t n) {
+  std::uint64_t sum = (std::uint64_t{tcp_option::kNop} << 8 | tcp_option::kNop) +
+                      (std::uint64_t{tcp_option::kSack} << 8 | static_cast<std::uint8_t>(2 + 8 * n));
+  for (std::uint8_t b = 0; b < n; ++b) {
+    sum += (blocks[b].left >> 16) + (blocks[b].left & 0xffff) + (blocks[b].right >> 16) + (blocks[b].right & 0xffff);
+  }
+  return sum;
+}
 
 [[nodiscard]] inline std::size_t tcp_options_size(const TcpOptionsOut& o) {
   std::size_t n = 0;
