@@ -39,13 +39,17 @@ TEST(RangeSet, HoldAndAbsorb_MatchAByteMapOfWhatArrived) {
         }
       }
       ASSERT_LE(r.count, RangeSet::kMax);
-      if (r.count != 0) ASSERT_LT(r.recent, r.count);
+      if (r.count != 0) {
+        ASSERT_LT(r.recent, r.count);
+      }
       // The ranges: sorted, disjoint and not touching, above RCV.NXT, and exactly the bytes marked.
       std::vector<bool> held(arrived.size(), false);
       for (std::uint8_t k = 0; k < r.count; ++k) {
         ASSERT_LT(r.ranges[k].start, r.ranges[k].end);
         ASSERT_GT(r.ranges[k].start, next);
-        if (k > 0) ASSERT_LT(r.ranges[k - 1].end, r.ranges[k].start);
+        if (k > 0) {
+          ASSERT_LT(r.ranges[k - 1].end, r.ranges[k].start);
+        }
         for (SeqNum s = r.ranges[k].start; s < r.ranges[k].end; s = s + 1) held[s - SeqNum(base)] = true;
       }
       for (std::uint32_t i = next_off; i < arrived.size(); ++i) ASSERT_EQ(held[i], arrived[i]) << "offset " << i;
@@ -79,7 +83,9 @@ TEST(LossRecoveryTable, RandomInsertFindErase_MatchesStdMap) {
       table.erase(conn);
       model.erase(conn);
     } else if (LossRecord* r = table.find_or_insert(conn)) {
-      if (!model.contains(conn)) EXPECT_EQ(r->recover.raw(), 0u);
+      if (!model.contains(conn)) {
+        EXPECT_EQ(r->recover.raw(), 0u);
+      }
       r->recover = SeqNum(static_cast<std::uint32_t>(step));
       model[conn] = static_cast<std::uint32_t>(step);
     } else {
@@ -90,7 +96,9 @@ TEST(LossRecoveryTable, RandomInsertFindErase_MatchesStdMap) {
     const std::uint32_t probe = rng() % 200;
     LossRecord* found = table.find(probe);
     ASSERT_EQ(found != nullptr, model.contains(probe)) << "conn " << probe << " step " << step;
-    if (found != nullptr) ASSERT_EQ(found->recover.raw(), model[probe]);
+    if (found != nullptr) {
+      ASSERT_EQ(found->recover.raw(), model[probe]);
+    }
   }
 }
 
