@@ -29,6 +29,17 @@ struct PortShare {
   std::uint16_t index = 0;  //   (port - port_first) % count == index
 };
 
+// One phase of a run, the way load-test profiles are scripted (ramp up, hold, ramp down): for
+// `duration` the rate goes linearly from rate_from to rate_to connections per second (both 0: as
+// fast as the cap allows), with at most `concurrency` connections open (a lower cap than the
+// previous phase's closes none: it only holds new opens back until enough have ended).
+struct GeneratorPhase {
+  TimeNs duration = 0;
+  std::uint64_t rate_from = 0;
+  std::uint64_t rate_to = 0;
+  std::uint32_t concurrency = 1000;
+};
+
 struct GeneratorConfig {
   std::vector<Destination> destinations;  // at least one
   std::uint32_t src_ip_first = 0;         // source addresses: the engine must own them all
@@ -44,6 +55,9 @@ struct GeneratorConfig {
   std::uint32_t concurrency = 1000;       // open connections at most
   std::uint64_t total = 0;                // connections to open; 0 = until stopped
   std::uint32_t burst = 32;               // opens per poll at most
+  // When set, the run follows these one after the other from start() (rate, ramp and concurrency
+  // above are then unused), and opens nothing once the last has ended.
+  std::vector<GeneratorPhase> phases;
 };
 
 struct GeneratorStats {
@@ -80,10 +94,22 @@ class ConnectionGenerator {
     const std::uint32_t mine = ports / config_.share.count + (config_.share.index < ports % config_.share.count ? 1 : 0);
     tuples_ = static_cast<std::uint64_t>(mine) * config_.src_ip_count * config_.destinations.size();
     if (config_.steering != nullptr) tuples_ = steered_tuples();
+    phase_started_ = now;
+    if (!config_.phases.empty()) enter_phase();
+  }
+
+  // The run's clock starts (the phases and the ramp count from here).
+  void start(TimeNs now) {
+    started_ = now;
+    phase_ = 0;
+    phase_started_ = now;
+    bucket_.restart(now);
+    if (!config_.phases.empty()) enter_phase();
   }
 
   // Opens what the bucket, the cap and the total allow. Returns the number opened.
   std::uint32_t poll(Engine& engine, TimeNs now) {
+    if (!config_.phases.empty() && !follow_phases(now)) return 0;
     if (finished() || tuples_ == 0) return 0;
     const Counters& c = engine.counters();
     const std::uint64_t active = c.conn_opened - c.conn_completed - c.conn_failed;
@@ -94,7 +120,11 @@ class ConnectionGenerator {
     return opened;
   }
 
-  [[nodiscard]] bool finished() const { return config_.total != 0 && stats_.opened >= config_.total; }
+  [[nodiscard]] bool finished() const {
+    return (config_.total != 0 && stats_.opened >= config_.total) || (!config_.phases.empty() && phase_ >= config_.phases.size());
+  }
+  // The phase under way (phases().size() once they are over).
+  [[nodiscard]] std::size_t phase() const { return phase_; }
   [[nodiscard]] const GeneratorStats& stats() const { return stats_; }
   // Tuples in this lcore's share of the space.
   [[nodiscard]] std::uint64_t tuples() const { return tuples_; }
@@ -184,6 +214,31 @@ class ConnectionGenerator {
     }
     return n;
   }
+  // Moves to the phase `now` falls in and sets the cap and the rate it says. False while the rate
+  // is 0 within a ramp (nothing to open yet) and once every phase has ended.
+  bool follow_phases(TimeNs now) {
+    while (phase_ < config_.phases.size() && now - phase_started_ >= config_.phases[phase_].duration) {
+      phase_started_ += config_.phases[phase_].duration;
+      ++phase_;
+      if (phase_ < config_.phases.size()) enter_phase();
+    }
+    if (phase_ >= config_.phases.size()) return false;
+    const GeneratorPhase& p = config_.phases[phase_];
+    if (p.rate_from == p.rate_to) return true;  // a hold: enter_phase set the rate
+    const double share = static_cast<double>(now - phase_started_) / static_cast<double>(p.duration);
+    const double rate = static_cast<double>(p.rate_from) + (static_cast<double>(p.rate_to) - static_cast<double>(p.rate_from)) * share;
+    const auto current = static_cast<std::uint64_t>(rate);
+    bucket_.set_rate(current);
+    return current != 0;
+  }
+  void enter_phase() {
+    const GeneratorPhase& p = config_.phases[phase_];
+    config_.concurrency = p.concurrency;
+    config_.rate = std::max(p.rate_from, p.rate_to);  // nonzero: the bucket decides (0: no limit)
+    ramping_ = false;
+    bucket_.set_rate(p.rate_from);
+  }
+
   std::uint32_t take_tokens(TimeNs now) {
     if (ramping_) {
       const bool climbing = now - started_ < config_.ramp;
@@ -216,6 +271,8 @@ class ConnectionGenerator {
   GeneratorConfig config_;
   GeneratorStats stats_;
   TimeNs started_;
+  std::size_t phase_ = 0;
+  TimeNs phase_started_ = 0;
   TimeNs exhausted_since_ = 0;
   TokenBucket bucket_;
   bool ramping_ = false;

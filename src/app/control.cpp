@@ -391,6 +391,52 @@ void warn_tuple_exhaustion(RunState& s, const Totals& t) {
                addresses, ports, std::max<std::size_t>(p.generator.destinations.size(), 1), space, advice);
 }
 
+namespace {
+
+// One phase's figures, from the counters and the client's latency at its start to those at `end`.
+nlohmann::json phase_json(const RunState& s, const Totals& t, const LatencyTotals& latency, TimeNs end) {
+  const Totals& a = s.phase_totals;
+  const double seconds = static_cast<double>(end - s.phase_started) / 1e9;
+  auto rate = [&](std::uint64_t n) { return seconds > 0 ? static_cast<double>(n) / seconds : 0.0; };
+  const std::uint64_t opened = t.all.conn_opened - a.all.conn_opened;
+  const std::uint64_t done = completed(s, t) - completed(s, a);
+  nlohmann::json j = {{"name", s.plan->phase_names[s.phase]},
+                      {"start_s", static_cast<double>(s.phase_started - s.started) / 1e9},
+                      {"end_s", static_cast<double>(end - s.started) / 1e9},
+                      {"opened", opened},
+                      {"completed", done},
+                      {"failed", failed(s, t) - failed(s, a)},
+                      {"opened_per_s", rate(opened)},
+                      {"completed_per_s", rate(done)},
+                      {"http_requests_per_s", rate(http_requests(s, t) - http_requests(s, a))},
+                      {"client_established_at_end", t.gauges[kClient].in(TcpState::kEstablished)}};
+  if (latency.has_client) {
+    LatencyStats l = latency.client;
+    l.subtract(s.phase_latency);
+    if (l.connect.count() > 0) {
+      j["connect_p50_us"] = static_cast<double>(l.connect.value_at_percentile(50)) / 1e3;
+      j["connect_p99_us"] = static_cast<double>(l.connect.value_at_percentile(99)) / 1e3;
+    }
+  }
+  return j;
+}
+
+// Records every phase that has ended by `now`.
+void close_phases(RunState& s, const Totals& t, TimeNs now) {
+  const std::vector<GeneratorPhase>& phases = s.plan->generator.phases;
+  while (s.phase < phases.size() && now - s.phase_started >= phases[s.phase].duration) {
+    const TimeNs end = s.phase_started + phases[s.phase].duration;
+    const LatencyTotals latency = collect_latency(s);
+    s.phases.push_back(phase_json(s, t, latency, end));
+    s.phase_totals = t;
+    if (latency.has_client) s.phase_latency = latency.client;
+    s.phase_started = end;
+    ++s.phase;
+  }
+}
+
+}  // namespace
+
 void control_tick(void* ctx, TimeNs now) {
   RunState& s = *static_cast<RunState*>(ctx);
   if (s.stop->load(std::memory_order_relaxed)) return;
@@ -400,9 +446,13 @@ void control_tick(void* ctx, TimeNs now) {
     s.next_rotation = now + s.rotation;
   }
   const bool print_due = s.interval != 0 && now >= s.next_print;
-  const bool check_due = now >= s.deadline || s.plan->generator.total != 0 || g_stop_requested.load() || print_due;
+  const std::vector<GeneratorPhase>& phases = s.plan->generator.phases;
+  const bool phase_over = s.phase < phases.size() && now - s.phase_started >= phases[s.phase].duration;
+  const bool check_due =
+      now >= s.deadline || s.plan->generator.total != 0 || g_stop_requested.load() || print_due || phase_over;
   if (!check_due) return;
   const Totals t = collect(s);
+  if (phase_over) close_phases(s, t, now);
   warn_tuple_exhaustion(s, t);
   if (print_due) {
     const LatencyTotals interval = interval_latency(s);
@@ -638,6 +688,17 @@ nlohmann::json effective_config(const RunPlan& plan) {
     j["request_interval_s"] = o.request_interval;
     j["pipeline"] = o.pipeline;
     j["concurrency"] = plan.generator.concurrency;
+    if (!plan.generator.phases.empty()) {
+      j["phases"] = nlohmann::json::array();
+      for (std::size_t i = 0; i < plan.generator.phases.size(); ++i) {
+        const GeneratorPhase& ph = plan.generator.phases[i];
+        j["phases"].push_back({{"name", plan.phase_names[i]},
+                               {"duration_s", static_cast<double>(ph.duration) / 1e9},
+                               {"rate_from", ph.rate_from},
+                               {"rate_to", ph.rate_to},
+                               {"concurrency", ph.concurrency}});
+      }
+    }
     j["connections"] = plan.generator.total;
     j["src_ports"] = o.src_ports;
     j["http_get"] = o.http_get;
@@ -794,6 +855,15 @@ nlohmann::json build_report(const RunState& s) {
   r["ports"] = ports_json(s);
   r["config"] = s.config;
   r["timeline"] = timeline_json(s);
+  if (!s.plan->generator.phases.empty()) {
+    // The phases that ended, and the one the run stopped in (cut short).
+    r["phases"] = s.phases;
+    if (s.phase < s.plan->generator.phases.size() && s.finished > s.phase_started) {
+      nlohmann::json cut = phase_json(s, t, collect_latency(s), s.finished);
+      cut["cut_short"] = true;
+      r["phases"].push_back(cut);
+    }
+  }
   r["hints"] = run_hints(s);
   return r;
 }

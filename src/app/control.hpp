@@ -93,6 +93,13 @@ struct RunState {
   TimeNs next_rotation = kNever;
   bool exhaustion_reported = false;
   std::vector<TimelineSample> timeline;  // one sample per --stats-interval
+  // A run in phases (--phase): the figures of each phase that ended, and where the one under
+  // way began (its counters and the client's latency then).
+  std::vector<nlohmann::json> phases;
+  std::size_t phase = 0;
+  TimeNs phase_started = 0;
+  Totals phase_totals;
+  LatencyStats phase_latency;
 };
 
 // How busy a role's lcores were between two readings (before = {}: since they started), and

@@ -96,6 +96,15 @@ int finish_run(const RunState& state, const AppOptions& o) {
   std::printf("%s\n", summary_line(state).c_str());
   std::fflush(stdout);
   for (const std::string& hint : run_hints(state)) spdlog::warn("hint: {}", hint);
+  if (report.contains("phases")) {
+    for (const auto& p : report["phases"]) {
+      spdlog::info("phase {} ({:.1f}-{:.1f} s): {} opened, {} completed = {:.0f}/s, {} failed, {} established at its end{}",
+                   p["name"].get<std::string>(), p["start_s"].get<double>(), p["end_s"].get<double>(),
+                   p["opened"].get<std::uint64_t>(), p["completed"].get<std::uint64_t>(), p["completed_per_s"].get<double>(),
+                   p["failed"].get<std::uint64_t>(), p["client_established_at_end"].get<std::uint32_t>(),
+                   p.contains("cut_short") ? " (cut short)" : "");
+    }
+  }
   if (!o.report.empty()) {
     std::ofstream out(o.report);
     out << report.dump(2) << "\n";
@@ -124,6 +133,7 @@ std::unique_ptr<dpdk::Worker> make_worker(unsigned lcore, std::size_t i, const d
 void start_run(RunState& state, const RunPlan& plan, const dpdk::TscClock& clock,
                std::vector<std::unique_ptr<dpdk::Worker>>& workers) {
   state.started = clock.now();
+  state.phase_started = state.started;
   state.interval = static_cast<TimeNs>(plan.options.stats_interval * 1e9);
   state.next_print = state.started + state.interval;
   state.last_at = state.started;
@@ -481,6 +491,11 @@ int run(RunPlan& plan) {
         if (gen.total != 0) gen.total = share(gen.total);
         if (gen.rate != 0) gen.rate = std::max<std::uint64_t>(share(gen.rate), 1);
         gen.concurrency = static_cast<std::uint32_t>(std::max<std::uint64_t>(share(gen.concurrency), 1));
+        for (GeneratorPhase& p : gen.phases) {
+          if (p.rate_from != 0) p.rate_from = std::max<std::uint64_t>(share(p.rate_from), 1);
+          if (p.rate_to != 0) p.rate_to = std::max<std::uint64_t>(share(p.rate_to), 1);
+          p.concurrency = static_cast<std::uint32_t>(std::max<std::uint64_t>(share(p.concurrency), 1));
+        }
         bind(w, dpdk::Role::kClient, cfg, port_ids[0], queue, &gen);
       }
       if (i >= queues) {
@@ -512,6 +527,7 @@ int run(RunPlan& plan) {
   state.secrets = &secrets;
   state.rotation = plan.server.cookie_rotation;
   start_run(state, plan, clock, workers);
+  for (auto& g : generators) g->start(state.started);  // the phases and the ramp count from here
   state.next_rotation = state.started + state.rotation;
   spdlog::info("{} mode on {} lcore(s), dispatch {}", o.mode_name, worker_count, state.dispatch);
 

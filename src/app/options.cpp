@@ -107,6 +107,39 @@ std::string parse_destinations(const std::vector<std::string>& values, std::vect
   return {};
 }
 
+std::string parse_phase(const std::string& spec, std::uint32_t default_concurrency, std::string& name,
+                        GeneratorPhase& phase) {
+  const std::string usage = "--phase '" + spec + "' is not NAME:SECONDS:RATE[-RATE][:CONCURRENCY] (e.g. ramp:10:0-50000:2000)";
+  std::vector<std::string> parts;
+  std::stringstream in(spec);
+  for (std::string part; std::getline(in, part, ':');) parts.push_back(part);
+  if (parts.size() < 3 || parts.size() > 4 || parts[0].empty()) return usage;
+  name = parts[0];
+  char* end = nullptr;
+  const double seconds = std::strtod(parts[1].c_str(), &end);
+  if (end == parts[1].c_str() || *end != '\0' || !(seconds >= 0.001) || seconds > 1e7) {
+    return "--phase '" + spec + "': the duration '" + parts[1] + "' is not a number of seconds from 0.001 to 10000000";
+  }
+  phase.duration = static_cast<TimeNs>(seconds * 1e9);
+  auto number = [](const std::string& s, std::uint64_t most, std::uint64_t& out) {
+    if (s.empty() || s.size() > 12 || !std::all_of(s.begin(), s.end(), ::isdigit)) return false;
+    out = std::stoull(s);
+    return out <= most;
+  };
+  const auto dash = parts[2].find('-');
+  constexpr std::uint64_t kMostRate = 1'000'000'000;
+  if (!number(parts[2].substr(0, dash), kMostRate, phase.rate_from) ||
+      !number(dash == std::string::npos ? parts[2] : parts[2].substr(dash + 1), kMostRate, phase.rate_to)) {
+    return "--phase '" + spec + "': the rate '" + parts[2] + "' is not RATE or FROM-TO connections per second (0 to 1000000000)";
+  }
+  std::uint64_t concurrency = default_concurrency;
+  if (parts.size() == 4 && (!number(parts[3], 1u << 28, concurrency) || concurrency == 0)) {
+    return "--phase '" + spec + "': the concurrency '" + parts[3] + "' is not a count from 1 to 268435456";
+  }
+  phase.concurrency = static_cast<std::uint32_t>(concurrency);
+  return {};
+}
+
 std::string format_ipv4(std::uint32_t ip) {
   return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
          "." + std::to_string(ip & 255);
@@ -239,6 +272,9 @@ void add_client(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--pipeline", o.pipeline, "HTTP: requests in flight on one connection (pipelining; 1: none)")
       ->check(CLI::Range(1u, Workload::kMaxPipeline));
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST (with --src-ip and --dst: the tuple space)");
+  s->add_option("--phase", o.phases,
+                "a phase of the run, NAME:SECONDS:RATE[-RATE][:CONCURRENCY] (repeatable, in order; a rate range "
+                "ramps linearly; instead of --rate/--ramp/--concurrency/--duration)");
 }
 
 // The flood's own set: addressing, the flood, observability. No TCP settings: it keeps no
@@ -315,6 +351,37 @@ std::string config_tokens(CLI::App* mode, const std::string& path, const std::ve
     auto type_error = [&]() {
       return "config file " + path + ": key '" + std::string(key_view.str()) + "' has a value of the wrong type";
     };
+    if (key == "phase") {  // [[phase]] tables: name, duration, rate (a number or [from, to]), concurrency
+      const toml::array* arr = node.as_array();
+      if (arr == nullptr) return type_error();
+      std::size_t n = 0;
+      for (const auto& el : *arr) {
+        const toml::table* t = el.as_table();
+        if (t == nullptr) return type_error();
+        ++n;
+        std::string name = "phase" + std::to_string(n);
+        std::string duration, rate = "0", concurrency;
+        for (const auto& [field_view, value] : *t) {
+          const std::string field(field_view.str());
+          std::string text;
+          if (field == "name" && value.is_string()) name = *value.value<std::string>();
+          else if (field == "duration" && scalar(value, text)) duration = text;
+          else if (field == "concurrency" && scalar(value, text)) concurrency = text;
+          else if (field == "rate" && scalar(value, text)) rate = text;
+          else if (const toml::array* r = value.as_array(); field == "rate" && r != nullptr && r->size() == 2) {
+            std::string from, to;
+            if (!scalar(*r->get(0), from) || !scalar(*r->get(1), to)) return type_error();
+            rate = from + "-" + to;
+          } else {
+            return "config file " + path + ": [[phase]] " + std::to_string(n) + " has '" + field +
+                   "' of the wrong type or unknown (a phase has name, duration, rate or [from, to], concurrency)";
+          }
+        }
+        out.push_back("--phase");
+        out.push_back(name + ":" + duration + ":" + rate + (concurrency.empty() ? "" : ":" + concurrency));
+      }
+      continue;
+    }
     if (const toml::array* arr = node.as_array()) {
       for (const auto& el : *arr) {
         std::string s;
@@ -740,11 +807,29 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   // closing; the default follows it (a server cannot know its offered rate: 2^17 records hold a
   // million connections a second that live up to 130 ms).
   const std::uint32_t concurrency = o.concurrency != 0 ? o.concurrency : (o.mode == Mode::kLoopback ? 4096u : 1000u);
+  // A profile's phases (--phase): the records it needs follow its largest concurrency.
+  std::vector<GeneratorPhase> phases;
+  if (!o.phases.empty()) {
+    if (o.rate != 0 || o.ramp != 0 || o.concurrency != 0 || o.duration.has_value() || o.connections != 0) {
+      return fail("--phase gives each phase its rate, concurrency and duration: leave out --rate, --ramp, --concurrency, "
+                  "--duration and --connections");
+    }
+    for (const std::string& spec : o.phases) {
+      std::string name;
+      GeneratorPhase phase;
+      const std::string err = parse_phase(spec, concurrency, name, phase);
+      if (!err.empty()) return fail(err);
+      phases.push_back(phase);
+      plan.phase_names.push_back(name);
+    }
+  }
+  std::uint32_t most_open = phases.empty() ? concurrency : 0;
+  for (const GeneratorPhase& p : phases) most_open = std::max(most_open, p.concurrency);
   const std::uint32_t default_conns = std::max<std::uint32_t>(o.mode == Mode::kLoopback ? 1u << 18 : 1u << 17,
-                                                              o.mode == Mode::kServer ? 0u : concurrency + concurrency / 4);
+                                                              o.mode == Mode::kServer ? 0u : most_open + most_open / 4);
   const std::uint32_t max_conns = o.max_connections != 0 ? o.max_connections : default_conns;
-  if (o.mode != Mode::kServer && concurrency > max_conns) {
-    plan.warnings.push_back("--concurrency " + std::to_string(concurrency) + " is above the " + std::to_string(max_conns) +
+  if (o.mode != Mode::kServer && most_open > max_conns) {
+    plan.warnings.push_back(std::string(phases.empty() ? "--concurrency " : "a --phase concurrency of ") + std::to_string(most_open) + " is above the " + std::to_string(max_conns) +
                             " connection records per engine (--max-connections): opens beyond them are refused "
                             "(no_memory) and records stuck retransmitting get reset. Raise --max-connections.");
   }
@@ -801,6 +886,11 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
       return fail("--server-ip " + format_ipv4(server_ip) + " is inside the client's --src-ip " + o.src_ip +
                   ": give the two sides separate addresses");
     }
+  }
+  if (!phases.empty()) {
+    g.phases = phases;
+    plan.duration_s = 0;
+    for (const GeneratorPhase& p : phases) plan.duration_s += static_cast<double>(p.duration) / 1e9;
   }
   plan.tuple_space = std::uint64_t{g.src_ip_count} * (port_last - port_first + 1u) *
                      std::max<std::size_t>(g.destinations.size(), 1);

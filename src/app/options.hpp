@@ -55,6 +55,9 @@ struct AppOptions {
   std::optional<double> duration;
   std::string http_get;
   std::string src_ports = "1024-65535";
+  // NAME:SECONDS:RATE[-RATE][:CONCURRENCY], one per phase, in order (a TOML file gives them as
+  // [[phase]] tables).
+  std::vector<std::string> phases;
   // Both.
   std::optional<std::uint32_t> request_bytes;   // raw workload (no HTTP)
   std::optional<std::uint32_t> response_bytes;
@@ -105,6 +108,7 @@ struct RunPlan {
   double duration_s = 0;         // 0: until stopped (or the connection count is reached)
   std::uint64_t tuple_space = 0; // client: source addresses x source ports x destinations
   std::vector<std::string> warnings;  // settings that make a collapse likely: said once at start
+  std::vector<std::string> phase_names;  // with generator.phases: each phase's name, in order
 };
 
 struct ParseResult {
@@ -127,5 +131,8 @@ bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t&
 // Expands --dst values (ranges of addresses and ports) into destinations; an error message or "".
 std::string parse_destinations(const std::vector<std::string>& values, std::vector<Destination>& out);
 std::string format_ipv4(std::uint32_t ip);
+// One --phase value (NAME:SECONDS:RATE[-RATE][:CONCURRENCY]); an error message or "".
+std::string parse_phase(const std::string& spec, std::uint32_t default_concurrency, std::string& name,
+                        GeneratorPhase& phase);
 
 }  // namespace synwave::app

@@ -190,6 +190,52 @@ TEST(ConnectionGenerator, Rate_WithRamp_ClimbsLinearlyThenHolds) {
   EXPECT_EQ(p.client->counters().conn_failed, 0u);
 }
 
+// A profile: ramp 0 -> 1000/s over 2 s, hold 1000/s for 1 s, ramp down to 0 over 1 s, then a
+// hold with a cap of 5 (the server silent, so nothing ends): each phase opens what its rate
+// integrates to, the cap holds new opens back, and after the last phase nothing more opens.
+TEST(ConnectionGenerator, Phases_EachOpensWhatItsRateIntegratesTo_ThenNothing) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.port_first = 1024;
+  g.port_last = 65535;
+  g.phases = {{2 * kSecond, 0, 1000, 100000}, {1 * kSecond, 1000, 1000, 100000}, {1 * kSecond, 1000, 0, 100000}};
+  ConnectionGenerator gen(g, p.now);
+  gen.start(p.now);
+  std::vector<std::uint64_t> per_phase;
+  std::uint64_t before = 0;
+  for (TimeNs d : {2 * kSecond, 1 * kSecond, 1 * kSecond}) {
+    EXPECT_EQ(gen.phase(), per_phase.size());
+    p.run(&gen, d);
+    per_phase.push_back(gen.stats().opened - before);
+    before = gen.stats().opened;
+  }
+  EXPECT_NEAR(static_cast<double>(per_phase[0]), 1000.0, 20.0);  // 2 s climbing to 1000/s
+  EXPECT_NEAR(static_cast<double>(per_phase[1]), 1000.0, 20.0);
+  EXPECT_NEAR(static_cast<double>(per_phase[2]), 500.0, 20.0);   // 1 s falling from 1000/s
+  EXPECT_TRUE(gen.finished());
+  EXPECT_EQ(gen.phase(), 3u);
+  p.run(&gen, kSecond);
+  EXPECT_EQ(gen.stats().opened, before);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+}
+
+TEST(ConnectionGenerator, Phases_ConcurrencyPerPhase_CapsNewOpens) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.server_silent = true;
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.phases = {{100 * kMillisecond, 0, 0, 7}, {100 * kMillisecond, 0, 0, 12}, {100 * kMillisecond, 0, 0, 3}};
+  ConnectionGenerator gen(g, p.now);
+  gen.start(p.now);
+  p.run(&gen, 99 * kMillisecond);  // (at 100 ms the second phase begins)
+  EXPECT_EQ(gen.stats().opened, 7u);
+  p.run(&gen, 100 * kMillisecond);
+  EXPECT_EQ(gen.stats().opened, 12u);
+  p.run(&gen, 100 * kMillisecond);
+  EXPECT_EQ(gen.stats().opened, 12u);  // a lower cap closes nothing; it only holds opens back
+}
+
 TEST(ConnectionGenerator, Total_StopsAfterThatMany) {
   Pair p(WorkloadKind::kHttp, ClosePolicy::kServerFirst);
   p.start();
