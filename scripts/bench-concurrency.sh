@@ -38,10 +38,8 @@ ip netns exec "$NS" "$SYNWAVE" --no-huge -m 1024 --no-pci -l 0 --file-prefix "bc
   client --ip 198.18.1.1/16 --src-ip 198.18.1.1-198.18.1.32 --src-ports 1024-65535 --dst 198.18.2.1:80 \
   --http-get / --rate "$RATE" --concurrency "$HELD" --max-connections "$RECORDS" --idle-timeout 600 \
   --requests-per-connection 0 --request-interval "$INTERVAL" --duration "$SECONDS_RUN" \
-  --report "$DIR/client.json" --stats-interval 1 >"$DIR/client.log" 2>&1
-kill -INT "$SERVER_PID"
-wait "$SERVER_PID" || true
-SERVER_PID=
+  --report "$DIR/client.json" --stats-interval 1 >"$DIR/client.log" 2>&1 &
+stop_server_after_run $! "$DIR/client.log"
 
 /usr/bin/python3 - "$DIR" "$HELD" "$INTERVAL" <<'PY'
 import json, statistics, sys

@@ -33,11 +33,8 @@ for _ in $(seq 100); do grep -q ' mode on ' "$DIR/server.log" && break; sleep 0.
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 0 --file-prefix "fm$$f" \
   --vdev "net_memif0,role=client,$MEMIF,mac=02:00:00:00:00:01" -- \
   flood --ip 198.18.1.1/16 --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --kind syn \
-  --pps "$PPS" --duration "$SECONDS_RUN" --report "$DIR/flood.json" --stats-interval 0 >"$DIR/flood.log" 2>&1
-sleep 1  # the server drains the ring
-kill -INT "$SERVER_PID"
-wait "$SERVER_PID" || true
-SERVER_PID=
+  --pps "$PPS" --duration "$SECONDS_RUN" --report "$DIR/flood.json" --stats-interval 0 >"$DIR/flood.log" 2>&1 &
+stop_server_after_run $! "$DIR/flood.log" 1  # (the server drains the ring for 1 s)
 
 /usr/bin/python3 - "$DIR" "$COOKIES" <<'PY'
 import json, sys

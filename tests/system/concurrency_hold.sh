@@ -34,11 +34,13 @@ sw_start_synwave "$CLIENT_LOG" --no-huge -m 1024 --no-pci -l 0 --file-prefix="$(
 CLIENT_PID=$SW_PID
 
 sw_check "the client holds $HELD connections for $DURATION s and stops by itself"
-sw_wait_exit "$CLIENT_PID" "$CLIENT_LOG" 60
-[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$CLIENT_LOG"; sw_fail "client exited with $SW_STOP_STATUS"; }
-sw_ok "$(grep '^synwave client:' "$CLIENT_LOG" || echo 'no summary line')"
+# The server stops once the client's run is over, before the client closes its memif port.
+sw_wait_summary "$CLIENT_PID" "$CLIENT_LOG" 60
 sw_stop "$SERVER_PID" "$SERVER_LOG" 15
 [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$SERVER_LOG"; sw_fail "server exited with $SW_STOP_STATUS"; }
+sw_wait_exit "$CLIENT_PID" "$CLIENT_LOG" 15
+[[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$CLIENT_LOG"; sw_fail "client exited with $SW_STOP_STATUS"; }
+sw_ok "$(grep '^synwave client:' "$CLIENT_LOG" || echo 'no summary line')"
 
 CLIENT="$SW_WORKDIR/client.json"
 SERVER="$SW_WORKDIR/server.json"
