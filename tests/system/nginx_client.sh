@@ -9,6 +9,8 @@
 # Then kept connections (issue 12): 200 connections of 10 requests each (--requests-per-connection),
 # 4 of them in flight at a time (--pipeline 4), of another file; nginx's log must show 10
 # requests on each of 200 connections.
+# Then a large download (issue 12, throughput): two connections at once, each GET a
+# 64 MiB file; both complete, every body byte counted, and nginx's log shows both sent whole.
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,6 +19,7 @@ readonly CONCURRENCY=32
 readonly BODY_BYTES=1234
 readonly KEPT_CONNECTIONS=200
 readonly REQUESTS_PER_CONNECTION=10
+readonly LARGE_BYTES=$((64 * 1024 * 1024))
 
 sw_begin 120
 sw_require nginx
@@ -26,10 +29,11 @@ ROOT="$SW_WORKDIR/www"
 mkdir -p "$ROOT" "$SW_WORKDIR/nginx-temp"
 head -c "$BODY_BYTES" /dev/zero | tr '\0' 'n' >"$ROOT/index.html"
 cp "$ROOT/index.html" "$ROOT/kept.html"
+head -c "$LARGE_BYTES" /dev/zero | tr '\0' 'L' >"$ROOT/large.bin"
 # nginx's workers run as www-data: they must reach the document root (mktemp made it 0700).
 chmod o+x "$SW_WORKDIR"
 chmod o+rx "$ROOT"
-chmod o+r "$ROOT/index.html" "$ROOT/kept.html"
+chmod o+r "$ROOT/index.html" "$ROOT/kept.html" "$ROOT/large.bin"
 NGINX_CONF="$SW_WORKDIR/nginx.conf"
 cat >"$NGINX_CONF" <<EOF
 daemon off;
@@ -99,6 +103,14 @@ sw_assert_json "$KEPT_REPORT" "report: $KEPT_CONNECTIONS completed, none failed,
 sw_assert_json "$KEPT_REPORT" "report: nginx closed every connection after its last request (Connection: close)" \
   "r['counters']['http_server_kept_open'] == 0"
 
+# --- a large download ------------------------------------------------------------------------------
+LARGE_REPORT="$SW_WORKDIR/report-large.json"
+run_client "synwave's client downloads $LARGE_BYTES bytes from nginx on each of two connections" \
+  "$SW_WORKDIR/synwave-large.log" "$LARGE_REPORT" --http-get /large.bin --connections 2
+sw_assert_json "$LARGE_REPORT" "report: both downloads completed, none failed, each response whole" \
+  "r['connections_completed'] == 2 and r['connections_failed'] == 0 and r['counters']['http_responses_read'] == 2 and r['throughput']['client']['rx_bytes'] >= 2 * $LARGE_BYTES"
+sw_log "large download: $(sw_json "$LARGE_REPORT" "'%.2f Gbit/s of payload; %d segments held past a hole, %d bytes of ours resent' % (r['payload_gbit_per_s'], r['counters']['rx_out_of_order_held'], r['throughput']['client']['tx_retransmitted_bytes'])")"
+
 sw_stop "$NGINX_PID" "$NGINX_LOG" 10
 sw_check "nginx's access log: $CONNECTIONS requests, each 'GET /index.html HTTP/1.1' answered 200 with $BODY_BYTES bytes"
 GOOD="$(grep -c "^\"GET /index.html HTTP/1.1\" 200 $BODY_BYTES .* 1\$" "$SW_WORKDIR/access.log" || true)"
@@ -113,3 +125,8 @@ read -r KEPT_GOOD KEPT_CONNS KEPT_FULL < <(awk -v b="$BODY_BYTES" -v n="$REQUEST
 [[ "$KEPT_GOOD" -eq "$KEPT_REQUESTS" && "$KEPT_CONNS" -eq "$KEPT_CONNECTIONS" && "$KEPT_FULL" -eq "$KEPT_CONNECTIONS" ]] ||
   sw_fail "access log: $KEPT_GOOD good requests to /kept.html over $KEPT_CONNS connections, $KEPT_FULL of them with $REQUESTS_PER_CONNECTION"
 sw_ok "$KEPT_GOOD requests over $KEPT_CONNS connections, each carrying $REQUESTS_PER_CONNECTION"
+
+sw_check "nginx's access log: /large.bin sent whole twice ($LARGE_BYTES bytes, status 200)"
+LARGE_GOOD="$(grep -c "^\"GET /large.bin HTTP/1.1\" 200 $LARGE_BYTES " "$SW_WORKDIR/access.log" || true)"
+[[ "$LARGE_GOOD" -eq 2 ]] || { grep large.bin "$SW_WORKDIR/access.log" >&2; sw_fail "access log: $LARGE_GOOD whole downloads of /large.bin, expected 2"; }
+sw_ok "2 downloads of $LARGE_BYTES bytes, each a 200"
