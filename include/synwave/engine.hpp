@@ -216,13 +216,21 @@ class Engine {
   void send_arp_request(std::uint32_t target_ip);
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
   [[nodiscard]] int listener_of(std::uint16_t port) const;  // -1 when not listening
-  [[nodiscard]] std::uint32_t now_us() const { return static_cast<std::uint32_t>(now_ / kMicrosecond); }
+  [[nodiscard]] std::uint32_t now_us() const { return now_us_; }
+  // The clock only moves forward; its microsecond and millisecond readings are kept with it, since
+  // the paths read them several times per segment and each is a 64-bit division.
+  void set_now(TimeNs now) {
+    if (now <= now_) return;
+    now_ = now;
+    now_us_ = static_cast<std::uint32_t>(now / kMicrosecond);
+    now_ms_ = static_cast<std::uint32_t>(now / kMillisecond);
+  }
   // Time since the connection's phase_start_us, wrap-safe (phases are far shorter than 71 min).
   [[nodiscard]] std::uint64_t phase_elapsed_ns(const Connection& c) const {
     return std::uint64_t{static_cast<std::uint32_t>(now_us() - c.phase_start_us)} * kMicrosecond;
   }
   [[nodiscard]] std::uint32_t ts_clock() const {
-    return config_.timestamp_base_ms + static_cast<std::uint32_t>(now_ / kMillisecond);
+    return config_.timestamp_base_ms + now_ms_;
   }
 
   // listener.cpp: the SYN backlog, SYN cookies, the accept queue.
@@ -247,7 +255,7 @@ class Engine {
   // time_wait.cpp: compact TIME-WAIT entries.
   void time_wait_input(std::uint32_t slot, RxContext& rx);
   void send_time_wait_ack(const TimeWaitEntry& e, RxContext& rx);
-  [[nodiscard]] std::uint32_t ms_clock() const { return static_cast<std::uint32_t>(now_ / kMillisecond); }
+  [[nodiscard]] std::uint32_t ms_clock() const { return now_ms_; }
   // When a TIME-WAIT entry made or restarted now expires (the time_wait setting, rounded up to ms).
   [[nodiscard]] std::uint32_t time_wait_expiry_ms() const {
     return ms_clock() + static_cast<std::uint32_t>((config_.time_wait + kMillisecond - 1) / kMillisecond);
@@ -356,6 +364,8 @@ class Engine {
   EngineConfig config_;
   FrameIo io_;
   TimeNs now_;
+  std::uint32_t now_us_;  // now_ in the 32-bit microsecond clock of the deadlines (set_now)
+  std::uint32_t now_ms_;  // now_ in milliseconds (TIME-WAIT, timestamps)
   Counters counters_;
 
   Slab<Connection> conns_;

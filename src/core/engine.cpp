@@ -25,6 +25,8 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
     : config_(config),
       io_(io),
       now_(now),
+      now_us_(static_cast<std::uint32_t>(now / kMicrosecond)),
+      now_ms_(static_cast<std::uint32_t>(now / kMillisecond)),
       conns_(config.max_connections),
       half_open_(std::max<std::uint32_t>(1, config.syn_backlog * static_cast<std::uint32_t>(
                                                 std::max<std::size_t>(1, config.listen_ports.size())))),
@@ -127,7 +129,7 @@ bool Engine::input(Frame frame, TimeNs now) {
 }
 
 bool Engine::input_frame(Frame& frame, TimeNs now) {
-  if (now > now_) now_ = now;
+  set_now(now);
   ++counters_.rx_frames;
   // Parsed straight into the receive context, which keeps it for replies: a copy would read the
   // header back with wide loads over the narrow stores that just wrote it, which the store
@@ -483,7 +485,7 @@ void Engine::rearm_timer(std::uint32_t id) {
 }
 
 void Engine::advance(TimeNs now) {
-  if (now > now_) now_ = now;
+  set_now(now);
   if (pool_under_pressure()) reclaim_stuck_records();
   wheel_.expire(now_, config_.timer_budget, [this](std::uint32_t id) { on_timer(id); });
   half_open_wheel_.expire(now_, config_.timer_budget, [this](std::uint32_t idx) { half_open_timeout(idx); });
@@ -606,7 +608,7 @@ void Engine::send_arp_request(std::uint32_t target_ip) {
 
 OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint32_t local_ip,
                         std::uint16_t local_port, TimeNs now) {
-  if (now > now_) now_ = now;
+  set_now(now);
   if (!is_local_address(local_ip)) return {kNoIndex, OpenError::kNotLocal};
   if (!is_local_subnet(remote_ip) && config_.gateway == 0) return {kNoIndex, OpenError::kNoRoute};
   const MacAddr* mac = next_hop_mac(remote_ip, now_);
@@ -643,7 +645,7 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
 }
 
 bool Engine::send(std::uint32_t conn, std::uint32_t bytes, TimeNs now) {
-  if (now > now_) now_ = now;
+  set_now(now);
   if (conn >= conns_.capacity()) return false;  // kNoIndex: find() of a half-open or TIME-WAIT tuple
   Connection& c = conns_[conn];
   if (c.has(conn_flags::kFinQueued)) return false;
@@ -662,7 +664,7 @@ bool Engine::send(std::uint32_t conn, std::uint32_t bytes, TimeNs now) {
 }
 
 bool Engine::close(std::uint32_t conn, TimeNs now) {
-  if (now > now_) now_ = now;
+  set_now(now);
   if (conn >= conns_.capacity()) return false;
   Connection& c = conns_[conn];
   switch (c.state) {
@@ -687,7 +689,7 @@ bool Engine::close(std::uint32_t conn, TimeNs now) {
 }
 
 bool Engine::abort(std::uint32_t conn, TimeNs now) {
-  if (now > now_) now_ = now;
+  set_now(now);
   if (conn >= conns_.capacity()) return false;
   Connection& c = conns_[conn];
   if (c.state == TcpState::kClosed) return false;
