@@ -130,7 +130,7 @@ void Engine::app_established(std::uint32_t id) {
   // on_timer; segment_arrives pushes it back while the peer is heard from).
   if (is_client(c) && w.think_time_ns != 0) {
     c.set(conn_flags::kThinking);
-    arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(w.think_time_ns / kMicrosecond));
+    arm_deadline(id, deadline_bits::kState, now_us() + dur_.think_us);
     return;
   }
   arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
@@ -180,7 +180,7 @@ bool Engine::more_requests(const Connection& c) const {
 }
 
 std::uint32_t Engine::workload_deadline_us(const Connection& c) const {
-  const std::uint32_t idle = now_us() + static_cast<std::uint32_t>(config_.idle_timeout / kMicrosecond);
+  const std::uint32_t idle = now_us() + dur_.idle_us;
   std::uint32_t response = 0;
   if (!response_deadline_us(c, response)) return idle;
   return static_cast<std::int32_t>(response - idle) < 0 ? response : idle;
@@ -188,7 +188,7 @@ std::uint32_t Engine::workload_deadline_us(const Connection& c) const {
 
 bool Engine::response_deadline_us(const Connection& c, std::uint32_t& at) const {
   if (config_.response_timeout == 0 || !is_client(c) || c.has(conn_flags::kWorkloadDone)) return false;
-  at = c.phase_start_us + static_cast<std::uint32_t>(config_.response_timeout / kMicrosecond);
+  at = c.phase_start_us + dur_.response_us;
   return true;
 }
 

@@ -25,6 +25,16 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
     : config_(config),
       io_(io),
       now_(now),
+      dur_{static_cast<std::uint32_t>(config.rto_initial / kMicrosecond),
+           static_cast<std::uint32_t>(config.rto_min / kMicrosecond),
+           static_cast<std::uint32_t>(config.rto_max / kMicrosecond),
+           static_cast<std::uint32_t>(config.delayed_ack / kMicrosecond),
+           static_cast<std::uint32_t>(config.fin_wait2_timeout / kMicrosecond),
+           static_cast<std::uint32_t>(config.idle_timeout / kMicrosecond),
+           static_cast<std::uint32_t>(config.response_timeout / kMicrosecond),
+           static_cast<std::uint32_t>(config.connect_timeout / kMicrosecond),
+           static_cast<std::uint32_t>(config.workload.think_time_ns / kMicrosecond),
+           static_cast<std::uint32_t>((config.time_wait + kMillisecond - 1) / kMillisecond)},
       now_us_(static_cast<std::uint32_t>(now / kMicrosecond)),
       now_ms_(static_cast<std::uint32_t>(now / kMillisecond)),
       conns_(config.max_connections),
@@ -378,7 +388,7 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
   c.key = key;
   c.peer_mac = peer_mac;
   c.state = TcpState::kClosed;
-  c.rto_us = static_cast<std::uint32_t>(config_.rto_initial / kMicrosecond);
+  c.rto_us = dur_.rto_initial_us;
   c.snd_mss = kDefaultMss;
   c.rcv_wscale = 0;
   ++state_count_[static_cast<std::size_t>(TcpState::kClosed)];
@@ -639,7 +649,7 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
   ++counters_.syn_sent;
   arm_rto(id);
   if (config_.connect_timeout != 0) {
-    arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(config_.connect_timeout / kMicrosecond));
+    arm_deadline(id, deadline_bits::kState, now_us() + dur_.connect_us);
   }
   return {id, OpenError::kOk};
 }

@@ -52,7 +52,7 @@ void Engine::update_rtt(Connection& c, std::uint32_t r) {
     c.srtt_us = (7 * c.srtt_us + r) / 8;
   }
   TimeNs rto = TimeNs{c.srtt_us} + std::max<TimeNs>(1000, 4 * TimeNs{c.rttvar_us});
-  rto = std::clamp<TimeNs>(rto, config_.rto_min / kMicrosecond, config_.rto_max / kMicrosecond);
+  rto = std::clamp<TimeNs>(rto, dur_.rto_min_us, dur_.rto_max_us);
   c.rto_us = static_cast<std::uint32_t>(rto);
 }
 
@@ -177,7 +177,7 @@ void Engine::finish_segment(std::uint32_t id) {
   output(id);
   Connection& c = conns_[id];
   if (c.has(conn_flags::kAckDelayed) && (c.deadlines & deadline_bits::kDelayedAck) == 0) {
-    arm_deadline(id, deadline_bits::kDelayedAck, now_us() + static_cast<std::uint32_t>(config_.delayed_ack / kMicrosecond));
+    arm_deadline(id, deadline_bits::kDelayedAck, now_us() + dur_.delayed_ack_us);
   }
 }
 
@@ -544,7 +544,7 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
       if (fin_acked) {
         set_state(c, TcpState::kFinWait2);
         arm_deadline(id, deadline_bits::kState,
-                     now_us() + static_cast<std::uint32_t>(config_.fin_wait2_timeout / kMicrosecond));
+                     now_us() + dur_.fin_wait2_us);
       }
       break;
     case TcpState::kClosing:

@@ -320,7 +320,7 @@ void Engine::retransmit_timeout(std::uint32_t id) {
         return;
       }
       ++c.retries;
-      c.rto_us = static_cast<std::uint32_t>(std::min<TimeNs>(TimeNs{c.rto_us} * 2, config_.rto_max / kMicrosecond));
+      c.rto_us = static_cast<std::uint32_t>(std::min<TimeNs>(TimeNs{c.rto_us} * 2, dur_.rto_max_us));
       c.clear(conn_flags::kRttTiming);
       send_syn(c);
       ++(c.state == TcpState::kSynSent ? counters_.syn_retransmitted : counters_.synack_retransmitted);
@@ -347,7 +347,7 @@ void Engine::retransmit_timeout(std::uint32_t id) {
     return;
   }
   ++c.retries;
-  c.rto_us = static_cast<std::uint32_t>(std::min<TimeNs>(TimeNs{c.rto_us} * 2, config_.rto_max / kMicrosecond));
+  c.rto_us = static_cast<std::uint32_t>(std::min<TimeNs>(TimeNs{c.rto_us} * 2, dur_.rto_max_us));
   c.clear(conn_flags::kRttTiming);
   ++counters_.retransmits;
   if (c.snd_una == data_start - 1) {
