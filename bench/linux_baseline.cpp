@@ -563,6 +563,15 @@ void raise_fd_limit(std::uint32_t needed) {
 
 }  // namespace
 
+// Writes the report; the exit code (1 when the file cannot be written).
+int write_json(const std::string& path, const nlohmann::json& r) {
+  std::ofstream out(path);
+  out << r.dump(2) << "\n";
+  if (out) return 0;
+  std::fprintf(stderr, "linux_baseline: cannot write %s\n", path.c_str());
+  return 1;
+}
+
 // stream: one connection, --bytes from the server to the client, blocking sockets (as iperf3's
 // are), each thread pinned. Returns the exit code.
 int run_stream(const Options& o) {
@@ -633,12 +642,7 @@ int run_stream(const Options& o) {
                               {"mss", mss_seen},
                               {"config", {{"server_cpu", o.server_cpu}, {"client_cpu", o.client_cpu}, {"mss_option", o.mss}}},
                               {"kernel", {{"release", u.release}}}};
-    std::ofstream out(o.json_path);
-    out << r.dump(2) << "\n";
-    if (!out) {
-      std::fprintf(stderr, "linux_baseline: cannot write %s\n", o.json_path.c_str());
-      return 1;
-    }
+    return write_json(o.json_path, r);
   }
   return 0;
 }
@@ -747,12 +751,7 @@ int main(int argc, char** argv) {
                    {"somaxconn", read_sysctl("/proc/sys/net/core/somaxconn")},
                    {"tcp_max_tw_buckets", read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets")}};
     r["timeline"] = timeline;
-    std::ofstream out(o.json_path);
-    out << r.dump(2) << "\n";
-    if (!out) {
-      std::fprintf(stderr, "linux_baseline: cannot write %s\n", o.json_path.c_str());
-      return 1;
-    }
+    return write_json(o.json_path, r);
   }
   return 0;
 }
