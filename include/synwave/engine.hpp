@@ -369,6 +369,9 @@ class Engine {
   struct Durations {
     std::uint32_t rto_initial_us, rto_min_us, rto_max_us, delayed_ack_us, fin_wait2_us, idle_us, response_us,
         connect_us, think_us, time_wait_ms;
+    // RFC 6298 §5.7: after a handshake that was sent again (no RTT sample, Karn), data starts
+    // with an RTO of 3 s (Linux's TCP_TIMEOUT_FALLBACK) within the configured bounds.
+    std::uint32_t fallback_rto_us;
   } dur_;
   std::uint32_t now_us_;  // now_ in the 32-bit microsecond clock of the deadlines (set_now)
   std::uint32_t now_ms_;  // now_ in milliseconds (TIME-WAIT, timestamps)

@@ -358,8 +358,7 @@ std::uint32_t Engine::establish_passive(const PassiveOpen& p, RxContext& rx, boo
     update_rtt(c, p.rtt_us);
   } else {
     // RFC 6298 §5.7: a retransmitted handshake leaves a 3 s RTO; a cookie, no sample at all.
-    const TimeNs rto = p.retransmitted ? 3 * kSecond : config_.rto_initial;
-    c.rto_us = static_cast<std::uint32_t>(std::clamp(rto, config_.rto_min, config_.rto_max) / kMicrosecond);
+    c.rto_us = p.retransmitted ? dur_.fallback_rto_us : std::clamp(dur_.rto_initial_us, dur_.rto_min_us, dur_.rto_max_us);
   }
   set_state(c, TcpState::kEstablished);
   ++counters_.conn_established;

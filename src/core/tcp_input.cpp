@@ -11,12 +11,6 @@ namespace synwave {
 namespace {
 bool alive(const Connection& c) { return c.state != TcpState::kClosed; }
 
-// RFC 6298 §5.7: a handshake whose SYN was sent again gave no RTT sample (Karn), and data then
-// starts with an RTO of 3 s (Linux's TCP_TIMEOUT_FALLBACK), not with the SYN's backed-off one.
-std::uint32_t handshake_fallback_rto_us(const EngineConfig& config) {
-  const TimeNs rto = std::min(std::max(3 * kSecond, config.rto_min), config.rto_max);
-  return static_cast<std::uint32_t>(rto / kMicrosecond);
-}
 }  // namespace
 
 void Engine::negotiate_options(Connection& c, const TcpOptions& o) {
@@ -213,7 +207,7 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
   if (c.snd_una > c.iss) {
     // RFC 6298 §2: the SYN's round trip is a sample unless the SYN was retransmitted (Karn).
     if (c.retries == 0) update_rtt(c, now_us() - (c.rto_deadline_us - c.rto_us));
-    else c.rto_us = handshake_fallback_rto_us(config_);
+    else c.rto_us = dur_.fallback_rto_us;
     c.retries = 0;
     disarm_deadline(id, deadline_bits::kRto);
     disarm_deadline(id, deadline_bits::kState);  // the connect timeout
@@ -450,7 +444,7 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
     }
     // The SYN-ACK's round trip is a sample unless it was retransmitted (Karn).
     if (c.retries == 0) update_rtt(c, now_us() - (c.rto_deadline_us - c.rto_us));
-    else c.rto_us = handshake_fallback_rto_us(config_);
+    else c.rto_us = dur_.fallback_rto_us;
     c.retries = 0;
     set_state(c, TcpState::kEstablished);
     c.set(conn_flags::kEstablishedOnce);
