@@ -25,11 +25,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "synwave/huge_page_block.hpp"
+
 #ifdef __SSE4_2__
 #include <nmmintrin.h>
-#endif
-#ifdef __linux__
-#include <sys/mman.h>
 #endif
 
 namespace synwave {
@@ -120,7 +119,7 @@ class BasicFlowTable {
   // linear-probe clusters short and guarantees an empty slot ends every probe.
   // Throws std::length_error above kMaxEntriesLimit (start-up only).
   explicit BasicFlowTable(std::uint32_t max_entries)
-      : slots_(allocate_block(slot_count_for(max_entries))),
+      : slots_(allocate_huge_page_block(slot_count_for(max_entries), Slot{FlowKey{}, kNotFound})),
         mask_(slot_count_for(max_entries) - 1),
         size_(0),
         max_entries_(max_entries) {}
@@ -260,51 +259,12 @@ class BasicFlowTable {
   };
   static_assert(sizeof(Slot) == 16, "four slots per 64-byte cache line");
 
-  // The slots live in one block. Lookups land on random slots of a
-  // table tens of MiB large, so with 4 KiB pages nearly every one misses the TLB as well as the
-  // cache; on Linux a block of 2 MiB or more asks for transparent huge pages (honoured when the
-  // system's setting is "madvise" or "always"). Measured with bench/profile_connections (1M
-  // slots per engine, the loopback's sizes): 10-15% less CPU per connection.
-  struct BlockDeleter {
-    std::size_t mapped_bytes = 0;  // 0: from operator new
-    void operator()(Slot* slots) const {
-#ifdef __linux__
-      if (mapped_bytes != 0) {
-        ::munmap(slots, mapped_bytes);
-        return;
-      }
-#endif
-      ::operator delete(slots, std::align_val_t{64});
-    }
-  };
-  using SlotsPtr = std::unique_ptr<Slot[], BlockDeleter>;
-
+  // The slots live in one block of huge pages where the system allows (huge_page_block.hpp).
   static std::uint32_t slot_count_for(std::uint32_t max_entries) {
     if (max_entries > kMaxEntriesLimit) {
       throw std::length_error("FlowTable: max_entries above kMaxEntriesLimit");
     }
     return static_cast<std::uint32_t>(std::bit_ceil(std::max<std::uint64_t>(2ull * max_entries, 1)));
-  }
-
-  static SlotsPtr allocate_block(std::uint32_t count) {
-    const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(Slot);
-    void* raw = nullptr;
-    std::size_t mapped_bytes = 0;
-#ifdef __linux__
-    constexpr std::size_t kHugePage = std::size_t{2} << 20;
-    if (bytes >= kHugePage) {
-      void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (m != MAP_FAILED) {
-        (void)::madvise(m, bytes, MADV_HUGEPAGE);  // advice: without it the table still works
-        raw = m;
-        mapped_bytes = bytes;
-      }
-    }
-#endif
-    if (raw == nullptr) raw = ::operator new(bytes, std::align_val_t{64});
-    Slot* slots = static_cast<Slot*>(raw);
-    std::uninitialized_fill_n(slots, count, Slot{FlowKey{}, kNotFound});
-    return SlotsPtr(slots, BlockDeleter{mapped_bytes});
   }
 
   // Two 64/32-bit compares and no early exit; composed from fields for the store-forwarding
@@ -313,7 +273,7 @@ class BasicFlowTable {
     return ((detail::key_ips(a) ^ detail::key_ips(b)) | (detail::key_ports(a) ^ detail::key_ports(b))) == 0;
   }
 
-  SlotsPtr slots_;           // 64-byte aligned, slot_count() entries
+  HugePageBlock<Slot> slots_;  // 64-byte aligned, slot_count() entries
   std::uint32_t mask_;       // slot_count() - 1
   std::uint32_t size_;
   std::uint32_t max_entries_;

@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "synwave/huge_page_block.hpp"
+
 namespace synwave {
 
 inline constexpr std::uint32_t kNoIndex = 0xffffffffu;
@@ -29,7 +31,7 @@ class Slab {
  public:
   // Indices are uint32_t and kNoIndex must never be a valid index.
   explicit Slab(std::uint32_t capacity)
-      : records_(allocate_records(capacity)), free_stack_(capacity), free_count_(capacity),
+      : records_(allocate_huge_page_block(capacity, T{})), free_stack_(capacity), free_count_(capacity),
         capacity_(capacity) {
     // Lowest index on top, so a fresh pool hands out 0, 1, 2, ... (dense and easy to read in traces).
     for (std::uint32_t i = 0; i < capacity; ++i) {
@@ -98,29 +100,13 @@ class Slab {
   }
 
  private:
-  static constexpr std::size_t kAlignment = std::max<std::size_t>(64, alignof(T));
-
-  struct AlignedRecordsDeleter {
-    void operator()(T* records) const { ::operator delete(records, std::align_val_t{kAlignment}); }
-  };
-  using RecordsPtr = std::unique_ptr<T[], AlignedRecordsDeleter>;
-
-  static RecordsPtr allocate_records(std::uint32_t capacity) {
-    const std::size_t count = capacity;
-    void* raw = ::operator new(std::max<std::size_t>(sizeof(T) * count, 1), std::align_val_t{kAlignment});
-    T* records = static_cast<T*>(raw);
-    // Touch every page now rather than on the first alloc() of each record.
-    std::uninitialized_value_construct_n(records, count);
-    return RecordsPtr(records);
-  }
-
 #ifndef NDEBUG
   static constexpr std::uint64_t bit_of(std::uint32_t idx) { return std::uint64_t{1} << (idx % 64); }
   // Debug only, so the layout of Slab differs between NDEBUG and debug translation units:
   // link a program from one kind only.
   std::vector<std::uint64_t> in_use_bits_;
 #endif
-  RecordsPtr records_;
+  HugePageBlock<T> records_;  // every page touched here, not on a record's first alloc()
   std::vector<std::uint32_t> free_stack_;  // free indices; top is free_stack_[free_count_ - 1]
   std::uint32_t free_count_;
   std::uint32_t capacity_;

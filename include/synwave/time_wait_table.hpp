@@ -184,22 +184,12 @@ class TimeWaitTable {
   }
 
  private:
-  struct AlignedEntriesDeleter {
-    void operator()(TimeWaitEntry* entries) const { ::operator delete(entries, std::align_val_t{64}); }
-  };
-  using EntriesPtr = std::unique_ptr<TimeWaitEntry[], AlignedEntriesDeleter>;
-
-  // 64-byte aligned so no entry straddles a cache line; filled here so the hot path never takes a
-  // first-touch page fault, and so every slot starts dead.
-  static EntriesPtr allocate_entries(std::uint32_t capacity) {
+  // Every slot starts dead; huge pages where the system allows (huge_page_block.hpp).
+  static HugePageBlock<TimeWaitEntry> allocate_entries(std::uint32_t capacity) {
     if (capacity > kMaxCapacity) {
       throw std::length_error("TimeWaitTable: capacity above kMaxCapacity");
     }
-    const std::size_t count = capacity == 0 ? 1 : capacity;
-    void* raw = ::operator new(sizeof(TimeWaitEntry) * count, std::align_val_t{64});
-    auto* entries = static_cast<TimeWaitEntry*>(raw);
-    std::uninitialized_fill_n(entries, count, TimeWaitEntry{});
-    return EntriesPtr(entries);
+    return allocate_huge_page_block(capacity, TimeWaitEntry{});
   }
 
   // Wrap-safe "expires <= now" on the 2^32 ms circle.
@@ -252,7 +242,7 @@ class TimeWaitTable {
     while (used_ > 0 && !entries_[head_].has(time_wait_flags::kLive)) pop_head();
   }
 
-  EntriesPtr entries_;
+  HugePageBlock<TimeWaitEntry> entries_;
   std::uint32_t capacity_;
   std::uint32_t head_ = 0;  // oldest slot, live or dead; meaningless when used_ == 0
   std::uint32_t used_ = 0;  // slots from head to tail, live or dead
