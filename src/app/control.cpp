@@ -488,7 +488,8 @@ nlohmann::json ports_json(const RunState& s) {
                      {"queues", p.queues},
                      {"rss", p.rss},
                      {"tx_checksum_offload", p.tx_checksum_offload},
-                     {"rx_checksum_offload", p.rx_checksum_offload}});
+                     {"rx_checksum_offload", p.rx_checksum_offload},
+                     {"rx_checksum_trusted", p.rx_checksum_trusted}});
   }
   return ports;
 }

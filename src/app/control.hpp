@@ -45,6 +45,7 @@ struct PortSummary {
   bool rss = false;
   bool tx_checksum_offload = false;
   bool rx_checksum_offload = false;
+  bool rx_checksum_trusted = false;
   std::uint16_t queues = 0;
 };
 

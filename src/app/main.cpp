@@ -149,6 +149,10 @@ void start_run(RunState& state, const RunPlan& plan, const dpdk::TscClock& clock
 // Flood mode, once the port is up: one generator per queue (each lcore sends on its own queue,
 // with its share of the rate and of the source tuples), the next hop resolved by ARP first
 // unless --neighbor gave it, then the flood until the duration ends or SIGINT.
+PortSummary summary_of(const dpdk::PortInfo& p) {
+  return {p.port_id, p.name, p.driver, p.rss, p.tx_checksum_offload, p.rx_checksum_offload, p.rx_checksum_trusted, p.queues};
+}
+
 int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* pool, const dpdk::PortInfo& port,
               std::uint16_t queues) {
   AppOptions& o = plan.options;
@@ -187,8 +191,7 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
 
   RunState state;
   state.plan = &plan;
-  state.ports.push_back({port.port_id, port.name, port.driver, port.rss, port.tx_checksum_offload, port.rx_checksum_offload,
-                         port.queues});
+  state.ports.push_back(summary_of(port));
   state.dispatch = "flood: one queue per lcore";
   for (std::size_t i = 0; i < count; ++i) {
     state.slots.push_back(slots[i].get());
@@ -331,6 +334,7 @@ int run(RunPlan& plan) {
     req.port_id = port_ids[i];
     req.queues = queues;
     req.mtu = o.mtu;
+    req.verify_checksums = o.verify_checksums;
     req.pool = pool;
     err = dpdk::setup_port(req, infos[i]);
     if (!err.empty()) {
@@ -341,10 +345,10 @@ int run(RunPlan& plan) {
     if (!dpdk::wait_for_link(port_ids[i], kLinkWaitMs, infos[i])) {
       spdlog::warn("port {} ({}): link still down after {} ms; going on", port_ids[i], infos[i].driver, kLinkWaitMs);
     }
-    state.ports.push_back({infos[i].port_id, infos[i].name, infos[i].driver, infos[i].rss, infos[i].tx_checksum_offload,
-                           infos[i].rx_checksum_offload, infos[i].queues});
-    spdlog::info("port {} {} ({}): {} queue(s), rss {}, checksum offload tx {} rx {}", infos[i].port_id, infos[i].name,
-                 infos[i].driver, queues, infos[i].rss, infos[i].tx_checksum_offload, infos[i].rx_checksum_offload);
+    state.ports.push_back(summary_of(infos[i]));
+    spdlog::info("port {} {} ({}): {} queue(s), rss {}, checksum offload tx {} rx {}{}", infos[i].port_id, infos[i].name,
+                 infos[i].driver, queues, infos[i].rss, infos[i].tx_checksum_offload, infos[i].rx_checksum_offload,
+                 infos[i].rx_checksum_trusted ? ", received checksums trusted (memory link)" : "");
   }
 
   if (o.mode == Mode::kFlood) return run_flood(plan, lcores, pool, infos[0], queues);
@@ -391,7 +395,9 @@ int run(RunPlan& plan) {
     b.pool = pool;
     b.role = role;
     b.worker = &w;
-    cfg.tx_checksum_offload = infos[both_roles ? (role == dpdk::Role::kClient ? 0 : 1) : 0].tx_checksum_offload;
+    const dpdk::PortInfo& info = infos[both_roles ? (role == dpdk::Role::kClient ? 0 : 1) : 0];
+    cfg.tx_checksum_offload = info.tx_checksum_offload;
+    if (info.rx_checksum_trusted) b.rx_frame_flags = frame_flags::kRxIpChecksumGood | frame_flags::kRxL4ChecksumGood;
     engines.push_back(std::make_unique<Engine>(cfg, dpdk::make_frame_io(b), clock.now()));
     b.engine = engines.back().get();
     state.engine_bytes += b.engine->memory_bytes();

@@ -178,6 +178,8 @@ void add_common(CLI::App* s, AppOptions& o, Addressing a) {
     s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
   }
   s->add_option("--mtu", o.mtu, "MTU of the port")->check(CLI::Range(576, 9000));
+  s->add_flag("--verify-checksums", o.verify_checksums,
+              "verify received checksums on memory links too (net_ring, net_memif trust them by default)");
   s->add_option("--mbufs", o.mbufs, "mbufs in the pool (default: sized from --max-connections)");
   s->add_option("--max-connections", o.max_connections, "connection records per engine (preallocated)")
       ->check(CLI::Range(1u, 1u << 28));

@@ -28,6 +28,7 @@ struct AppOptions {
   std::vector<std::string> neighbors;  // IP,MAC
   std::uint16_t port = 0;          // ethdev port id
   std::uint16_t mtu = 1500;
+  bool verify_checksums = false;
   std::uint32_t mbufs = 0;         // 0: sized from the connection count
   std::uint32_t ring_size = 8192;  // loopback: slots of each direction's ring (a power of two)
   // Pair: the client's port (its address is `ip`) and the server's, with the server's address.

@@ -17,6 +17,7 @@ struct PortRequest {
   std::uint16_t port_id = 0;
   std::uint16_t queues = 1;
   std::uint16_t mtu = 1500;
+  bool verify_checksums = false;  // on a memory link too (see PortInfo::rx_checksum_trusted)
   std::uint16_t rx_descriptors = 1024;
   std::uint16_t tx_descriptors = 1024;
   rte_mempool* pool = nullptr;
@@ -36,6 +37,8 @@ struct PortInfo {
   bool rss_reta_assumed = false;        // the RETA query failed: rss_reta is DPDK drivers' default
   bool tx_checksum_offload = false;
   bool rx_checksum_offload = false;
+  // A memory link (net_ring, net_memif): received checksums go unverified (setup_port says why).
+  bool rx_checksum_trusted = false;
   bool link_up = false;
   std::uint32_t link_speed_mbps = 0;
 };

@@ -151,6 +151,7 @@ void process_burst(Worker& w, EngineBinding& b, rte_mbuf** pkts, std::uint16_t n
     rte_prefetch0(data);
     if (m->data_len > 64) rte_prefetch0(data + 64);
     frames[nt] = to_frame(m);
+    frames[nt].flags |= b.rx_frame_flags;
     taken[nt++] = m;
   }
   const std::uint32_t kept = b.engine->input_burst(frames, nt, now);

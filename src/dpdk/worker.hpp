@@ -61,6 +61,7 @@ struct EngineBinding {
   // sends on the port: the dispatcher brings its frames, and its output goes through this ring
   // to the worker that owns `queue`, which sends it.
   bool has_queue = true;
+  std::uint16_t rx_frame_flags = 0;  // or'ed into each received frame's (a memory link's checksums)
   rte_ring* tx_forward = nullptr;
   std::uint32_t full_bursts = 0;  // rx bursts that came back full in a row
 };

@@ -76,6 +76,7 @@ struct Seg {
   std::optional<std::uint32_t> ts_val = std::nullopt;  // overrides the peer's timestamp clock
   std::string_view text = {};           // the payload's bytes (len is then ignored)
   std::vector<SackBlock> sack = {};     // SACK blocks (absolute sequence numbers)
+  bool bad_tcp_checksum = false;        // the TCP checksum field corrupted after it was computed
 };
 
 // Which side opened the connection under test.
@@ -167,6 +168,7 @@ class TcpPeer {
   // The peer's timestamp clock (milliseconds, like Linux).
   std::uint32_t peer_ts() const { return 5000 + static_cast<std::uint32_t>(now_ / kMillisecond); }
 
+  std::uint16_t rx_frame_flags = 0;  // what the device says of each frame the peer sends (frame_flags)
   std::uint32_t snd_nxt = 0;  // the peer's next sequence number
   std::uint32_t rcv_nxt = 0;  // what the peer expects from the engine next
 
@@ -199,7 +201,9 @@ class TcpPeer {
     spec.sack = s.sack;
     if (s.text.empty()) spec.payload.assign(s.len, static_cast<std::uint8_t>('p'));
     else spec.payload.assign(s.text.begin(), s.text.end());
-    io_.deliver(*engine_, build_segment(spec), now_);
+    Bytes frame = build_segment(spec);
+    if (s.bad_tcp_checksum) frame[EthernetHeader::kSize + Ipv4Header::kMinSize + 16] ^= 0xff;
+    io_.deliver(*engine_, frame, now_, rx_frame_flags);
   }
 
   // The peer's side of the common segments, from its own snd_nxt / rcv_nxt.

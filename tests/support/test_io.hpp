@@ -66,8 +66,10 @@ class TestIo {
   }
 
   // Feed a frame to an engine the way a driver does: free it unless the engine kept it.
-  bool deliver(Engine& engine, const Bytes& bytes, TimeNs now) {
+  // flags: what the device says of the frame (frame_flags::kRx*).
+  bool deliver(Engine& engine, const Bytes& bytes, TimeNs now, std::uint16_t flags = 0) {
     Frame f = rx_frame(bytes);
+    f.flags = flags;
     const bool kept = engine.input(f, now);
     if (!kept) release_buffer(f);
     engine.flush();

@@ -3,7 +3,8 @@
 # downloads 200 MB (raw workload), another run downloads it as an HTTP body; every byte is counted
 # once on each side, nothing is resent on this lossless link, and the report gives the rates in
 # Gbit/s per role, per lcore and in total. The rates themselves are not checked: figures belong
-# to benchmarks (scripts/bench-throughput.sh).
+# to benchmarks (scripts/bench-throughput.sh). The HTTP run verifies every received checksum
+# (--verify-checksums), which a memory link otherwise skips.
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -31,7 +32,12 @@ sw_assert_json "$SW_WORKDIR/raw.json" "raw: one connection completed, every byte
 sw_assert_json "$SW_WORKDIR/raw.json" "raw: nothing resent on a lossless link; rates per role, per lcore and in total" \
   "r['throughput']['server']['tx_retransmitted_bytes'] == 0 and r['throughput']['client']['rx_gbit_per_s'] > 0 and r['payload_gbit_per_s'] > 0 and all('rx_gbit_per_s' in l for l in r['lcores'])"
 
-sw_check "HTTP: GET / answered with a $BYTES-byte body"
-run http --http "$BYTES"
+sw_assert_json "$SW_WORKDIR/raw.json" "raw: net_ring is a memory link: its received checksums are trusted, not verified" \
+  "all(p['driver'] == 'net_ring' and p['rx_checksum_trusted'] for p in r['ports'])"
+
+sw_check "HTTP: GET / answered with a $BYTES-byte body, every received checksum verified (--verify-checksums)"
+run http --http "$BYTES" --verify-checksums
+sw_assert_json "$SW_WORKDIR/http.json" "http: --verify-checksums: no port trusts received checksums, none was wrong" \
+  "not any(p['rx_checksum_trusted'] for p in r['ports']) and r['counters']['drop_tcp_bad_checksum'] == 0"
 sw_assert_json "$SW_WORKDIR/http.json" "http: one response read whole; the body's bytes and its header counted" \
   "r['connections_completed'] == 1 and r['counters']['http_responses_read'] == 1 and r['throughput']['client']['rx_bytes'] > $BYTES and r['throughput']['server']['tx_retransmitted_bytes'] == 0"

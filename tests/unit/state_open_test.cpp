@@ -24,6 +24,20 @@ TEST(StateOpen, Listen_Syn_SendsSynAckAndEntersSynReceived) {
   EXPECT_EQ(p.counters().synack_sent, 1u);
 }
 
+// A frame whose checksum is wrong is dropped and counted, unless the device vouched for it: a NIC
+// that checked it (rx offload) or a memory link the data plane trusts (net_ring, net_memif).
+TEST(StateOpen, Listen_SynWithBadChecksum_DroppedUnlessTheDeviceVouchesForIt) {
+  TcpPeer p;
+  p.Send({.flags = kSyn, .seq = p.R(0), .bad_tcp_checksum = true});
+  p.ExpectNothing();
+  EXPECT_EQ(p.counters().drop_tcp_bad_checksum, 1u);
+  EXPECT_EQ(p.counters().syn_received, 0u);
+  p.rx_frame_flags = frame_flags::kRxIpChecksumGood | frame_flags::kRxL4ChecksumGood;
+  p.Send({.flags = kSyn, .seq = p.R(0), .bad_tcp_checksum = true});
+  p.ExpectEmit(kSynAck, kAny, p.R(1));
+  EXPECT_EQ(p.counters().drop_tcp_bad_checksum, 1u);
+}
+
 TEST(StateOpen, Listen_Rst_IgnoredSilently) {
   TcpPeer p;
   p.Send({.flags = kRst, .seq = p.R(0)});
