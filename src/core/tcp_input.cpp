@@ -11,6 +11,10 @@ namespace synwave {
 namespace {
 bool alive(const Connection& c) { return c.state != TcpState::kClosed; }
 
+// An echo older than this, or from our future (a wrapped difference), gives no RTT sample: no
+// RTO reaches two minutes.
+constexpr std::uint32_t kMaxTimestampRttMs = 120'000;
+
 }  // namespace
 
 void Engine::negotiate_options(Connection& c, const TcpOptions& o) {
@@ -485,6 +489,14 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
     if (c.has(conn_flags::kRttTiming) && c.snd_una >= c.rtt_seq) {
       update_rtt(c, now_us() - c.rtt_start_us);
       c.clear(conn_flags::kRttTiming);
+    } else if (c.retries != 0 && c.has(conn_flags::kTimestamps) && seg.options.has_timestamps) [[unlikely]] {
+      // RFC 7323 §4.1: the echoed TSval names the transmission this ACK answers, so Karn's rule
+      // (no sample from a retransmitted segment) does not bind it. After a timeout the backed-off
+      // RTO then comes back at the first ACK of new data, not one timed segment later. The
+      // timestamp clock counts milliseconds: a 0 ms echo is taken as 1 ms (RFC 6298 §2: the
+      // clock's granularity joins the RTO).
+      const std::uint32_t ms = ts_clock() - seg.options.ts_ecr;
+      if (ms < kMaxTimestampRttMs) update_rtt(c, std::max<std::uint32_t>(ms, 1) * 1000);
     }
     if (loss != nullptr && ack_in_recovery(id, *loss)) {
       // (cwnd stays at ssthresh until the recovery ends)

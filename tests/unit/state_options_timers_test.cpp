@@ -379,6 +379,27 @@ TEST(StateTimers, Established_RetransmittedDataAcked_NoRttSampleBackoffKept) {
   EXPECT_EQ(p.Conn().rto_us, 200000u);
 }
 
+// RFC 7323 §4.1: with timestamps the same ACK does give a sample, because its echo names the
+// retransmission; the backed-off RTO comes back at once.
+TEST(StateTimers, Established_RetransmittedDataAckedWithTimestamps_SampleFromTheEcho) {
+  PeerOptions o;
+  o.timestamps = true;
+  TcpPeer p(TcpPeer::DefaultConfig(), o);
+  p.MakeEstablished();
+  ASSERT_TRUE(p.Conn().has(conn_flags::kTimestamps));
+  const std::uint32_t srtt = p.Conn().srtt_us;
+  EXPECT_TRUE(p.Write(100));
+  p.ExpectEmit(kAck, p.L(1), p.R(1));
+  ExpectRetransmitAt(p, p.now() + 200 * kMillisecond, kAck, p.L(1), p.R(1));
+  p.Advance(30 * kMillisecond);
+  p.SendAck();  // echoes the retransmission's TSval
+  EXPECT_EQ(p.Conn().snd_una.raw(), p.L(101));
+  // RFC 6298 §2.3 with a sample of the 30 ms since, plus the few the timer fired late by.
+  EXPECT_GE(p.Conn().srtt_us, (7 * srtt + 30000) / 8);
+  EXPECT_LE(p.Conn().srtt_us, (7 * srtt + 35000) / 8);
+  EXPECT_EQ(p.Conn().rto_us, 200000u);                 // not the backed-off 400 ms
+}
+
 // A timeout sends only the first unacknowledged segment (cwnd = 1 SMSS, RFC 5681 §3.1).
 TEST(StateTimers, Established_SeveralSegmentsUnacked_TimeoutResendsFirstOnly) {
   TcpPeer p;
