@@ -119,7 +119,7 @@ class BasicFlowTable {
   // linear-probe clusters short and guarantees an empty slot ends every probe.
   // Throws std::length_error above kMaxEntriesLimit (start-up only).
   explicit BasicFlowTable(std::uint32_t max_entries)
-      : slots_(allocate_huge_page_block(slot_count_for(max_entries), Slot{FlowKey{}, kNotFound})),
+      : slots_(allocate_huge_page_block(slot_count_for(max_entries), &kEmptySlot)),
         mask_(slot_count_for(max_entries) - 1),
         size_(0),
         max_entries_(max_entries) {}
@@ -258,6 +258,7 @@ class BasicFlowTable {
     std::uint32_t value;  // kNotFound: empty
   };
   static_assert(sizeof(Slot) == 16, "four slots per 64-byte cache line");
+  static constexpr Slot kEmptySlot{FlowKey{}, kNotFound};
 
   // The slots live in one block of huge pages where the system allows (huge_page_block.hpp).
   static std::uint32_t slot_count_for(std::uint32_t max_entries) {

@@ -7,8 +7,8 @@
 // "madvise" or "always"). Measured with bench/profile_connections on the flow table alone (1M
 // slots per engine): 10-15 % less CPU per connection.
 //
-// The block is cache-line aligned and filled with copies of `fill` here, so every page is
-// touched before the hot path runs (no first-touch page fault on a record's first use).
+// The block is cache-line aligned and filled here, so every page is touched before the hot path
+// runs (no first-touch page fault on a record's first use).
 #include <algorithm>
 #include <cstddef>
 #include <memory>
@@ -38,9 +38,10 @@ struct HugePageBlockDeleter {
 template <class T>
 using HugePageBlock = std::unique_ptr<T[], HugePageBlockDeleter>;
 
-// count copies of fill (at least one element is allocated, so the pointer is never null).
+// count copies of fill, or of T{} without one (at least one element is allocated, so the
+// pointer is never null).
 template <class T>
-[[nodiscard]] HugePageBlock<T> allocate_huge_page_block(std::size_t count, const T& fill) {
+[[nodiscard]] HugePageBlock<T> allocate_huge_page_block(std::size_t count, const T* fill = nullptr) {
   static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
                 "table entries are plain data: freed without running destructors");
   constexpr std::size_t kAlignment = std::max<std::size_t>(64, alignof(T));
@@ -62,7 +63,8 @@ template <class T>
 #endif
   if (raw == nullptr) raw = ::operator new(bytes, std::align_val_t{kAlignment});
   T* block = static_cast<T*>(raw);
-  std::uninitialized_fill_n(block, count, fill);
+  if (fill != nullptr) std::uninitialized_fill_n(block, count, *fill);
+  else std::uninitialized_value_construct_n(block, count);  // zeroes plain records in bulk
   return HugePageBlock<T>(block, HugePageBlockDeleter{mapped_bytes, kAlignment});
 }
 

@@ -31,7 +31,7 @@ class Slab {
  public:
   // Indices are uint32_t and kNoIndex must never be a valid index.
   explicit Slab(std::uint32_t capacity)
-      : records_(allocate_huge_page_block(capacity, T{})), free_stack_(capacity), free_count_(capacity),
+      : records_(allocate_huge_page_block<T>(capacity)), free_stack_(capacity), free_count_(capacity),
         capacity_(capacity) {
     // Lowest index on top, so a fresh pool hands out 0, 1, 2, ... (dense and easy to read in traces).
     for (std::uint32_t i = 0; i < capacity; ++i) {

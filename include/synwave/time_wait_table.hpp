@@ -189,7 +189,7 @@ class TimeWaitTable {
     if (capacity > kMaxCapacity) {
       throw std::length_error("TimeWaitTable: capacity above kMaxCapacity");
     }
-    return allocate_huge_page_block(capacity, TimeWaitEntry{});
+    return allocate_huge_page_block<TimeWaitEntry>(capacity);
   }
 
   // Wrap-safe "expires <= now" on the 2^32 ms circle.
