@@ -87,6 +87,9 @@ struct Connection {
   // Nonzero when the connection has a record in the loss-recovery table (loss_recovery.hpp):
   // one byte read on the fast paths instead of a table lookup. (It fills padding.)
   std::uint8_t has_loss_record;
+  // Client: which workload it follows (Engine::workload_of; a run's phases switch them). It
+  // fills the record's last padding byte.
+  std::uint8_t workload;
   // Client: when the phase being timed began (engine.hpp latency()): the first SYN, then
   // ESTABLISHED. In the 32-bit microsecond clock like the deadlines; here it fills padding.
   std::uint32_t phase_start_us;

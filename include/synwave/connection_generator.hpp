@@ -38,6 +38,7 @@ struct GeneratorPhase {
   std::uint64_t rate_from = 0;
   std::uint64_t rate_to = 0;
   std::uint32_t concurrency = 1000;
+  std::uint8_t workload = 0;  // what its connections do (Engine::use_workload)
 };
 
 struct GeneratorConfig {
@@ -109,7 +110,7 @@ class ConnectionGenerator {
 
   // Opens what the bucket, the cap and the total allow. Returns the number opened.
   std::uint32_t poll(Engine& engine, TimeNs now) {
-    if (!config_.phases.empty() && !follow_phases(now)) return 0;
+    if (!config_.phases.empty() && !follow_phases(engine, now)) return 0;
     if (finished() || tuples_ == 0) return 0;
     const Counters& c = engine.counters();
     const std::uint64_t active = c.conn_opened - c.conn_completed - c.conn_failed;
@@ -214,9 +215,9 @@ class ConnectionGenerator {
     }
     return n;
   }
-  // Moves to the phase `now` falls in and sets the cap and the rate it says. False while the rate
-  // is 0 within a ramp (nothing to open yet) and once every phase has ended.
-  bool follow_phases(TimeNs now) {
+  // Moves to the phase `now` falls in and sets the cap, the rate and the workload it says. False
+  // while the rate is 0 within a ramp (nothing to open yet) and once every phase has ended.
+  bool follow_phases(Engine& engine, TimeNs now) {
     while (phase_ < config_.phases.size() && now - phase_started_ >= config_.phases[phase_].duration) {
       phase_started_ += config_.phases[phase_].duration;
       ++phase_;
@@ -224,6 +225,7 @@ class ConnectionGenerator {
     }
     if (phase_ >= config_.phases.size()) return false;
     const GeneratorPhase& p = config_.phases[phase_];
+    engine.use_workload(p.workload);
     if (p.rate_from == p.rate_to) return true;  // a hold: enter_phase set the rate
     const double share = static_cast<double>(now - phase_started_) / static_cast<double>(p.duration);
     const double rate = static_cast<double>(p.rate_from) + (static_cast<double>(p.rate_to) - static_cast<double>(p.rate_from)) * share;

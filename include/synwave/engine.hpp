@@ -111,6 +111,12 @@ class Engine {
   // SYNs are then dropped before any work, so the queue drains instead of overflowing onto the
   // segments of the connections already admitted.
   void set_saturated(bool saturated) { saturated_ = saturated; }
+  // Client: the connections open() makes from now on follow workload i (0: config().workload;
+  // i > 0: config().phase_workloads[i - 1]); those already open keep theirs.
+  void use_workload(std::uint8_t i) { next_workload_ = i < workloads_.size() ? i : 0; }
+  // The workload connection c follows (a server's: config().workload). Their kind and close
+  // policy are all config().workload's, which the paths read directly.
+  [[nodiscard]] const Workload& workload_of(const Connection& c) const { return workloads_[c.workload]; }
 
  private:
   struct RxContext;  // the received segment being processed, and its frame for in-place replies
@@ -351,7 +357,7 @@ class Engine {
   void app_request_complete(std::uint32_t id);
   // Client: has the connection requests it has not sent yet (0 per connection: without end)?
   [[nodiscard]] bool requests_left(const Connection& c) const {
-    const std::uint32_t per_connection = config_.workload.requests_per_connection;
+    const std::uint32_t per_connection = workload_of(c).requests_per_connection;
     return per_connection == 0 || c.requests < per_connection;
   }
   [[nodiscard]] bool more_requests(const Connection& c) const;
@@ -368,7 +374,7 @@ class Engine {
   // division each, they cost every connection a few dozen instructions when done at each use).
   struct Durations {
     std::uint32_t rto_initial_us, rto_min_us, rto_max_us, delayed_ack_us, fin_wait2_us, idle_us, response_us,
-        connect_us, think_us, time_wait_ms;
+        connect_us, time_wait_ms;
     // RFC 6298 §5.7: after a handshake that was sent again (no RTT sample, Karn), data starts
     // with an RTO of 3 s (Linux's TCP_TIMEOUT_FALLBACK) within the configured bounds.
     std::uint32_t fallback_rto_us;
@@ -428,10 +434,13 @@ class Engine {
   };
   // On a kept HTTP connection every message but the last is a keep_ one: a request without
   // "Connection: close", a response with "Connection: keep-alive".
-  MessageTemplate request_;
-  MessageTemplate keep_request_;
-  MessageTemplate response_;
-  MessageTemplate keep_response_;
+  struct MessageTemplates {
+    MessageTemplate request;
+    MessageTemplate keep_request;
+    MessageTemplate response;
+    MessageTemplate keep_response;
+  };
+  std::vector<MessageTemplates> templates_;  // per workload (workloads_)
   // A connection's stream: `count` messages, every one but the last a `keep` one.
   struct MessageStream {
     const MessageTemplate* keep;
@@ -442,19 +451,29 @@ class Engine {
   // What the connection has to send: its requests (client) or responses (server) so far. Only
   // HTTP has several on one connection; the last is a keep_ one while more may follow.
   [[nodiscard]] MessageStream tx_messages(const Connection& c) const {
+    const MessageTemplates& t = templates_[c.workload];
     const bool http = config_.workload.kind == WorkloadKind::kHttp;
     if (!c.has(conn_flags::kPassive)) {
-      if (!http) return {&request_, &request_, 1};
-      const std::uint32_t per_connection = config_.workload.requests_per_connection;
-      return {&keep_request_, c.requests == per_connection ? &request_ : &keep_request_, c.requests};
+      if (!http) return {&t.request, &t.request, 1};
+      const std::uint32_t per_connection = workload_of(c).requests_per_connection;
+      return {&t.keep_request, c.requests == per_connection ? &t.request : &t.keep_request, c.requests};
     }
-    if (!http) return {&response_, &response_, 1};
-    return {&keep_response_, c.has(conn_flags::kRequestDone) ? &response_ : &keep_response_, c.requests};
+    if (!http) return {&t.response, &t.response, 1};
+    return {&t.keep_response, c.has(conn_flags::kRequestDone) ? &t.response : &t.keep_response, c.requests};
   }
   std::uint64_t copy_messages(const MessageStream& m, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
-  // A pipelining client's send times of its requests in flight, --pipeline slots per connection
-  // (request r in slot r mod pipeline); empty without pipelining, where phase_start_us does.
+  // A pipelining client's send times of its requests in flight, request_start_slots_ per
+  // connection (the deepest pipeline of its workloads; request r in slot r mod its pipeline);
+  // empty without pipelining, where phase_start_us does.
   std::vector<std::uint32_t> request_starts_;
+  std::uint32_t request_start_slots_ = 1;
+  [[nodiscard]] std::uint32_t& request_start(std::uint32_t id, std::uint32_t request) {
+    return request_starts_[std::size_t{id} * request_start_slots_ + request % workload_of(conns_[id]).pipeline];
+  }
+  // workloads_[0] is config_.workload, then config_.phase_workloads; a client's new connections
+  // take next_workload_.
+  std::vector<Workload> workloads_;
+  std::uint8_t next_workload_ = 0;
 
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
   SynAckTemplates syn_;     // a client's SYN, the same way

@@ -98,6 +98,10 @@ struct EngineConfig {
 
   // Application.
   Workload workload;
+  // Client: further workloads a run's phases switch to (Engine::use_workload(i) takes
+  // phase_workloads[i - 1]). Their kind, close policy and message sizes are the workload's: the
+  // server expects those.
+  std::vector<Workload> phase_workloads;
 
   // Keys for ISN generation (RFC 6528); the caller draws them at random.
   std::uint64_t secret0 = 0x0123456789abcdefull;

@@ -417,6 +417,10 @@ nlohmann::json phase_json(const RunState& s, const Totals& t, const LatencyTotal
       j["connect_p50_us"] = static_cast<double>(l.connect.value_at_percentile(50)) / 1e3;
       j["connect_p99_us"] = static_cast<double>(l.connect.value_at_percentile(99)) / 1e3;
     }
+    if (l.transaction.count() > 0) {
+      j["transaction_p50_us"] = static_cast<double>(l.transaction.value_at_percentile(50)) / 1e3;
+      j["transaction_p99_us"] = static_cast<double>(l.transaction.value_at_percentile(99)) / 1e3;
+    }
   }
   return j;
 }
@@ -693,11 +697,17 @@ nlohmann::json effective_config(const RunPlan& plan) {
       j["phases"] = nlohmann::json::array();
       for (std::size_t i = 0; i < plan.generator.phases.size(); ++i) {
         const GeneratorPhase& ph = plan.generator.phases[i];
+        const Workload& w = ph.workload == 0 ? plan.client.workload : plan.client.phase_workloads[ph.workload - 1];
         j["phases"].push_back({{"name", plan.phase_names[i]},
                                {"duration_s", static_cast<double>(ph.duration) / 1e9},
                                {"rate_from", ph.rate_from},
                                {"rate_to", ph.rate_to},
-                               {"concurrency", ph.concurrency}});
+                               {"concurrency", ph.concurrency},
+                               {"http_get", w.kind == WorkloadKind::kHttp ? w.http_path : ""},
+                               {"requests_per_connection", w.requests_per_connection},
+                               {"request_interval_s", static_cast<double>(w.request_interval_ns) / 1e9},
+                               {"pipeline", w.pipeline},
+                               {"think_time_s", static_cast<double>(w.think_time_ns) / 1e9}});
       }
     }
     j["connections"] = plan.generator.total;

@@ -107,13 +107,57 @@ std::string parse_destinations(const std::vector<std::string>& values, std::vect
   return {};
 }
 
+namespace {
+
+// KEY=VALUE,... of a --phase: the client workload options a phase may set for itself.
+std::string parse_phase_workload(const std::string& spec, const std::string& text, PhaseWorkload& w) {
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    auto bad = [&](const char* what) { return "--phase '" + spec + "': " + key + "='" + value + "' is not " + what; };
+    char* end = nullptr;
+    const double number = std::strtod(value.c_str(), &end);
+    const bool is_number = !value.empty() && *end == '\0';
+    const bool is_count = is_number && std::all_of(value.begin(), value.end(), ::isdigit) && value.size() <= 10;
+    if (key == "http-get") {
+      if (value.empty() || value[0] != '/') return bad("a path starting with '/'");
+      w.http_get = value;
+    } else if (key == "requests-per-connection") {
+      if (!is_count || number > 1e9) return bad("a count from 0 to 1000000000");
+      w.requests_per_connection = static_cast<std::uint32_t>(number);
+    } else if (key == "pipeline") {
+      if (!is_count || number < 1 || number > Workload::kMaxPipeline) return bad("a depth from 1 to 255");
+      w.pipeline = static_cast<std::uint32_t>(number);
+    } else if (key == "request-interval" || key == "think-time") {
+      if (!is_number || !(number >= 0) || number > 86400) return bad("a number of seconds from 0 to 86400");
+      (key == "think-time" ? w.think_time : w.request_interval) = number;
+    } else {
+      return "--phase '" + spec + "': '" + item + "' is not KEY=VALUE with a key a phase may set (http-get, "
+             "requests-per-connection, request-interval, pipeline, think-time)";
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string parse_phase(const std::string& spec, std::uint32_t default_concurrency, std::string& name,
-                        GeneratorPhase& phase) {
-  const std::string usage = "--phase '" + spec + "' is not NAME:SECONDS:RATE[-RATE][:CONCURRENCY] (e.g. ramp:10:0-50000:2000)";
+                        GeneratorPhase& phase, PhaseWorkload& workload) {
+  const std::string usage = "--phase '" + spec + "' is not NAME:SECONDS:RATE[-RATE][:CONCURRENCY][:KEY=VALUE,...] "
+                            "(e.g. ramp:10:0-50000:2000 or hold:60:1000:50000:requests-per-connection=10)";
   std::vector<std::string> parts;
   std::stringstream in(spec);
   for (std::string part; std::getline(in, part, ':');) parts.push_back(part);
-  if (parts.size() < 3 || parts.size() > 4 || parts[0].empty()) return usage;
+  if (parts.size() < 3 || parts.size() > 5 || parts[0].empty()) return usage;
+  // The workload's part is the last, and the only one with '='.
+  if (parts.back().find('=') != std::string::npos) {
+    const std::string err = parse_phase_workload(spec, parts.back(), workload);
+    if (!err.empty()) return err;
+    parts.pop_back();
+  }
+  if (parts.size() > 4) return usage;
   name = parts[0];
   char* end = nullptr;
   const double seconds = std::strtod(parts[1].c_str(), &end);
@@ -133,7 +177,7 @@ std::string parse_phase(const std::string& spec, std::uint32_t default_concurren
     return "--phase '" + spec + "': the rate '" + parts[2] + "' is not RATE or FROM-TO connections per second (0 to 1000000000)";
   }
   std::uint64_t concurrency = default_concurrency;
-  if (parts.size() == 4 && (!number(parts[3], 1u << 28, concurrency) || concurrency == 0)) {
+  if (parts.size() == 4 && !parts[3].empty() && (!number(parts[3], 1u << 28, concurrency) || concurrency == 0)) {
     return "--phase '" + spec + "': the concurrency '" + parts[3] + "' is not a count from 1 to 268435456";
   }
   phase.concurrency = static_cast<std::uint32_t>(concurrency);
@@ -275,8 +319,9 @@ void add_client(CLI::App* s, AppOptions& o, Addressing a) {
       ->check(CLI::Range(1u, Workload::kMaxPipeline));
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST (with --src-ip and --dst: the tuple space)");
   s->add_option("--phase", o.phases,
-                "a phase of the run, NAME:SECONDS:RATE[-RATE][:CONCURRENCY] (repeatable, in order; a rate range "
-                "ramps linearly; instead of --rate/--ramp/--concurrency/--duration)");
+                "a phase of the run, NAME:SECONDS:RATE[-RATE][:CONCURRENCY][:KEY=VALUE,...] (repeatable, in order; "
+                "a rate range ramps linearly; instead of --rate/--ramp/--concurrency/--duration; KEY: http-get, "
+                "requests-per-connection, request-interval, pipeline, think-time, for the phase's connections)");
 }
 
 // The flood's own set: addressing, the flood, observability. No TCP settings: it keeps no
@@ -353,7 +398,8 @@ std::string config_tokens(CLI::App* mode, const std::string& path, const std::ve
     auto type_error = [&]() {
       return "config file " + path + ": key '" + std::string(key_view.str()) + "' has a value of the wrong type";
     };
-    if (key == "phase") {  // [[phase]] tables: name, duration, rate (a number or [from, to]), concurrency
+    if (key == "phase") {  // [[phase]] tables: name, duration, rate (a number or [from, to]), concurrency,
+                           // and the workload keys a phase may set (http_get, requests_per_connection, ...)
       const toml::array* arr = node.as_array();
       if (arr == nullptr) return type_error();
       std::size_t n = 0;
@@ -362,11 +408,16 @@ std::string config_tokens(CLI::App* mode, const std::string& path, const std::ve
         if (t == nullptr) return type_error();
         ++n;
         std::string name = "phase" + std::to_string(n);
-        std::string duration, rate = "0", concurrency;
+        std::string duration, rate = "0", concurrency, workload;
         for (const auto& [field_view, value] : *t) {
-          const std::string field(field_view.str());
+          std::string field(field_view.str());
+          std::replace(field.begin(), field.end(), '_', '-');
           std::string text;
           if (field == "name" && value.is_string()) name = *value.value<std::string>();
+          else if ((field == "http-get" || field == "requests-per-connection" || field == "request-interval" ||
+                    field == "pipeline" || field == "think-time") && scalar(value, text)) {
+            workload += (workload.empty() ? "" : ",") + field + "=" + text;
+          }
           else if (field == "duration" && scalar(value, text)) duration = text;
           else if (field == "concurrency" && scalar(value, text)) concurrency = text;
           else if (field == "rate" && scalar(value, text)) rate = text;
@@ -375,12 +426,14 @@ std::string config_tokens(CLI::App* mode, const std::string& path, const std::ve
             if (!scalar(*r->get(0), from) || !scalar(*r->get(1), to)) return type_error();
             rate = from + "-" + to;
           } else {
-            return "config file " + path + ": [[phase]] " + std::to_string(n) + " has '" + field +
-                   "' of the wrong type or unknown (a phase has name, duration, rate or [from, to], concurrency)";
+            return "config file " + path + ": [[phase]] " + std::to_string(n) + " has '" + std::string(field_view.str()) +
+                   "' of the wrong type or unknown (a phase has name, duration, rate or [from, to], concurrency, and "
+                   "may set http_get, requests_per_connection, request_interval, pipeline, think_time)";
           }
         }
         out.push_back("--phase");
-        out.push_back(name + ":" + duration + ":" + rate + (concurrency.empty() ? "" : ":" + concurrency));
+        out.push_back(name + ":" + duration + ":" + rate + (concurrency.empty() && workload.empty() ? "" : ":" + concurrency) +
+                      (workload.empty() ? "" : ":" + workload));
       }
       continue;
     }
@@ -402,6 +455,26 @@ std::string config_tokens(CLI::App* mode, const std::string& path, const std::ve
     }
     out.push_back("--" + key);
     out.push_back(s);
+  }
+  return {};
+}
+
+// What keeping HTTP connections asks of a client workload (its own, and each phase's).
+std::string keep_alive_error(const Workload& w, ClosePolicy close, std::uint64_t connections) {
+  if (w.requests_per_connection == 1 && w.request_interval_ns == 0 && w.pipeline == 1) return {};
+  if (w.kind != WorkloadKind::kHttp) {
+    return "--requests-per-connection, --request-interval and --pipeline keep HTTP connections: add --http-get PATH";
+  }
+  if (w.pipeline > 1 && w.request_interval_ns != 0) {
+    return "--pipeline sends the next request as soon as a response is in, so --request-interval cannot apply: give "
+           "one of them";
+  }
+  if (w.requests_per_connection == 0 && connections != 0) {
+    return "--requests-per-connection 0 keeps every connection until the run ends, so --connections " +
+           std::to_string(connections) + " would never be reached: give --duration instead";
+  }
+  if (w.requests_per_connection == 0 && close == ClosePolicy::kHalfClose) {
+    return "--close half sends FIN after the last request, and --requests-per-connection 0 has none: give a count";
   }
   return {};
 }
@@ -777,25 +850,10 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     }
   }
   client_w.think_time_ns = static_cast<std::uint64_t>(o.think_time * 1e9);
-  if (o.requests_per_connection != 1 || o.request_interval != 0 || o.pipeline != 1) {
-    if (client_w.kind != WorkloadKind::kHttp) {
-      return fail("--requests-per-connection, --request-interval and --pipeline keep HTTP connections: add --http-get PATH");
-    }
-    if (o.pipeline > 1 && o.request_interval != 0) {
-      return fail("--pipeline sends the next request as soon as a response is in, so --request-interval cannot "
-                  "apply: give one of them");
-    }
-    if (o.requests_per_connection == 0 && o.connections != 0) {
-      return fail("--requests-per-connection 0 keeps every connection until the run ends, so --connections " +
-                  std::to_string(o.connections) + " would never be reached: give --duration instead");
-    }
-    if (o.requests_per_connection == 0 && close == ClosePolicy::kHalfClose) {
-      return fail("--close half sends FIN after the last request, and --requests-per-connection 0 has none: give a count");
-    }
-  }
   client_w.requests_per_connection = o.requests_per_connection;
   client_w.request_interval_ns = static_cast<std::uint64_t>(o.request_interval * 1e9);
   client_w.pipeline = o.pipeline;
+  if (std::string err = keep_alive_error(client_w, close, o.connections); !err.empty()) return fail(err);
   server_w.close = close;
   client_w.close = close;
   if (has_both_roles(o.mode)) {
@@ -819,8 +877,25 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     for (const std::string& spec : o.phases) {
       std::string name;
       GeneratorPhase phase;
-      const std::string err = parse_phase(spec, concurrency, name, phase);
+      PhaseWorkload changes;
+      const std::string err = parse_phase(spec, concurrency, name, phase, changes);
       if (!err.empty()) return fail(err);
+      if (changes.any()) {
+        // The phase's own workload: the client's with the phase's changes.
+        Workload w = client_w;
+        if (changes.http_get && w.kind != WorkloadKind::kHttp) {
+          return fail("--phase '" + spec + "': http-get needs the run's HTTP workload: add --http-get PATH");
+        }
+        w.http_path = changes.http_get.value_or(w.http_path);
+        w.requests_per_connection = changes.requests_per_connection.value_or(w.requests_per_connection);
+        if (changes.request_interval) w.request_interval_ns = static_cast<std::uint64_t>(*changes.request_interval * 1e9);
+        w.pipeline = changes.pipeline.value_or(w.pipeline);
+        if (changes.think_time) w.think_time_ns = static_cast<std::uint64_t>(*changes.think_time * 1e9);
+        if (std::string e = keep_alive_error(w, close, 0); !e.empty()) return fail("--phase '" + spec + "': " + e);
+        if (plan.client.phase_workloads.size() == 255) return fail("--phase: at most 255 phases may set a workload");
+        plan.client.phase_workloads.push_back(w);
+        phase.workload = static_cast<std::uint8_t>(plan.client.phase_workloads.size());
+      }
       phases.push_back(phase);
       plan.phase_names.push_back(name);
     }

@@ -132,8 +132,20 @@ bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t&
 // Expands --dst values (ranges of addresses and ports) into destinations; an error message or "".
 std::string parse_destinations(const std::vector<std::string>& values, std::vector<Destination>& out);
 std::string format_ipv4(std::uint32_t ip);
-// One --phase value (NAME:SECONDS:RATE[-RATE][:CONCURRENCY]); an error message or "".
+// What a --phase may change of the client's workload (its last field, KEY=VALUE,...): the rest
+// (kind, message sizes, close) is what the server expects, the same in every phase.
+struct PhaseWorkload {
+  std::optional<std::string> http_get;
+  std::optional<std::uint32_t> requests_per_connection;
+  std::optional<double> request_interval;
+  std::optional<std::uint32_t> pipeline;
+  std::optional<double> think_time;
+  [[nodiscard]] bool any() const {
+    return http_get || requests_per_connection || request_interval || pipeline || think_time;
+  }
+};
+// One --phase value (NAME:SECONDS:RATE[-RATE][:CONCURRENCY][:KEY=VALUE,...]); an error message or "".
 std::string parse_phase(const std::string& spec, std::uint32_t default_concurrency, std::string& name,
-                        GeneratorPhase& phase);
+                        GeneratorPhase& phase, PhaseWorkload& workload);
 
 }  // namespace synwave::app

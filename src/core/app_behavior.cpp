@@ -47,41 +47,44 @@ bool is_client(const Connection& c) { return !c.has(conn_flags::kPassive); }
 }  // namespace
 
 void Engine::build_payload_templates() {
-  const Workload& w = config_.workload;
-  request_ = keep_request_ = response_ = keep_response_ = MessageTemplate{};
-  switch (w.kind) {
-    case WorkloadKind::kHttp: {
-      // The last request says "Connection: close": an HTTP/1.1 server closes after its response
-      // (RFC 9112 §9.6) instead of keeping the connection for another request.
-      const std::string get =
-          "GET " + w.http_path + " HTTP/1.1\r\nHost: " + w.http_host + "\r\nUser-Agent: synwave\r\nAccept: */*\r\n";
-      request_.head = get + "Connection: close\r\n\r\n";
-      keep_request_.head = get + "\r\n";
-      const std::string head = "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: " + std::to_string(w.response_bytes);
-      response_.head = head + "\r\nConnection: close\r\n\r\n";
-      // "keep-alive" spelled out: an HTTP/1.0 client keeps the connection only when told (§9.3).
-      keep_response_.head = head + "\r\nConnection: keep-alive\r\n\r\n";
-      request_.len = static_cast<std::uint32_t>(request_.head.size());
-      keep_request_.len = static_cast<std::uint32_t>(keep_request_.head.size());
-      response_.len = static_cast<std::uint32_t>(response_.head.size()) + w.response_bytes;
-      keep_response_.len = static_cast<std::uint32_t>(keep_response_.head.size()) + w.response_bytes;
-      break;
+  templates_.assign(workloads_.size(), MessageTemplates{});
+  for (std::size_t i = 0; i < workloads_.size(); ++i) {
+    const Workload& w = workloads_[i];
+    MessageTemplates& t = templates_[i];
+    switch (w.kind) {
+      case WorkloadKind::kHttp: {
+        // The last request says "Connection: close": an HTTP/1.1 server closes after its response
+        // (RFC 9112 §9.6) instead of keeping the connection for another request.
+        const std::string get =
+            "GET " + w.http_path + " HTTP/1.1\r\nHost: " + w.http_host + "\r\nUser-Agent: synwave\r\nAccept: */*\r\n";
+        t.request.head = get + "Connection: close\r\n\r\n";
+        t.keep_request.head = get + "\r\n";
+        const std::string head = "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: " + std::to_string(w.response_bytes);
+        t.response.head = head + "\r\nConnection: close\r\n\r\n";
+        // "keep-alive" spelled out: an HTTP/1.0 client keeps the connection only when told (§9.3).
+        t.keep_response.head = head + "\r\nConnection: keep-alive\r\n\r\n";
+        t.request.len = static_cast<std::uint32_t>(t.request.head.size());
+        t.keep_request.len = static_cast<std::uint32_t>(t.keep_request.head.size());
+        t.response.len = static_cast<std::uint32_t>(t.response.head.size()) + w.response_bytes;
+        t.keep_response.len = static_cast<std::uint32_t>(t.keep_response.head.size()) + w.response_bytes;
+        break;
+      }
+      case WorkloadKind::kRaw:
+        t.request.len = w.request_bytes;
+        t.response.len = w.response_bytes;
+        break;
+      case WorkloadKind::kNone:
+      case WorkloadKind::kManual: break;
     }
-    case WorkloadKind::kRaw:
-      request_.len = w.request_bytes;
-      response_.len = w.response_bytes;
-      break;
-    case WorkloadKind::kNone:
-    case WorkloadKind::kManual: break;
-  }
-  // The sum of a whole message, for the segment that carries it all (most do).
-  constexpr std::uint32_t kMostPrecomputed = 65535;
-  std::vector<std::uint8_t> bytes;
-  for (MessageTemplate* m : {&request_, &keep_request_, &response_, &keep_response_}) {
-    if (m->len == 0 || m->len > kMostPrecomputed) continue;
-    bytes.resize(m->len);
-    copy_stream(m->head, 0, bytes.data(), m->len);
-    m->sum = checksum_add(bytes.data(), m->len);
+    // The sum of a whole message, for the segment that carries it all (most do).
+    constexpr std::uint32_t kMostPrecomputed = 65535;
+    std::vector<std::uint8_t> bytes;
+    for (MessageTemplate* m : {&t.request, &t.keep_request, &t.response, &t.keep_response}) {
+      if (m->len == 0 || m->len > kMostPrecomputed) continue;
+      bytes.resize(m->len);
+      copy_stream(m->head, 0, bytes.data(), m->len);
+      m->sum = checksum_add(bytes.data(), m->len);
+    }
   }
 }
 
@@ -123,14 +126,14 @@ std::uint64_t Engine::copy_messages(const MessageStream& m, std::uint32_t offset
 
 void Engine::app_established(std::uint32_t id) {
   Connection& c = conns_[id];
-  const Workload& w = config_.workload;
+  const Workload& w = config_.workload;  // kind and close: every workload's
   if (w.kind == WorkloadKind::kManual) return;
   // An automatic workload waits on its peer, and a peer that vanished (its retries ran out, it
   // rebooted) would leave this record waiting forever: an idle limit ends it (engine.cpp
   // on_timer; segment_arrives pushes it back while the peer is heard from).
-  if (is_client(c) && w.think_time_ns != 0) {
+  if (const std::uint64_t think = is_client(c) ? workload_of(c).think_time_ns : 0; think != 0) {
     c.set(conn_flags::kThinking);
-    arm_deadline(id, deadline_bits::kState, now_us() + dur_.think_us);
+    arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(think / kMicrosecond));
     return;
   }
   arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
@@ -146,7 +149,7 @@ void Engine::app_established(std::uint32_t id) {
 // connection, the next one: a new exchange, timed and read from scratch.
 void Engine::app_start_request(std::uint32_t id) {
   Connection& c = conns_[id];
-  const Workload& w = config_.workload;
+  const Workload& w = workload_of(c);
   c.phase_start_us = now_us();  // the transaction starts (after any think time)
   c.clear(conn_flags::kWorkloadDone);
   arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
@@ -161,9 +164,9 @@ void Engine::app_start_request(std::uint32_t id) {
 // Client: requests until --pipeline are in flight or the connection has none left.
 void Engine::send_requests(std::uint32_t id) {
   Connection& c = conns_[id];
-  const Workload& w = config_.workload;
+  const Workload& w = workload_of(c);
   do {
-    if (!request_starts_.empty()) request_starts_[std::size_t{id} * w.pipeline + c.requests % w.pipeline] = now_us();
+    if (!request_starts_.empty()) request_start(id, c.requests) = now_us();
     ++c.requests;
     ++c.in_flight;
   } while (c.in_flight < w.pipeline && requests_left(c));
@@ -174,7 +177,7 @@ void Engine::send_requests(std::uint32_t id) {
 // Client: another request on this connection now? Not beyond the pipeline's depth, not after a
 // failed exchange, nor once the server has closed its side.
 bool Engine::more_requests(const Connection& c) const {
-  const Workload& w = config_.workload;
+  const Workload& w = workload_of(c);
   return w.kind == WorkloadKind::kHttp && c.state == TcpState::kEstablished && !c.has(conn_flags::kOutcomeCounted) &&
          c.in_flight < w.pipeline && requests_left(c);
 }
@@ -199,7 +202,8 @@ std::uint32_t Engine::out_of_order_room(const Connection& c) const {
   const bool client = is_client(c);
   switch (config_.workload.kind) {
     case WorkloadKind::kRaw: {
-      const std::uint32_t expected = client ? response_.len : request_.len;
+      const MessageTemplates& t = templates_[c.workload];
+      const std::uint32_t expected = client ? t.response.len : t.request.len;
       const std::uint32_t got = c.rx_stream_len();
       return got < expected ? expected - got : 0;
     }
@@ -212,7 +216,7 @@ std::uint32_t Engine::out_of_order_room(const Connection& c) const {
 // (out_of_order_room() allowed them: they lie in a body that is counted, not read).
 void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, std::uint32_t skipped) {
   Connection& c = conns_[id];
-  const Workload& w = config_.workload;
+  const Workload& w = config_.workload;  // kind and close: every workload's
   if (c.has(conn_flags::kWorkloadDone) && is_client(c)) return;
   switch (w.kind) {
     case WorkloadKind::kHttp:
@@ -243,7 +247,7 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, 
         const std::uint32_t before = c.requests;
         c.http.request.feed(p, n, [&](bool keep_alive) {
           ++c.requests;
-          const bool last = !keep_alive || c.requests == config_.workload.max_requests;
+          const bool last = !keep_alive || c.requests == w.max_requests;
           if (last) c.set(conn_flags::kRequestDone);
           return !last;
         });
@@ -253,8 +257,8 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, 
       break;
     case WorkloadKind::kRaw:
       if (is_client(c)) {
-        if (c.rx_stream_len() >= response_.len) app_response_complete(id);
-      } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len() >= request_.len) {
+        if (c.rx_stream_len() >= templates_[c.workload].response.len) app_response_complete(id);
+      } else if (!c.has(conn_flags::kRequestDone) && c.rx_stream_len() >= templates_[c.workload].request.len) {
         app_request_complete(id);
       }
       break;
@@ -276,15 +280,16 @@ void Engine::app_request_complete(std::uint32_t id) {
 void Engine::app_respond(std::uint32_t id) {
   Connection& c = conns_[id];
   c.set(conn_flags::kWorkloadDone);
-  if (config_.workload.kind != WorkloadKind::kHttp) c.set(conn_flags::kRequestDone);  // one exchange
+  const Workload& w = config_.workload;  // kind and close: every workload's
+  if (w.kind != WorkloadKind::kHttp) c.set(conn_flags::kRequestDone);  // one exchange
   c.tx_stream_len = tx_messages(c).len();
   if (!c.has(conn_flags::kRequestDone)) return;
-  switch (config_.workload.close) {
+  switch (w.close) {
     case ClosePolicy::kServerFirst:
       close(id, now_);  // the FIN rides on the last segment of the response
       break;
     case ClosePolicy::kReset:
-      if (response_.len == 0) {
+      if (templates_[c.workload].response.len == 0) {
         ++counters_.conn_aborted_by_policy;
         abort(id, now_);
       } else {
@@ -304,11 +309,11 @@ void Engine::app_respond(std::uint32_t id) {
 // flight, and the next oldest (pipelining) is timed from its own send.
 void Engine::response_done(std::uint32_t id) {
   Connection& c = conns_[id];
-  const Workload& w = config_.workload;
+  const Workload& w = config_.workload;  // kind and close: every workload's
   if (w.kind != WorkloadKind::kNone) latency_.transaction.record(phase_elapsed_ns(c));
   if (c.in_flight > 0) --c.in_flight;
   if (c.in_flight == 0) c.set(conn_flags::kWorkloadDone);
-  else c.phase_start_us = request_starts_[std::size_t{id} * w.pipeline + (c.requests - c.in_flight) % w.pipeline];
+  else c.phase_start_us = request_start(id, c.requests - c.in_flight);
   if (w.kind != WorkloadKind::kHttp) return;
   ++counters_.http_responses_read;
   if (!c.http.response.status_ok()) count_outcome(id, &Counters::conn_failed_http_status);
@@ -320,8 +325,9 @@ void Engine::response_done(std::uint32_t id) {
 void Engine::app_response_complete(std::uint32_t id) {
   Connection& c = conns_[id];
   response_done(id);
+  const Workload& w = config_.workload;  // kind and close: every workload's
   if (more_requests(c)) {
-    const std::uint64_t interval = config_.workload.request_interval_ns;
+    const std::uint64_t interval = workload_of(c).request_interval_ns;
     if (c.in_flight > 0) {
       send_requests(id);  // pipelined: one more joins those in flight
     } else if (interval == 0) {
@@ -333,7 +339,7 @@ void Engine::app_response_complete(std::uint32_t id) {
     return;
   }
   if (c.in_flight > 0) return;  // responses still to come
-  switch (config_.workload.close) {
+  switch (w.close) {
     case ClosePolicy::kClientFirst: close(id, now_); break;
     case ClosePolicy::kReset:
       ++counters_.conn_aborted_by_policy;
@@ -343,7 +349,7 @@ void Engine::app_response_complete(std::uint32_t id) {
     case ClosePolicy::kHalfClose:
       if (c.state == TcpState::kCloseWait) {
         close(id, now_);
-      } else if (config_.workload.kind == WorkloadKind::kHttp) {
+      } else if (w.kind == WorkloadKind::kHttp) {
         // The server closes first; one that keeps the connection open for another request
         // (HTTP/1.1 keep-alive, our "Connection: close" ignored) is given kServerCloseWait, then
         // the client closes itself (on_timer) rather than waiting out the idle timeout.
@@ -356,7 +362,7 @@ void Engine::app_response_complete(std::uint32_t id) {
 // The peer sent FIN (we are in CLOSE-WAIT): a load tester has nothing more to say after that.
 void Engine::app_fin(std::uint32_t id) {
   Connection& c = conns_[id];
-  const Workload& w = config_.workload;
+  const Workload& w = config_.workload;  // kind and close: every workload's
   if (w.kind == WorkloadKind::kManual || c.has(conn_flags::kAwaitingAccept)) return;
   if (is_client(c)) {
     c.clear(conn_flags::kThinking);  // no request follows a server's FIN

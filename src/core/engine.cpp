@@ -33,7 +33,6 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
            static_cast<std::uint32_t>(config.idle_timeout / kMicrosecond),
            static_cast<std::uint32_t>(config.response_timeout / kMicrosecond),
            static_cast<std::uint32_t>(config.connect_timeout / kMicrosecond),
-           static_cast<std::uint32_t>(config.workload.think_time_ns / kMicrosecond),
            static_cast<std::uint32_t>((config.time_wait + kMillisecond - 1) / kMillisecond),
            static_cast<std::uint32_t>(std::clamp(3 * kSecond, config.rto_min, config.rto_max) / kMicrosecond)},
       now_us_(static_cast<std::uint32_t>(now / kMicrosecond)),
@@ -74,9 +73,13 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   if (config_.timestamps) syn_options_ |= synack_options::kTimestamps;
   if (config_.sack_permitted) syn_options_ |= synack_options::kSackPermitted;
   if (config_.window_scaling) syn_options_ |= synack_options::kWindowScale;
+  workloads_.push_back(config_.workload);
+  workloads_.insert(workloads_.end(), config_.phase_workloads.begin(), config_.phase_workloads.end());
+  if (workloads_.size() > 256) throw std::invalid_argument("EngineConfig: more than 255 phase workloads");
   build_payload_templates();
-  if (config_.workload.pipeline > 1) {
-    request_starts_.assign(std::size_t{config_.max_connections} * config_.workload.pipeline, 0);
+  for (const Workload& w : workloads_) request_start_slots_ = std::max(request_start_slots_, w.pipeline);
+  if (request_start_slots_ > 1) {
+    request_starts_.assign(std::size_t{config_.max_connections} * request_start_slots_, 0);
   }
 }
 
@@ -645,6 +648,7 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
   c.snd_wnd = 0;
   set_state(c, TcpState::kSynSent);
   c.phase_start_us = now_us();
+  c.workload = next_workload_;
   ++counters_.conn_opened;
   send_syn(c);
   ++counters_.syn_sent;
