@@ -265,7 +265,6 @@ int run(RunPlan& plan) {
   const std::vector<unsigned> lcores = all_lcores();
   const bool loopback = o.mode == Mode::kLoopback;
   const bool pair = o.mode == Mode::kPair;
-  const bool both_roles = has_both_roles(o.mode);  // one port per role, one queue each
 
   // Ports.
   std::vector<std::uint16_t> port_ids;
@@ -304,19 +303,27 @@ int run(RunPlan& plan) {
     }
   }
 
+  // The lcores each port's side gets: pair splits them (the client takes the odd one; a single
+  // lcore runs both sides), the loopback runs one per side, the other modes all on their port.
+  std::vector<std::size_t> side_lcores;
+  if (loopback) side_lcores = {1, 1};
+  else if (pair) side_lcores = {lcores.size() == 1 ? 1 : (lcores.size() + 1) / 2, std::max<std::size_t>(lcores.size() / 2, 1)};
+  else side_lcores = {lcores.size()};
   // One queue pair per lcore when the port has enough; otherwise the lcores beyond its queues
   // work through the software dispatcher (rx from the rings, tx forwarded to a queue's owner).
-  const std::uint16_t port_queues = both_roles ? 1 : dpdk::max_queues(port_ids[0]);
-  if (port_queues == 0) {
-    std::fprintf(stderr, "synwave: port %u reports no rx/tx queue: check the device\n", port_ids[0]);
-    return 2;
-  }
-  const std::uint16_t queues =
-      both_roles ? 1 : static_cast<std::uint16_t>(std::min<std::size_t>(lcores.size(), port_queues));
-  if (!both_roles && lcores.size() > dpdk::kMaxWorkers) {
-    std::fprintf(stderr, "synwave: %zu lcores, but at most %u workers are supported: give fewer with -l\n", lcores.size(),
-                 dpdk::kMaxWorkers);
-    return 2;
+  std::vector<std::uint16_t> queues(port_ids.size());
+  for (std::size_t i = 0; i < port_ids.size(); ++i) {
+    const std::uint16_t port_queues = loopback ? 1 : dpdk::max_queues(port_ids[i]);
+    if (port_queues == 0) {
+      std::fprintf(stderr, "synwave: port %u reports no rx/tx queue: check the device\n", port_ids[i]);
+      return 2;
+    }
+    if (side_lcores[i] > dpdk::kMaxWorkers) {
+      std::fprintf(stderr, "synwave: %zu lcores on port %u, but at most %u workers per port are supported: give fewer with -l\n",
+                   side_lcores[i], port_ids[i], dpdk::kMaxWorkers);
+      return 2;
+    }
+    queues[i] = static_cast<std::uint16_t>(std::min<std::size_t>(side_lcores[i], port_queues));
   }
   const std::uint32_t pool_size = o.mbufs != 0 ? o.mbufs : 65535;
   rte_mempool* pool = make_pool("synwave_mbufs", pool_size, err);
@@ -332,7 +339,7 @@ int run(RunPlan& plan) {
   for (std::size_t i = 0; i < port_ids.size(); ++i) {
     dpdk::PortRequest req;
     req.port_id = port_ids[i];
-    req.queues = queues;
+    req.queues = queues[i];
     req.mtu = o.mtu;
     req.verify_checksums = o.verify_checksums;
     req.pool = pool;
@@ -347,11 +354,11 @@ int run(RunPlan& plan) {
     }
     state.ports.push_back(summary_of(infos[i]));
     spdlog::info("port {} {} ({}): {} queue(s), rss {}, checksum offload tx {} rx {}{}", infos[i].port_id, infos[i].name,
-                 infos[i].driver, queues, infos[i].rss, infos[i].tx_checksum_offload, infos[i].rx_checksum_offload,
+                 infos[i].driver, queues[i], infos[i].rss, infos[i].tx_checksum_offload, infos[i].rx_checksum_offload,
                  infos[i].rx_checksum_trusted ? ", received checksums trusted (memory link)" : "");
   }
 
-  if (o.mode == Mode::kFlood) return run_flood(plan, lcores, pool, infos[0], queues);
+  if (o.mode == Mode::kFlood) return run_flood(plan, lcores, pool, infos[0], queues[0]);
 
   // Engines and workers. The SYN-cookie secrets are shared read-mostly by every engine.
   dpdk::TscClock clock;
@@ -360,11 +367,7 @@ int run(RunPlan& plan) {
   plan.server.cookie_secrets = &secrets;
   plan.client.cookie_secrets = &secrets;
   std::atomic<bool> stop{false};
-  const std::size_t worker_count = both_roles ? std::min<std::size_t>(lcores.size(), 2) : lcores.size();
-  if (pair && lcores.size() > 2) {
-    spdlog::warn("pair runs one lcore per side (the client's and the server's): {} of the {} lcores stay idle",
-                 lcores.size() - 2, lcores.size());
-  }
+  const std::size_t worker_count = loopback ? std::min<std::size_t>(lcores.size(), 2) : lcores.size();
   std::vector<std::unique_ptr<dpdk::Worker>> workers;
   std::vector<std::unique_ptr<dpdk::StatsSlot>> slots;
   std::vector<std::unique_ptr<Engine>> engines;
@@ -377,8 +380,8 @@ int run(RunPlan& plan) {
       return 2;
     }
   }
-  std::unique_ptr<dpdk::Dispatcher> dispatcher;
-  std::vector<std::unique_ptr<RssSteering>> steerings;  // per worker, when RSS steers a client's replies
+  std::vector<std::unique_ptr<dpdk::Dispatcher>> dispatchers;  // per side that needs one
+  std::vector<std::unique_ptr<RssSteering>> steerings;         // per client worker, when RSS steers its replies
   for (std::size_t i = 0; i < worker_count; ++i) {
     auto w = make_worker(lcores[i], i, clock, stop, slots);
     if (!o.capture.empty()) {
@@ -387,15 +390,16 @@ int run(RunPlan& plan) {
     }
     workers.push_back(std::move(w));
   }
-  auto bind = [&](dpdk::Worker& w, dpdk::Role role, EngineConfig cfg, std::uint16_t port, std::uint16_t queue,
+  auto bind = [&](dpdk::Worker& w, dpdk::Role role, EngineConfig cfg, std::size_t port_index, std::uint16_t queue,
                   const GeneratorConfig* gen) {
     dpdk::EngineBinding& b = w.bindings[w.binding_count++];
-    b.port = port;
+    const dpdk::PortInfo& info = infos[port_index];
+    b.port = port_ids[port_index];
     b.queue = queue;
     b.pool = pool;
     b.role = role;
     b.worker = &w;
-    const dpdk::PortInfo& info = infos[both_roles ? (role == dpdk::Role::kClient ? 0 : 1) : 0];
+    cfg.local_mac = info.mac;
     cfg.tx_checksum_offload = info.tx_checksum_offload;
     if (info.rx_checksum_trusted) b.rx_frame_flags = frame_flags::kRxIpChecksumGood | frame_flags::kRxL4ChecksumGood;
     engines.push_back(std::make_unique<Engine>(cfg, dpdk::make_frame_io(b), clock.now()));
@@ -407,93 +411,76 @@ int run(RunPlan& plan) {
       b.generator = generators.back().get();
     }
   };
-  if (loopback) {
-    EngineConfig client = plan.client;
-    EngineConfig server = plan.server;
-    constexpr std::uint32_t kClientIp = (198u << 24) | (18u << 16) | 1;
-    constexpr std::uint32_t kServerIp = (198u << 24) | (18u << 16) | 2;
-    client.local_ip = kClientIp;
-    server.local_ip = kServerIp;
-    client.prefix_len = server.prefix_len = 24;
-    client.local_mac = infos[0].mac;
-    server.local_mac = infos[1].mac;
-    client.neighbors.push_back({kServerIp, infos[1].mac});
-    server.neighbors.push_back({kClientIp, infos[0].mac});
-    GeneratorConfig gen = plan.generator;
-    gen.destinations = {{kServerIp, 80}};
-    gen.src_ip_first = kClientIp;
-    gen.src_ip_count = 1;
-    o.ip = "198.18.0.1/24 (client), 198.18.0.2/24 (server)";
-    o.dst = {"198.18.0.2:80"};
-    bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &gen);
-    bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
-    state.dispatch = "ring pair";
-  } else if (pair) {
-    // Each side on its own port with its own address; whatever sits between them (forwarding,
-    // NAT, a balancer) is learnt by ARP like any next hop.
-    EngineConfig client = plan.client;
-    EngineConfig server = plan.server;
-    client.local_mac = infos[0].mac;
-    server.local_mac = infos[1].mac;
-    bind(*workers[0], dpdk::Role::kClient, client, port_ids[0], 0, &plan.generator);
-    bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, port_ids[1], 0, nullptr);
-    state.dispatch = "two ports";
-  } else {
+  // One role on one port, served by workers [first, first + count): a queue each while the port
+  // has them (the rest send through a queue owner's ring), the software dispatcher when the port
+  // cannot bring each flow to its lcore itself, and a client's rate, cap and tuples shared out.
+  // Returns how the frames reach their lcores, or "" after an error it has printed.
+  auto bind_side = [&](dpdk::Role role, std::size_t port_index, std::size_t first, std::size_t count,
+                       const EngineConfig& side_cfg, const GeneratorConfig* side_gen) -> std::string {
+    const bool server = role == dpdk::Role::kServer;
+    const dpdk::PortInfo& info = infos[port_index];
+    const std::uint16_t side_queues = info.queues;
     // A client's replies come back to the queue that sent the SYN only if every lcore can pick
     // tuples by the port's RSS function (the generator's steering); a server's flows need none.
-    if (o.mode == Mode::kClient && infos[0].rss && queues >= worker_count && worker_count > 1) {
-      for (std::size_t i = 0; i < worker_count; ++i) {
-        std::optional<RssSteering> s = dpdk::make_rss_steering(infos[0], static_cast<std::uint16_t>(i));
+    const std::size_t first_steering = steerings.size();
+    if (!server && info.rss && side_queues >= count && count > 1) {
+      for (std::size_t i = 0; i < count; ++i) {
+        std::optional<RssSteering> s = dpdk::make_rss_steering(info, static_cast<std::uint16_t>(i));
         if (!s || s->entries_here() == 0) {
           spdlog::warn("port {}: RSS cannot bring queue {}'s replies back to it (no usable key or redirection "
-                       "entries); the software dispatcher steers them instead", infos[0].port_id, i);
-          steerings.clear();
+                       "entries); the software dispatcher steers them instead", info.port_id, i);
+          steerings.resize(first_steering);
           break;
         }
         steerings.push_back(std::make_unique<RssSteering>(std::move(*s)));
       }
     }
-    const bool rss_usable = infos[0].rss && (o.mode != Mode::kClient || steerings.size() == worker_count);
-    const bool steer = worker_count > 1 && (!rss_usable || queues < worker_count);
-    state.dispatch = worker_count == 1 ? "single-queue" : steer ? "software" : "rss";
+    const std::size_t side_steerings = steerings.size() - first_steering;
+    const bool rss_usable = info.rss && (server || side_steerings == count);
+    const bool steer = count > 1 && (!rss_usable || side_queues < count);
+    dpdk::Dispatcher* dispatcher = nullptr;
     if (steer) {
-      dispatcher = std::make_unique<dpdk::Dispatcher>();
-      dispatcher->workers = static_cast<std::uint16_t>(worker_count);
-      for (std::uint16_t p : plan.server.listen_ports) {
-        if (dispatcher->listen_count < dispatcher->listen_ports.size()) dispatcher->listen_ports[dispatcher->listen_count++] = p;
+      dispatchers.push_back(std::make_unique<dpdk::Dispatcher>());
+      dispatcher = dispatchers.back().get();
+      dispatcher->workers = static_cast<std::uint16_t>(count);
+      if (server) {
+        for (std::uint16_t p : side_cfg.listen_ports) {
+          if (dispatcher->listen_count < dispatcher->listen_ports.size()) dispatcher->listen_ports[dispatcher->listen_count++] = p;
+        }
       }
       dispatcher->client_port_first = plan.generator.port_first;
       dispatcher->clone_pool = pool;
-      for (std::size_t from = 0; from < worker_count; ++from) {
-        for (std::size_t to = 0; to < worker_count; ++to) {
+      for (std::size_t from = 0; from < count; ++from) {
+        for (std::size_t to = 0; to < count; ++to) {
           if (from == to) continue;
-          const std::string name = "synwave_steer_" + std::to_string(from) + "_" + std::to_string(to);
+          const std::string name = "synwave_steer_" + std::to_string(port_index) + "_" + std::to_string(from) + "_" +
+                                   std::to_string(to);
           rte_ring* r = rte_ring_create(name.c_str(), 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
           if (r == nullptr) {
             std::fprintf(stderr, "synwave: out of memory at start-up creating dispatcher rings: raise the EAL's -m\n");
-            return 2;
+            return {};
           }
           res.rings.push_back(r);
           dispatcher->rings[from][to] = r;
         }
       }
     }
-    for (std::size_t i = 0; i < worker_count; ++i) {
-      dpdk::Worker& w = *workers[i];
-      w.dispatcher = dispatcher.get();
-      const bool server = o.mode == Mode::kServer;
-      EngineConfig cfg = server ? plan.server : plan.client;
-      cfg.local_mac = infos[0].mac;
+    for (std::size_t i = 0; i < count; ++i) {
+      dpdk::Worker& w = *workers[first + i];
+      w.index = static_cast<std::uint16_t>(i);  // within the side: the dispatcher's numbering
+      w.dispatcher = dispatcher;
+      EngineConfig cfg = side_cfg;
       cfg.answer_arp = i == 0;  // every lcore sees each ARP request (the dispatcher copies it): one answers
-      const auto queue = static_cast<std::uint16_t>(i % queues);
+      const auto queue = static_cast<std::uint16_t>(i % side_queues);
+      const std::size_t binding = w.binding_count;
       if (server) {
-        bind(w, dpdk::Role::kServer, cfg, port_ids[0], queue, nullptr);
+        bind(w, role, cfg, port_index, queue, nullptr);
       } else {
-        GeneratorConfig gen = plan.generator;
-        if (!steer && i < steerings.size()) gen.steering = steerings[i].get();  // RSS splits the tuples
-        else gen.share = {static_cast<std::uint16_t>(worker_count), static_cast<std::uint16_t>(i)};
+        GeneratorConfig gen = *side_gen;
+        if (!steer && i < side_steerings) gen.steering = steerings[first_steering + i].get();  // RSS splits the tuples
+        else gen.share = {static_cast<std::uint16_t>(count), static_cast<std::uint16_t>(i)};
         // --rate, --concurrency and --connections are the run's: each lcore takes its share.
-        auto share = [&](std::uint64_t v) { return v / worker_count + (i < v % worker_count ? 1 : 0); };
+        auto share = [&](std::uint64_t v) { return v / count + (i < v % count ? 1 : 0); };
         if (gen.total != 0) gen.total = share(gen.total);
         if (gen.rate != 0) gen.rate = std::max<std::uint64_t>(share(gen.rate), 1);
         gen.concurrency = static_cast<std::uint32_t>(std::max<std::uint64_t>(share(gen.concurrency), 1));
@@ -502,22 +489,59 @@ int run(RunPlan& plan) {
           if (p.rate_to != 0) p.rate_to = std::max<std::uint64_t>(share(p.rate_to), 1);
           p.concurrency = static_cast<std::uint32_t>(std::max<std::uint64_t>(share(p.concurrency), 1));
         }
-        bind(w, dpdk::Role::kClient, cfg, port_ids[0], queue, &gen);
+        bind(w, role, cfg, port_index, queue, &gen);
       }
-      if (i >= queues) {
-        const std::string name = "synwave_txfwd_" + std::to_string(i);
+      if (i >= side_queues) {
+        const std::string name = "synwave_txfwd_" + std::to_string(port_index) + "_" + std::to_string(i);
         rte_ring* r = rte_ring_create(name.c_str(), 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (r == nullptr) {
           std::fprintf(stderr, "synwave: out of memory at start-up creating dispatcher rings: raise the EAL's -m\n");
-          return 2;
+          return {};
         }
         res.rings.push_back(r);
-        w.bindings[0].has_queue = false;
-        w.bindings[0].tx_forward = r;
-        dpdk::Worker& owner = *workers[queue];
+        w.bindings[binding].has_queue = false;
+        w.bindings[binding].tx_forward = r;
+        dpdk::Worker& owner = *workers[first + queue];
         owner.tx_forwarded[owner.tx_forwarded_count++] = r;
       }
     }
+    return count == 1 ? "single-queue" : steer ? "software" : "rss";
+  };
+  if (loopback) {
+    EngineConfig client = plan.client;
+    EngineConfig server = plan.server;
+    constexpr std::uint32_t kClientIp = (198u << 24) | (18u << 16) | 1;
+    constexpr std::uint32_t kServerIp = (198u << 24) | (18u << 16) | 2;
+    client.local_ip = kClientIp;
+    server.local_ip = kServerIp;
+    client.prefix_len = server.prefix_len = 24;
+    client.neighbors.push_back({kServerIp, infos[1].mac});
+    server.neighbors.push_back({kClientIp, infos[0].mac});
+    GeneratorConfig gen = plan.generator;
+    gen.destinations = {{kServerIp, 80}};
+    gen.src_ip_first = kClientIp;
+    gen.src_ip_count = 1;
+    o.ip = "198.18.0.1/24 (client), 198.18.0.2/24 (server)";
+    o.dst = {"198.18.0.2:80"};
+    bind(*workers[0], dpdk::Role::kClient, client, 0, 0, &gen);
+    bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, 1, 0, nullptr);
+    state.dispatch = "ring pair";
+  } else if (pair) {
+    // Each side on its own port with its own address; whatever sits between them (forwarding,
+    // NAT, a balancer) is learnt by ARP like any next hop (side_lcores: how the lcores split).
+    const std::size_t client_count = side_lcores[0];
+    const std::size_t server_first = worker_count == 1 ? 0 : client_count;
+    const std::string client_dispatch = bind_side(dpdk::Role::kClient, 0, 0, client_count, plan.client, &plan.generator);
+    if (client_dispatch.empty()) return 2;
+    const std::string server_dispatch =
+        bind_side(dpdk::Role::kServer, 1, server_first, worker_count - server_first, plan.server, nullptr);
+    if (server_dispatch.empty()) return 2;
+    state.dispatch = "two ports: client " + client_dispatch + ", server " + server_dispatch;
+  } else {
+    const bool server = o.mode == Mode::kServer;
+    state.dispatch = bind_side(server ? dpdk::Role::kServer : dpdk::Role::kClient, 0, 0, worker_count,
+                               server ? plan.server : plan.client, server ? nullptr : &plan.generator);
+    if (state.dispatch.empty()) return 2;
   }
 
   // Control plane.

@@ -2,7 +2,9 @@
 # One synwave process drives two ports (`pair`): its client on one net_tap, its server on the
 # other, and the test's namespace is the device under test between them, as a firewall, NAT or
 # balancer would be. Three runs, each with the two sides' reports checked against each other:
-#   1. the device routes (198.18.1.0/24 on the client's side, 198.18.2.0/24 on the server's);
+#   1. the device routes (198.18.1.0/24 on the client's side, 198.18.2.0/24 on the server's), with
+#      one lcore per side, then with two per side (each port's two queues, the software
+#      dispatcher on each side);
 #   2. the device DNATs: the client targets a virtual address, 198.18.3.1, that nftables rewrites
 #      to the server's;
 #   3. the device's connection tracking is limited (nftables `ct count`, since this kernel keeps
@@ -31,13 +33,13 @@ device_side() {
 
 # run_pair NAME PAIR_OPTIONS...: one synwave pair run, client on port 0 (198.18.1.2, through the
 # device at 198.18.1.1), server on port 1 (198.18.2.2, HTTP with 100-byte bodies); waits until it
-# ends by itself. The report is $SW_WORKDIR/NAME.json.
+# ends by itself. The report is $SW_WORKDIR/NAME.json. PAIR_LCORES: the EAL's lcore option.
 run_pair() {
   local name="$1"
   shift
   local log="$SW_WORKDIR/$name.log"
   sw_start_synwave "$log" --no-huge -m 512 --no-pci --vdev "net_tap0,iface=$CLIENT_TAP" \
-    --vdev "net_tap1,iface=$SERVER_TAP" -l 0-1 --file-prefix="$(sw_file_prefix "$name")" -- pair \
+    --vdev "net_tap1,iface=$SERVER_TAP" ${PAIR_LCORES:--l 0-1} --file-prefix="$(sw_file_prefix "$name")" -- pair \
     --client-port 0 --server-port 1 --client-ip 198.18.1.2/24 --gateway 198.18.1.1 --server-ip 198.18.2.2/24 \
     --listen 80 --http 100 --report "$SW_WORKDIR/$name.json" --stats-interval 1 "$@"
   local pid=$SW_PID
@@ -70,6 +72,15 @@ run_pair forward --dst 198.18.2.2:80 --connections "$CONNECTIONS" --rate 1000 --
 check_agree forward
 sw_assert_json "$SW_WORKDIR/forward.json" "forward: the report names both ports and both addresses" \
   "r['config']['client_port'] == 0 and r['config']['server_port'] == 1 and r['config']['server_ip'] == '198.18.2.2/24' and len(r['ports']) == 2"
+
+sw_check "routing device, two lcores per side: four lcores on this machine's two CPUs (lcores 0 and 2 on CPU 0)"
+PAIR_LCORES="--lcores 0@0,1@1,2@0,3@1" run_pair forward4 --dst 198.18.2.2:80 --connections "$CONNECTIONS" --rate 1000 \
+  --connect-timeout 10
+check_agree forward4
+sw_assert_json "$SW_WORKDIR/forward4.json" "forward4: the client's two lcores opened connections, the server's two accepted them" \
+  "sorted(l['counters']['conn_opened'] > 0 for l in r['lcores']) == [False, False, True, True] and sorted(l['counters']['conn_accepted'] > 0 for l in r['lcores']) == [False, False, True, True] and all(l['counters']['conn_opened'] == 0 or l['counters']['conn_accepted'] == 0 for l in r['lcores'])"
+sw_assert_json "$SW_WORKDIR/forward4.json" "forward4: each side's dispatcher brought every segment to its flow's lcore" \
+  "r['config']['dispatch'] == 'two ports: client software, server software' and r['counters']['drop_no_connection'] == 0"
 
 sw_check "DNAT device: the client targets 198.18.3.1:80, the device rewrites it to 198.18.2.2:80"
 sw_in_ns nft -f - <<'EOF'
