@@ -112,8 +112,12 @@ class MemoryLink {
   // Frames handed to an engine per input() loop pass before it flushes, like a driver's rx burst.
   static constexpr std::uint32_t kRxBurst = 32;
 
-  explicit MemoryLink(std::uint32_t buffers)
-      : pool_(buffers), to_server_(buffers), to_client_(buffers), client_side_{this, &to_server_}, server_side_{this, &to_client_} {}
+  // rx_checksums_trusted: as the data plane treats its memory links (net_ring, net_memif), the
+  // receiving engine is told each frame's checksums are good and sums none; false: it verifies
+  // them in software, as behind a device without rx offload (the program's --verify-checksums).
+  explicit MemoryLink(std::uint32_t buffers, bool rx_checksums_trusted = true)
+      : pool_(buffers), to_server_(buffers), to_client_(buffers), client_side_{this, &to_server_}, server_side_{this, &to_client_},
+        rx_flags_(rx_checksums_trusted ? frame_flags::kRxIpChecksumGood | frame_flags::kRxL4ChecksumGood : 0) {}
 
   MemoryLink(const MemoryLink&) = delete;
   MemoryLink& operator=(const MemoryLink&) = delete;
@@ -152,13 +156,11 @@ class MemoryLink {
       return static_cast<Side*>(ctx)->link->pool_.take(out, max);
     };
     io.transmit = [](void* ctx, Frame* frames, std::uint32_t n) -> std::uint32_t {
-      FrameRing& out = *static_cast<Side*>(ctx)->out;
+      const Side& s = *static_cast<Side*>(ctx);
       for (std::uint32_t i = 0; i < n; ++i) {
         Frame f = frames[i];
-        // The receiving "NIC" checked nothing: the peer verifies checksums in software, as it
-        // does behind net_ring or memif.
-        f.flags = 0;
-        out.push(f);
+        f.flags = s.link->rx_flags_;  // what the receiving side's "device" says of the frame
+        s.out->push(f);
       }
       return n;  // the ring holds every pool buffer: it never refuses one
     };
@@ -189,6 +191,7 @@ class MemoryLink {
   FrameRing to_client_;
   Side client_side_;
   Side server_side_;
+  std::uint16_t rx_flags_;
 };
 
 inline constexpr MacAddr kClientMac{{0x02, 0, 0, 0, 0, 0x01}};
@@ -205,6 +208,9 @@ struct PairOptions {
   // Short, so that a batch's TIME_WAIT records expire within about one timer slot of virtual
   // time instead of 60 s; the cost of arming and expiring them is still paid.
   TimeNs time_wait = 1 * kMillisecond;
+  // Received checksums summed in software (a device without rx offload) instead of trusted as
+  // the data plane trusts its memory links (MemoryLink).
+  bool verify_checksums = false;
 };
 
 struct BatchResult {
@@ -222,7 +228,7 @@ class EnginePair {
 
   explicit EnginePair(const PairOptions& options)
       : max_batch_(options.max_batch),
-        link_(options.max_batch * 2 + 4 * MemoryLink::kRxBurst + 64),
+        link_(options.max_batch * 2 + 4 * MemoryLink::kRxBurst + 64, !options.verify_checksums),
         client_(make_config(options, options.client_workload, kClientIp, kClientMac, kServerIp, kServerMac, false),
                 link_.client_io(), kStart),
         server_(make_config(options, options.server_workload, kServerIp, kServerMac, kClientIp, kClientMac, true),
