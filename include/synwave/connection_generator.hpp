@@ -99,7 +99,8 @@ class ConnectionGenerator {
     if (!config_.phases.empty()) enter_phase();
   }
 
-  // The run's clock starts (the phases and the ramp count from here).
+  // The run's clock starts (the phases and the ramp count from here); `now` may be a later
+  // instant than the present, which poll() waits for.
   void start(TimeNs now) {
     started_ = now;
     phase_ = 0;
@@ -108,8 +109,16 @@ class ConnectionGenerator {
     if (!config_.phases.empty()) enter_phase();
   }
 
-  // Opens what the bucket, the cap and the total allow. Returns the number opened.
+  // Opens what the bucket, the cap and the total allow. Returns the number opened. Before the
+  // start (start() given a later instant: --start-at) it opens nothing and resolves the next hops
+  // of its destinations, so the run begins with ARP done.
   std::uint32_t poll(Engine& engine, TimeNs now) {
+    if (now < started_) [[unlikely]] {
+      while (resolved_ < config_.destinations.size() && engine.resolve_next_hop(config_.destinations[resolved_].ip, now)) {
+        ++resolved_;
+      }
+      return 0;
+    }
     if (!config_.phases.empty() && !follow_phases(engine, now)) return 0;
     if (finished() || tuples_ == 0) return 0;
     const Counters& c = engine.counters();
@@ -273,6 +282,7 @@ class ConnectionGenerator {
   GeneratorConfig config_;
   GeneratorStats stats_;
   TimeNs started_;
+  std::size_t resolved_ = 0;  // destinations whose next hop is known (resolved before a later start)
   std::size_t phase_ = 0;
   TimeNs phase_started_ = 0;
   TimeNs exhausted_since_ = 0;

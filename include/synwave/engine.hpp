@@ -82,6 +82,12 @@ class Engine {
   OpenResult open(std::uint32_t remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now) {
     return open(remote_ip, remote_port, config_.local_ip, local_port, now);
   }
+  // Is the next hop toward remote_ip known? When it is not, asks for it by ARP (at most once per
+  // retry interval), as open() does: a client resolves its destinations ahead of its start.
+  [[nodiscard]] bool resolve_next_hop(std::uint32_t remote_ip, TimeNs now) {
+    set_now(now);
+    return next_hop_mac(remote_ip, now_) != nullptr;
+  }
   // Is ip one of our addresses?
   [[nodiscard]] bool is_local_address(std::uint32_t ip) const {
     return ip == config_.local_ip || ip - config_.source_ip_first < config_.source_ip_count;

@@ -444,6 +444,13 @@ void close_phases(RunState& s, const Totals& t, TimeNs now) {
 void control_tick(void* ctx, TimeNs now) {
   RunState& s = *static_cast<RunState*>(ctx);
   if (s.stop->load(std::memory_order_relaxed)) return;
+  if (now < s.started) {  // --start-at: the run has not begun (the generators resolve next hops)
+    if (g_stop_requested.load()) {
+      s.finished = s.started;
+      s.stop->store(true, std::memory_order_relaxed);
+    }
+    return;
+  }
   // SYN-cookie secrets: a fresh current key every rotation period, published lock-free.
   if (s.secrets != nullptr && now >= s.next_rotation) {
     s.secrets->rotate(random_key());
@@ -712,6 +719,9 @@ nlohmann::json effective_config(const RunPlan& plan) {
     }
     j["connections"] = plan.generator.total;
     j["src_ports"] = o.src_ports;
+    j["shard"] = o.shard;
+    j["src_ports_used"] = std::to_string(plan.generator.port_first) + "-" + std::to_string(plan.generator.port_last);
+    j["start_at"] = o.start_at;
     j["http_get"] = o.http_get;
   }
   if (o.request_bytes.has_value() || o.response_bytes.has_value()) {
@@ -801,6 +811,7 @@ nlohmann::json build_report(const RunState& s) {
   r["mode"] = s.plan->options.mode_name;
   r["duration_s"] = period.duration_s;
   r["startup_s"] = period.startup_s;
+  r["started_at_unix_s"] = s.started_unix;
   r["active_s"] = period.active_s;
   r["connections_completed"] = completed(s, t);
   r["connections_failed"] = failed(s, t);

@@ -75,6 +75,7 @@ struct RunState {
   const dpdk::TscClock* clock = nullptr;
   std::atomic<bool>* stop = nullptr;
   TimeNs started = 0;
+  double started_unix = 0;  // the wall-clock instant of `started`, seconds since the epoch
   TimeNs deadline = kNever;
   TimeNs interval = kSecond;
   TimeNs next_print = 0;

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <ctime>
 #include <cstdio>
@@ -133,6 +134,20 @@ std::unique_ptr<dpdk::Worker> make_worker(unsigned lcore, std::size_t i, const d
 void start_run(RunState& state, const RunPlan& plan, const dpdk::TscClock& clock,
                std::vector<std::unique_ptr<dpdk::Worker>>& workers) {
   state.started = clock.now();
+  const double wall_now = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count()) / 1e6;
+  state.started_unix = wall_now;
+  if (plan.start_at_unix > wall_now) {
+    // --start-at: the run's clocks (duration, phases, progress) count from that instant; until
+    // then the generators open nothing and resolve their next hops.
+    state.started += static_cast<TimeNs>((plan.start_at_unix - wall_now) * 1e9);
+    state.started_unix = plan.start_at_unix;
+    spdlog::info("starting at {} ({:.3f} s from now); next hops resolved meanwhile", plan.options.start_at,
+                 plan.start_at_unix - wall_now);
+  } else if (plan.start_at_unix != 0) {
+    spdlog::warn("--start-at {} passed {:.3f} s ago while the ports came up: starting now", plan.options.start_at,
+                 wall_now - plan.start_at_unix);
+  }
   state.phase_started = state.started;
   state.interval = static_cast<TimeNs>(plan.options.stats_interval * 1e9);
   state.next_print = state.started + state.interval;

@@ -4,6 +4,9 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <random>
 #include <sstream>
@@ -184,6 +187,66 @@ std::string parse_phase(const std::string& spec, std::uint32_t default_concurren
   return {};
 }
 
+bool parse_start_at(const std::string& s, double& unix_seconds) {
+  char* end = nullptr;
+  const double epoch = std::strtod(s.c_str(), &end);
+  if (!s.empty() && *end == '\0' && std::isdigit(static_cast<unsigned char>(s[0]))) {
+    unix_seconds = epoch;
+    return epoch > 0;
+  }
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't', 'z' and a space for 'T' as RFC 3339 allows.
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 19) {
+    return false;
+  }
+  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60) {
+    return false;
+  }
+  std::size_t i = 19;
+  double fraction = 0;
+  if (i < s.size() && s[i] == '.') {
+    std::size_t j = i + 1;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+    if (j == i + 1) return false;
+    fraction = std::strtod(s.substr(i, j - i).c_str(), nullptr);
+    i = j;
+  }
+  long offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z') && i + 1 == s.size()) {
+    offset = 0;
+  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
+             std::isdigit(static_cast<unsigned char>(s[i + 2])) && s[i + 3] == ':' &&
+             std::isdigit(static_cast<unsigned char>(s[i + 4])) && std::isdigit(static_cast<unsigned char>(s[i + 5]))) {
+    const long hours = (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+    const long minutes = (s[i + 4] - '0') * 10 + (s[i + 5] - '0');
+    if (hours > 23 || minutes > 59) return false;
+    offset = (s[i] == '+' ? 1 : -1) * (hours * 3600 + minutes * 60);
+  } else {
+    return false;  // RFC 3339 requires the offset: no local time
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t t = ::timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) return false;
+  unix_seconds = static_cast<double>(t - offset) + fraction;
+  return true;
+}
+
+bool parse_shard(const std::string& s, std::uint32_t& index, std::uint32_t& count) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == s.size() || slash > 5 || s.size() - slash - 1 > 5) return false;
+  const std::string a = s.substr(0, slash);
+  const std::string b = s.substr(slash + 1);
+  auto digits = [](const std::string& t) { return std::all_of(t.begin(), t.end(), ::isdigit); };
+  if (!digits(a) || !digits(b)) return false;
+  index = static_cast<std::uint32_t>(std::stoul(a));
+  count = static_cast<std::uint32_t>(std::stoul(b));
+  return count >= 1 && count <= 65535 && index < count;
+}
+
 std::string format_ipv4(std::uint32_t ip) {
   return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
          "." + std::to_string(ip & 255);
@@ -318,6 +381,12 @@ void add_client(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--pipeline", o.pipeline, "HTTP: requests in flight on one connection (pipelining; 1: none)")
       ->check(CLI::Range(1u, Workload::kMaxPipeline));
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST (with --src-ip and --dst: the tuple space)");
+  s->add_option("--shard", o.shard,
+                "I/N: this instance is shard I (from 0) of N and takes the I-th of N slices of --src-ports, so N "
+                "instances never share a tuple");
+  s->add_option("--start-at", o.start_at,
+                "start the run at this instant, RFC 3339 (2026-12-05T06:00:00Z) or seconds since the epoch, the next "
+                "hops resolved by then (instances on several hosts start together)");
   s->add_option("--phase", o.phases,
                 "a phase of the run, NAME:SECONDS:RATE[-RATE][:CONCURRENCY][:KEY=VALUE,...] (repeatable, in order; "
                 "a rate range ramps linearly; instead of --rate/--ramp/--concurrency/--duration; KEY: http-get, "
@@ -809,6 +878,36 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   std::uint16_t port_first = 0, port_last = 0;
   if (!parse_port_range(o.src_ports, port_first, port_last)) {
     return fail("--src-ports '" + o.src_ports + "' is not a range FIRST-LAST within 1-65535");
+  }
+  if (!o.shard.empty()) {
+    std::uint32_t index = 0, count = 1;
+    if (!parse_shard(o.shard, index, count)) {
+      return fail("--shard '" + o.shard + "' is not I/N with 0 <= I < N <= 65535 (e.g. 0/3 for the first of three)");
+    }
+    const std::uint32_t ports = port_last - port_first + 1u;
+    if (count > ports) {
+      return fail("--shard " + o.shard + ": " + std::to_string(count) + " shards of the " + std::to_string(ports) +
+                  " source ports of --src-ports " + o.src_ports + " would leave some empty: give a wider range");
+    }
+    // The I-th of N contiguous slices: the instances' tuples never meet, whatever their addresses.
+    const std::uint32_t first = port_first + ports * index / count;
+    port_last = static_cast<std::uint16_t>(port_first + ports * (index + 1) / count - 1);
+    port_first = static_cast<std::uint16_t>(first);
+  }
+  if (!o.start_at.empty()) {
+    if (!parse_start_at(o.start_at, plan.start_at_unix)) {
+      return fail("--start-at '" + o.start_at + "' is neither RFC 3339 (2026-12-05T06:00:00Z, with Z or an offset) nor "
+                  "seconds since the epoch");
+    }
+    const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count()) / 1e6;
+    if (plan.start_at_unix < now) {
+      return fail("--start-at " + o.start_at + " is " + std::to_string(static_cast<long long>(now - plan.start_at_unix + 1)) +
+                  " s in the past: give a later instant");
+    }
+    if (plan.start_at_unix > now + 7 * 86400) {
+      return fail("--start-at " + o.start_at + " is more than 7 days ahead: check the date");
+    }
   }
   for (std::uint16_t p : o.listen) {
     if (p == 0) return fail("--listen 0 is not a port: give 1-65535");

@@ -56,6 +56,8 @@ struct AppOptions {
   std::optional<double> duration;
   std::string http_get;
   std::string src_ports = "1024-65535";
+  std::string shard;     // I/N: this instance's slice of the source ports
+  std::string start_at;  // RFC 3339 or seconds since the epoch
   // NAME:SECONDS:RATE[-RATE][:CONCURRENCY], one per phase, in order (a TOML file gives them as
   // [[phase]] tables).
   std::vector<std::string> phases;
@@ -110,6 +112,7 @@ struct RunPlan {
   std::uint64_t tuple_space = 0; // client: source addresses x source ports x destinations
   std::vector<std::string> warnings;  // settings that make a collapse likely: said once at start
   std::vector<std::string> phase_names;  // with generator.phases: each phase's name, in order
+  double start_at_unix = 0;      // --start-at in seconds since the epoch; 0: start at once
 };
 
 struct ParseResult {
@@ -147,5 +150,10 @@ struct PhaseWorkload {
 // One --phase value (NAME:SECONDS:RATE[-RATE][:CONCURRENCY][:KEY=VALUE,...]); an error message or "".
 std::string parse_phase(const std::string& spec, std::uint32_t default_concurrency, std::string& name,
                         GeneratorPhase& phase, PhaseWorkload& workload);
+// --start-at: RFC 3339 (2026-12-05T06:00:00Z, 2026-12-05T07:00:00.5+01:00) or seconds since the
+// epoch (1796450400, 1796450400.25).
+bool parse_start_at(const std::string& s, double& unix_seconds);
+// --shard I/N, 0 <= I < N <= 65535.
+bool parse_shard(const std::string& s, std::uint32_t& index, std::uint32_t& count);
 
 }  // namespace synwave::app
