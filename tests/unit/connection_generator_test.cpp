@@ -190,6 +190,29 @@ TEST(ConnectionGenerator, Rate_WithRamp_ClimbsLinearlyThenHolds) {
   EXPECT_EQ(p.client->counters().conn_failed, 0u);
 }
 
+// Credit earned while the next hop was unknown is not banked: once ARP answers, the rate starts
+// then, not with a burst of the time spent waiting (up to the bucket's 100 ms depth: 200
+// connections at 2000/s, which a server sized for the rate would shed).
+TEST(ConnectionGenerator, Rate_WhileArpPending_NoBurstOnceResolved) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.client_config.neighbors.clear();
+  p.start();
+  GeneratorConfig g = two_destinations();
+  g.port_first = 1024;
+  g.port_last = 65535;
+  g.rate = 2000;
+  ConnectionGenerator gen(g, p.now);
+  p.server_silent = true;  // the ARP requests go unanswered
+  p.run(&gen, 300 * kMillisecond);
+  EXPECT_EQ(gen.stats().opened, 0u);
+  EXPECT_GT(gen.stats().neighbor_pending, 0u);
+  p.server_silent = false;
+  for (int i = 0; i < 5000 && gen.stats().opened == 0; ++i) p.run(&gen, kMillisecond);
+  ASSERT_GT(gen.stats().opened, 0u);
+  p.run(&gen, 10 * kMillisecond);
+  EXPECT_LE(gen.stats().opened, 2000u * 11 / 1000 + 2);  // the rate's 11 ms, no more
+}
+
 // A profile: ramp 0 -> 1000/s over 2 s, hold 1000/s for 1 s, ramp down to 0 over 1 s, then a
 // hold with a cap of 5 (the server silent, so nothing ends): each phase opens what its rate
 // integrates to, the cap holds new opens back, and after the last phase nothing more opens.
