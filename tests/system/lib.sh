@@ -415,6 +415,18 @@ sw_tcpdump_stop() {
   [[ "$dropped" -eq 0 ]] || sw_fail "tcpdump lost $dropped frames (machine too busy?): the capture cannot be analysed"
 }
 
+# sw_refuse PATTERN ARGS...: runs synwave ARGS (no namespace needed: it must stop before any
+# port), expects exit 2 and one line on stderr matching PATTERN.
+sw_refuse() {
+  local pattern="$1"
+  shift
+  local status=0
+  "$SYNWAVE" "$@" >"$SW_WORKDIR/out" 2>"$SW_WORKDIR/err" || status=$?
+  [[ $status -eq 2 && "$(grep -c . "$SW_WORKDIR/err")" -eq 1 ]] && grep -Eq -- "$pattern" "$SW_WORKDIR/err" ||
+    { cat "$SW_WORKDIR/err" >&2; sw_fail "expected exit 2 and one line matching /$pattern/ (got $status)"; }
+  sw_ok "$(cat "$SW_WORKDIR/err")"
+}
+
 # sw_json FILE PYTHON_EXPRESSION: prints the expression evaluated with `r` = the parsed JSON file.
 sw_json() {
   "$PYTHON" -c 'import json, sys
