@@ -116,6 +116,10 @@ RoleBusy role_busy(const RunState& state, const Totals& now, const Totals* befor
 // Busy share (0..1) of one lcore between two readings.
 double busy_share(const dpdk::WorkerCounters& now, const dpdk::WorkerCounters& before);
 
+// Index of each role in the per-role arrays (Totals::role, TimelineSample's).
+inline constexpr std::size_t kServer = static_cast<std::size_t>(dpdk::Role::kServer);
+inline constexpr std::size_t kClient = static_cast<std::size_t>(dpdk::Role::kClient);
+
 SipKey random_key();
 
 // Set from the signal handler; the control plane turns it into a stop.
@@ -132,10 +136,5 @@ nlohmann::json histogram_json(const LatencyHistogram& h);
 // Completed / failed connections as the run counts them: the client's view when there is a client.
 std::uint64_t completed(const RunState& state, const Totals& t);
 std::uint64_t failed(const RunState& state, const Totals& t);
-nlohmann::json build_report(const RunState& state);
-// One line each for what the counters say the user could change (TIME-WAIT refusals, shedding).
-std::vector<std::string> run_hints(const RunState& state);
-nlohmann::json effective_config(const RunPlan& plan);
-std::string summary_line(const RunState& state);
 
 }  // namespace synwave::app

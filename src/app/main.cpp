@@ -13,7 +13,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <csignal>
 #include <ctime>
 #include <cstdio>
@@ -26,6 +25,7 @@
 #include "eal.hpp"
 #include "options.hpp"
 #include "port.hpp"
+#include "report.hpp"
 #include "telemetry.hpp"
 #include "worker.hpp"
 
@@ -134,8 +134,7 @@ std::unique_ptr<dpdk::Worker> make_worker(unsigned lcore, std::size_t i, const d
 void start_run(RunState& state, const RunPlan& plan, const dpdk::TscClock& clock,
                std::vector<std::unique_ptr<dpdk::Worker>>& workers) {
   state.started = clock.now();
-  const double wall_now = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count()) / 1e6;
+  const double wall_now = unix_now_seconds();
   state.started_unix = wall_now;
   if (plan.start_at_unix > wall_now) {
     // --start-at: the run's clocks (duration, phases, progress) count from that instant; until
