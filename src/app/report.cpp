@@ -398,6 +398,9 @@ nlohmann::json effective_config(const RunPlan& plan) {
   return j;
 }
 
+// A loop pass this long (WorkerCounters::longest_pass_us) is worth a hint.
+constexpr std::uint64_t kStallHintUs = 20'000;
+
 std::vector<std::string> run_hints(const RunState& s) {
   std::vector<std::string> out;
   if (s.plan->options.mode == Mode::kFlood) return out;
@@ -429,6 +432,19 @@ std::vector<std::string> run_hints(const RunState& s) {
                   "Raise --max-connections (records needed = connection rate x how long each lives).",
                   static_cast<unsigned long long>(c.drop_syn_shed_pool),
                   static_cast<unsigned long long>(c.conn_failed_overload));
+    out.emplace_back(line);
+  }
+  // On a machine shared with other work, the scheduler takes a polling lcore's core away for
+  // milliseconds at a time (10-20 ms is routine on a 2-core VM); meanwhile its queues fill and the
+  // peer's timers run, so the run sees bursts and retransmissions it did not cause.
+  for (std::size_t i = 0; i < t.lcores.size(); ++i) {
+    const std::uint64_t stall_us = t.lcores[i].worker.longest_pass_us;
+    if (stall_us < kStallHintUs) continue;
+    std::snprintf(line, sizeof line,
+                  "lcore %u stopped polling for %.1f ms in one go (it lost its CPU to another thread or the "
+                  "hypervisor): give each lcore a core nothing else runs on (isolcpus=, no other busy process) "
+                  "for steady figures.",
+                  s.lcores[i], static_cast<double>(stall_us) / 1e3);
     out.emplace_back(line);
   }
   return out;

@@ -36,6 +36,10 @@ struct WorkerCounters {
   std::uint64_t loop_cycles = 0;
   std::uint64_t busy_cycles_server = 0;
   std::uint64_t busy_cycles_client = 0;
+  // The longest pass of the poll loop, start to start. A pass takes microseconds; milliseconds
+  // mean the lcore lost its CPU (another process, the hypervisor) and its queues backed up
+  // meanwhile, so what follows is a burst the peer did not send. A maximum, not a sum.
+  std::uint64_t longest_pass_us = 0;
 
   [[nodiscard]] std::uint64_t busy_cycles() const { return busy_cycles_server + busy_cycles_client; }
 
@@ -54,6 +58,7 @@ struct WorkerCounters {
     f("loop_cycles", loop_cycles);
     f("busy_cycles_server", busy_cycles_server);
     f("busy_cycles_client", busy_cycles_client);
+    f("longest_pass_us", longest_pass_us);
   }
   WorkerCounters& operator+=(const WorkerCounters& o) {
     rx_packets += o.rx_packets;
@@ -69,6 +74,7 @@ struct WorkerCounters {
     loop_cycles += o.loop_cycles;
     busy_cycles_server += o.busy_cycles_server;
     busy_cycles_client += o.busy_cycles_client;
+    if (o.longest_pass_us > longest_pass_us) longest_pass_us = o.longest_pass_us;
     return *this;
   }
 };

@@ -247,6 +247,7 @@ void publish_snapshot(Worker& w, TimeNs now, bool with_latency) {
   s.taken_at = now;
   s.active_since = w.active_since;
   w.counters.loop_cycles = rte_rdtsc() - w.loop_started_tsc;
+  w.counters.longest_pass_us = w.longest_pass_cycles * 1'000'000 / w.clock->hz();
   s.worker = w.counters;
   if (w.flood != nullptr) s.flood = w.flood->stats();
   for (std::uint32_t i = 0; i < w.binding_count; ++i) {
@@ -278,6 +279,7 @@ int worker_main(void* arg) {
     // One TSC read per pass serves the clock; one more per engine that did work closes its busy
     // span (an idle engine's poll is charged to the next busy one: tens of nanoseconds).
     std::uint64_t mark = rte_rdtsc();
+    w.begin_pass(mark);
     const TimeNs now = w.clock->at(mark);
     if (mark - w.window_start_tsc >= w.window_cycles) {
       const std::uint64_t busy = w.counters.busy_cycles();
@@ -414,6 +416,7 @@ int flood_main(void* arg) {
   w.active_since = w.clock->now();  // the flood starts with the loop
   while (!w.stop->load(std::memory_order_relaxed)) {
     const std::uint64_t mark = rte_rdtsc();
+    w.begin_pass(mark);
     const TimeNs now = w.clock->at(mark);
     const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, kBurst);
     if (n > 0) {

@@ -100,6 +100,8 @@ struct alignas(64) Worker {
   void* control_ctx = nullptr;
   WorkerCounters counters;
   std::uint64_t loop_started_tsc = 0;  // counters.loop_cycles is measured from here
+  std::uint64_t pass_started_tsc = 0;
+  std::uint64_t longest_pass_cycles = 0;  // counters.longest_pass_us, in TSC cycles
   // The saturation window (kSaturationWindow): where it started, the busy cycles then, and the
   // verdict on the last one.
   std::uint64_t window_cycles = 0;
@@ -107,6 +109,14 @@ struct alignas(64) Worker {
   std::uint64_t window_busy_start = 0;
   bool busy_last_window = false;
   TimeNs active_since = kNever;        // LcoreSnapshot::active_since
+
+  // Called at the start of each pass of the loop with its TSC. The first pass is start-up
+  // (first touches of the tables, the device's first burst): not counted.
+  void begin_pass(std::uint64_t tsc) {
+    const std::uint64_t last = tsc - pass_started_tsc;
+    if (last > longest_pass_cycles && pass_started_tsc != 0) longest_pass_cycles = last;
+    pass_started_tsc = tsc;
+  }
 };
 
 // Builds the FrameIo that lends mbufs of the binding's pool to its engine and sends on its queue.

@@ -52,7 +52,9 @@ run_at() {
   [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$client_log"; sw_fail "client at $rate/s exited with $SW_STOP_STATUS"; }
   sw_log "offered $rate/s: $(sw_json "$SW_WORKDIR/client-$rate.json" \
     "'completed per second %s, failed %d' % ([round(t['completed_per_s']) for t in r['timeline']], r['connections_failed'])"), \
-server shed $(sw_json "$SW_WORKDIR/server-$rate.json" "r['counters']['drop_syn_shed_pool']") SYNs"
+server shed $(sw_json "$SW_WORKDIR/server-$rate.json" "r['counters']['drop_syn_shed_pool']") SYNs; \
+longest loop pass: client $(sw_json "$SW_WORKDIR/client-$rate.json" "r['data_plane']['longest_pass_us']") us, \
+server $(sw_json "$SW_WORKDIR/server-$rate.json" "r['data_plane']['longest_pass_us']") us"
 }
 
 RATES=($((CAPACITY / 2)) "$CAPACITY" $((CAPACITY * 2)) $((CAPACITY * 3)))
@@ -88,5 +90,20 @@ done
 sw_assert_json "$SW_WORKDIR/server-$((CAPACITY * 3)).json" \
   "at 3x the server shed SYNs at its record watermark, and its report's hints say to raise --max-connections" \
   "r['counters']['drop_syn_shed_pool'] > 0 and any('--max-connections' in h for h in r['hints'])"
-sw_assert_json "$SW_WORKDIR/server-$((CAPACITY / 2)).json" "at 0.5x nothing was shed" \
-  "r['counters']['drop_syn_shed_pool'] == 0 and r['counters']['drop_syn_shed_busy'] == 0"
+# Below capacity only a stall sheds. An lcore that loses its CPU for S ms lets S ms of SYNs in at
+# once (the server's ring holds them, or the client's token bucket catches up); their records live
+# the 50 ms think time beside the 250 the rate keeps, so S = 50 ms fills the pool alone, and a
+# stall on each side can add up: 25 ms is where the test stops expecting nothing to be shed. The
+# VM does that now and then (10-20 ms is routine, 100 ms was seen); the reports' longest loop pass
+# tells.
+what="at 0.5x nothing was shed, unless an lcore stopped polling for 25 ms or more"
+sw_check "$what"
+"$PYTHON" - "$SW_WORKDIR/server-$((CAPACITY / 2)).json" "$SW_WORKDIR/client-$((CAPACITY / 2)).json" <<'PY' || sw_fail "$what"
+import json, sys
+server, client = (json.load(open(f)) for f in sys.argv[1:3])
+shed = server["counters"]["drop_syn_shed_pool"] + server["counters"]["drop_syn_shed_busy"]
+stall_ms = max(r["data_plane"]["longest_pass_us"] for r in (server, client)) / 1e3
+print(f"shed {shed} SYNs; longest loop pass {stall_ms:.1f} ms")
+sys.exit(0 if shed == 0 or stall_ms >= 25 else 1)
+PY
+sw_ok "$what"
