@@ -11,6 +11,7 @@ readonly PACKAGES=(
   ninja-build
   pkg-config
   libdpdk-dev
+  libcivetweb-dev
   dpdk
   libgtest-dev
   libgmock-dev
@@ -26,6 +27,7 @@ readonly PACKAGES=(
   tcpdump
   apache2-utils
   curl
+  prometheus
   iproute2
   nftables
   gnuplot-nox

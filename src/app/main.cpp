@@ -23,6 +23,7 @@
 
 #include "control.hpp"
 #include "eal.hpp"
+#include "metrics.hpp"
 #include "options.hpp"
 #include "port.hpp"
 #include "report.hpp"
@@ -92,6 +93,15 @@ std::uint32_t boot_ms() {
 }
 
 // Writes the report (if asked for) and the summary line at the end of a run.
+MetricsServer* g_metrics = nullptr;  // --metrics, started before DPDK (metrics.hpp)
+
+// Where the control plane's readers (DPDK telemetry, Prometheus) find the run: nullptr before the
+// state goes away.
+void publish_state(const RunState* state) {
+  register_telemetry(state);
+  if (g_metrics != nullptr) g_metrics->attach(state);
+}
+
 int finish_run(const RunState& state, const AppOptions& o) {
   const nlohmann::json report = build_report(state);
   std::printf("%s\n", summary_line(state).c_str());
@@ -155,7 +165,7 @@ void start_run(RunState& state, const RunPlan& plan, const dpdk::TscClock& clock
   workers[0]->control = control_tick;
   workers[0]->control_ctx = &state;
   for (auto& w : workers) dpdk::publish_snapshot(*w, state.started);
-  register_telemetry(&state);
+  publish_state(&state);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 }
@@ -268,7 +278,7 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   rte_eal_mp_wait_lcore();
   if (state.finished == 0) state.finished = clock.now();
   const int rc = finish_run(state, o);
-  register_telemetry(nullptr);
+  publish_state(nullptr);
   return rc;
 }
 
@@ -583,7 +593,7 @@ int run(RunPlan& plan) {
   if (state.finished == 0) state.finished = clock.now();
 
   const int rc = finish_run(state, o);
-  register_telemetry(nullptr);
+  publish_state(nullptr);
   engines.clear();  // hands unused mbufs back before the pools go
   return rc;
 }
@@ -623,6 +633,16 @@ int main(int argc, char** argv) {
   const std::string level = parsed.plan.options.log_level;
   spdlog::set_level(spdlog::level::from_str(level == "warn" ? "warning" : level));
   for (const std::string& w : parsed.plan.warnings) spdlog::warn("{}", w);
+  std::unique_ptr<MetricsServer> metrics;
+  if (const AppOptions& o = parsed.plan.options; !o.metrics.empty()) {
+    std::string error;
+    metrics = MetricsServer::start(o.metrics, o.run_id, error);
+    if (metrics == nullptr) {
+      std::fprintf(stderr, "synwave: %s\n", error.c_str());
+      return 2;
+    }
+    g_metrics = metrics.get();
+  }
   const std::string err = synwave::dpdk::start_eal(argv[0], eal_args);
   if (!err.empty()) {
     std::fprintf(stderr, "synwave: %s\n", err.c_str());
@@ -630,5 +650,6 @@ int main(int argc, char** argv) {
   }
   const int rc = run(parsed.plan);
   synwave::dpdk::stop_eal();
+  g_metrics = nullptr;
   return rc;
 }

@@ -65,6 +65,8 @@ void add_common(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--challenge-ack-limit", o.challenge_ack_limit, "RFC 5961 challenge ACKs per second per lcore")
       ->check(CLI::Range(1u, 1u << 30));
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
+  s->add_option("--metrics", o.metrics, "serve Prometheus metrics at http://ADDR:PORT/metrics while the run lasts");
+  s->add_option("--run-id", o.run_id, "a name for this run: the `run` label of every metric, and in the report");
   s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--log-level", o.log_level, "log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -181,6 +183,8 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
   s->add_option("--mbufs", o.mbufs, "mbufs in the pool");
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
+  s->add_option("--metrics", o.metrics, "serve Prometheus metrics at http://ADDR:PORT/metrics while the run lasts");
+  s->add_option("--run-id", o.run_id, "a name for this run: the `run` label of every metric, and in the report");
   s->add_option("--stats-interval", o.stats_interval, "seconds between progress lines (0: none)")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--log-level", o.log_level, "log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -612,6 +616,12 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     return result;
   };
   RunPlan& plan = result.plan;
+  if (std::uint32_t address = 0; !o.metrics.empty()) {
+    std::uint16_t port = 0;
+    if (!parse_endpoint(o.metrics, address, port)) {
+      return fail("--metrics '" + o.metrics + "' is not A.B.C.D:PORT (e.g. 0.0.0.0:9100 for every address of this host)");
+    }
+  }
   if (o.mode == Mode::kFlood) {
     const std::string err = plan_flood(plan);
     return err.empty() ? result : fail(err);

@@ -96,6 +96,8 @@ struct AppOptions {
 
   // Observability.
   std::string report;
+  std::string metrics;  // ADDR:PORT to serve Prometheus' /metrics on (empty: none)
+  std::string run_id;   // the `run` label of every metric, and the report's config.run_id
   double stats_interval = 1.0;
   std::string log_level = "info";
   std::string capture;

@@ -277,6 +277,8 @@ nlohmann::json flood_config_json(const RunPlan& plan) {
   j["duration_s"] = plan.duration_s;
   j["stats_interval_s"] = o.stats_interval;
   j["report"] = o.report;
+  j["metrics"] = o.metrics;
+  j["run_id"] = o.run_id;
   return j;
 }
 
@@ -393,6 +395,8 @@ nlohmann::json effective_config(const RunPlan& plan) {
   j["close"] = o.close.empty() ? "server" : o.close;
   j["stats_interval_s"] = o.stats_interval;
   j["report"] = o.report;
+  j["metrics"] = o.metrics;
+  j["run_id"] = o.run_id;
   j["capture"] = o.capture;
   j["capture_packets"] = o.capture_packets;
   return j;

@@ -248,6 +248,7 @@ sw_assert_json "$REPORT" "report: no transmit or buffer drop, no retransmission"
   "r['data_plane']['tx_ring_full_drops'] == 0 and r['data_plane']['mbuf_alloc_failures'] == 0 and r['counters']['drop_tx_no_buffer'] == 0 and r['counters']['retransmits'] == 0"
 
 # Last, because they are the checks a timing bug fails.
-sw_check_analysis_flags "$WIRE"
+sw_check_analysis_flags "$WIRE" "$REPORT"
 # The independent judge: also no malformed frame and no tshark warning (reused ports: see lib.sh).
-judge_capture "$PCAP" tcp.analysis.reused_ports
+# shellcheck disable=SC2046  # the allowances are words
+judge_capture "$PCAP" tcp.analysis.reused_ports $(sw_stall_allowances "$REPORT")

@@ -69,6 +69,7 @@ WIRE="$SW_WORKDIR/wire.tsv"
 sw_scan_capture "$PCAP" "$WIRE"
 sw_check_capture_complete "$PCAP" "$REPORT"
 sw_check_checksums "$WIRE"
-sw_check_analysis_flags "$WIRE"
+sw_check_analysis_flags "$WIRE" "$REPORT"
 # The independent judge: also no malformed frame and no tshark warning (reused ports: see lib.sh).
-judge_capture "$PCAP" tcp.analysis.reused_ports
+# shellcheck disable=SC2046  # the allowances are words
+judge_capture "$PCAP" tcp.analysis.reused_ports $(sw_stall_allowances "$REPORT")
