@@ -21,6 +21,7 @@ readonly PACKAGES=(
   libtomlplusplus-dev
   nlohmann-json3-dev
   python3-scapy
+  python3-matplotlib
   hping3
   tshark
   tcpdump
