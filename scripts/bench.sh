@@ -11,9 +11,11 @@
 # Each S seconds, N repetitions (default 10 s x 3); the median run of each counts. Prints a table
 # (CPS of each, ratio synwave / Linux), writes bench/results/bench-<date>.json and
 # bench/results/latest.json, and draws bench/results/cps-over-time.png (gnuplot) from the median
-# runs' per-second samples. Then scripts/bench-memif.sh: the synwave pair as two processes over
-# net_memif and the link's own forwarding rate, and with DPERF=/path/to/dperf dperf beside synwave
-# (its table in bench/results/memif-<date>.md).
+# runs' per-second samples. The median synwave run of each workload keeps its own report,
+# bench/results/bench-synwave-<workload>.json, drawn beside it as .png by scripts/plot-report.py
+# (both replaced by the next run). Then scripts/bench-memif.sh: the synwave pair as two processes
+# over net_memif and the link's own forwarding rate, and with DPERF=/path/to/dperf dperf beside
+# synwave (its table in bench/results/memif-<date>.md).
 #
 # Usage: scripts/bench.sh [--duration S] [--reps N] [--quick] [--linux-concurrency N]
 #   --quick: 2 s x 1, a smoke run of the script itself (its figures mean little).
@@ -281,6 +283,9 @@ for w in workloads:
     s = summary(runs_of("synwave", w))
     l = summary(runs_of("linux", w))
     ratio = s["median_cps"] / l["median_cps"] if l["median_cps"] > 0 else None
+    # The median synwave run's own report, kept under a fixed name (scripts/plot-report.py draws it).
+    shutil.copyfile(os.path.join(workdir, f"synwave-{w}-{s['median_run']}.json"),
+                    os.path.join(results, f"bench-synwave-{w}.json"))
     report["workloads"][w] = {"synwave": s, "linux": l, "ratio": ratio,
                               "meets_cps_target": s["median_cps"] >= 4e6,
                               "meets_ratio_target": ratio is not None and ratio >= 100}
@@ -338,6 +343,16 @@ EOF
   log "wrote $png"
 }
 
+# The median synwave runs' reports, each drawn beside it. A plot that cannot be drawn is a
+# warning: the figures are already written.
+plot_reports() {
+  local workload
+  local -a reports=()
+  for workload in "${WORKLOADS[@]}"; do reports+=("$RESULTS_DIR/bench-synwave-$workload.json"); done
+  "$PYTHON" "$SCRIPTS_DIR/plot-report.py" "${reports[@]}" ||
+    log "WARNING: scripts/plot-report.py did not draw ${reports[*]} (python3-matplotlib missing? scripts/setup.sh installs it)"
+}
+
 main() {
   parse_args "$@"
   check_machine
@@ -361,6 +376,7 @@ main() {
   done
   summarize "$stamp" "$load_before" "$(load_average)"
   plot "$stamp"
+  plot_reports
   # Then the two-process pair over net_memif, the link's own cost and, with DPERF set, dperf
   # beside synwave (scripts/bench-memif.sh).
   log "net_memif cases (scripts/bench-memif.sh)"

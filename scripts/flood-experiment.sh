@@ -35,6 +35,10 @@
 #   flood-DATE.md           the table of medians (also printed)
 #   flood-resilience.png    success % and p99 connect latency against flood rate, a line per mode
 #
+# Every run's own reports (server.json, flood.json) live in the scratch directory, deleted at the
+# end; with SW_KEEP=1 it is kept and each report is drawn beside it (scripts/plot-report.py:
+# per-second rates, probes, latency distribution) once all runs are done.
+#
 # Environment: BUILD_DIR (default build), MODES ("off on-overflow always"), RATES (flood pps,
 # "0 5000 10000 20000 40000"), REPEATS (3), LEGIT_RATE (200), LEGIT_SECONDS (5), LEGIT_TIMEOUT (5),
 # SYN_BACKLOG (128), OUT_DIR. Needs root (namespace, net_tap), gnuplot for the plot.
@@ -373,3 +377,20 @@ plot ${plots_latency%, }
 unset multiplot
 GP
 sw_log "wrote $JSON, $TABLE, $PNG"
+
+# Each run's reports drawn beside them, when the scratch directory is kept (SW_KEEP=1); a report
+# that cannot be drawn is a warning, the experiment's results being written already.
+if [[ "${SW_KEEP:-0}" == 1 ]]; then
+  reports=()
+  for report in "$RUNS_DIR"/*/flood.json "$RUNS_DIR"/*/server.json; do
+    [[ -f "$report" ]] || continue
+    # LINK=linux's server.json holds the kernel's figures in this script's own shape, not a report.
+    [[ "$LINK" == linux && "$report" == */server.json ]] && continue
+    reports+=("$report")
+  done
+  if ((${#reports[@]} > 0)); then
+    "$PYTHON" "$SW_REPO_ROOT/scripts/plot-report.py" "${reports[@]}" >"$SW_WORKDIR/plot-report.log" 2>&1 ||
+      { sw_tail "$SW_WORKDIR/plot-report.log" 5; sw_log "WARNING: scripts/plot-report.py did not draw every run's report"; }
+    sw_log "each run's reports and their plots: $RUNS_DIR/MODE-RATE-REPEAT/{server,flood}.{json,png}"
+  fi
+fi

@@ -11,12 +11,17 @@
 #
 # Runs inside a network namespace it creates and deletes (the memif socket lives in a temporary
 # directory); addresses are 198.18.0.0/15 only. Environment: SYNWAVE (default
-# build/src/app/synwave).
+# build/src/app/synwave); REPORTS_DIR=DIR keeps the two reports there
+# (flood-memif-PPS-COOKIES-{flood,server}.json, with a progress sample each second) and draws each
+# beside it (scripts/plot-report.py).
 set -euo pipefail
 PPS=${1:-20000000}
 COOKIES=${2:-always}
 SECONDS_RUN=${3:-5}
 SYNWAVE=${SYNWAVE:-build/src/app/synwave}
+REPORTS_DIR=${REPORTS_DIR:-}
+# Per-second samples only when the reports are kept: without them the run prints nothing midway.
+STATS_INTERVAL=$([[ -n "$REPORTS_DIR" ]] && echo 1 || echo 0)
 [[ -x "$SYNWAVE" ]] || { echo "flood-memif: $SYNWAVE not found: build first (scripts/build.sh)" >&2; exit 2; }
 
 # shellcheck source=scripts/scratch-netns.sh
@@ -26,14 +31,14 @@ scratch_netns flood-memif "fm$$"
 MEMIF="socket=$DIR/memif.sock,socket-abstract=no,id=0,rsize=12"
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 1 --file-prefix "fm$$s" \
   --vdev "net_memif0,role=server,$MEMIF,mac=02:00:00:00:00:02" -- \
-  server --ip 198.18.2.1/16 --listen 80 --syn-cookies "$COOKIES" --report "$DIR/server.json" --stats-interval 0 \
+  server --ip 198.18.2.1/16 --listen 80 --syn-cookies "$COOKIES" --report "$DIR/server.json" --stats-interval "$STATS_INTERVAL" \
   >"$DIR/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q ' mode on ' "$DIR/server.log" && break; sleep 0.1; done
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 0 --file-prefix "fm$$f" \
   --vdev "net_memif0,role=client,$MEMIF,mac=02:00:00:00:00:01" -- \
   flood --ip 198.18.1.1/16 --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --kind syn \
-  --pps "$PPS" --duration "$SECONDS_RUN" --report "$DIR/flood.json" --stats-interval 0 >"$DIR/flood.log" 2>&1 &
+  --pps "$PPS" --duration "$SECONDS_RUN" --report "$DIR/flood.json" --stats-interval "$STATS_INTERVAL" >"$DIR/flood.log" 2>&1 &
 stop_server_after_run $! "$DIR/flood.log" 1  # (the server drains the ring for 1 s)
 
 /usr/bin/python3 - "$DIR" "$COOKIES" <<'PY'
@@ -48,3 +53,15 @@ print(f"offered {flood['target_pps'] / 1e6:.1f}M SYN/s, cookies {cookies}: flood
       f"answered {c['synack_sent'] / s / 1e6:.2f}M/s, shed {c['drop_syn_shed_busy'] / s / 1e6:.2f}M/s, "
       f"busy {busy_s / s * 100:.0f} % of the flood's {s:.1f} s, {busy_s * 1e9 / max(c['synack_sent'], 1):.0f} ns per SYN answered")
 PY
+
+if [[ -n "$REPORTS_DIR" ]]; then
+  mkdir -p "$REPORTS_DIR"
+  kept=()
+  for side in flood server; do
+    kept+=("$REPORTS_DIR/flood-memif-$PPS-$COOKIES-$side.json")
+    cp "$DIR/$side.json" "${kept[-1]}"
+  done
+  # A plot that fails is a warning: the line above is the result.
+  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/plot-report.py" "${kept[@]}" ||
+    echo "flood-memif: WARNING: scripts/plot-report.py did not draw ${kept[*]}" >&2
+fi

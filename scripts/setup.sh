@@ -22,6 +22,8 @@ readonly PACKAGES=(
   libtomlplusplus-dev
   nlohmann-json3-dev
   python3-scapy
+  python3-matplotlib
+  python3-yaml
   hping3
   tshark
   tcpdump
