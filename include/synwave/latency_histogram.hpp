@@ -80,6 +80,23 @@ class LatencyHistogram {
 
   void reset() { *this = LatencyHistogram{}; }
 
+  // Rebuilding a histogram from what a report keeps of it (its non-empty buckets and totals), so
+  // that reports merge exactly: the counts go back bucket by bucket (index: bucket_of), then the
+  // totals the buckets cannot give (min, max and sum are exact; clamped values sit in the top bucket).
+  void add_to_bucket(std::size_t index, std::uint64_t n) {
+    counts_[index] += n;
+    count_ += n;
+  }
+  void restore_totals(std::uint64_t min, std::uint64_t max, std::uint64_t sum, std::uint64_t clamped) {
+    if (count_ > 0) {  // an empty histogram keeps its "no minimum yet"
+      min_ = min;
+      max_ = max;
+    }
+    sum_ = sum;
+    clamped_ = clamped;
+  }
+  [[nodiscard]] std::uint64_t sum() const { return sum_; }
+
   [[nodiscard]] std::uint64_t count() const { return count_; }
   // Values above kHighestTrackable (counted in the top bucket; min, max and mean keep them whole).
   [[nodiscard]] std::uint64_t clamped() const { return clamped_; }

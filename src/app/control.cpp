@@ -246,17 +246,6 @@ LatencyTotals collect_latency(const RunState& state) {
   return t;
 }
 
-nlohmann::json histogram_json(const LatencyHistogram& h) {
-  return {{"count", h.count()},
-          {"min", to_us(h.min())},
-          {"mean", h.mean() / 1e3},
-          {"p50", to_us(h.value_at_percentile(50))},
-          {"p90", to_us(h.value_at_percentile(90))},
-          {"p99", to_us(h.value_at_percentile(99))},
-          {"p99_9", to_us(h.value_at_percentile(99.9))},
-          {"max", to_us(h.max())}};
-}
-
 std::uint64_t completed(const RunState& state, const Totals& t) {
   return state.plan->options.mode == Mode::kServer ? t.role[kServer].conn_completed : t.role[kClient].conn_completed;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "histogram_json.hpp"  // histogram_json, for the report
 #include "options.hpp"
 #include "stats_slot.hpp"
 #include "tsc_clock.hpp"
@@ -131,8 +132,6 @@ Totals collect(const RunState& state);
 LatencyTotals collect_latency(const RunState& state);
 // The client's workload has a request and a response to time (kHttp, kRaw).
 bool client_has_transaction(const RunState& state);
-// {"count", "min", "mean", "p50", "p90", "p99", "p99_9", "max"}, times in microseconds.
-nlohmann::json histogram_json(const LatencyHistogram& h);
 // Completed / failed connections as the run counts them: the client's view when there is a client.
 std::uint64_t completed(const RunState& state, const Totals& t);
 std::uint64_t failed(const RunState& state, const Totals& t);

@@ -11,7 +11,7 @@ namespace {
 
 std::atomic<const RunState*> g_state{nullptr};
 
-// The report's latency figures (control.cpp histogram_json), cumulative, as flat keys like the
+// The report's latency figures (histogram_json.cpp), cumulative, as flat keys like the
 // rest of /synwave/stats (latency_connect_p99_ns), in integer nanoseconds: telemetry values are
 // integers here, and microseconds would round away the sub-microsecond part.
 void add_histogram(rte_tel_data* d, const std::string& prefix, const LatencyHistogram& h) {
