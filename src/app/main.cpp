@@ -1,4 +1,4 @@
-// synwave [EAL options] -- <mode> [options]
+// synwave [EAL options] -- <mode> [options], or synwave merge REPORT.json...
 // The program: parses options, starts DPDK, builds the ports, engines and workers of the mode,
 // runs them, and reports.
 #include <fcntl.h>
@@ -17,12 +17,14 @@
 #include <ctime>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "control.hpp"
 #include "eal.hpp"
+#include "merge.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
 #include "port.hpp"
@@ -620,6 +622,10 @@ int main(int argc, char** argv) {
     app_args.assign(argv + 1, argv + argc);
   } else {
     eal_args.assign(argv + 1, argv + argc);
+  }
+  if (!app_args.empty() && app_args[0] == "merge") {
+    // Reports in, a report out: no EAL, no hugepages, no lcores (EAL options are ignored).
+    return run_merge(std::vector<std::string>(app_args.begin() + 1, app_args.end()), std::cout, std::cerr);
   }
   ParseResult parsed = parse_command_line(app_args);
   if (parsed.done) {

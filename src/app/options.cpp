@@ -24,6 +24,9 @@ struct Modes {
 
 // The program's modes, in the order the error messages list them.
 constexpr const char* kModes[] = {"server", "client", "loopback", "flood", "pair"};
+// The other first word: `synwave merge REPORT.json...`, which main() runs before the EAL starts
+// (merge.cpp); named here so that a mistyped one is recognised.
+constexpr const char* kMergeCommand = "merge";
 
 // Where a mode's addresses come from: its own --ip (server, client), fixed ones (loopback), or
 // one per role on two ports (pair).
@@ -487,10 +490,13 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 std::string unknown_mode_message(const std::string& word) {
   std::string list;
   for (const char* m : kModes) list += (list.empty() ? "" : ", ") + std::string(m);
-  std::string message = "unknown mode '" + word + "' (modes: " + list + ")";
+  std::string message = "unknown mode '" + word + "' (modes: " + list + "; or '" + kMergeCommand +
+                        " REPORT.json...' to merge the reports of several instances)";
   const char* closest = nullptr;
   std::size_t best = 3;  // a near miss: at most two edits, and fewer than half the word
-  for (const char* m : kModes) {
+  std::vector<const char*> candidates(std::begin(kModes), std::end(kModes));
+  candidates.push_back(kMergeCommand);
+  for (const char* m : candidates) {
     const std::size_t d = edit_distance(word, m);
     if (d < best && 2 * d < std::string(m).size()) {
       best = d;
