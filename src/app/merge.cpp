@@ -579,7 +579,7 @@ int run_merge(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   for (const std::string& a : args) {
     if (a.size() > 1 && a[0] == '-') {
-      err << "synwave merge: unknown option " << a << " (merge takes report files only)\n" << kUsage;
+      err << "synwave: merge: unknown option " << a << " (merge takes report files only)\n" << kUsage;
       return 2;
     }
   }
@@ -590,25 +590,25 @@ int run_merge(const std::vector<std::string>& args, std::ostream& out, std::ostr
       f.name = path;
       const std::string problem = read_json_file(path, f.report);
       if (!problem.empty()) {
-        err << "synwave merge: " << problem << "\n";
+        err << "synwave: merge: " << problem << "\n";
         return 2;
       }
     }
     const MergeOutcome merged = merge_reports(files);
     if (!merged.error.empty()) {
-      err << "synwave merge: " << merged.error << "\n";
+      err << "synwave: merge: " << merged.error << "\n";
       return 2;
     }
-    for (const std::string& w : merged.warnings) err << "synwave merge: warning: " << w << "\n";
+    for (const std::string& w : merged.warnings) err << "synwave: merge: warning: " << w << "\n";
     out << merged.report.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     out.flush();
     if (!out) {
-      err << "synwave merge: cannot write the merged report (is stdout a full disk or a closed pipe?)\n";
+      err << "synwave: merge: cannot write the merged report (is stdout a full disk or a closed pipe?)\n";
       return 1;
     }
   } catch (const json::exception& e) {
     // A report whose fields have other types than synwave writes (edited by hand, or truncated).
-    err << "synwave merge: a report holds a field of an unexpected type (" << parse_problem(e.what())
+    err << "synwave: merge: a report holds a field of an unexpected type (" << parse_problem(e.what())
         << "): give the reports as synwave wrote them\n";
     return 2;
   }

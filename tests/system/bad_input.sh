@@ -46,10 +46,14 @@ printf 'rate = -5\n' >"$CONFIG_NEGATIVE"
 CONFIG_BROKEN="$SW_WORKDIR/broken.toml"
 printf 'listen = [80\n' >"$CONFIG_BROKEN"
 
-refuse "an unknown mode (not the loopback)" "unknown mode 'bogus' \\(modes: server, client, loopback, flood, pair\\)$" one \
+refuse "an unknown mode (not the loopback)" "unknown mode 'bogus' \\(modes: server, client, loopback, flood, pair; or 'merge REPORT\\.json\\.\\.\\.' to merge the reports of several instances\\)$" one \
   -- bogus
-refuse "a misspelled mode, with what was meant" "unknown mode 'severr' \\(modes: server, client, loopback, flood, pair\\); did you mean 'server'\\?$" one \
+refuse "a misspelled mode, with what was meant" "unknown mode 'severr' \\(modes: server, client, loopback, flood, pair; .*\\); did you mean 'server'\\?$" one \
   -- severr --ip 198.18.0.2/24 --listen 80
+refuse "merge: a report file that is not there" "merge: .*/missing\\.json: cannot open it" one \
+  merge "$SW_WORKDIR/missing.json"
+refuse "merge: a file that is not JSON" "merge: .*broken\\.toml: not valid JSON" one \
+  merge "$CONFIG_BROKEN"
 refuse "a misspelled mode as the first argument, no EAL options" "unknown mode 'clinet'.*did you mean 'client'" one \
   clinet --ip 198.18.0.2/24 --dst 198.18.0.1:80
 refuse "unknown flag" '--bogus-flag' one \
