@@ -179,14 +179,15 @@ json common_config(const std::vector<Instance>& ins) {
 }
 
 // Each input: which file, its own figures, and where its configuration differs from the others'
-// (shard, src_ports_used and start_at always: how the instances divided the work).
+// (run_id, shard, src_ports_used and start_at always: which run, and how the instances divided it).
 json inputs_json(const std::vector<Instance>& ins, const json& common) {
+  static const std::set<std::string> kAlwaysPerInput = {"run_id", "shard", "src_ports_used", "start_at"};
   json inputs = json::array();
   for (std::size_t i = 0; i < ins.size(); ++i) {
     const json& r = *ins[i].report;
     json own = json::object();
     for (const auto& [key, value] : field(r, "config").items()) {
-      if (!common.contains(key) || key == "shard" || key == "src_ports_used" || key == "start_at") own[key] = value;
+      if (!common.contains(key) || kAlwaysPerInput.contains(key)) own[key] = value;
     }
     json input = {{"instance", i},
                   {"file", ins[i].file->name},

@@ -79,7 +79,7 @@ json make_report(const RunShape& shape, const LatencyHistogram& connect, const L
       {"ports", json::array({{{"id", 0}, {"driver", "net_memif"}}})},
       {"dispatch", "single-queue"},
       {"memory", {{"engine_bytes", 1000}, {"connection_records", 10}, {"bytes_per_record", 100}}},
-      {"config", {{"mode", mode}, {"rate", 100}, {"stats_interval_s", 1.0}, {"shard", ""}, {"report", "x.json"}}},
+      {"config", {{"mode", mode}, {"rate", 100}, {"stats_interval_s", 1.0}, {"shard", ""}, {"run_id", "r1"}, {"report", "x.json"}}},
       {"timeline", timeline},
       {"hints", json::array({"shared hint"})},
   };
@@ -180,6 +180,8 @@ TEST(Merge, SumsCountsAndKeepsTheMaximaThatAreMaxima) {
   EXPECT_EQ(r["inputs"][1]["mode"], "client");
   EXPECT_EQ(r["inputs"][1]["config"]["shard"], "1/2");
   EXPECT_EQ(r["inputs"][1]["config"]["report"], "y.json");
+  EXPECT_EQ(r["inputs"][0]["config"]["run_id"], "r1");  // shared, yet said per input: which run
+  EXPECT_EQ(r["config"]["run_id"], "r1");
   EXPECT_TRUE(m.warnings.empty());
 }
 
