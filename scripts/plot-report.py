@@ -134,7 +134,11 @@ def panel_busy(ax, timeline):
 
 
 def panel_connect_per_interval(ax, timeline, title="connect latency of the connections established in each interval"):
-    plot_series(ax, timeline, [("connect_p50_us", "p50"), ("connect_p99_us", "p99")])
+    # A merged report (synwave merge) cannot merge per-interval percentiles: it keeps the highest
+    # instance's, under *_max.
+    plot_series(ax, timeline, [("connect_p50_us", "p50"), ("connect_p99_us", "p99"),
+                               ("connect_p50_us_max", "p50, highest instance"),
+                               ("connect_p99_us_max", "p99, highest instance")])
     ax.set_yscale("log")
     # Ticks at 1, 2 and 5 of each decade: these spans are often under two decades.
     from matplotlib.ticker import LogLocator
@@ -285,7 +289,7 @@ def panels_of(report):
             panels.append((panel_gbit, timeline, True))
         if series(timeline, "client_busy_pct") or series(timeline, "server_busy_pct"):
             panels.append((panel_busy, timeline, True))
-        if series(timeline, "connect_p99_us"):
+        if series(timeline, "connect_p99_us") or series(timeline, "connect_p99_us_max"):
             panels.append((panel_connect_per_interval, timeline, True))
     if has_latency(report.get("latency")):
         panels.append((lambda ax, l: panel_latency(ax, l, "latency distribution over the whole run"),
