@@ -1,6 +1,7 @@
 // Writes the seed corpora of the fuzz harnesses: `fuzz_corpus DIR` fills DIR/wire and DIR/engine.
 //
-// wire:   every frame of tests/data/scapy_frames.hpp (built by Scapy), and every distinct frame
+// wire:   every frame of tests/data/scapy_frames.hpp and scapy_ipv6_frames.hpp (built by Scapy),
+//         and every distinct frame
 //         the two engines put on the link while the engine seeds below run (handshakes, data,
 //         FINs, RSTs, cookie SYN-ACKs, ARP...).
 // engine: scripts in the format of tests/fuzz/engine_script.hpp that play whole connections
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "data/scapy_frames.hpp"
+#include "data/scapy_ipv6_frames.hpp"
 #include "fuzz/engine_script.hpp"
 
 namespace {
@@ -206,6 +208,10 @@ int main(int argc, char** argv) {
   std::size_t wire = 0;
   for (const auto& f : synwave::test::scapy::kFrames) {
     write_file(dir / "wire" / ("scapy_" + std::string(f.name)), from_hex(f.hex));
+    ++wire;
+  }
+  for (const auto& f : synwave::test::scapy_ipv6::kFrames) {
+    write_file(dir / "wire" / ("scapy_ipv6_" + std::string(f.name)), from_hex(f.bytes));
     ++wire;
   }
 

@@ -1,5 +1,6 @@
 // libFuzzer harness for the wire parsers: the input is one received frame, read by every parser
-// of include/synwave/wire/ (Ethernet, ARP, IPv4, TCP and its options), the checksum helpers and
+// of include/synwave/wire/ (Ethernet, ARP, IPv4, IPv6 with its extension headers, ICMPv6 and
+// Neighbor Discovery, TCP and its options), the checksum helpers and
 // the HTTP scanners, exactly as the engine reads a frame, plus each parser on the raw input (so
 // the fuzzer can explore one parser without first building the layers under it).
 //
@@ -17,7 +18,9 @@
 #include "synwave/http_scan.hpp"
 #include "synwave/wire/arp.hpp"
 #include "synwave/wire/ethernet.hpp"
+#include "synwave/wire/icmpv6.hpp"
 #include "synwave/wire/ipv4.hpp"
+#include "synwave/wire/ipv6.hpp"
 #include "synwave/wire/tcp.hpp"
 
 namespace {
@@ -228,12 +231,41 @@ void check_ipv4(const std::uint8_t* p, std::size_t len, std::uint32_t split) {
 
 }  // namespace
 
+void check_ipv6(const std::uint8_t* p, std::size_t len, std::uint32_t split) {
+  Ipv6Header ip;
+  if (parse_ipv6(p, len, ip) != Ipv6Error::kOk) return;
+  FUZZ_CHECK(Ipv6Header::kSize + ip.payload_len <= len);
+  FUZZ_CHECK(ip.upper_offset >= Ipv6Header::kSize && ip.upper_offset <= Ipv6Header::kSize + ip.payload_len);
+  FUZZ_CHECK(std::memcmp(ip.src.data(), p + 8, 16) == 0 && std::memcmp(ip.dst.data(), p + 24, 16) == 0);
+  const std::uint8_t* upper = p + ip.upper_offset;
+  const std::uint32_t upper_len = ip.upper_len();
+  if (ip.next_header == kIpProtoTcp) check_tcp(upper, upper_len, split);
+  if (ip.next_header != kIpProtoIcmpv6) return;
+  Icmpv6Header h;
+  if (parse_icmpv6(ip, upper, upper_len, h, false) != Icmpv6Error::kOk) return;
+  NeighborSolicitation ns;
+  if (h.type == kIcmpv6NeighborSolicitation && parse_neighbor_solicitation(ip, upper, upper_len, ns) == NdError::kOk) {
+    FUZZ_CHECK(!is_multicast(ns.target) && ip.hop_limit == kNdHopLimit);
+  }
+  NeighborAdvertisement na;
+  if (h.type == kIcmpv6NeighborAdvertisement && parse_neighbor_advertisement(ip, upper, upper_len, na) == NdError::kOk) {
+    FUZZ_CHECK(!(na.solicited && is_multicast(ip.dst)));
+  }
+  // An echo reply written over a copy of any message verifies, as the peer will check it.
+  if (h.type == kIcmpv6EchoRequest && upper_len <= 1500) {
+    std::uint8_t reply[1500];
+    write_echo_reply(reply, ip.dst, ip.src, upper, upper_len);
+    const std::uint16_t verify = icmpv6_checksum(ip.dst, ip.src, reply, upper_len);
+    FUZZ_CHECK(verify == 0 || verify == 0xffff);  // ones' complement zero either way
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // A frame never exceeds 65535 bytes (Frame::len is 16 bits).
   if (size > 0xffff) return -1;
   const std::uint32_t split = size > 0 ? data[size - 1] : 0;
 
-  // As the engine reads a frame: Ethernet, then ARP or IPv4 by EtherType, then TCP.
+  // As the engine reads a frame: Ethernet, then ARP, IPv4 or IPv6 by EtherType, then TCP (or ICMPv6).
   check_ethernet(data, size);
   check_checksum(data, size);
   if (size >= EthernetHeader::kSize) {
@@ -242,12 +274,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     switch (load_be16(data + 12)) {
       case kEtherTypeArp: check_arp(l3, l3_len); break;
       case kEtherTypeIpv4: check_ipv4(l3, l3_len, split); break;
+      case kEtherTypeIpv6: check_ipv6(l3, l3_len, split); break;
       default: break;
     }
   }
   // Each parser on the raw bytes as well.
   check_arp(data, size);
   check_ipv4(data, size, split);
+  check_ipv6(data, size, split);
   check_tcp(data, size, split);
   check_tcp_options(data, size);
   return 0;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/scapy_frames.hpp"
+#include "hex_bytes.hpp"
 #include "synwave/byte_order.hpp"
 #include "synwave/checksum.hpp"
 #include "synwave/wire/arp.hpp"
@@ -30,28 +31,11 @@ void PrintTo(const ScapyFrame& f, std::ostream* os) { *os << f.name; }
 namespace synwave {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using test::Bytes;
+using test::exact_copy;
+using test::from_hex;
 using test::scapy::kFrames;
 using test::scapy::ScapyFrame;
-
-Bytes from_hex(const std::string& hex) {
-  auto nibble = [](char c) -> std::uint8_t {
-    if (c >= '0' && c <= '9') return static_cast<std::uint8_t>(c - '0');
-    return static_cast<std::uint8_t>(c - 'a' + 10);
-  };
-  Bytes out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  return out;
-}
-
-// A copy in a heap block of exactly n bytes (n may be 0): any read past it is caught by ASan.
-std::unique_ptr<std::uint8_t[]> exact_copy(const std::uint8_t* p, std::size_t n) {
-  if (n > 65536) std::abort();  // frames are small; also bounds n for GCC 12's -Wstringop-overflow
-  auto block = std::make_unique<std::uint8_t[]>(n);
-  std::copy(p, p + n, block.get());
-  return block;
-}
 
 MacAddr mac(std::array<std::uint8_t, 6> bytes) { return MacAddr{bytes}; }
 

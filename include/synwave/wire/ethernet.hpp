@@ -47,6 +47,7 @@ struct MacAddr {
 
 inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
 inline constexpr std::uint16_t kEtherTypeArp = 0x0806;
+inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
 
 struct EthernetHeader {
   static constexpr std::size_t kSize = 14;
