@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,42 @@ TEST(ToeplitzVsDpdk, Random52ByteKey_EqualsRteSoftrssAndRteSoftrssBe_OnRandomTup
   std::mt19937 rng(52);
   for (auto& b : key) b = static_cast<std::uint8_t>(rng());
   expect_matches_softrss(key.data(), key.size(), 2);
+}
+
+// rte_softrss's IPv6 input: RTE_THASH_V6_L4_LEN words in CPU order, each address as four words
+// (what rte_thash_load_v6_addrs makes of a header), then the ports as in the IPv4 tuple.
+std::uint32_t softrss_v6(const std::uint8_t* key, const ToeplitzHasherIpv6::Address& src,
+                         const ToeplitzHasherIpv6::Address& dst, std::uint16_t src_port, std::uint16_t dst_port) {
+  std::array<std::uint32_t, RTE_THASH_V6_L4_LEN> words{};
+  for (std::size_t i = 0; i < 4; ++i) {
+    words[i] = (std::uint32_t{src[4 * i]} << 24) | (std::uint32_t{src[4 * i + 1]} << 16) |
+               (std::uint32_t{src[4 * i + 2]} << 8) | src[4 * i + 3];
+    words[4 + i] = (std::uint32_t{dst[4 * i]} << 24) | (std::uint32_t{dst[4 * i + 1]} << 16) |
+                   (std::uint32_t{dst[4 * i + 2]} << 8) | dst[4 * i + 3];
+  }
+  words[8] = (std::uint32_t{src_port} << 16) | dst_port;
+  return rte_softrss(words.data(), RTE_THASH_V6_L4_LEN, key);
+}
+
+TEST(ToeplitzVsDpdk, Ipv6_DefaultAnd52ByteKeys_EqualRteSoftrss_OnRandomTuples) {
+  alignas(4) std::array<std::uint8_t, 52> long_key{};
+  std::mt19937 key_rng(6);
+  for (auto& b : long_key) b = static_cast<std::uint8_t>(key_rng());
+  for (const std::span<const std::uint8_t> key : {std::span<const std::uint8_t>(kDpdkDefaultKey),
+                                                   std::span<const std::uint8_t>(long_key)}) {
+    const ToeplitzHasherIpv6 hasher(key);
+    std::mt19937_64 rng(key.size());
+    for (int i = 0; i < kTuples / 4; ++i) {
+      ToeplitzHasherIpv6::Address src;
+      ToeplitzHasherIpv6::Address dst;
+      for (auto& b : src) b = static_cast<std::uint8_t>(rng());
+      for (auto& b : dst) b = static_cast<std::uint8_t>(rng());
+      const auto src_port = static_cast<std::uint16_t>(rng());
+      const auto dst_port = static_cast<std::uint16_t>(rng());
+      ASSERT_EQ(hasher.hash(src, dst, src_port, dst_port), softrss_v6(key.data(), src, dst, src_port, dst_port))
+          << "key " << key.size() << " tuple " << i;
+    }
+  }
 }
 
 TEST(ToeplitzVsDpdk, ChosenPorts_ReplyOnOurQueue_ByRteSoftrss) {

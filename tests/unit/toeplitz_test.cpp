@@ -1,5 +1,6 @@
 #include "synwave/toeplitz.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -116,6 +117,82 @@ TEST(Toeplitz, KeyShorterThanTheTupleNeedsOrLongerThanAnyNic_IsRefused) {
   const std::vector<std::uint8_t> too_long(53, 0x6d);
   EXPECT_THROW(ToeplitzHasher{too_short}, std::invalid_argument);
   EXPECT_THROW(ToeplitzHasher{too_long}, std::invalid_argument);
+}
+
+using Ipv6 = ToeplitzHasherIpv6::Address;
+
+Ipv6 ipv6(const char* text) {
+  Ipv6 a{};
+  EXPECT_EQ(inet_pton(AF_INET6, text, a.data()), 1) << text;
+  return a;
+}
+
+struct Ipv6Vector {
+  const char* dst;
+  const char* src;
+  std::uint16_t dst_port;
+  std::uint16_t src_port;
+  std::uint32_t ipv6_only;
+  std::uint32_t ipv6_tcp;
+};
+
+// The IPv6 table of the same section of Microsoft's specification (and DPDK's test_thash.c).
+constexpr std::array<Ipv6Vector, 3> kMicrosoftIpv6Vectors = {{
+    {"3ffe:2501:200:3::1", "3ffe:2501:200:1fff::7", 1766, 2794, 0x2cc18cd5, 0x40207d3d},
+    {"ff02::1", "3ffe:501:8::260:97ff:fe40:efab", 4739, 14230, 0x0f0c461c, 0xdde51bbf},
+    {"fe80::200:f8ff:fe21:67cf", "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 38024, 44251, 0x4b61e985, 0x02d1feef},
+}};
+
+std::array<std::uint8_t, kToeplitzIpv6TcpInputBytes> wire_tuple6(const Ipv6& src, const Ipv6& dst, std::uint16_t src_port,
+                                                                 std::uint16_t dst_port) {
+  std::array<std::uint8_t, kToeplitzIpv6TcpInputBytes> t{};
+  std::copy(src.begin(), src.end(), t.begin());
+  std::copy(dst.begin(), dst.end(), t.begin() + 16);
+  t[32] = static_cast<std::uint8_t>(src_port >> 8);
+  t[33] = static_cast<std::uint8_t>(src_port);
+  t[34] = static_cast<std::uint8_t>(dst_port >> 8);
+  t[35] = static_cast<std::uint8_t>(dst_port);
+  return t;
+}
+
+TEST(ToeplitzIpv6, MicrosoftVectors_MatchTheSpecification) {
+  const ToeplitzHasherIpv6 hasher(kMicrosoftKey);
+  for (const Ipv6Vector& v : kMicrosoftIpv6Vectors) {
+    const Ipv6 src = ipv6(v.src);
+    const Ipv6 dst = ipv6(v.dst);
+    EXPECT_EQ(hasher.hash(src, dst, v.src_port, v.dst_port), v.ipv6_tcp) << v.src;
+    EXPECT_EQ(hasher.hash_addresses(src, dst), v.ipv6_only) << v.src;
+    const auto tuple = wire_tuple6(src, dst, v.src_port, v.dst_port);
+    EXPECT_EQ(toeplitz_hash_bitwise(kMicrosoftKey, tuple), v.ipv6_tcp);
+    EXPECT_EQ(toeplitz_hash_bitwise(kMicrosoftKey, std::span(tuple).first(32)), v.ipv6_only);
+  }
+}
+
+TEST(ToeplitzIpv6, Tables_AgreeWithBitwiseReference_AndSplitForm_ForRandomKeysAndTuples) {
+  std::mt19937_64 rng(20261205);
+  for (const std::size_t key_size : {std::size_t{40}, std::size_t{52}}) {
+    std::vector<std::uint8_t> key(key_size);
+    for (auto& b : key) b = static_cast<std::uint8_t>(rng());
+    const ToeplitzHasherIpv6 hasher(key);
+    for (int i = 0; i < 5000; ++i) {
+      Ipv6 src;
+      Ipv6 dst;
+      for (auto& b : src) b = static_cast<std::uint8_t>(rng());
+      for (auto& b : dst) b = static_cast<std::uint8_t>(rng());
+      const auto src_port = static_cast<std::uint16_t>(rng());
+      const auto dst_port = static_cast<std::uint16_t>(rng());
+      const std::uint32_t full = hasher.hash(src, dst, src_port, dst_port);
+      ASSERT_EQ(full, toeplitz_hash_bitwise(key, wire_tuple6(src, dst, src_port, dst_port))) << key_size << " " << i;
+      ASSERT_EQ(hasher.hash_addresses(src, dst) ^ hasher.hash_src_port(src_port) ^ hasher.hash_dst_port(dst_port), full);
+    }
+  }
+}
+
+TEST(ToeplitzIpv6, KeyShorterThanFortyBytes_IsRefused) {
+  const std::vector<std::uint8_t> ipv4_sized(16, 0x6d);
+  EXPECT_THROW(ToeplitzHasherIpv6{ipv4_sized}, std::invalid_argument);
+  EXPECT_THROW(ToeplitzHasherIpv6{std::vector<std::uint8_t>(39, 0x6d)}, std::invalid_argument);
+  EXPECT_NO_THROW(ToeplitzHasherIpv6{kMicrosoftKey});
 }
 
 // 128 entries round-robin over 4 queues: what DPDK drivers program by default.
