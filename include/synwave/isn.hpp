@@ -5,7 +5,9 @@
 // get increasing ISNs (old duplicates stay out of the new window, RFC 9293 §3.4.1), while F,
 // a keyed PRF of the 4-tuple, keeps an off-path attacker from predicting the ISN of a
 // connection it cannot observe. F is SipHash-2-4, as in Linux's secure_tcp_seq().
+#include <array>
 #include <cstdint>
+#include <cstring>
 
 #include "synwave/siphash.hpp"
 #include "synwave/time.hpp"
@@ -31,6 +33,14 @@ class IsnGenerator {
     return timer + tuple_offset(local_ip, local_port, remote_ip, remote_port);
   }
 
+  // The same over an IPv6 tuple (RFC 6528 §3 is family-neutral): addresses in network order.
+  [[nodiscard]] std::uint32_t isn(const std::array<std::uint8_t, 16>& local_ip, std::uint16_t local_port,
+                                  const std::array<std::uint8_t, 16>& remote_ip, std::uint16_t remote_port,
+                                  TimeNs now) const noexcept {
+    const auto timer = static_cast<std::uint32_t>(now / kTickNs);
+    return timer + tuple_offset(local_ip, local_port, remote_ip, remote_port);
+  }
+
  private:
   // Keeps F distinct from any other 16-byte SipHash input that might share this secret
   // (for instance a SYN-cookie hash over the same tuple).
@@ -43,6 +53,23 @@ class IsnGenerator {
     const std::uint64_t ports =
         (kDomainTag << 32) | (std::uint64_t{local_port} << 16) | remote_port;
     return static_cast<std::uint32_t>(siphash24_words(secret_, addresses, ports));
+  }
+
+  // F over 40 bytes: the tag, both addresses, both ports. Its own tag, so no IPv6 tuple can hash
+  // as an IPv4 one does.
+  static constexpr std::uint32_t kDomainTagIpv6 = 0x49534e36;  // "ISN6"
+
+  [[nodiscard]] std::uint32_t tuple_offset(const std::array<std::uint8_t, 16>& local_ip, std::uint16_t local_port,
+                                           const std::array<std::uint8_t, 16>& remote_ip,
+                                           std::uint16_t remote_port) const noexcept {
+    std::uint8_t input[40];
+    const std::uint32_t tag = kDomainTagIpv6;
+    std::memcpy(input, &tag, 4);
+    std::memcpy(input + 4, local_ip.data(), 16);
+    std::memcpy(input + 20, remote_ip.data(), 16);
+    std::memcpy(input + 36, &local_port, 2);
+    std::memcpy(input + 38, &remote_port, 2);
+    return static_cast<std::uint32_t>(siphash24(secret_, input, sizeof input));
   }
 
   SipKey secret_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <set>
 
@@ -124,6 +125,39 @@ TEST(IsnGenerator, AtTimeZero_IsnIsKeyedHashOfTuple) {
                               kTuple.remote_port;
   EXPECT_EQ(isn_of(generator, kTuple, 0),
             static_cast<std::uint32_t>(siphash24_words(kSecret, addresses, ports)));
+}
+
+// IPv6 tuples: 2001:db8::1 port 80 <- 2001:db8::2 port 40000.
+using Ipv6 = std::array<std::uint8_t, 16>;
+constexpr Ipv6 kLocal6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+constexpr Ipv6 kRemote6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+TEST(IsnGeneratorIpv6, SameTuple_AdvancesOncePer4MicrosecondsLikeIpv4) {
+  const IsnGenerator generator(kSecret);
+  const std::uint32_t at0 = generator.isn(kLocal6, 80, kRemote6, 40000, 0);
+  EXPECT_EQ(generator.isn(kLocal6, 80, kRemote6, 40000, 0), at0);
+  EXPECT_EQ(generator.isn(kLocal6, 80, kRemote6, 40000, IsnGenerator::kTickNs - 1), at0);
+  EXPECT_EQ(generator.isn(kLocal6, 80, kRemote6, 40000, 250 * IsnGenerator::kTickNs), at0 + 250);
+}
+
+TEST(IsnGeneratorIpv6, EveryAddressByteAndPortCounts) {
+  const IsnGenerator generator(kSecret);
+  const TimeNs now = 5 * kSecond;
+  const std::uint32_t base = generator.isn(kLocal6, 80, kRemote6, 40000, now);
+  std::set<std::uint32_t> seen{base};
+  for (std::size_t i = 0; i < 16; ++i) {
+    Ipv6 local = kLocal6;
+    local[i] ^= 0x80;
+    Ipv6 remote = kRemote6;
+    remote[i] ^= 0x01;
+    EXPECT_TRUE(seen.insert(generator.isn(local, 80, kRemote6, 40000, now)).second) << "local byte " << i;
+    EXPECT_TRUE(seen.insert(generator.isn(kLocal6, 80, remote, 40000, now)).second) << "remote byte " << i;
+  }
+  EXPECT_TRUE(seen.insert(generator.isn(kLocal6, 81, kRemote6, 40000, now)).second);
+  EXPECT_TRUE(seen.insert(generator.isn(kLocal6, 80, kRemote6, 40001, now)).second);
+  // Swapping the ends is another connection.
+  EXPECT_TRUE(seen.insert(generator.isn(kRemote6, 40000, kLocal6, 80, now)).second);
+  EXPECT_NE(IsnGenerator(SipKey{kSecret.k0 ^ 1, kSecret.k1}).isn(kLocal6, 80, kRemote6, 40000, now), base);
 }
 
 }  // namespace
