@@ -183,21 +183,24 @@ std::string render_metrics(const RunState& s, const std::string& run_id) {
     e.sample("synwave_lcore_longest_pass_seconds", lcore_label(s.lcores[i]),
              static_cast<double>(snaps[i].worker.longest_pass_us) / 1e6);
   }
-  // The rest of the data plane's counters, whatever WorkerCounters holds.
+  // The rest of the data plane's counters, whatever WorkerCounters holds (the four above aside).
   std::vector<std::string_view> dataplane_names;
-  dpdk::WorkerCounters{}.for_each([&](std::string_view name, std::uint64_t) {
-    if (name != "loop_cycles" && name != "busy_cycles_server" && name != "busy_cycles_client" && name != "longest_pass_us") {
-      dataplane_names.push_back(name);
-    }
-  });
-  for (const std::string_view n : dataplane_names) {
-    const std::string name = "synwave_dataplane_" + std::string(n) + "_total";
-    e.family(name, "counter", "data-plane event outside the engine (report: data_plane." + std::string(n) + ")");
-    for (std::size_t i = 0; i < snaps.size(); ++i) {
-      snaps[i].worker.for_each([&](std::string_view m, std::uint64_t v) {
-        if (m == n) e.sample(name, lcore_label(s.lcores[i]), v);
-      });
-    }
+  std::vector<std::vector<std::uint64_t>> dataplane_values(snaps.size());
+  for (std::size_t i = 0; i < snaps.size(); ++i) {
+    snaps[i].worker.for_each([&](std::string_view name, std::uint64_t v) {
+      if (name == "loop_cycles" || name == "busy_cycles_server" || name == "busy_cycles_client" ||
+          name == "longest_pass_us") {
+        return;
+      }
+      if (i == 0) dataplane_names.push_back(name);
+      dataplane_values[i].push_back(v);
+    });
+  }
+  for (std::size_t k = 0; k < dataplane_names.size(); ++k) {
+    const std::string n(dataplane_names[k]);
+    const std::string name = "synwave_dataplane_" + n + "_total";
+    e.family(name, "counter", "data-plane event outside the engine (report: data_plane." + n + ")");
+    for (std::size_t i = 0; i < snaps.size(); ++i) e.sample(name, lcore_label(s.lcores[i]), dataplane_values[i][k]);
   }
 
   if (s.plan->options.mode == Mode::kFlood) {
@@ -257,8 +260,10 @@ int serve_metrics(mg_connection* conn, void* data) {
     if (impl.state != nullptr) {
       body = render_metrics(*impl.state, impl.run_id);
     } else {
-      body = "# HELP synwave_info 1 while synwave runs\n# TYPE synwave_info gauge\nsynwave_info{run=\"" +
-             escape_label(impl.run_id) + "\"} 1\n";
+      Exposition e(impl.run_id);  // before the run starts: only that it is there
+      e.family("synwave_info", "gauge", "1 while synwave runs");
+      e.sample("synwave_info", "", std::uint64_t{1});
+      body = e.take();
     }
   }
   mg_send_http_ok(conn, "text/plain; version=0.0.4; charset=utf-8", static_cast<long long>(body.size()));

@@ -341,8 +341,6 @@ nlohmann::json effective_config(const RunPlan& plan) {
     j["backlog"] = o.backlog;
     j["accept_rate"] = o.accept_rate;
     j["abort_on_overflow"] = o.abort_on_overflow;
-  }
-  if (o.mode != Mode::kClient) {
     j["listen"] = plan.server.listen_ports;
     const WorkloadKind k = plan.server.workload.kind;
     j["server_workload"] = k == WorkloadKind::kHttp ? "http" : k == WorkloadKind::kRaw ? "raw" : "none";

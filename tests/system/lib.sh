@@ -432,11 +432,19 @@ sw_tcpdump_stop() {
 
 # sw_refuse PATTERN ARGS...: runs synwave ARGS (no namespace needed: it must stop before any
 # port), expects exit 2 and one line on stderr matching PATTERN.
-sw_refuse() {
-  local pattern="$1"
-  shift
+sw_refuse() { sw_refuse_in "" "$@"; }
+
+# sw_refuse_in NAMESPACE PATTERN ARGS...: the same inside a namespace (a refusal that depends on
+# the network there, such as a --metrics port already taken).
+sw_refuse_in() {
+  local ns="$1" pattern="$2"
+  shift 2
   local status=0
-  "$SYNWAVE" "$@" >"$SW_WORKDIR/out" 2>"$SW_WORKDIR/err" || status=$?
+  if [[ -n "$ns" ]]; then
+    ip netns exec "$ns" "$SYNWAVE" "$@" >"$SW_WORKDIR/out" 2>"$SW_WORKDIR/err" || status=$?
+  else
+    "$SYNWAVE" "$@" >"$SW_WORKDIR/out" 2>"$SW_WORKDIR/err" || status=$?
+  fi
   [[ $status -eq 2 && "$(grep -c . "$SW_WORKDIR/err")" -eq 1 ]] && grep -Eq -- "$pattern" "$SW_WORKDIR/err" ||
     { cat "$SW_WORKDIR/err" >&2; sw_fail "expected exit 2 and one line matching /$pattern/ (got $status)"; }
   sw_ok "$(cat "$SW_WORKDIR/err")"
