@@ -101,7 +101,19 @@ namespace synwave {
   X(drop_pool_full, "new connection refused: no free connection record")                 \
   X(drop_syn_shed_pool, "SYNs dropped unprocessed: the record pool was at its shed watermark") \
   X(drop_syn_shed_busy, "SYNs dropped unprocessed: the lcore was saturated (rx bursts kept coming full)") \
-  X(drop_data_after_close, "data received after our side was done reading")
+  X(drop_data_after_close, "data received after our side was done reading")              \
+  X(rx_ipv6_segments, "IPv6 TCP segments for one of our addresses, checksum good")         \
+  X(nd_solicitations_received, "Neighbor Solicitations for one of our IPv6 addresses")     \
+  X(nd_advertisements_sent, "Neighbor Advertisements we sent")                             \
+  X(nd_solicitations_sent, "Neighbor Solicitations we sent to resolve a neighbour")        \
+  X(nd_advertisements_received, "Neighbor Advertisements learnt")                          \
+  X(icmpv6_echo_replies_sent, "ICMPv6 echo replies we sent")                               \
+  X(drop_ipv6_malformed, "drop: IPv6 header or extension headers malformed or truncated") \
+  X(drop_ipv6_fragment, "drop: IPv6 fragment (no reassembly by design)")                  \
+  X(drop_ipv6_digest_collision, "drop: IPv6 source whose flow-key digest another source's tuple holds") \
+  X(drop_icmpv6_malformed, "drop: ICMPv6 truncated, bad checksum, or invalid Neighbor Discovery") \
+  X(drop_icmpv6_ignored, "drop: ICMPv6 we do not answer (router advertisements, errors, ...)") \
+  X(drop_nd_not_for_us, "drop: Neighbor Solicitation for an address we do not own")
 
 struct Counters {
 #define SYNWAVE_COUNTER_FIELD(name, desc) std::uint64_t name = 0;

@@ -4,6 +4,7 @@
 // after construction.
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@
 #include "synwave/time.hpp"
 #include "synwave/time_wait_table.hpp"
 #include "synwave/timer_wheel.hpp"
+#include "synwave/wire/ipv4.hpp"
+#include "synwave/wire/ipv6.hpp"
 #include "synwave/wire/tcp.hpp"
 
 namespace synwave {
@@ -90,8 +93,37 @@ class Engine {
   }
   // Is ip one of our addresses?
   [[nodiscard]] bool is_local_address(std::uint32_t ip) const {
-    return ip == config_.local_ip || ip - config_.source_ip_first < config_.source_ip_count;
+    return (ip == config_.local_ip && ip != 0) || ip - config_.source_ip_first < config_.source_ip_count;
   }
+
+  // IPv6 (config().local_ip6 set). An IPv6 tuple has a FlowKey like an IPv4 one, so both
+  // families share the flow table, the records and every path after the lookup: its local
+  // address is a handle (1 + the address's index among ours), below 2^24, where no IPv4 address
+  // of ours can be (0.0.0.0/8 is "this network", RFC 1122 §3.2.1.3); its remote address a keyed
+  // 32-bit digest, the full address kept beside the record (remote_ip6) and compared on each
+  // lookup. An IPv4 record is thus unchanged; an IPv6 one costs 16 bytes more, beside it.
+  static constexpr std::uint32_t kIpv6Handles = 1u << 24;
+  [[nodiscard]] static bool is_ipv6(const FlowKey& key) { return key.local_ip < kIpv6Handles; }
+  OpenResult open(const Ipv6Addr& remote_ip, std::uint16_t remote_port, const Ipv6Addr& local_ip,
+                  std::uint16_t local_port, TimeNs now);
+  OpenResult open(const Ipv6Addr& remote_ip, std::uint16_t remote_port, std::uint16_t local_port, TimeNs now) {
+    return open(remote_ip, remote_port, config_.local_ip6, local_port, now);
+  }
+  [[nodiscard]] bool resolve_next_hop(const Ipv6Addr& remote_ip, TimeNs now) {
+    set_now(now);
+    return next_hop_mac6(remote_ip, now_) != nullptr;
+  }
+  // 1 + the index of ip among our IPv6 addresses (local_ip6, then the source range); 0: not ours.
+  [[nodiscard]] std::uint32_t local_handle(const Ipv6Addr& ip) const;
+  [[nodiscard]] bool is_local_address(const Ipv6Addr& ip) const { return local_handle(ip) != 0; }
+  // The FlowKey of an IPv6 tuple (for find() and state_of()); local must be one of ours.
+  [[nodiscard]] FlowKey flow_key(const Ipv6Addr& local, const Ipv6Addr& remote, std::uint16_t local_port,
+                                 std::uint16_t remote_port) const {
+    return FlowKey{local_handle(local), remote_digest(remote), local_port, remote_port};
+  }
+  // The addresses of an IPv6 connection's record.
+  [[nodiscard]] const Ipv6Addr& local_ip6(const FlowKey& key) const { return local6_[key.local_ip - 1]; }
+  [[nodiscard]] const Ipv6Addr& remote_ip6(std::uint32_t conn) const { return conn_remote6_[conn]; }
   // User calls of RFC 9293 §3.10 for the kManual workload (and tests). False if conn is not open.
   bool send(std::uint32_t conn, std::uint32_t bytes, TimeNs now);
   bool close(std::uint32_t conn, TimeNs now);
@@ -183,11 +215,35 @@ class Engine {
   // engine.cpp: dispatch, ARP, listener, stray segments, timers, record lifetime.
   bool input_frame(Frame& frame, TimeNs now);  // input() but for the cookies set aside
   bool input_arp(Frame& frame, const EthernetHeader& eth);
+  // Both set up rx_ and start current_rx_ (begin_rx) and find the tuple's kind (dispatch_tcp).
   bool input_ipv4(Frame& frame);  // the Ethernet header is in rx_->eth
+  bool input_ipv6(Frame& frame);
+  bool input_icmpv6(Frame& frame, const std::uint8_t* msg, std::uint32_t len);
+  template <bool kIpv6>
+  void dispatch_tcp(RxContext& rx);
+  // The flow key of an IPv6 frame, for the prefetch of its slot (peek_flow_key's IPv6 twin).
+  [[nodiscard]] bool peek_flow_key6(const Frame& f, FlowKey& key) const;
+  // The remote IPv6 address held for a flow-table value (a record or a half-open entry; a
+  // TIME-WAIT entry keeps none: nullptr).
+  [[nodiscard]] const Ipv6Addr* remote_ip6_of(std::uint32_t value) const;
+  // A keyed 32-bit digest (NH, RFC 4418 §5.2.2's inner hash: a flood cannot aim collisions
+  // without the key; a collision is caught by the full-address check anyway).
+  [[nodiscard]] std::uint32_t remote_digest(const Ipv6Addr& a) const {
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+    std::memcpy(&high, a.data(), 8);
+    std::memcpy(&low, a.data() + 8, 8);
+    const auto lane = [](std::uint64_t word, std::uint64_t k0, std::uint64_t k1) {
+      return std::uint64_t{static_cast<std::uint32_t>(word + k0)} * static_cast<std::uint32_t>((word >> 32) + k1);
+    };
+    const std::uint64_t h = lane(high, digest_key_[0], digest_key_[1]) + lane(low, digest_key_[2], digest_key_[3]);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+  }
   void listen_input(RxContext& rx, std::uint32_t listener);
   void closed_input(RxContext& rx);
+  // remote6: an IPv6 tuple's remote address (nullptr for IPv4).
   std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
-                                  bool flow_exists = false);
+                                  const Ipv6Addr* remote6, bool flow_exists = false);
   void free_connection(std::uint32_t id, bool erase_flow = true);
   // Records in use, and those promised to half-open entries (each takes one when its handshake
   // completes), have reached the shed watermark.
@@ -226,8 +282,19 @@ class Engine {
   void rearm_timer(std::uint32_t id);
   [[nodiscard]] const MacAddr* next_hop_mac(std::uint32_t ip, TimeNs now);
   void send_arp_request(std::uint32_t target_ip);
+  [[nodiscard]] const MacAddr* next_hop_mac6(const Ipv6Addr& ip, TimeNs now);
+  void send_neighbor_solicitation(const Ipv6Addr& target);
+  [[nodiscard]] bool is_on_link(const Ipv6Addr& ip) const;
+  // A connection opened by open(): both families after their checks.
+  OpenResult open_key(const FlowKey& key, const MacAddr& mac, const Ipv6Addr* remote6);
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
   [[nodiscard]] int listener_of(std::uint16_t port) const;  // -1 when not listening
+  // The MSS we offer and send at most, and the peer's when its SYN gave none (RFC 9293 §3.7.1),
+  // by family: an IPv6 header is 20 bytes longer.
+  [[nodiscard]] std::uint16_t our_mss(const FlowKey& key) const {
+    return is_ipv6(key) ? static_cast<std::uint16_t>(our_mss_ - (Ipv6Header::kSize - Ipv4Header::kMinSize)) : our_mss_;
+  }
+  [[nodiscard]] static std::uint16_t default_mss(const FlowKey& key) { return is_ipv6(key) ? kDefaultMss6 : kDefaultMss; }
   [[nodiscard]] std::uint32_t now_us() const { return now_us_; }
   // The clock only moves forward; its microsecond and millisecond readings are kept with it, since
   // the paths read them several times per segment and each is a 64-bit division.
@@ -253,7 +320,7 @@ class Engine {
   void send_cookie_synack(RxContext& rx);
   // The cookie SYN-ACKs send_cookie_synack() set aside, their MACs computed together, out.
   void finish_cookie_synacks();
-  void emit_synack(const SynAckFields& f);
+  void emit_synack(const SynAckFields& f, const Ipv6Addr* remote6);
   Frame* take_synack_frame();  // take_tx_frame(), nullptr (counted) when none fits a SYN-ACK
   void half_open_timeout(std::uint32_t idx);
   void free_half_open(std::uint32_t idx, bool erase_flow);
@@ -302,6 +369,7 @@ class Engine {
   struct SegmentOut {
     const MacAddr* dst_mac;
     FlowKey key;
+    const Ipv6Addr* remote6;  // an IPv6 key's remote address (nullptr for IPv4)
     SeqNum seq;
     SeqNum ack;
     std::uint8_t flags;
@@ -342,8 +410,18 @@ class Engine {
   // than through f: written into f just before, they would be read back by the descriptor's copy
   // with wider loads, which the store buffer cannot forward (a stall per frame, measured).
   void queue_tx(const Frame& f, std::uint16_t len, std::uint16_t flags);
+  // Writes the Ethernet and IP headers of a TCP segment of tcp_len bytes for key's family; returns
+  // where the TCP header starts.
+  std::size_t write_tcp_frame_headers(std::uint8_t* p, const MacAddr& dst, const FlowKey& key, const Ipv6Addr* remote6,
+                                      std::size_t tcp_len);
+  [[gnu::cold, gnu::noinline]] std::size_t write_ipv6_frame_headers(std::uint8_t* p, const MacAddr& dst,
+                                                                    const FlowKey& key, const Ipv6Addr& remote6,
+                                                                    std::size_t tcp_len);
+  [[gnu::cold, gnu::noinline]] std::uint16_t finish_tcp_frame6(std::uint8_t* tcp, const FlowKey& key,
+                                                               const Ipv6Addr& remote6, std::uint16_t tcp_len,
+                                                               std::uint64_t segment_sum);
   // Writes the TCP checksum (or, offloaded, the pseudo-header sum); returns the frame's tx flags.
-  [[nodiscard]] std::uint16_t finish_tcp_frame(Frame& f, std::uint32_t src_ip, std::uint32_t dst_ip,
+  [[nodiscard]] std::uint16_t finish_tcp_frame(std::uint8_t* tcp, const FlowKey& key, const Ipv6Addr* remote6,
                                                std::uint16_t tcp_len, std::uint64_t segment_sum);
   // Writes bytes [offset, offset + len) of the connection's stream to dst; returns their checksum
   // sum (0 when checksums are offloaded).
@@ -405,6 +483,13 @@ class Engine {
   TimeNs accept_refilled_at_ = 0;
   NeighborCache neighbors_;
   IsnGenerator isn_;
+  // IPv6: our addresses (a key's handle - 1), the remote address of each record and half-open
+  // entry (empty without IPv6), the digest's key, the neighbours.
+  std::vector<Ipv6Addr> local6_;
+  std::vector<Ipv6Addr> conn_remote6_;
+  std::vector<Ipv6Addr> half_open_remote6_;
+  std::array<std::uint64_t, 4> digest_key_{};
+  NeighborCache6 neighbors6_;
   std::uint32_t listen_count_ = 0;
   std::uint32_t shed_watermark_ = 0;
   bool saturated_ = false;
@@ -483,6 +568,8 @@ class Engine {
 
   SynAckTemplates synack_;  // ~0.9 KiB, one frame per option layout
   SynAckTemplates syn_;     // a client's SYN, the same way
+  SynAckTemplates synack6_;  // the same over IPv6
+  SynAckTemplates syn6_;
   std::uint8_t syn_options_ = 0;  // what our SYN offers (synack_options bits), from the configuration
 
   // Cookie SYN-ACKs of the current burst, their frames taken, waiting for their MACs. The three
@@ -494,6 +581,7 @@ class Engine {
     std::array<SynAckFields, kMax> fields{};  // all but seq; dst_mac points into macs
     std::array<MacAddr, kMax> macs{};
     std::array<std::uint8_t, kMax> mss_index{};
+    std::array<Ipv6Addr, kMax> remote6{};  // IPv6 tuples' remote addresses
     alignas(64) std::array<std::uint64_t, kMax> addresses{};
     alignas(64) std::array<std::uint64_t, kMax> ports_isn{};
     alignas(64) std::array<std::uint64_t, kMax> context{};

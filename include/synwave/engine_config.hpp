@@ -7,12 +7,18 @@
 #include "synwave/syn_cookie.hpp"
 #include "synwave/time.hpp"
 #include "synwave/wire/ethernet.hpp"
+#include "synwave/wire/ipv6.hpp"
 #include "synwave/workload.hpp"
 
 namespace synwave {
 
 struct StaticNeighbor {
   std::uint32_t ip = 0;  // host order
+  MacAddr mac;
+};
+
+struct StaticNeighbor6 {
+  Ipv6Addr ip{};
   MacAddr mac;
 };
 
@@ -32,7 +38,19 @@ struct EngineConfig {
   std::uint32_t gateway = 0;  // 0: none, off-subnet peers are unreachable
   std::vector<StaticNeighbor> neighbors;
   std::uint32_t neighbor_cache_size = 1024;
-  bool answer_arp = true;  // false on all lcores but one when a dispatcher copies ARP to each
+  // Answer ARP requests and Neighbor Solicitations: false on all lcores but one when a dispatcher
+  // copies them to each.
+  bool answer_arp = true;
+
+  // IPv6 (RFC 8200), beside IPv4 or instead of it. With local_ip6 set the engine answers Neighbor
+  // Discovery and TCP for it (a dual-stack server when local_ip is set too; local_ip 0: IPv6
+  // only); unspecified: the engine speaks IPv4 only and keeps no IPv6 tables.
+  Ipv6Addr local_ip6{};
+  std::uint8_t prefix_len6 = 64;
+  Ipv6Addr source_ip6_first{};        // more IPv6 addresses we own (a client's source range):
+  std::uint32_t source_ip6_count = 0;  //   the first, its last 32 bits counted up, count in all
+  Ipv6Addr gateway6{};                 // unspecified: none, off-link peers are unreachable
+  std::vector<StaticNeighbor6> neighbors6;
 
   // Listening ports (server side); empty for a pure client.
   std::vector<std::uint16_t> listen_ports;

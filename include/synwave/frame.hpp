@@ -14,6 +14,7 @@ inline constexpr std::uint16_t kRxRssHash = 1u << 2;   // rss_hash is valid
 // Transmit side: what the NIC must complete (the core left pseudo-header sums in place).
 inline constexpr std::uint16_t kTxIpChecksum = 1u << 8;
 inline constexpr std::uint16_t kTxTcpChecksum = 1u << 9;
+inline constexpr std::uint16_t kTxIpv6 = 1u << 10;  // with kTxTcpChecksum: the IP header is IPv6
 }  // namespace frame_flags
 
 struct Frame {

@@ -1,23 +1,44 @@
 #pragma once
-// IPv4 → MAC for the next hop (RFC 826). Fixed size, open addressing over a short probe window;
-// when the window is full the home slot is overwritten, so a flood of new sources can churn the
-// cache but never grow it. Static entries (from the configuration) are never overwritten.
+// Next hop address → MAC, for IPv4 (ARP, RFC 826) and IPv6 (Neighbor Discovery, RFC 4861 §7.3)
+// alike: one design, instantiated per address type. Fixed size, open addressing over a short
+// probe window; when the window is full the home slot is overwritten, so a flood of new sources
+// can churn the cache but never grow it. Static entries (from the configuration) are never
+// overwritten.
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "synwave/time.hpp"
 #include "synwave/wire/ethernet.hpp"
+#include "synwave/wire/ipv6.hpp"
 
 namespace synwave {
 
-class NeighborCache {
+namespace neighbor_detail {
+// A 32-bit digest of an address for the home slot (the cache's own; no secret needed: a
+// colliding flood only churns the dynamic entries of one window).
+[[nodiscard]] inline std::uint32_t digest(std::uint32_t ip) { return ip; }
+[[nodiscard]] inline std::uint32_t digest(const Ipv6Addr& ip) {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  std::memcpy(&high, ip.data(), 8);
+  std::memcpy(&low, ip.data() + 8, 8);
+  const std::uint64_t mixed = (high * 0x9e3779b97f4a7c15ull) ^ low;
+  return static_cast<std::uint32_t>(mixed ^ (mixed >> 32));
+}
+[[nodiscard]] inline bool is_unset(std::uint32_t ip) { return ip == 0; }
+[[nodiscard]] inline bool is_unset(const Ipv6Addr& ip) { return is_unspecified(ip); }
+}  // namespace neighbor_detail
+
+template <class Address>
+class BasicNeighborCache {
  public:
-  explicit NeighborCache(std::uint32_t capacity) : entries_(round_up_pow2(capacity < 8 ? 8 : capacity)) {
+  explicit BasicNeighborCache(std::uint32_t capacity) : entries_(round_up_pow2(capacity < 8 ? 8 : capacity)) {
     mask_ = static_cast<std::uint32_t>(entries_.size() - 1);
   }
 
   // Returns nullptr when ip is unknown.
-  [[nodiscard]] const MacAddr* find(std::uint32_t ip) const {
+  [[nodiscard]] const MacAddr* find(const Address& ip) const {
     for (std::uint32_t i = 0, s = home(ip); i < kProbe; ++i, s = (s + 1) & mask_) {
       const Entry& e = entries_[s];
       if (e.ip == ip && e.state != State::kEmpty) return &e.mac;
@@ -27,8 +48,8 @@ class NeighborCache {
   }
 
   // Learn or refresh an entry. Returns true when something changed.
-  bool learn(std::uint32_t ip, const MacAddr& mac, bool is_static = false) {
-    if (ip == 0) return false;
+  bool learn(const Address& ip, const MacAddr& mac, bool is_static = false) {
+    if (neighbor_detail::is_unset(ip)) return false;
     const State state = is_static ? State::kStatic : State::kDynamic;
     std::uint32_t victim = kNone;
     for (std::uint32_t i = 0, s = home(ip); i < kProbe; ++i, s = (s + 1) & mask_) {
@@ -46,9 +67,9 @@ class NeighborCache {
     return true;
   }
 
-  // Limits ARP requests for an unresolved address to one per interval.
-  [[nodiscard]] bool may_request(std::uint32_t ip, TimeNs now, TimeNs interval) {
-    PendingSlot& p = pending_[ip & (kPending - 1)];
+  // Limits requests (ARP, or Neighbor Solicitations) for an unresolved address to one per interval.
+  [[nodiscard]] bool may_request(const Address& ip, TimeNs now, TimeNs interval) {
+    PendingSlot& p = pending_[neighbor_detail::digest(ip) & (kPending - 1)];
     if (p.ip == ip && now < p.last + interval) return false;
     p = PendingSlot{ip, now};
     return true;
@@ -60,12 +81,12 @@ class NeighborCache {
   static constexpr std::uint32_t kPending = 64;
   enum class State : std::uint8_t { kEmpty, kDynamic, kStatic };
   struct Entry {
-    std::uint32_t ip = 0;
+    Address ip{};
     MacAddr mac;
     State state = State::kEmpty;
   };
   struct PendingSlot {
-    std::uint32_t ip = 0;
+    Address ip{};
     TimeNs last = 0;
   };
 
@@ -74,11 +95,16 @@ class NeighborCache {
     while (p < n) p <<= 1;
     return p;
   }
-  [[nodiscard]] std::uint32_t home(std::uint32_t ip) const { return (ip * 0x9e3779b1u) >> 7 & mask_; }
+  [[nodiscard]] std::uint32_t home(const Address& ip) const {
+    return (neighbor_detail::digest(ip) * 0x9e3779b1u) >> 7 & mask_;
+  }
 
   std::vector<Entry> entries_;
   PendingSlot pending_[kPending]{};
   std::uint32_t mask_ = 0;
 };
+
+using NeighborCache = BasicNeighborCache<std::uint32_t>;  // IPv4, host order
+using NeighborCache6 = BasicNeighborCache<Ipv6Addr>;
 
 }  // namespace synwave

@@ -60,19 +60,38 @@ namespace syn_cookie_detail {
 static_assert(syn_cookie_detail::ascending(kCookieMssTable), "cookie_mss_index() needs a sorted table");
 static_assert(kCookieMssTable[0] == kDefaultMss, "a SYN without an MSS option must round-trip exactly");
 
+// The same for IPv6 SYNs, whose header is 20 bytes longer and whose links are at least 1280:
+//   1220  MTU 1280, IPv6's minimum (RFC 8200 §5), and the MSS of a SYN without the option.
+//   1340  MTU 1400, the IPsec/VPN clamp.
+//   1360  MTU 1420, WireGuard's default.
+//   1380  MTU 1440: 1500 less an outer IPv6 header and a little.
+//   1420  MTU 1480: 6in4 tunnels (IPv6 over IPv4, RFC 4213).
+//   1432  MTU 1492: PPPoE, common on IPv6 access lines.
+//   1440  MTU 1500, plain Ethernet.
+//   8940  MTU 9000, jumbo frames (data centres, where IPv6 testing often runs).
+inline constexpr std::array<std::uint16_t, 8> kCookieMssTable6 = {1220, 1340, 1360, 1380,
+                                                                  1420, 1432, 1440, 8940};
+static_assert(syn_cookie_detail::ascending(kCookieMssTable6), "cookie_mss_index() needs a sorted table");
+static_assert(kCookieMssTable6[0] == kDefaultMss6, "a SYN without an MSS option must round-trip exactly");
+
+[[nodiscard]] constexpr const std::array<std::uint16_t, 8>& cookie_mss_table(bool ipv6) noexcept {
+  return ipv6 ? kCookieMssTable6 : kCookieMssTable;
+}
+
 // Index of the largest entry <= peer_mss; 0 when peer_mss is below every entry (rounding UP
 // would send segments larger than the peer accepts). Branch-free: counts the entries above
 // the first that peer_mss reaches.
-[[nodiscard]] constexpr std::uint8_t cookie_mss_index(std::uint16_t peer_mss) noexcept {
+[[nodiscard]] constexpr std::uint8_t cookie_mss_index(std::uint16_t peer_mss, bool ipv6 = false) noexcept {
+  const auto& table = cookie_mss_table(ipv6);
   std::uint8_t index = 0;
-  for (std::size_t i = 1; i < kCookieMssTable.size(); ++i) {
-    index = static_cast<std::uint8_t>(index + (peer_mss >= kCookieMssTable[i] ? 1 : 0));
+  for (std::size_t i = 1; i < table.size(); ++i) {
+    index = static_cast<std::uint8_t>(index + (peer_mss >= table[i] ? 1 : 0));
   }
   return index;
 }
 
-[[nodiscard]] constexpr std::uint16_t cookie_mss(std::uint8_t mss_index) noexcept {
-  return kCookieMssTable[mss_index & 7u];
+[[nodiscard]] constexpr std::uint16_t cookie_mss(std::uint8_t mss_index, bool ipv6 = false) noexcept {
+  return cookie_mss_table(ipv6)[mss_index & 7u];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,9 +208,9 @@ struct CookieOptions {
 
 // What the engine remembers from a SYN when it answers with a cookie: exactly what it offered,
 // before our configuration is applied (the engine applies it on the ACK, as for any SYN).
-[[nodiscard]] constexpr CookieOptions cookie_options_from_syn(const TcpOptions& syn) noexcept {
+[[nodiscard]] constexpr CookieOptions cookie_options_from_syn(const TcpOptions& syn, bool ipv6 = false) noexcept {
   CookieOptions options;
-  options.mss = cookie_mss(cookie_mss_index(syn.has_mss ? syn.mss : kDefaultMss));
+  options.mss = cookie_mss(cookie_mss_index(syn.has_mss ? syn.mss : (ipv6 ? kDefaultMss6 : kDefaultMss), ipv6), ipv6);
   options.window_scale = syn.has_window_scale;
   options.wscale = syn.has_window_scale ? syn.window_scale : 0;  // parse_tcp clamps to 14
   options.sack_permitted = syn.sack_permitted;
@@ -395,9 +414,9 @@ inline constexpr std::uint32_t kCookieTsReserved = 1u << 5;
 // the engine treats it like a bad cookie. When our configuration turns timestamps off, the
 // SYN-ACK carried none and the engine must pass has_timestamps = false whatever the ACK says.
 [[nodiscard]] constexpr std::optional<CookieOptions> cookie_options_from_ack(
-    std::uint8_t mss_index, const TcpOptions& ack) noexcept {
+    std::uint8_t mss_index, const TcpOptions& ack, bool ipv6 = false) noexcept {
   CookieOptions options;
-  options.mss = cookie_mss(mss_index);
+  options.mss = cookie_mss(mss_index, ipv6);
   if (!ack.has_timestamps) return options;  // no room for them: no scaling, no SACK
   const std::uint32_t bits = ack.ts_ecr & kCookieTsMask;
   if ((bits & kCookieTsReserved) != 0) return std::nullopt;

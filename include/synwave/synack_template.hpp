@@ -6,7 +6,9 @@
 // 74 bytes) is then one fixed 74-byte copy, a few stores and two checksums finished from about a
 // dozen additions (RFC 1071 §2(C): the sum is a sum of parts), not a pass over its bytes.
 // Every SYN-ACK the listener sends, stateless (a cookie) or from the SYN backlog, is built here,
-// and so is a client's SYN: the same frame with ACK off and a zero acknowledgment number.
+// and so is a client's SYN: the same frame with ACK off and a zero acknowledgment number. An
+// IPv6 set (Settings::ipv6) has a 40-byte IPv6 header instead, no IP ID and no IP checksum; its
+// frames are written by write6.
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include "synwave/frame.hpp"
 #include "synwave/wire/ethernet.hpp"
 #include "synwave/wire/ipv4.hpp"
+#include "synwave/wire/ipv6.hpp"
 #include "synwave/wire/tcp.hpp"
 
 namespace synwave {
@@ -45,6 +48,7 @@ struct SynAckFields {
 class SynAckTemplates {
  public:
   static constexpr std::size_t kMaxFrame = EthernetHeader::kSize + Ipv4Header::kMinSize + TcpSegment::kMinHeaderSize + 20;
+  static constexpr std::size_t kMaxFrame6 = kMaxFrame - Ipv4Header::kMinSize + Ipv6Header::kSize;
 
   struct Settings {
     MacAddr local_mac;
@@ -54,10 +58,11 @@ class SynAckTemplates {
     std::uint8_t window_shift = 0;  // ours, sent with synack_options::kWindowScale
     bool checksum_offload = false;  // leave the checksums to the NIC (pseudo-header sum in place)
     std::uint8_t flags = tcp_flags::kSyn | tcp_flags::kAck;  // kSyn alone: a client's SYN
+    bool ipv6 = false;
   };
 
   SynAckTemplates() = default;
-  explicit SynAckTemplates(const Settings& s) : offload_(s.checksum_offload) {
+  explicit SynAckTemplates(const Settings& s) : offload_(s.checksum_offload), ipv6_(s.ipv6) {
     for (std::uint8_t set = 0; set < synack_options::kCount; ++set) build(templates_[set], s, set);
   }
 
@@ -93,19 +98,49 @@ class SynAckTemplates {
     return t.frame_len;
   }
 
+  // The same over IPv6 (a set built with Settings::ipv6; at least kMaxFrame6 bytes at frame):
+  // f's local_ip, remote_ip and ip_id are not read, the addresses are these.
+  std::uint16_t write6(std::uint8_t* frame, const SynAckFields& f, const Ipv6Addr& local, const Ipv6Addr& remote) const {
+    const Template& t = templates_[f.options & (synack_options::kCount - 1)];
+    std::memcpy(frame, t.bytes.data(), kMaxFrame6);
+    f.dst_mac->store(frame);
+    std::uint8_t* ip = frame + EthernetHeader::kSize;
+    std::uint8_t* tcp = ip + Ipv6Header::kSize;
+    std::memcpy(ip + 8, local.data(), 16);
+    std::memcpy(ip + 24, remote.data(), 16);
+    store_be16(tcp, f.local_port);
+    store_be16(tcp + 2, f.remote_port);
+    store_be32(tcp + 4, f.seq);
+    store_be32(tcp + 8, f.ack);
+    const std::uint64_t addresses = checksum_add(local.data(), 16, checksum_add(remote.data(), 16));
+    std::uint64_t varying = f.local_port + f.remote_port + sum32(f.seq) + sum32(f.ack);
+    if (t.timestamps) {
+      store_be32(tcp + kTsValAt, f.ts_val);
+      store_be32(tcp + kTsValAt + 4, f.ts_ecr);
+      varying += sum32(f.ts_val) + sum32(f.ts_ecr);
+    }
+    // tcp_sum holds the pseudo-header's length and protocol; with offload only those and the
+    // addresses go in the field.
+    if (offload_) store_be16(tcp + 16, checksum_fold(t.pseudo_sum + addresses));
+    else store_be16(tcp + 16, checksum_finish(t.tcp_sum + addresses + varying));
+    return t.frame_len;
+  }
+
   [[nodiscard]] std::uint16_t frame_size(std::uint8_t options) const {
     return templates_[options & (synack_options::kCount - 1)].frame_len;
   }
   // What a SYN-ACK frame asks of the NIC (frame_flags).
   [[nodiscard]] std::uint16_t tx_flags() const {
-    return offload_ ? frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum : 0;
+    if (!offload_) return 0;
+    return ipv6_ ? frame_flags::kTxIpv6 | frame_flags::kTxTcpChecksum : frame_flags::kTxIpChecksum | frame_flags::kTxTcpChecksum;
   }
 
  private:
   struct Template {
-    alignas(16) std::array<std::uint8_t, kMaxFrame> bytes{};
-    std::uint64_t ip_sum = 0;   // the IP header's words, ID and addresses zero
+    alignas(16) std::array<std::uint8_t, kMaxFrame6> bytes{};
+    std::uint64_t ip_sum = 0;   // the IPv4 header's words, ID and addresses zero
     std::uint64_t tcp_sum = 0;  // TCP header, options and pseudo-header, the varying fields zero
+    std::uint64_t pseudo_sum = 0;  // IPv6: the pseudo-header's length and next header
     std::uint16_t frame_len = 0;
     std::uint16_t tcp_len = 0;
     bool timestamps = false;
@@ -127,23 +162,34 @@ class SynAckTemplates {
     o.window_scale_shift = s.window_shift;
     const auto options_len = static_cast<std::uint16_t>(tcp_options_size(o));
     t.tcp_len = static_cast<std::uint16_t>(TcpSegment::kMinHeaderSize + options_len);
-    t.frame_len = static_cast<std::uint16_t>(EthernetHeader::kSize + Ipv4Header::kMinSize + t.tcp_len);
+    const std::size_t ip_len = s.ipv6 ? Ipv6Header::kSize : Ipv4Header::kMinSize;
+    t.frame_len = static_cast<std::uint16_t>(EthernetHeader::kSize + ip_len + t.tcp_len);
     std::uint8_t* p = t.bytes.data();
-    write_ethernet(p, MacAddr{}, s.local_mac, kEtherTypeIpv4);
+    write_ethernet(p, MacAddr{}, s.local_mac, s.ipv6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
     std::uint8_t* ip = p + EthernetHeader::kSize;
-    write_ipv4(ip, 0, 0, kIpProtoTcp, static_cast<std::uint16_t>(Ipv4Header::kMinSize + t.tcp_len), 0, s.ttl,
-               true);
-    std::uint8_t* tcp = ip + Ipv4Header::kMinSize;
+    if (s.ipv6) {
+      write_ipv6(ip, Ipv6Addr{}, Ipv6Addr{}, kIpProtoTcp, t.tcp_len, s.ttl);
+    } else {
+      write_ipv4(ip, 0, 0, kIpProtoTcp, static_cast<std::uint16_t>(Ipv4Header::kMinSize + t.tcp_len), 0, s.ttl,
+                 true);
+    }
+    std::uint8_t* tcp = ip + ip_len;
     write_tcp_header(tcp, 0, 0, SeqNum(0), SeqNum(0), static_cast<std::uint8_t>(t.tcp_len),
                      s.flags, s.window);
     write_tcp_options(tcp + TcpSegment::kMinHeaderSize, o);  // TSval and TSecr zero
     t.timestamps = o.timestamps;
-    t.ip_sum = checksum_add(ip, Ipv4Header::kMinSize);
-    t.tcp_sum = checksum_add(tcp, t.tcp_len, pseudo_header_sum(0, 0, kIpProtoTcp, t.tcp_len));
+    if (s.ipv6) {
+      t.pseudo_sum = pseudo_header_sum_ipv6(Ipv6Addr{}, Ipv6Addr{}, kIpProtoTcp, t.tcp_len);
+      t.tcp_sum = checksum_add(tcp, t.tcp_len, t.pseudo_sum);
+    } else {
+      t.ip_sum = checksum_add(ip, Ipv4Header::kMinSize);
+      t.tcp_sum = checksum_add(tcp, t.tcp_len, pseudo_header_sum(0, 0, kIpProtoTcp, t.tcp_len));
+    }
   }
 
   std::array<Template, synack_options::kCount> templates_{};
   bool offload_ = false;
+  bool ipv6_ = false;
 };
 
 }  // namespace synwave

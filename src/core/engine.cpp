@@ -7,7 +7,9 @@
 #include "rx_context.hpp"
 #include "synwave/checksum.hpp"
 #include "synwave/wire/arp.hpp"
+#include "synwave/wire/icmpv6.hpp"
 #include "synwave/wire/ipv4.hpp"
+#include "synwave/wire/ipv6.hpp"
 
 namespace synwave {
 
@@ -19,6 +21,29 @@ constexpr TimeNs kTimerSlotWidth = TimeNs{1} << 20;  // ~1.05 ms
 constexpr std::uint32_t kConnectionTimerSlots = 16384;  // ~17.2 s per revolution
 constexpr std::uint32_t kHalfOpenTimerSlots = 4096;     // ~4.3 s
 constexpr TimeNs kArpRetryInterval = 100 * kMillisecond;
+
+// Our IPv6 addresses: local_ip6, then the source range (the last 32 bits counted up).
+std::vector<Ipv6Addr> ipv6_addresses(const EngineConfig& config) {
+  std::vector<Ipv6Addr> out;
+  if (is_unspecified(config.local_ip6)) return out;
+  if (config.source_ip6_count >= Engine::kIpv6Handles - 1) {
+    throw std::invalid_argument("EngineConfig: more IPv6 source addresses than flow-key handles");
+  }
+  out.push_back(config.local_ip6);
+  const std::uint32_t first = load_be32(config.source_ip6_first.data() + 12);
+  for (std::uint32_t i = 0; i < config.source_ip6_count; ++i) {
+    Ipv6Addr a = config.source_ip6_first;
+    store_be32(a.data() + 12, first + i);
+    if (a != config.local_ip6) out.push_back(a);
+  }
+  return out;
+}
+
+template <class T>
+struct ClearOnExit {
+  T*& p;
+  ~ClearOnExit() { p = nullptr; }
+};
 }  // namespace
 
 Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
@@ -50,7 +75,19 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
       secrets_(config.cookie_secrets != nullptr ? config.cookie_secrets : &own_secrets_),
       neighbors_(config.neighbor_cache_size),
       isn_(SipKey{config.secret0, config.secret1}),
+      local6_(ipv6_addresses(config)),
+      digest_key_{config.secret0 * 0x9e3779b97f4a7c15ull, config.secret1 * 0xc2b2ae3d27d4eb4full,
+                  config.secret0 ^ 0x165667b19e3779f9ull, config.secret1 ^ 0x27d4eb2f165667c5ull},
+      neighbors6_(local6_.empty() ? 8 : config.neighbor_cache_size),
       rx_(std::make_unique<RxContext>()) {
+  if (config_.local_ip != 0 && config_.local_ip < kIpv6Handles) {
+    throw std::invalid_argument("EngineConfig: local_ip in 0.0.0.0/8");
+  }
+  if (!local6_.empty()) {
+    conn_remote6_.assign(conns_.capacity(), Ipv6Addr{});
+    half_open_remote6_.assign(half_open_.capacity(), Ipv6Addr{});
+    for (const auto& n : config_.neighbors6) neighbors6_.learn(n.ip, n.mac, true);
+  }
   wheel_.bind(&conns_.data()->timer, sizeof(Connection));
   half_open_wheel_.bind(&half_open_.data()->timer, sizeof(HalfOpen));
   for (const auto& n : config_.neighbors) neighbors_.learn(n.ip, n.mac, true);
@@ -70,6 +107,14 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   synack_ = SynAckTemplates(handshake);
   handshake.flags = tcp_flags::kSyn;
   syn_ = SynAckTemplates(handshake);
+  if (!local6_.empty()) {
+    // RFC 8200 §5: 40 bytes of IPv6 header where IPv4 has 20.
+    handshake.mss = our_mss(FlowKey{1, 0, 0, 0});
+    handshake.ipv6 = true;
+    syn6_ = SynAckTemplates(handshake);
+    handshake.flags = tcp_flags::kSyn | tcp_flags::kAck;
+    synack6_ = SynAckTemplates(handshake);
+  }
   if (config_.timestamps) syn_options_ |= synack_options::kTimestamps;
   if (config_.sack_permitted) syn_options_ |= synack_options::kSackPermitted;
   if (config_.window_scaling) syn_options_ |= synack_options::kWindowScale;
@@ -91,7 +136,7 @@ Engine::~Engine() {
 
 std::size_t Engine::memory_bytes() const {
   return conns_.memory_bytes() + half_open_.memory_bytes() + time_wait_.memory_bytes() + flows_.memory_bytes() +
-         loss_.memory_bytes() +
+         loss_.memory_bytes() + (conn_remote6_.capacity() + half_open_remote6_.capacity()) * sizeof(Ipv6Addr) +
          accept_ring_.capacity() * sizeof(std::uint32_t) + request_starts_.capacity() * sizeof(std::uint32_t) +
          sizeof(*this);
 }
@@ -132,6 +177,38 @@ bool Engine::is_local_subnet(std::uint32_t ip) const {
   return (ip & subnet_mask_) == (config_.local_ip & subnet_mask_);
 }
 
+std::uint32_t Engine::local_handle(const Ipv6Addr& ip) const {
+  if (local6_.empty()) return 0;
+  if (ip == local6_[0]) return 1;
+  // The source range: its last 32 bits counted up from the first's.
+  const Ipv6Addr& first = config_.source_ip6_first;
+  if (config_.source_ip6_count == 0 || std::memcmp(ip.data(), first.data(), 12) != 0) return 0;
+  const std::uint32_t offset = load_be32(ip.data() + 12) - load_be32(first.data() + 12);
+  if (offset >= config_.source_ip6_count) return 0;
+  // local6_ skips the range's copy of local_ip6 when it holds it.
+  for (std::uint32_t h = 1 + std::min<std::uint32_t>(offset, static_cast<std::uint32_t>(local6_.size()) - 1);; --h) {
+    if (local6_[h - 1] == ip) return h;
+    if (h == 1) return 0;
+  }
+}
+
+bool Engine::is_on_link(const Ipv6Addr& ip) const {
+  const std::uint8_t prefix = std::min<std::uint8_t>(config_.prefix_len6, 128);
+  const std::uint32_t whole = prefix / 8;
+  if (std::memcmp(ip.data(), config_.local_ip6.data(), whole) != 0) return false;
+  if (prefix % 8 == 0) return true;
+  const auto mask = static_cast<std::uint8_t>(0xff << (8 - prefix % 8));
+  return ((ip[whole] ^ config_.local_ip6[whole]) & mask) == 0;
+}
+
+const Ipv6Addr* Engine::remote_ip6_of(std::uint32_t value) const {
+  switch (kind_of(value)) {
+    case FlowKind::kConnection: return &conn_remote6_[value & kIndexMask];
+    case FlowKind::kHalfOpen: return &half_open_remote6_[value & kIndexMask];
+    default: return nullptr;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Receive path
 
@@ -153,34 +230,45 @@ bool Engine::input_frame(Frame& frame, TimeNs now) {
     ++counters_.drop_eth_truncated;
     return false;
   }
-  if (eth.dst != config_.local_mac && !eth.dst.is_broadcast()) {
+  // IPv6 multicast (33:33:..., RFC 2464 §7) carries Neighbor Solicitations to our
+  // solicited-node groups; input_ipv6 checks the group.
+  if (eth.dst != config_.local_mac && !eth.dst.is_broadcast() &&
+      !(eth.dst.bytes[0] == 0x33 && eth.dst.bytes[1] == 0x33 && !local6_.empty())) {
     ++counters_.drop_eth_not_for_us;
     return false;
   }
-  switch (eth.ether_type) {
-    case kEtherTypeIpv4: return input_ipv4(frame);
-    case kEtherTypeArp: return input_arp(frame, eth);
-    default: ++counters_.drop_eth_unknown_type; return false;
-  }
+  if (eth.ether_type == kEtherTypeIpv4) [[likely]] return input_ipv4(frame);
+  if (eth.ether_type == kEtherTypeArp) return input_arp(frame, eth);
+  if (eth.ether_type == kEtherTypeIpv6 && !local6_.empty()) return input_ipv6(frame);
+  ++counters_.drop_eth_unknown_type;
+  return false;
 }
 
 namespace {
-// The TCP header of a TCP/IPv4 frame with at least tcp_bytes of it present, read straight from
-// the frame's bytes with only the checks that keep the reads in bounds; nullptr otherwise. For
-// hints and early drops, not a parse: input_frame() still validates everything it goes on with.
+// The TCP header of a TCP/IPv4 frame, or of a TCP/IPv6 one with no extension header, with at
+// least tcp_bytes of it present, read straight from the frame's bytes with only the checks that
+// keep the reads in bounds; nullptr otherwise. For hints and early drops, not a parse:
+// input_frame() still validates everything it goes on with.
 const std::uint8_t* peek_tcp(const Frame& f, std::size_t tcp_bytes) {
   constexpr std::size_t kIp = EthernetHeader::kSize;
-  if (f.len < kIp + Ipv4Header::kMinSize + tcp_bytes || load_be16(f.data + 12) != kEtherTypeIpv4) return nullptr;
+  if (f.len < kIp + Ipv4Header::kMinSize + tcp_bytes) return nullptr;
+  const std::uint16_t type = load_be16(f.data + 12);
   const std::uint8_t* ip = f.data + kIp;
-  const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
-  if (ip[9] != kIpProtoTcp || f.len < kIp + ihl + tcp_bytes) return nullptr;
-  return ip + ihl;
+  if (type == kEtherTypeIpv4) {
+    const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
+    if (ip[9] != kIpProtoTcp || f.len < kIp + ihl + tcp_bytes) return nullptr;
+    return ip + ihl;
+  }
+  if (type == kEtherTypeIpv6 && ip[6] == kIpProtoTcp && f.len >= kIp + Ipv6Header::kSize + tcp_bytes) {
+    return ip + Ipv6Header::kSize;
+  }
+  return nullptr;
 }
 
 // The flow key, for the prefetch of its slot.
 bool peek_flow_key(const Frame& f, FlowKey& key) {
   const std::uint8_t* tcp = peek_tcp(f, 4);
-  if (tcp == nullptr) return false;
+  if (tcp == nullptr || load_be16(f.data + 12) != kEtherTypeIpv4) return false;
   const std::uint8_t* ip = f.data + EthernetHeader::kSize;
   key = FlowKey{load_be32(ip + 16), load_be32(ip + 12), load_be16(tcp + 2), load_be16(tcp)};
   return true;
@@ -210,7 +298,9 @@ std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
   for (std::uint32_t i = 0; i < n; ++i) {
     FlowKey key;
     if (overloaded && shed_syn(frames[i])) shed |= 1u << i;
-    else if (peek_flow_key(frames[i], key)) flows_.prefetch(flow_hash(key));
+    else if (peek_flow_key(frames[i], key) || (!local6_.empty() && peek_flow_key6(frames[i], key))) {
+      flows_.prefetch(flow_hash(key));
+    }
   }
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -218,6 +308,18 @@ std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
   }
   finish_cookie_synacks();
   return kept;
+}
+
+bool Engine::peek_flow_key6(const Frame& f, FlowKey& key) const {
+  const std::uint8_t* tcp = peek_tcp(f, 4);
+  if (tcp == nullptr || load_be16(f.data + 12) != kEtherTypeIpv6) return false;
+  const std::uint8_t* ip = f.data + EthernetHeader::kSize;
+  Ipv6Addr src;
+  Ipv6Addr dst;
+  std::memcpy(src.data(), ip + 8, 16);
+  std::memcpy(dst.data(), ip + 24, 16);
+  key = FlowKey{local_handle(dst), remote_digest(src), load_be16(tcp + 2), load_be16(tcp)};
+  return true;
 }
 
 bool Engine::input_arp(Frame& frame, const EthernetHeader& eth) {
@@ -257,10 +359,7 @@ bool Engine::input_ipv4(Frame& frame) {
   rx.frame_taken = false;
   rx.frame_reusable = true;
   current_rx_ = &rx;
-  struct ClearCurrent {
-    RxContext*& p;
-    ~ClearCurrent() { p = nullptr; }
-  } clear_current{current_rx_};
+  const ClearOnExit<RxContext> clear_current{current_rx_};
   const std::uint8_t* ip_start = frame.data + EthernetHeader::kSize;
   const std::size_t ip_avail = frame.len - EthernetHeader::kSize;
   switch (parse_ipv4(ip_start, ip_avail, rx.ip, (frame.flags & frame_flags::kRxIpChecksumGood) == 0)) {
@@ -317,8 +416,23 @@ bool Engine::input_ipv4(Frame& frame) {
 
   rx.key = FlowKey{rx.ip.dst, src, rx.seg.dst_port, rx.seg.src_port};
   rx.hash = flow_hash(rx.key);
+  dispatch_tcp<false>(rx);
+  return rx.frame_taken;
+}
+
+// The tuple's record, half-open entry or TIME-WAIT entry, else its listener, else a reset.
+template <bool kIpv6>
+[[gnu::always_inline]] inline void Engine::dispatch_tcp(RxContext& rx) {
   const std::uint32_t value = flows_.find(rx.key, rx.hash);
   if (value != FlowTable::kNotFound) {
+    if constexpr (kIpv6) {
+      // Two IPv6 sources whose digests collide share a key: the one not held is dropped.
+      const Ipv6Addr* held = remote_ip6_of(value);
+      if (held != nullptr && *held != rx.ip6.src) {
+        ++counters_.drop_ipv6_digest_collision;
+        return;
+      }
+    }
     switch (kind_of(value)) {
       case FlowKind::kConnection: segment_arrives(value, rx); break;
       case FlowKind::kHalfOpen: half_open_input(value & kIndexMask, rx); break;
@@ -329,7 +443,148 @@ bool Engine::input_ipv4(Frame& frame) {
     if (listener >= 0) listen_input(rx, static_cast<std::uint32_t>(listener));
     else closed_input(rx);
   }
+}
+
+bool Engine::input_ipv6(Frame& frame) {
+  RxContext& rx = *rx_;
+  rx.frame = &frame;
+  rx.frame_taken = false;
+  rx.frame_reusable = true;
+  current_rx_ = &rx;
+  const ClearOnExit<RxContext> clear_current{current_rx_};
+  const std::uint8_t* ip_start = frame.data + EthernetHeader::kSize;
+  Ipv6Header& ip = rx.ip6;
+  switch (parse_ipv6(ip_start, frame.len - EthernetHeader::kSize, ip)) {
+    case Ipv6Error::kOk: break;
+    case Ipv6Error::kFragment: ++counters_.drop_ipv6_fragment; return false;
+    default: ++counters_.drop_ipv6_malformed; return false;
+  }
+  const std::uint8_t* upper = ip_start + ip.upper_offset;
+  const std::uint32_t upper_len = ip.upper_len();
+  if (ip.next_header == kIpProtoIcmpv6) return input_icmpv6(frame, upper, upper_len);
+  const std::uint32_t handle = local_handle(ip.dst);
+  if (handle == 0) {
+    ++counters_.drop_ip_not_for_us;
+    return false;
+  }
+  if (ip.next_header != kIpProtoTcp) {
+    ++counters_.drop_ip_not_tcp;
+    return false;
+  }
+  // RFC 4291 §2.5.2/§2.7 and RFC 9293 §3.10.7.2: no connection with a multicast or unspecified
+  // source, nor with ourselves from outside.
+  if (is_multicast(ip.src) || is_unspecified(ip.src) || local_handle(ip.src) != 0) {
+    ++counters_.drop_ip_bad_source;
+    return false;
+  }
+  if (upper_len > 0xffff) {
+    ++counters_.drop_ipv6_malformed;
+    return false;
+  }
+  const auto tcp_len = static_cast<std::uint16_t>(upper_len);
+  switch (parse_tcp(upper, tcp_len, rx.seg)) {
+    case TcpError::kOk: break;
+    case TcpError::kTruncated: ++counters_.drop_tcp_truncated; return false;
+    case TcpError::kBadDataOffset: ++counters_.drop_tcp_bad_data_offset; return false;
+    case TcpError::kBadChecksum: ++counters_.drop_tcp_bad_checksum; return false;
+  }
+  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
+      config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
+    ++counters_.drop_syn_shed_pool;
+    return false;
+  }
+  // RFC 8200 §8.1: the checksum is mandatory, over the IPv6 pseudo-header.
+  if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0) {
+    const std::uint64_t sum = checksum_add(upper, tcp_len, pseudo_header_sum_ipv6(ip.src, ip.dst, kIpProtoTcp, tcp_len));
+    if (checksum_fold(sum) != 0xffff) {
+      ++counters_.drop_tcp_bad_checksum;
+      return false;
+    }
+  }
+  if (rx.seg.options.malformed) ++counters_.tcp_bad_options;
+  ++counters_.rx_ipv6_segments;
+  rx.key = FlowKey{handle, remote_digest(ip.src), rx.seg.dst_port, rx.seg.src_port};
+  rx.hash = flow_hash(rx.key);
+  dispatch_tcp<true>(rx);
   return rx.frame_taken;
+}
+
+// Neighbor Discovery (RFC 4861) and echo (RFC 4443 §4); every other ICMPv6 message is counted
+// and dropped (router advertisements too: the gateway is configured).
+bool Engine::input_icmpv6(Frame& frame, const std::uint8_t* msg, std::uint32_t len) {
+  const Ipv6Header& ip = rx_->ip6;
+  const MacAddr& eth_src = rx_->eth.src;
+  Icmpv6Header h;
+  if (parse_icmpv6(ip, msg, len, h) != Icmpv6Error::kOk) {
+    ++counters_.drop_icmpv6_malformed;
+    return false;
+  }
+  constexpr std::size_t kHeaders = EthernetHeader::kSize + Ipv6Header::kSize;
+  std::uint8_t* out = frame.data;
+  switch (h.type) {
+    case kIcmpv6NeighborSolicitation: {
+      NeighborSolicitation ns;
+      if (parse_neighbor_solicitation(ip, msg, len, ns) != NdError::kOk) {
+        ++counters_.drop_icmpv6_malformed;
+        return false;
+      }
+      // To the target itself or to its solicited-node group (RFC 4861 §7.1.1).
+      const bool ours = local_handle(ns.target) != 0;
+      if (!ours || (ip.dst != ns.target && ip.dst != solicited_node_multicast(ns.target))) {
+        ++counters_.drop_nd_not_for_us;
+        return false;
+      }
+      const bool dad = is_unspecified(ip.src);
+      // RFC 4861 §7.2.3: a solicitation's source link-layer address updates the cache.
+      if (!dad && ns.has_source_mac) neighbors6_.learn(ip.src, ns.source_mac);
+      if (!config_.answer_arp) return false;  // another lcore answers
+      ++counters_.nd_solicitations_received;
+      if (frame.capacity < kHeaders + kNdMessageWithLinkAddressSize) return false;
+      // DAD is answered to all nodes, unsolicited (RFC 4861 §7.2.4).
+      static constexpr Ipv6Addr kAllNodes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+      const Ipv6Addr dst = dad ? kAllNodes : ip.src;
+      const MacAddr dst_mac = dad ? multicast_mac(kAllNodes) : (ns.has_source_mac ? ns.source_mac : eth_src);
+      const Ipv6Addr target = ns.target;
+      write_ethernet(out, dst_mac, config_.local_mac, kEtherTypeIpv6);
+      write_ipv6(out + EthernetHeader::kSize, target, dst, kIpProtoIcmpv6, kNdMessageWithLinkAddressSize, kNdHopLimit);
+      write_neighbor_advertisement(out + kHeaders, target, dst, target, config_.local_mac, !dad);
+      queue_tx(frame, static_cast<std::uint16_t>(kHeaders + kNdMessageWithLinkAddressSize), 0);
+      ++counters_.nd_advertisements_sent;
+      return true;
+    }
+    case kIcmpv6NeighborAdvertisement: {
+      NeighborAdvertisement na;
+      if (parse_neighbor_advertisement(ip, msg, len, na) != NdError::kOk) {
+        ++counters_.drop_icmpv6_malformed;
+        return false;
+      }
+      // Learnt when on our link, not ours, and either asked for or already known (RFC 4861
+      // §7.2.5: an unsolicited advertisement only updates an existing entry).
+      if (na.has_target_mac && is_on_link(na.target) && local_handle(na.target) == 0 &&
+          (na.solicited || neighbors6_.find(na.target) != nullptr)) {
+        if (neighbors6_.learn(na.target, na.target_mac)) ++counters_.nd_advertisements_received;
+      }
+      return false;
+    }
+    case kIcmpv6EchoRequest: {
+      if (local_handle(ip.dst) == 0 || h.code != 0) {
+        ++counters_.drop_icmpv6_ignored;
+        return false;
+      }
+      const Ipv6Addr src = ip.dst;
+      const Ipv6Addr dst = ip.src;
+      const MacAddr dst_mac = eth_src;
+      // In place: the message moves up to right after a bare IPv6 header (extension headers of
+      // the request are not echoed).
+      write_echo_reply(out + kHeaders, src, dst, msg, len);
+      write_ethernet(out, dst_mac, config_.local_mac, kEtherTypeIpv6);
+      write_ipv6(out + EthernetHeader::kSize, src, dst, kIpProtoIcmpv6, static_cast<std::uint16_t>(len), config_.ttl);
+      queue_tx(frame, static_cast<std::uint16_t>(kHeaders + len), 0);
+      ++counters_.icmpv6_echo_replies_sent;
+      return true;
+    }
+    default: ++counters_.drop_icmpv6_ignored; return false;
+  }
 }
 
 // RFC 9293 §3.10.7.2: a segment for a listener, with no record of its tuple.
@@ -373,7 +628,7 @@ void Engine::closed_input(RxContext& rx) {
 // A fresh record in CLOSED for key. flow_exists: the tuple already has a flow-table entry (a
 // half-open one being promoted), which is pointed at the new record instead of inserted.
 std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
-                                        bool flow_exists) {
+                                        const Ipv6Addr* remote6, bool flow_exists) {
   const std::uint32_t id = conns_.alloc();
   if (id == kNoIndex) {
     ++counters_.drop_pool_full;
@@ -386,6 +641,7 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
     ++counters_.drop_flow_table_full;
     return kNoIndex;
   }
+  if (remote6 != nullptr) [[unlikely]] conn_remote6_[id] = *remote6;
   Connection& c = conns_[id];
   c.timer = TimerNode{};
   c.has_loss_record = 0;
@@ -393,7 +649,7 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
   c.peer_mac = peer_mac;
   c.state = TcpState::kClosed;
   c.rto_us = dur_.rto_initial_us;
-  c.snd_mss = kDefaultMss;
+  c.snd_mss = default_mss(key);
   c.rcv_wscale = 0;
   ++state_count_[static_cast<std::size_t>(TcpState::kClosed)];
   return id;
@@ -606,6 +862,33 @@ const MacAddr* Engine::next_hop_mac(std::uint32_t ip, TimeNs now) {
   return mac;
 }
 
+const MacAddr* Engine::next_hop_mac6(const Ipv6Addr& ip, TimeNs now) {
+  Ipv6Addr hop = ip;
+  if (!is_on_link(ip)) {
+    if (is_unspecified(config_.gateway6)) return nullptr;
+    hop = config_.gateway6;
+  }
+  const MacAddr* mac = neighbors6_.find(hop);
+  if (mac == nullptr && neighbors6_.may_request(hop, now, kArpRetryInterval)) send_neighbor_solicitation(hop);
+  return mac;
+}
+
+void Engine::send_neighbor_solicitation(const Ipv6Addr& target) {
+  Frame* f = take_tx_frame();
+  constexpr std::size_t kHeaders = EthernetHeader::kSize + Ipv6Header::kSize;
+  if (f == nullptr || f->capacity < kHeaders + kNdMessageWithLinkAddressSize) {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
+  const Ipv6Addr group = solicited_node_multicast(target);
+  write_ethernet(f->data, multicast_mac(group), config_.local_mac, kEtherTypeIpv6);
+  write_ipv6(f->data + EthernetHeader::kSize, config_.local_ip6, group, kIpProtoIcmpv6, kNdMessageWithLinkAddressSize,
+             kNdHopLimit);
+  write_neighbor_solicitation(f->data + kHeaders, config_.local_ip6, target, config_.local_mac);
+  queue_tx(*f, static_cast<std::uint16_t>(kHeaders + kNdMessageWithLinkAddressSize), 0);
+  ++counters_.nd_solicitations_sent;
+}
+
 void Engine::send_arp_request(std::uint32_t target_ip) {
   Frame* f = take_tx_frame();
   if (f == nullptr) {
@@ -627,7 +910,22 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
   if (!is_local_subnet(remote_ip) && config_.gateway == 0) return {kNoIndex, OpenError::kNoRoute};
   const MacAddr* mac = next_hop_mac(remote_ip, now_);
   if (mac == nullptr) return {kNoIndex, OpenError::kNeighborPending};
-  const FlowKey key{local_ip, remote_ip, local_port, remote_port};
+  return open_key(FlowKey{local_ip, remote_ip, local_port, remote_port}, *mac, nullptr);
+}
+
+OpenResult Engine::open(const Ipv6Addr& remote_ip, std::uint16_t remote_port, const Ipv6Addr& local_ip,
+                        std::uint16_t local_port, TimeNs now) {
+  set_now(now);
+  const std::uint32_t handle = local_handle(local_ip);
+  if (handle == 0) return {kNoIndex, OpenError::kNotLocal};
+  if (!is_on_link(remote_ip) && is_unspecified(config_.gateway6)) return {kNoIndex, OpenError::kNoRoute};
+  const MacAddr* mac = next_hop_mac6(remote_ip, now_);
+  if (mac == nullptr) return {kNoIndex, OpenError::kNeighborPending};
+  return open_key(FlowKey{handle, remote_digest(remote_ip), local_port, remote_port}, *mac, &remote_ip);
+}
+
+[[gnu::always_inline]] inline OpenResult Engine::open_key(const FlowKey& key, const MacAddr& mac,
+                                                          const Ipv6Addr* remote6) {
   const std::uint32_t hash = flow_hash(key);
   if (flows_.find(key, hash) != FlowTable::kNotFound) return {kNoIndex, OpenError::kTupleInUse};
   // The SYN needs a fresh buffer. Opened without one, the connection would wait out its
@@ -638,10 +936,12 @@ OpenResult Engine::open(std::uint32_t remote_ip, std::uint16_t remote_port, std:
     stock_count_ = io_.refill(io_.ctx, stock_.data(), kBatch);
     if (stock_count_ == 0) return {kNoIndex, OpenError::kNoMemory};  // no segment lost: not a drop
   }
-  const std::uint32_t id = create_connection(key, hash, *mac);
+  const std::uint32_t id = create_connection(key, hash, mac, remote6);
   if (id == kNoIndex) return {kNoIndex, OpenError::kNoMemory};
   Connection& c = conns_[id];
-  c.iss = SeqNum(isn_.isn(key.local_ip, key.local_port, key.remote_ip, key.remote_port, now_));
+  c.iss = SeqNum(remote6 == nullptr
+                     ? isn_.isn(key.local_ip, key.local_port, key.remote_ip, key.remote_port, now_)
+                     : isn_.isn(local_ip6(key), key.local_port, *remote6, key.remote_port, now_));
   c.snd_una = c.iss;
   c.snd_nxt = c.iss;
   c.snd_max = c.iss;

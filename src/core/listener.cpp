@@ -47,9 +47,14 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
   h.timer = TimerNode{};
   h.key = rx.key;
   h.irs = seg.seq;
-  h.iss = SeqNum(isn_.isn(rx.key.local_ip, rx.key.local_port, rx.key.remote_ip, rx.key.remote_port, now_));
+  if (is_ipv6(rx.key)) [[unlikely]] {
+    half_open_remote6_[idx] = rx.ip6.src;
+    h.iss = SeqNum(isn_.isn(rx.ip6.dst, rx.key.local_port, rx.ip6.src, rx.key.remote_port, now_));
+  } else {
+    h.iss = SeqNum(isn_.isn(rx.key.local_ip, rx.key.local_port, rx.key.remote_ip, rx.key.remote_port, now_));
+  }
   h.peer_mac = rx.eth.src;
-  h.peer_mss = seg.options.has_mss ? seg.options.mss : kDefaultMss;
+  h.peer_mss = seg.options.has_mss ? seg.options.mss : default_mss(rx.key);
   h.peer_window = seg.window;
   h.peer_wscale = seg.options.window_scale;
   h.flags = 0;
@@ -76,8 +81,10 @@ void Engine::send_half_open_synack(const HalfOpen& h) {
   if ((h.flags & half_open_flags::kTimestamps) != 0) options |= synack_options::kTimestamps;
   if ((h.flags & half_open_flags::kSackPermitted) != 0) options |= synack_options::kSackPermitted;
   if ((h.flags & half_open_flags::kWindowScale) != 0) options |= synack_options::kWindowScale;
-  emit_synack(SynAckFields{&h.peer_mac, h.key.local_ip, h.key.remote_ip, h.key.local_port, h.key.remote_port,
-                           h.iss.raw(), (h.irs + 1).raw(), ip_id_++, options, ts_clock(), h.ts_recent});
+  const SynAckFields f{&h.peer_mac, h.key.local_ip, h.key.remote_ip, h.key.local_port, h.key.remote_port,
+                      h.iss.raw(), (h.irs + 1).raw(), ip_id_++, options, ts_clock(), h.ts_recent};
+  const bool v6 = is_ipv6(h.key);
+  emit_synack(f, v6 ? &half_open_remote6_[static_cast<std::uint32_t>(&h - &half_open_[0])] : nullptr);
 }
 
 // A stateless SYN-ACK: everything the final ACK must prove or restore is in our ISN and TSval
@@ -85,7 +92,8 @@ void Engine::send_half_open_synack(const HalfOpen& h) {
 void Engine::send_cookie_synack(RxContext& rx) {
   const TcpSegment& seg = rx.seg;
   const bool ts = config_.timestamps && seg.options.has_timestamps;
-  CookieOptions opts = cookie_options_from_syn(seg.options);
+  const bool v6 = is_ipv6(rx.key);
+  CookieOptions opts = cookie_options_from_syn(seg.options, v6);
   // Only what the cookie can remember may be agreed to: without timestamps there is no room for
   // the window scale or SACK-permitted, so the SYN-ACK does not offer them.
   opts.window_scale = ts && config_.window_scaling && opts.window_scale;
@@ -104,7 +112,8 @@ void Engine::send_cookie_synack(RxContext& rx) {
   cookies_.fields[i] = SynAckFields{&cookies_.macs[i], rx.key.local_ip, rx.key.remote_ip, rx.key.local_port,
                                     rx.key.remote_port, 0, (seg.seq + 1).raw(), ip_id_++, options,
                                     cookie_tsval(ts_clock(), opts), seg.options.ts_val};
-  cookies_.mss_index[i] = cookie_mss_index(seg.options.has_mss ? seg.options.mss : kDefaultMss);
+  if (v6) [[unlikely]] cookies_.remote6[i] = rx.ip6.src;
+  cookies_.mss_index[i] = cookie_mss_index(seg.options.has_mss ? seg.options.mss : default_mss(rx.key), v6);
   const SynCookieCodec::TupleWords w = SynCookieCodec::tuple_words(rx.key, seg.seq.raw());
   cookies_.addresses[i] = w.addresses;
   cookies_.ports_isn[i] = w.ports_isn;
@@ -124,20 +133,32 @@ void Engine::finish_cookie_synacks() {
   for (std::uint32_t i = 0; i < n; ++i) {
     SynAckFields& f = cookies_.fields[i];
     f.seq = SynCookieCodec::cookie(count, cookies_.mss_index[i], cookies_.mac[i]);
-    queue_tx(cookies_.frames[i], synack_.write(cookies_.frames[i].data, f), synack_.tx_flags());
+    if (f.local_ip < kIpv6Handles) [[unlikely]] {
+      const FlowKey key{f.local_ip, f.remote_ip, f.local_port, f.remote_port};
+      queue_tx(cookies_.frames[i], synack6_.write6(cookies_.frames[i].data, f, local_ip6(key), cookies_.remote6[i]),
+               synack6_.tx_flags());
+    } else {
+      queue_tx(cookies_.frames[i], synack_.write(cookies_.frames[i].data, f), synack_.tx_flags());
+    }
   }
 }
 
 // Every SYN-ACK the listener sends, from its template (synack_template.hpp), in the received
-// frame when it is free.
-void Engine::emit_synack(const SynAckFields& f) {
+// frame when it is free. remote6: an IPv6 tuple's remote address.
+void Engine::emit_synack(const SynAckFields& f, const Ipv6Addr* remote6) {
   Frame* frame = take_synack_frame();
-  if (frame != nullptr) queue_tx(*frame, synack_.write(frame->data, f), synack_.tx_flags());
+  if (frame == nullptr) return;
+  if (remote6 != nullptr) [[unlikely]] {
+    const FlowKey key{f.local_ip, f.remote_ip, f.local_port, f.remote_port};
+    queue_tx(*frame, synack6_.write6(frame->data, f, local_ip6(key), *remote6), synack6_.tx_flags());
+    return;
+  }
+  queue_tx(*frame, synack_.write(frame->data, f), synack_.tx_flags());
 }
 
 Frame* Engine::take_synack_frame() {
   Frame* frame = take_tx_frame();
-  if (frame != nullptr && frame->capacity >= SynAckTemplates::kMaxFrame) return frame;
+  if (frame != nullptr && frame->capacity >= SynAckTemplates::kMaxFrame6) return frame;
   ++counters_.drop_tx_no_buffer;
   return nullptr;
 }
@@ -162,7 +183,7 @@ void Engine::cookie_ack_input(RxContext& rx, std::uint32_t li) {
   std::optional<CookieOptions> opts;
   TcpOptions ack_options = seg.options;
   if (!config_.timestamps) ack_options.has_timestamps = false;  // our SYN-ACK carried none
-  if (check.accepted()) opts = cookie_options_from_ack(check.mss_index, ack_options);
+  if (check.accepted()) opts = cookie_options_from_ack(check.mss_index, ack_options, is_ipv6(rx.key));
   if (!opts) {
     ++(check.verdict == CookieVerdict::kStale ? counters_.cookies_stale : counters_.cookies_invalid);
     if (config_.reset_bad_cookies) send_rst_for(rx);
@@ -199,11 +220,12 @@ void Engine::half_open_input(std::uint32_t idx, RxContext& rx) {
   const TcpSegment& seg = rx.seg;
   rx.frame_reusable = seg.payload_len == 0;
   // <SEQ=ISS+1><ACK=IRS+1><CTL=ACK>, with the options the SYN-ACK agreed to.
-  auto send_entry_ack = [this, &h] {
+  auto send_entry_ack = [this, &h, &rx] {
     const bool scaled = (h.flags & half_open_flags::kWindowScale) != 0;
     SegmentOut s{};
     s.dst_mac = &h.peer_mac;
     s.key = h.key;
+    s.remote6 = &rx.ip6.src;
     s.seq = h.iss + 1;
     s.ack = h.irs + 1;
     s.flags = tcp_flags::kAck;
@@ -335,7 +357,8 @@ void Engine::free_half_open(std::uint32_t idx, bool erase_flow) {
 
 // A full connection for a completed passive handshake. kNoIndex when no record is free.
 std::uint32_t Engine::establish_passive(const PassiveOpen& p, RxContext& rx, bool flow_exists) {
-  const std::uint32_t id = create_connection(p.key, p.hash, p.peer_mac, flow_exists);
+  const std::uint32_t id =
+      create_connection(p.key, p.hash, p.peer_mac, is_ipv6(p.key) ? &rx.ip6.src : nullptr, flow_exists);
   if (id == kNoIndex) return kNoIndex;
   const TcpSegment& seg = rx.seg;
   Connection& c = conns_[id];

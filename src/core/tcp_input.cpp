@@ -31,8 +31,8 @@ void Engine::negotiate_options(Connection& c, const TcpOptions& o) {
   if (config_.timestamps && o.has_timestamps) c.set(conn_flags::kTimestamps);
   if (config_.sack_permitted && o.sack_permitted) c.set(conn_flags::kSackPermitted);
   // RFC 9293 §3.7.1: 536 when the peer sent no MSS; RFC 6691: options come out of the MSS.
-  std::uint32_t mss = o.has_mss ? o.mss : kDefaultMss;
-  mss = std::min<std::uint32_t>(mss, our_mss_);
+  std::uint32_t mss = o.has_mss ? o.mss : default_mss(c.key);
+  mss = std::min<std::uint32_t>(mss, our_mss(c.key));
   if (c.has(conn_flags::kTimestamps)) mss -= 12;
   c.snd_mss = static_cast<std::uint16_t>(std::max<std::uint32_t>(mss, 64));
   c.cwnd = config_.initial_cwnd_segments * c.snd_mss;

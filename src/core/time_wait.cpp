@@ -54,6 +54,7 @@ void Engine::send_time_wait_ack(const TimeWaitEntry& e, RxContext& rx) {
   SegmentOut s{};
   s.dst_mac = &rx.eth.src;
   s.key = e.key;
+  s.remote6 = &rx.ip6.src;  // an IPv6 entry keeps no address: the segment's source is the peer
   s.seq = SeqNum(e.snd_nxt);
   s.ack = SeqNum(e.rcv_nxt);
   s.flags = tcp_flags::kAck;

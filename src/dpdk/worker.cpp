@@ -39,9 +39,14 @@ inline rte_mbuf* to_mbuf(const Frame& f) {
   m->data_len = f.len;
   m->pkt_len = f.len;
   if ((f.flags & frame_flags::kTxTcpChecksum) != 0) {
-    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
     m->l2_len = sizeof(rte_ether_hdr);
-    m->l3_len = sizeof(rte_ipv4_hdr);
+    if ((f.flags & frame_flags::kTxIpv6) != 0) [[unlikely]] {
+      m->ol_flags = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+      m->l3_len = sizeof(rte_ipv6_hdr);
+    } else {
+      m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+      m->l3_len = sizeof(rte_ipv4_hdr);
+    }
   } else {
     m->ol_flags = 0;
   }

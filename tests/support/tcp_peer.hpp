@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -79,6 +80,15 @@ struct Seg {
   bool bad_tcp_checksum = false;        // the TCP checksum field corrupted after it was computed
 };
 
+// The address family of the connection under test. The state-machine tests run once per family
+// (not copied): the unit-test binary runs them again with SYNWAVE_TEST_FAMILY=6 in the
+// environment (tests/meson.build), where the engine is dual-stack and the tuple IPv6.
+enum class Family : std::uint8_t { kIpv4, kIpv6 };
+inline Family family_from_environment() {
+  const char* v = std::getenv("SYNWAVE_TEST_FAMILY");
+  return v != nullptr && std::string_view(v) == "6" ? Family::kIpv6 : Family::kIpv4;
+}
+
 // Which side opened the connection under test.
 enum class Side : std::uint8_t { kPassive, kActive };
 
@@ -90,6 +100,8 @@ class TcpPeer {
   static inline const MacAddr kPeerMac{{0x02, 0, 0, 0, 0, 0x20}};
   static constexpr std::uint32_t kEngineIp = ip4(198, 18, 0, 1);
   static constexpr std::uint32_t kPeerIp = ip4(198, 18, 0, 2);
+  static constexpr Ipv6Addr kEngineIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+  static constexpr Ipv6Addr kPeerIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
   static constexpr std::uint16_t kListenPort = 80;       // the engine listens here
   static constexpr std::uint16_t kClosedPort = 81;       // nobody listens here
   static constexpr std::uint16_t kPeerPort = 40000;      // the peer's port in a passive open
@@ -108,7 +120,19 @@ class TcpPeer {
     c.listen_ports = {kListenPort};
     c.max_connections = 64;
     c.workload.kind = WorkloadKind::kManual;
+    if (family_from_environment() == Family::kIpv6) {
+      c.local_ip6 = kEngineIp6;
+      c.neighbors6.push_back({kPeerIp6, kPeerMac});
+      // 20 bytes more for the longer header: the same MSS (1460) and segment sizes as over IPv4,
+      // so one test's numbers hold for both families.
+      c.mtu = 1520;
+    }
     return c;
+  }
+  [[nodiscard]] bool ipv6() const { return family_ == Family::kIpv6; }
+  // Bytes before the TCP header in the frames of the connection under test.
+  [[nodiscard]] std::size_t tcp_offset() const {
+    return EthernetHeader::kSize + (ipv6() ? Ipv6Header::kSize : Ipv4Header::kMinSize);
   }
 
   explicit TcpPeer(const EngineConfig& config = DefaultConfig(), const PeerOptions& options = {},
@@ -126,7 +150,31 @@ class TcpPeer {
 
   // --- the connection under test -------------------------------------------------------------
 
-  FlowKey key() const { return FlowKey{kEngineIp, kPeerIp, engine_port_, peer_port_}; }
+  FlowKey key() const { return KeyOf(engine_port_, peer_port_); }
+  // The key of another tuple between the two hosts, in the family under test.
+  FlowKey KeyOf(std::uint16_t engine_port, std::uint16_t peer_port) const {
+    if (ipv6()) return engine_->flow_key(kEngineIp6, kPeerIp6, engine_port, peer_port);
+    return FlowKey{kEngineIp, kPeerIp, engine_port, peer_port};
+  }
+  // The engine's active open toward the peer, in the family under test.
+  OpenResult Open(std::uint16_t peer_port, std::uint16_t engine_port) {
+    return ipv6() ? engine_->open(kPeerIp6, peer_port, engine_port, now_)
+                  : engine_->open(kPeerIp, peer_port, engine_port, now_);
+  }
+  // A hand-built segment's link and network fields, peer to engine, in the family under test.
+  void Address(SegmentSpec& spec) const {
+    spec.src_mac = kPeerMac;
+    spec.dst_mac = kEngineMac;
+    spec.src_ip = kPeerIp;
+    spec.dst_ip = kEngineIp;
+    spec.ipv6 = ipv6();
+    spec.src_ip6 = kPeerIp6;
+    spec.dst_ip6 = kEngineIp6;
+  }
+  // The IP packet's length of a frame the engine sent (header included, as IPv4 counts it).
+  static std::size_t IpPacketLength(const ParsedFrame& f) {
+    return f.ipv6 ? Ipv6Header::kSize + f.ip6.payload_len : f.ip.total_len;
+  }
   // The full connection record (none for a half-open passive open or for TIME-WAIT, which the
   // engine keeps as compact entries).
   std::uint32_t id() const { return engine_->find(key()); }
@@ -176,10 +224,7 @@ class TcpPeer {
 
   void Send(const Seg& s) {
     SegmentSpec spec;
-    spec.src_mac = kPeerMac;
-    spec.dst_mac = kEngineMac;
-    spec.src_ip = kPeerIp;
-    spec.dst_ip = kEngineIp;
+    Address(spec);
     spec.src_port = peer_port_;
     spec.dst_port = engine_port_;
     spec.seq = s.seq;
@@ -202,7 +247,7 @@ class TcpPeer {
     if (s.text.empty()) spec.payload.assign(s.len, static_cast<std::uint8_t>('p'));
     else spec.payload.assign(s.text.begin(), s.text.end());
     Bytes frame = build_segment(spec);
-    if (s.bad_tcp_checksum) frame[EthernetHeader::kSize + Ipv4Header::kMinSize + 16] ^= 0xff;
+    if (s.bad_tcp_checksum) frame[tcp_offset() + 16] ^= 0xff;
     io_.deliver(*engine_, frame, now_, rx_frame_flags);
   }
 
@@ -237,14 +282,20 @@ class TcpPeer {
     }
     const std::optional<ParsedFrame> parsed = parse_frame(io_.pop_sent());
     if (!parsed) {
-      ADD_FAILURE() << "the engine sent a frame that is not IPv4/TCP";
+      ADD_FAILURE() << "the engine sent a frame that is not IPv4/TCP or IPv6/TCP";
       return {};
     }
     const ParsedFrame& f = *parsed;
     EXPECT_TRUE(f.ip_checksum_ok);
     EXPECT_TRUE(f.tcp_checksum_ok);
-    EXPECT_EQ(f.ip.src, kEngineIp);
-    EXPECT_EQ(f.ip.dst, kPeerIp);
+    EXPECT_EQ(f.ipv6, ipv6());
+    if (ipv6()) {
+      EXPECT_TRUE(f.ip6.src == kEngineIp6);
+      EXPECT_TRUE(f.ip6.dst == kPeerIp6);
+    } else {
+      EXPECT_EQ(f.ip.src, kEngineIp);
+      EXPECT_EQ(f.ip.dst, kPeerIp);
+    }
     EXPECT_EQ(f.tcp.src_port, engine_port_);
     EXPECT_EQ(f.tcp.dst_port, peer_port_);
     constexpr std::uint8_t kCompared = kSyn | kFin | kRst | kAck;
@@ -321,7 +372,7 @@ class TcpPeer {
   // CLOSED -> SYN-SENT: OPEN, the engine's SYN.
   void MakeSynSent() {
     UseActiveTuple();
-    const OpenResult r = engine_->open(kPeerIp, kPeerServerPort, kEngineActivePort, now_);
+    const OpenResult r = Open(kPeerServerPort, kEngineActivePort);
     EXPECT_EQ(r.error, OpenError::kOk);
     ExpectEmit(kSyn, kAny, kAny);
     snd_nxt = R(0);
@@ -414,6 +465,7 @@ class TcpPeer {
     if (f.tcp.seq.raw() == rcv_nxt) rcv_nxt += len;
   }
 
+  Family family_ = family_from_environment();
   TestIo io_;
   std::unique_ptr<Engine> engine_;
   PeerOptions options_;

@@ -31,8 +31,8 @@ EngineConfig listener_config(SynCookieMode mode, std::uint32_t syn_backlog = 409
   return c;
 }
 
-FlowKey key_of(std::uint16_t peer_port, std::uint16_t engine_port = kListenPort) {
-  return FlowKey{TcpPeer::kEngineIp, TcpPeer::kPeerIp, engine_port, peer_port};
+FlowKey key_of(const TcpPeer& p, std::uint16_t peer_port, std::uint16_t engine_port = kListenPort) {
+  return p.KeyOf(engine_port, peer_port);
 }
 
 // The peer's SYN from `peer_port` with ISN `iss`, and the engine's SYN-ACK to it.
@@ -62,10 +62,7 @@ struct RawSegment {
 
 void SendRaw(TcpPeer& p, const RawSegment& r) {
   SegmentSpec s;
-  s.src_mac = TcpPeer::kPeerMac;
-  s.dst_mac = TcpPeer::kEngineMac;
-  s.src_ip = TcpPeer::kPeerIp;
-  s.dst_ip = TcpPeer::kEngineIp;
+  p.Address(s);
   s.src_port = r.peer_port;
   s.dst_port = kListenPort;
   s.seq = r.seq;
@@ -130,8 +127,8 @@ TEST(SynBacklog, Syns_HeldAsHalfOpenEntries_PoolOfRecordsUntouched) {
   EXPECT_EQ(g.in(TcpState::kSynReceived), 3u);
   EXPECT_EQ(g.connections, 3u);
   for (std::uint16_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(p.engine().state_of(key_of(static_cast<std::uint16_t>(2000 + i))), TcpState::kSynReceived);
-    EXPECT_EQ(p.engine().find(key_of(static_cast<std::uint16_t>(2000 + i))), kNoIndex);
+    EXPECT_EQ(p.engine().state_of(key_of(p, static_cast<std::uint16_t>(2000 + i))), TcpState::kSynReceived);
+    EXPECT_EQ(p.engine().find(key_of(p, static_cast<std::uint16_t>(2000 + i))), kNoIndex);
   }
   // The first final ACK takes the one record.
   p.UseTuple(kListenPort, 2000);
@@ -158,10 +155,10 @@ TEST(SynBacklog, CookiesOff_FullBacklog_EvictsOldestEntry) {
   EXPECT_EQ(p.counters().half_open_evicted, 2u);
   EXPECT_EQ(p.counters().cookies_sent, 0u);
   EXPECT_EQ(p.engine().gauges().in(TcpState::kSynReceived), 3u);
-  EXPECT_EQ(p.engine().state_of(key_of(2000)), TcpState::kClosed);
-  EXPECT_EQ(p.engine().state_of(key_of(2001)), TcpState::kClosed);
+  EXPECT_EQ(p.engine().state_of(key_of(p, 2000)), TcpState::kClosed);
+  EXPECT_EQ(p.engine().state_of(key_of(p, 2001)), TcpState::kClosed);
   for (std::uint16_t port : {2002, 2003, 2004}) {
-    EXPECT_EQ(p.engine().state_of(key_of(port)), TcpState::kSynReceived);
+    EXPECT_EQ(p.engine().state_of(key_of(p, port)), TcpState::kSynReceived);
   }
   // The evicted handshake's final ACK finds no record, and with cookies off it is what it looks
   // like to a listener, a stray ACK: <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.2), so the client
@@ -192,9 +189,9 @@ TEST(SynBacklog, Bound_IsPerListeningPort) {
   for (std::uint16_t i = 0; i < 4; ++i) Syn(p, static_cast<std::uint16_t>(2000 + i), kIss + i);
   EXPECT_EQ(p.counters().half_open_evicted, 2u);
   EXPECT_EQ(p.engine().gauges().in(TcpState::kSynReceived), 4u);
-  EXPECT_EQ(p.engine().state_of(key_of(3000, 8080)), TcpState::kSynReceived);
-  EXPECT_EQ(p.engine().state_of(key_of(3001, 8080)), TcpState::kSynReceived);
-  EXPECT_EQ(p.engine().state_of(key_of(2000)), TcpState::kClosed);
+  EXPECT_EQ(p.engine().state_of(key_of(p, 3000, 8080)), TcpState::kSynReceived);
+  EXPECT_EQ(p.engine().state_of(key_of(p, 3001, 8080)), TcpState::kSynReceived);
+  EXPECT_EQ(p.engine().state_of(key_of(p, 2000)), TcpState::kClosed);
 }
 
 // A retransmitted SYN (same ISN) gets the same SYN-ACK again and adds nothing.
@@ -352,9 +349,9 @@ TEST_P(CookieMode, SynAckIsACookieExactlyWhenTheModeSays) {
     EXPECT_EQ(p.counters().cookies_sent, cookies);
     EXPECT_EQ(p.counters().synack_sent, i + 1u);
     const CookieCheck check =
-        codec.validate(secrets.keys(), synack.tcp.seq.raw() + 1, kIss + i + 1, key_of(port), p.now());
+        codec.validate(secrets.keys(), synack.tcp.seq.raw() + 1, kIss + i + 1, key_of(p, port), p.now());
     EXPECT_EQ(check.accepted(), cookie);
-    EXPECT_EQ(p.engine().state_of(key_of(port)), cookie ? TcpState::kClosed : TcpState::kSynReceived);
+    EXPECT_EQ(p.engine().state_of(key_of(p, port)), cookie ? TcpState::kClosed : TcpState::kSynReceived);
   }
   EXPECT_EQ(p.counters().half_open_evicted, c.mode == SynCookieMode::kOff ? 1u : 0u);
 }
@@ -382,7 +379,7 @@ TEST(SynCookie, SynAck_IsnAndTsvalAreTheCodecs) {
   const ParsedFrame synack = Syn(p, TcpPeer::kPeerPort, kIss);
   const SynCookieCodec codec(cfg.cookie_rotation);
   EXPECT_EQ(synack.tcp.seq.raw(),
-            codec.encode(secrets.current(), CookieInput{p.key(), kIss}, cookie_mss_index(1400), p.now()));
+            codec.encode(secrets.current(), CookieInput{p.key(), kIss}, cookie_mss_index(1400, p.ipv6()), p.now()));
   TcpOptions syn;
   syn.has_mss = true;
   syn.mss = 1400;
@@ -391,7 +388,7 @@ TEST(SynCookie, SynAck_IsnAndTsvalAreTheCodecs) {
   syn.sack_permitted = true;
   ASSERT_TRUE(synack.tcp.options.has_timestamps);
   EXPECT_EQ(synack.tcp.options.ts_val,
-            cookie_tsval(static_cast<std::uint32_t>(p.now() / kMillisecond), cookie_options_from_syn(syn)));
+            cookie_tsval(static_cast<std::uint32_t>(p.now() / kMillisecond), cookie_options_from_syn(syn, p.ipv6())));
   EXPECT_EQ(synack.tcp.options.ts_ecr, p.peer_ts());
   EXPECT_TRUE(synack.tcp.options.has_window_scale);
   EXPECT_TRUE(synack.tcp.options.sack_permitted);
@@ -431,6 +428,12 @@ class CookieRebuild : public ::testing::TestWithParam<RebuildCase> {};
 TEST_P(CookieRebuild, ValidFinalAck_EstablishedWithTheSynsOptions) {
   const RebuildCase& c = GetParam();
   TcpPeer p(listener_config(SynCookieMode::kAlways), c.syn);
+  // The cases' MSS are IPv4's; IPv6 has its own table (kCookieMssTable6) and default.
+  const std::uint16_t offered = c.syn.mss ? c.syn.mss_value : kDefaultMss6;
+  const std::uint16_t snd_mss =
+      p.ipv6() ? static_cast<std::uint16_t>(std::min<int>(cookie_mss(cookie_mss_index(offered, true), true), 1460) -
+                                            (c.timestamps ? 12 : 0))
+               : c.snd_mss;
   const ParsedFrame synack = Syn(p, TcpPeer::kPeerPort, p.R(0));
   p.snd_nxt = p.R(1);
   EXPECT_EQ(synack.tcp.options.has_window_scale, c.window_scale);
@@ -446,7 +449,7 @@ TEST_P(CookieRebuild, ValidFinalAck_EstablishedWithTheSynsOptions) {
   EXPECT_EQ(conn.iss.raw(), synack.tcp.seq.raw());
   EXPECT_EQ(conn.rcv_nxt.raw(), p.R(1));
   EXPECT_EQ(conn.snd_nxt.raw(), p.L(1));
-  EXPECT_EQ(conn.snd_mss, c.snd_mss);
+  EXPECT_EQ(conn.snd_mss, snd_mss);
   EXPECT_EQ(conn.has(conn_flags::kWindowScale), c.window_scale);
   EXPECT_EQ(conn.snd_wscale, c.window_scale ? c.syn.window_scale_shift : 0);
   EXPECT_EQ(conn.rcv_wscale, c.window_scale ? 7 : 0);
@@ -458,7 +461,7 @@ TEST_P(CookieRebuild, ValidFinalAck_EstablishedWithTheSynsOptions) {
   }
   // And it works: data goes out in segments of that MSS.
   EXPECT_TRUE(p.Write(3000));
-  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1), p.R(1)).payload.size(), c.snd_mss);
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1), p.R(1)).payload.size(), snd_mss);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -632,7 +635,7 @@ TEST(SynCookie, CookieOfCachedEntry_RebuildsTheSameConnection) {
 
   const SynCookieCodec codec(cached_cfg.cookie_rotation);
   const std::uint32_t cookie =
-      codec.encode(secrets.current(), CookieInput{cached.key(), cached.R(0)}, cookie_mss_index(1400), cached.now());
+      codec.encode(secrets.current(), CookieInput{cached.key(), cached.R(0)}, cookie_mss_index(1400, cached.ipv6()), cached.now());
   TcpOptions syn;
   syn.has_mss = true;
   syn.mss = 1400;
@@ -664,7 +667,7 @@ TEST(SynCookie, CookieOfCachedEntry_RebuildsTheSameConnection) {
   EXPECT_EQ(from_entry.rcv_nxt, from_cookie.rcv_nxt);
   constexpr std::uint16_t kTsBytes = 12;
   EXPECT_EQ(from_entry.snd_mss, 1400 - kTsBytes);
-  EXPECT_EQ(from_cookie.snd_mss, cookie_mss(cookie_mss_index(from_entry.snd_mss + kTsBytes)) - kTsBytes);
+  EXPECT_EQ(from_cookie.snd_mss, cookie_mss(cookie_mss_index(from_entry.snd_mss + kTsBytes, cached.ipv6()), cached.ipv6()) - kTsBytes);
   EXPECT_EQ(from_entry.has(conn_flags::kWindowScale), from_cookie.has(conn_flags::kWindowScale));
   EXPECT_EQ(from_entry.snd_wscale, from_cookie.snd_wscale);
   EXPECT_EQ(from_entry.rcv_wscale, from_cookie.rcv_wscale);
@@ -698,7 +701,7 @@ TEST(AcceptQueue, AcceptRate_HoldsConnections_WorkloadStartsAtAccept) {
     const ParsedFrame synack = Syn(p, port, kIss);
     SendRaw(p, {.peer_port = port, .flags = kAck | kPsh, .seq = kIss + 1, .ack = synack.tcp.seq.raw() + 1,
                 .payload = kHttpGet});
-    EXPECT_EQ(p.engine().state_of(key_of(port)), TcpState::kEstablished);
+    EXPECT_EQ(p.engine().state_of(key_of(p, port)), TcpState::kEstablished);
   }
   EXPECT_EQ(p.counters().conn_accepted, 2u);
   EXPECT_EQ(p.counters().accepted_by_app, 0u);
@@ -735,7 +738,7 @@ TEST(AcceptQueue, Overflow_DropsFinalAck_AcceptedAfterSynAckRetransmission) {
   cfg.synack_timeout = kSecond;
   TcpPeer p(cfg);
   FinalAck(p, Syn(p, 2000, kIss));
-  EXPECT_EQ(p.engine().state_of(key_of(2000)), TcpState::kEstablished);
+  EXPECT_EQ(p.engine().state_of(key_of(p, 2000)), TcpState::kEstablished);
   const TimeNs start = p.now();
   const ParsedFrame second = Syn(p, 2001, kIss);
   FinalAck(p, second);

@@ -297,7 +297,7 @@ TEST(ResourceExhaustion, FlowTable_EveryPoolFullAtOnce_StillHasRoom_RefusalsCoun
   EXPECT_EQ(p.State(), TcpState::kSynReceived);
   EXPECT_EQ(p.counters().drop_pool_full, 1u);
   // An active open: no record free.
-  EXPECT_EQ(p.engine().open(TcpPeer::kPeerIp, TcpPeer::kPeerServerPort, 30000, p.now()).error, OpenError::kNoMemory);
+  EXPECT_EQ(p.Open(TcpPeer::kPeerServerPort, 30000).error, OpenError::kNoMemory);
   EXPECT_EQ(p.counters().drop_pool_full, 2u);
   // An established connection closes into a full TIME-WAIT table: skipped, record freed.
   // (The peer's L() follows the last SYN-ACK it saw; this connection's ISS is in its record.)

@@ -265,7 +265,7 @@ TEST(StateOpen, SynReceived_Close_SendsFinEntersFinWait1) {
 
 TEST(StateOpen, Closed_Open_SendsSynEntersSynSent) {
   TcpPeer p;
-  const OpenResult r = p.engine().open(TcpPeer::kPeerIp, TcpPeer::kPeerServerPort, TcpPeer::kEngineActivePort, p.now());
+  const OpenResult r = p.Open(TcpPeer::kPeerServerPort, TcpPeer::kEngineActivePort);
   ASSERT_EQ(r.error, OpenError::kOk);
   p.UseActiveTuple();
   const ParsedFrame f = p.ExpectEmit(kSyn, kAny, kAny);
@@ -286,7 +286,7 @@ TEST(StateOpen, Closed_Open_SendsSynEntersSynSent) {
 TEST(StateOpen, Closed_OpenOnTupleInUse_Refused) {
   TcpPeer p;
   p.MakeSynSent();
-  const OpenResult r = p.engine().open(TcpPeer::kPeerIp, TcpPeer::kPeerServerPort, TcpPeer::kEngineActivePort, p.now());
+  const OpenResult r = p.Open(TcpPeer::kPeerServerPort, TcpPeer::kEngineActivePort);
   EXPECT_EQ(r.error, OpenError::kTupleInUse);
   p.ExpectNothing();
 }

@@ -20,15 +20,17 @@ PeerOptions all_options() {
 
 // --- MSS (RFC 9293 §3.7.1, RFC 6691) -------------------------------------------------------------
 
-TEST(StateOptions, Listen_SynWithoutMss_Uses536) {
+// RFC 9293 §3.7.1: 536 over IPv4, 1220 over IPv6 (RFC 8200 §5's 1280 less 60).
+TEST(StateOptions, Listen_SynWithoutMss_UsesTheFamilysDefault) {
   PeerOptions o;
   o.mss = false;
   TcpPeer p(TcpPeer::DefaultConfig(), o);
   p.MakeEstablished();
-  EXPECT_EQ(p.Conn().snd_mss, 536);
-  EXPECT_TRUE(p.Write(1000));
-  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1), p.R(1)).payload.size(), 536u);
-  EXPECT_EQ(p.ExpectEmit(kAck, p.L(537), p.R(1)).payload.size(), 464u);
+  const std::uint32_t mss = p.ipv6() ? 1220 : 536;
+  EXPECT_EQ(p.Conn().snd_mss, mss);
+  EXPECT_TRUE(p.Write(2000));
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1), p.R(1)).payload.size(), mss);
+  EXPECT_EQ(p.ExpectEmit(kAck, p.L(1 + mss), p.R(1)).payload.size(), std::min(mss, 2000 - mss));
 }
 
 TEST(StateOptions, Listen_SynWithMss_SmallerOfBothUsed) {
@@ -51,7 +53,7 @@ TEST(StateOptions, Established_WithTimestamps_SegmentsLeaveRoomForThem) {
   EXPECT_TRUE(p.Write(2000));
   const ParsedFrame f = p.ExpectEmit(kAck, p.L(1), p.R(1));
   EXPECT_EQ(f.payload.size(), 1448u);
-  EXPECT_EQ(f.ip.total_len, 1500);
+  EXPECT_EQ(TcpPeer::IpPacketLength(f), p.ipv6() ? 1520u : 1500u);
 }
 
 // --- window scale (RFC 7323 §2) ------------------------------------------------------------------
@@ -117,7 +119,7 @@ TEST(StateOptions, SynSent_SynAckWithoutOptions_NoneUsed) {
   EXPECT_FALSE(ack.tcp.options.has_timestamps);
   EXPECT_EQ(ack.tcp.window, 65535);
   EXPECT_EQ(p.Conn().snd_wnd, 1000u);
-  EXPECT_EQ(p.Conn().snd_mss, 536);
+  EXPECT_EQ(p.Conn().snd_mss, p.ipv6() ? 1220 : 536);
   EXPECT_FALSE(p.Conn().has(conn_flags::kWindowScale));
   EXPECT_FALSE(p.Conn().has(conn_flags::kTimestamps));
   EXPECT_FALSE(p.Conn().has(conn_flags::kSackPermitted));

@@ -35,6 +35,7 @@ inline constexpr std::uint8_t kTimestamps = 8;
 }  // namespace tcp_option
 
 inline constexpr std::uint16_t kDefaultMss = 536;     // RFC 9293 §3.7.1, when no MSS option
+inline constexpr std::uint16_t kDefaultMss6 = 1220;   // the same over IPv6 (RFC 8200 §5: 1280 - 60)
 inline constexpr std::uint8_t kMaxWindowScale = 14;  // RFC 7323 §2.3
 
 // A SACK block (RFC 2018 §3): the first sequence number of a block the receiver holds, and the one

@@ -1,0 +1,243 @@
+// The engine's IPv6 paths that are not TCP state (the state machine's arrows run over IPv6 in the
+// unit_ipv6 run of every TcpPeer test): Neighbor Discovery answered and used (RFC 4861), echo
+// (RFC 4443 §4.2), both families on one engine, and malformed IPv6 counted and dropped.
+#include <gtest/gtest.h>
+
+#include "support/tcp_peer.hpp"
+#include "synwave/wire/icmpv6.hpp"
+#include "synwave/wire/ipv6.hpp"
+
+namespace synwave::test {
+namespace {
+
+constexpr Ipv6Addr kOurs{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+constexpr Ipv6Addr kPeer{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+constexpr Ipv6Addr kOffLink{0x20, 0x01, 0x0d, 0xb8, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07};
+constexpr Ipv6Addr kGateway{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe};
+const MacAddr kOurMac{{0x02, 0, 0, 0, 0, 0x10}};
+const MacAddr kPeerMac{{0x02, 0, 0, 0, 0, 0x20}};
+
+EngineConfig dual_stack_config() {
+  EngineConfig c;
+  c.local_ip = ip4(198, 18, 0, 1);
+  c.local_ip6 = kOurs;
+  c.prefix_len6 = 64;
+  c.local_mac = kOurMac;
+  c.listen_ports = {80};
+  c.max_connections = 16;
+  c.workload.kind = WorkloadKind::kManual;
+  return c;
+}
+
+// An ICMPv6 frame from the peer: eth, IPv6 (hop limit 255 as ND requires), the message with its
+// checksum.
+Bytes icmpv6_frame(const MacAddr& dst_mac, const Ipv6Addr& src, const Ipv6Addr& dst, Bytes msg) {
+  Bytes b(EthernetHeader::kSize + Ipv6Header::kSize + msg.size());
+  write_ethernet(b.data(), dst_mac, kPeerMac, kEtherTypeIpv6);
+  write_ipv6(b.data() + EthernetHeader::kSize, src, dst, kIpProtoIcmpv6, static_cast<std::uint16_t>(msg.size()),
+             kNdHopLimit);
+  store_be16(msg.data() + 2, 0);
+  store_be16(msg.data() + 2, icmpv6_checksum(src, dst, msg.data(), static_cast<std::uint32_t>(msg.size())));
+  std::copy(msg.begin(), msg.end(), b.begin() + EthernetHeader::kSize + Ipv6Header::kSize);
+  return b;
+}
+
+Bytes solicitation(const Ipv6Addr& target) {
+  Bytes m(kNdMessageWithLinkAddressSize);
+  write_neighbor_solicitation(m.data(), kPeer, target, kPeerMac);
+  return m;
+}
+
+struct Sent {
+  EthernetHeader eth;
+  Ipv6Header ip;
+  const std::uint8_t* msg;
+  std::uint32_t len;
+};
+
+Sent parse_sent(const Bytes& b) {
+  Sent s{};
+  EXPECT_EQ(parse_ethernet(b.data(), b.size(), s.eth), EthernetError::kOk);
+  EXPECT_EQ(parse_ipv6(b.data() + EthernetHeader::kSize, b.size() - EthernetHeader::kSize, s.ip), Ipv6Error::kOk);
+  s.msg = b.data() + EthernetHeader::kSize + s.ip.upper_offset;
+  s.len = s.ip.upper_len();
+  return s;
+}
+
+class EngineIpv6 : public ::testing::Test {
+ protected:
+  EngineIpv6() : engine_(dual_stack_config(), io_.io(), kSecond) {}
+  void deliver(const Bytes& frame) { io_.deliver(engine_, frame, kSecond); }
+  TestIo io_;
+  Engine engine_;
+};
+
+// RFC 4861 §7.2.4: a solicitation for our address, sent to its solicited-node group, is answered
+// by a solicited advertisement with our MAC, to the asker; its source link address is learnt.
+TEST_F(EngineIpv6, SolicitationToOurGroup_AnsweredWithOurMac) {
+  const Ipv6Addr group = solicited_node_multicast(kOurs);
+  deliver(icmpv6_frame(multicast_mac(group), kPeer, group, solicitation(kOurs)));
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 1u);
+  const Bytes reply = io_.pop_sent();
+  const Sent s = parse_sent(reply);
+  EXPECT_EQ(s.eth.dst, kPeerMac);
+  EXPECT_TRUE(s.ip.src == kOurs);
+  EXPECT_TRUE(s.ip.dst == kPeer);
+  NeighborAdvertisement na;
+  ASSERT_EQ(parse_neighbor_advertisement(s.ip, s.msg, s.len, na), NdError::kOk);
+  EXPECT_TRUE(na.target == kOurs);
+  EXPECT_TRUE(na.solicited);
+  EXPECT_TRUE(na.override_entry);
+  ASSERT_TRUE(na.has_target_mac);
+  EXPECT_EQ(na.target_mac, kOurMac);
+  EXPECT_EQ(icmpv6_checksum(s.ip.src, s.ip.dst, s.msg, s.len), 0);
+  EXPECT_EQ(engine_.counters().nd_advertisements_sent, 1u);
+  // Learnt from the solicitation: an active open to the peer needs no solicitation of its own.
+  EXPECT_TRUE(engine_.resolve_next_hop(kPeer, kSecond));
+}
+
+TEST_F(EngineIpv6, SolicitationForAnotherAddress_Dropped) {
+  const Ipv6Addr group = solicited_node_multicast(kGateway);
+  deliver(icmpv6_frame(multicast_mac(group), kPeer, group, solicitation(kGateway)));
+  engine_.flush();
+  EXPECT_TRUE(io_.sent().empty());
+  EXPECT_EQ(engine_.counters().drop_nd_not_for_us, 1u);
+}
+
+// RFC 4861 §7.1.1: a solicitation whose hop limit is not 255 crossed a router: invalid.
+TEST_F(EngineIpv6, SolicitationThatCrossedARouter_Dropped) {
+  Bytes frame = icmpv6_frame(kOurMac, kPeer, kOurs, solicitation(kOurs));
+  frame[EthernetHeader::kSize + 7] = 64;
+  deliver(frame);
+  engine_.flush();
+  EXPECT_TRUE(io_.sent().empty());
+  EXPECT_EQ(engine_.counters().drop_icmpv6_malformed, 1u);
+}
+
+// Resolution: an open toward an unknown on-link peer solicits it (to its group) and waits; the
+// advertisement completes the entry and the open goes on. Off-link peers go through the gateway.
+TEST_F(EngineIpv6, OpenToUnknownPeer_SolicitsThenOpensOnTheAdvertisement) {
+  EXPECT_EQ(engine_.open(kPeer, 80, 40000, kSecond).error, OpenError::kNeighborPending);
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 1u);
+  const Bytes ns_frame = io_.pop_sent();
+  const Sent s = parse_sent(ns_frame);
+  EXPECT_TRUE(s.ip.dst == solicited_node_multicast(kPeer));
+  EXPECT_EQ(s.eth.dst, multicast_mac(solicited_node_multicast(kPeer)));
+  NeighborSolicitation ns;
+  ASSERT_EQ(parse_neighbor_solicitation(s.ip, s.msg, s.len, ns), NdError::kOk);
+  EXPECT_TRUE(ns.target == kPeer);
+  Bytes na(kNdMessageWithLinkAddressSize);
+  write_neighbor_advertisement(na.data(), kPeer, kOurs, kPeer, kPeerMac, true);
+  deliver(icmpv6_frame(kOurMac, kPeer, kOurs, na));
+  EXPECT_EQ(engine_.counters().nd_advertisements_received, 1u);
+  const OpenResult r = engine_.open(kPeer, 80, 40000, kSecond);
+  ASSERT_EQ(r.error, OpenError::kOk);
+  EXPECT_EQ(engine_.state_of(engine_.flow_key(kOurs, kPeer, 40000, 80)), TcpState::kSynSent);
+  EXPECT_TRUE(engine_.remote_ip6(r.conn) == kPeer);
+  EXPECT_EQ(engine_.open(kOffLink, 80, 40001, kSecond).error, OpenError::kNoRoute);
+}
+
+TEST(EngineIpv6Gateway, OffLinkPeer_ResolvesTheGateway) {
+  EngineConfig c = dual_stack_config();
+  c.gateway6 = kGateway;
+  TestIo io;
+  Engine engine(c, io.io(), kSecond);
+  EXPECT_EQ(engine.open(kOffLink, 80, 40000, kSecond).error, OpenError::kNeighborPending);
+  engine.flush();
+  ASSERT_EQ(io.sent().size(), 1u);
+  const Bytes frame = io.pop_sent();
+  const Sent s = parse_sent(frame);
+  NeighborSolicitation ns;
+  ASSERT_EQ(parse_neighbor_solicitation(s.ip, s.msg, s.len, ns), NdError::kOk);
+  EXPECT_TRUE(ns.target == kGateway);
+}
+
+TEST_F(EngineIpv6, EchoRequest_AnsweredWithTheSameData) {
+  Bytes echo = {kIcmpv6EchoRequest, 0, 0, 0, 0x12, 0x34, 0x00, 0x07, 'p', 'i', 'n', 'g'};
+  deliver(icmpv6_frame(kOurMac, kPeer, kOurs, echo));
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 1u);
+  const Bytes reply = io_.pop_sent();
+  const Sent s = parse_sent(reply);
+  EXPECT_TRUE(s.ip.src == kOurs);
+  EXPECT_TRUE(s.ip.dst == kPeer);
+  ASSERT_EQ(s.len, echo.size());
+  EXPECT_EQ(s.msg[0], kIcmpv6EchoReply);
+  EXPECT_TRUE(std::equal(echo.begin() + 4, echo.end(), s.msg + 4));
+  EXPECT_EQ(icmpv6_checksum(s.ip.src, s.ip.dst, s.msg, s.len), 0);
+}
+
+// A router advertisement (and anything else we do not speak) is counted and dropped: the gateway
+// is configured.
+TEST_F(EngineIpv6, RouterAdvertisement_Ignored) {
+  Bytes ra(16, 0);
+  ra[0] = 134;
+  deliver(icmpv6_frame(kOurMac, kPeer, kOurs, ra));
+  engine_.flush();
+  EXPECT_TRUE(io_.sent().empty());
+  EXPECT_EQ(engine_.counters().drop_icmpv6_ignored, 1u);
+}
+
+TEST_F(EngineIpv6, FragmentAndTruncatedHeader_CountedAndDropped) {
+  SegmentSpec spec;
+  spec.src_mac = kPeerMac;
+  spec.dst_mac = kOurMac;
+  spec.ipv6 = true;
+  spec.src_ip6 = kPeer;
+  spec.dst_ip6 = kOurs;
+  spec.src_port = 40000;
+  spec.dst_port = 80;
+  spec.flags = tcp_flags::kSyn;
+  Bytes frame = build_segment(spec);
+  Bytes fragment = frame;
+  fragment[EthernetHeader::kSize + 6] = kIpv6Fragment;
+  deliver(fragment);
+  deliver(Bytes(frame.begin(), frame.begin() + EthernetHeader::kSize + 30));
+  EXPECT_EQ(engine_.counters().drop_ipv6_fragment, 1u);
+  EXPECT_EQ(engine_.counters().drop_ipv6_malformed, 1u);
+  engine_.flush();
+  EXPECT_TRUE(io_.sent().empty());
+}
+
+// One engine, both families at once: the same ports from an IPv4 and an IPv6 peer are two
+// connections, each answered in its own family.
+TEST_F(EngineIpv6, DualStack_SamePortsInBothFamilies_TwoConnections) {
+  SegmentSpec v4;
+  v4.src_mac = kPeerMac;
+  v4.dst_mac = kOurMac;
+  v4.src_ip = ip4(198, 18, 0, 2);
+  v4.dst_ip = ip4(198, 18, 0, 1);
+  v4.src_port = 40000;
+  v4.dst_port = 80;
+  v4.seq = 1000;
+  v4.flags = tcp_flags::kSyn;
+  SegmentSpec v6 = v4;
+  v6.ipv6 = true;
+  v6.src_ip6 = kPeer;
+  v6.dst_ip6 = kOurs;
+  deliver(build_segment(v4));
+  deliver(build_segment(v6));
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 2u);
+  const std::optional<ParsedFrame> a = parse_frame(io_.pop_sent());
+  const std::optional<ParsedFrame> b = parse_frame(io_.pop_sent());
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(a->ipv6);
+  EXPECT_TRUE(b->ipv6);
+  EXPECT_TRUE(a->tcp_checksum_ok && b->tcp_checksum_ok);
+  EXPECT_EQ(b->tcp.options.mss, 1440);  // MTU 1500 less 60
+  EXPECT_EQ(engine_.state_of(FlowKey{ip4(198, 18, 0, 1), ip4(198, 18, 0, 2), 80, 40000}), TcpState::kSynReceived);
+  EXPECT_EQ(engine_.state_of(engine_.flow_key(kOurs, kPeer, 80, 40000)), TcpState::kSynReceived);
+}
+
+TEST(EngineIpv6Config, LocalIpv4InThisNetwork_Refused) {
+  EngineConfig c = dual_stack_config();
+  c.local_ip = ip4(0, 0, 0, 5);
+  TestIo io;
+  EXPECT_THROW(Engine(c, io.io(), kSecond), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace synwave::test
