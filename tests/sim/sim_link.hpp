@@ -33,6 +33,9 @@ struct LinkStats {
   std::uint64_t duplicated = 0;  // extra copies made
   std::uint64_t reordered = 0;   // copies held back
   std::uint64_t corrupted = 0;   // copies with a flipped byte
+  // Of those, IPv6 copies flipped where no checksum looks (traffic class, flow label, hop
+  // limit): rightly taken as they are.
+  std::uint64_t corrupted_unchecked = 0;
   std::uint64_t delivered = 0;   // copies handed to the receiving engine
   friend bool operator==(const LinkStats&, const LinkStats&) = default;
 };
@@ -94,6 +97,7 @@ class SimLink {
       t.duplicated += l.stats.duplicated;
       t.reordered += l.stats.reordered;
       t.corrupted += l.stats.corrupted;
+      t.corrupted_unchecked += l.stats.corrupted_unchecked;
       t.delivered += l.stats.delivered;
     }
     return t;
@@ -145,7 +149,13 @@ class SimLink {
       ++lane.stats.corrupted;
       const std::uint64_t span = frame.size() - EthernetHeader::kSize;
       const std::size_t pos = EthernetHeader::kSize + static_cast<std::size_t>(upto(span - 1));
-      frame[pos] = static_cast<std::uint8_t>(frame[pos] ^ static_cast<std::uint8_t>(1 + upto(254)));
+      const auto flip = static_cast<std::uint8_t>(1 + upto(254));
+      frame[pos] = static_cast<std::uint8_t>(frame[pos] ^ flip);
+      const std::size_t at = pos - EthernetHeader::kSize;
+      if (load_be16(frame.data() + 12) == kEtherTypeIpv6 &&
+          ((at == 0 && (flip & 0xf0) == 0) || (at >= 1 && at <= 3) || at == 7)) {
+        ++lane.stats.corrupted_unchecked;
+      }
     }
     lane.heap.push_back(InFlight{at, next_order_++, std::move(frame)});
     std::push_heap(lane.heap.begin(), lane.heap.end(), Later{});

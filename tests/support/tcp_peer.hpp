@@ -24,6 +24,7 @@
 #include <source_location>
 #include <string>
 
+#include "support/family.hpp"
 #include "support/segments.hpp"
 #include "support/test_io.hpp"
 #include "synwave/engine.hpp"
@@ -79,15 +80,6 @@ struct Seg {
   std::vector<SackBlock> sack = {};     // SACK blocks (absolute sequence numbers)
   bool bad_tcp_checksum = false;        // the TCP checksum field corrupted after it was computed
 };
-
-// The address family of the connection under test. The state-machine tests run once per family
-// (not copied): the unit-test binary runs them again with SYNWAVE_TEST_FAMILY=6 in the
-// environment (tests/meson.build), where the engine is dual-stack and the tuple IPv6.
-enum class Family : std::uint8_t { kIpv4, kIpv6 };
-inline Family family_from_environment() {
-  const char* v = std::getenv("SYNWAVE_TEST_FAMILY");
-  return v != nullptr && std::string_view(v) == "6" ? Family::kIpv6 : Family::kIpv4;
-}
 
 // Which side opened the connection under test.
 enum class Side : std::uint8_t { kPassive, kActive };
