@@ -185,8 +185,9 @@ std::uint32_t Engine::local_handle(const Ipv6Addr& ip) const {
   if (config_.source_ip6_count == 0 || std::memcmp(ip.data(), first.data(), 12) != 0) return 0;
   const std::uint32_t offset = load_be32(ip.data() + 12) - load_be32(first.data() + 12);
   if (offset >= config_.source_ip6_count) return 0;
-  // local6_ skips the range's copy of local_ip6 when it holds it.
-  for (std::uint32_t h = 1 + std::min<std::uint32_t>(offset, static_cast<std::uint32_t>(local6_.size()) - 1);; --h) {
+  // The range's address at `offset` is local6_[1 + offset], or local6_[offset] when the range
+  // holds local_ip6 before it (local6_ skips that copy): handle offset + 2 or offset + 1.
+  for (std::uint32_t h = std::min<std::uint32_t>(offset + 2, static_cast<std::uint32_t>(local6_.size()));; --h) {
     if (local6_[h - 1] == ip) return h;
     if (h == 1) return 0;
   }

@@ -3,6 +3,8 @@
 // (RFC 4443 §4.2), both families on one engine, and malformed IPv6 counted and dropped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "support/tcp_peer.hpp"
 #include "synwave/wire/icmpv6.hpp"
 #include "synwave/wire/ipv6.hpp"
@@ -230,6 +232,34 @@ TEST_F(EngineIpv6, DualStack_SamePortsInBothFamilies_TwoConnections) {
   EXPECT_EQ(b->tcp.options.mss, 1440);  // MTU 1500 less 60
   EXPECT_EQ(engine_.state_of(FlowKey{ip4(198, 18, 0, 1), ip4(198, 18, 0, 2), 80, 40000}), TcpState::kSynReceived);
   EXPECT_EQ(engine_.state_of(engine_.flow_key(kOurs, kPeer, 80, 40000)), TcpState::kSynReceived);
+}
+
+// A source range beside local_ip6 (a client's --src-ip) and one that holds it: every address of
+// each is ours, each with its own handle, and nothing past the range is.
+TEST(EngineIpv6Config, SourceRange_EveryAddressOurs) {
+  auto addr = [](std::uint8_t last) {
+    Ipv6Addr a = kOurs;
+    a[15] = last;
+    return a;
+  };
+  for (const std::uint8_t first : {0x10, 0x00}) {  // beside ::1, then ::0-::3 around it
+    EngineConfig c = dual_stack_config();
+    c.source_ip6_first = addr(first);
+    c.source_ip6_count = 4;
+    TestIo io;
+    Engine e(c, io.io(), kSecond);
+    std::vector<std::uint32_t> handles{e.local_handle(kOurs)};
+    for (std::uint8_t i = 0; i < 4; ++i) {
+      const std::uint32_t h = e.local_handle(addr(static_cast<std::uint8_t>(first + i)));
+      if (addr(static_cast<std::uint8_t>(first + i)) == kOurs) continue;
+      EXPECT_NE(h, 0u) << "range address " << int(first + i);
+      EXPECT_EQ(e.local_ip6(FlowKey{h, 0, 0, 0}), addr(static_cast<std::uint8_t>(first + i)));
+      handles.push_back(h);
+    }
+    std::sort(handles.begin(), handles.end());
+    EXPECT_EQ(std::unique(handles.begin(), handles.end()), handles.end());
+    EXPECT_EQ(e.local_handle(addr(static_cast<std::uint8_t>(first + 4))), 0u);
+  }
 }
 
 TEST(EngineIpv6Config, LocalIpv4InThisNetwork_Refused) {
