@@ -4,6 +4,10 @@
 // source addresses x source ports x destinations. Plain core code: the data plane calls poll()
 // once per loop pass.
 //
+// A run is of one family, IPv4 or IPv6 (its destinations say which): the walk is the same, and
+// the family is chosen once per poll, outside the loop over tuples, so the IPv4 loop does no
+// work for IPv6.
+//
 // A tuple is never reused while the engine still holds it (open() refuses any tuple in the flow
 // table, TIME-WAIT included). The walk is a fixed cycle, so the tuple under the cursor is the
 // one used longest ago, which is the first to leave TIME-WAIT: when a whole cycle finds nothing
@@ -11,15 +15,22 @@
 #include <cstdint>
 #include <vector>
 
+#include "synwave/byte_order.hpp"
 #include "synwave/engine.hpp"
 #include "synwave/rss_steering.hpp"
 #include "synwave/time.hpp"
 #include "synwave/token_bucket.hpp"
+#include "synwave/wire/ipv6.hpp"
 
 namespace synwave {
 
 struct Destination {
   std::uint32_t ip = 0;  // host order
+  std::uint16_t port = 0;
+};
+
+struct Destination6 {
+  Ipv6Addr ip{};
   std::uint16_t port = 0;
 };
 
@@ -42,14 +53,19 @@ struct GeneratorPhase {
 };
 
 struct GeneratorConfig {
-  std::vector<Destination> destinations;  // at least one
+  // At least one destination, of one family: IPv4 ones, or IPv6 ones (then `destinations` is
+  // empty and the run is IPv6).
+  std::vector<Destination> destinations;
+  std::vector<Destination6> destinations6;
   std::uint32_t src_ip_first = 0;         // source addresses: the engine must own them all
-  std::uint32_t src_ip_count = 1;
+  std::uint32_t src_ip_count = 1;         //   (count: of either family)
+  Ipv6Addr src_ip6_first{};               // an IPv6 run's first source address, its last 32 bits counted up
   std::uint16_t port_first = 1024;        // source port range, inclusive
   std::uint16_t port_last = 65535;
   PortShare share;
   // On a port with RSS: only tuples whose replies the NIC brings back to this lcore's queue (the
   // share is then the whole range, since RSS splits the tuples among the queues). Not owned.
+  // IPv4 only: an IPv6 run ignores it (the program runs an IPv6 client on one lcore).
   const RssSteering* steering = nullptr;
   std::uint64_t rate = 0;                 // connections per second; 0 = as fast as possible
   TimeNs ramp = 0;                        // the rate climbs linearly from 0 over this long
@@ -59,6 +75,9 @@ struct GeneratorConfig {
   // When set, the run follows these one after the other from start() (rate, ramp and concurrency
   // above are then unused), and opens nothing once the last has ended.
   std::vector<GeneratorPhase> phases;
+
+  [[nodiscard]] bool ipv6() const { return !destinations6.empty(); }
+  [[nodiscard]] std::size_t destination_count() const { return ipv6() ? destinations6.size() : destinations.size(); }
 };
 
 struct GeneratorStats {
@@ -86,14 +105,17 @@ class ConnectionGenerator {
  public:
   ConnectionGenerator(const GeneratorConfig& config, TimeNs now)
       : config_(config), started_(now), bucket_(config.ramp != 0 ? 0 : config.rate, now), ramping_(config.ramp != 0) {
-    if (config_.destinations.empty()) config_.destinations.push_back({});
+    if (config_.destinations.empty() && config_.destinations6.empty()) config_.destinations.push_back({});
+    ipv6_ = config_.ipv6();
+    if (ipv6_) config_.steering = nullptr;
+    destination_count_ = static_cast<std::uint32_t>(config_.destination_count());
     if (config_.src_ip_count == 0) config_.src_ip_count = 1;
     if (config_.share.count == 0) config_.share.count = 1;
     const std::uint32_t ports = static_cast<std::uint32_t>(config_.port_last - config_.port_first + 1u);
     port_slots_ = ports;
     cursor_.port_slot = config_.share.index;
     const std::uint32_t mine = ports / config_.share.count + (config_.share.index < ports % config_.share.count ? 1 : 0);
-    tuples_ = static_cast<std::uint64_t>(mine) * config_.src_ip_count * config_.destinations.size();
+    tuples_ = static_cast<std::uint64_t>(mine) * config_.src_ip_count * destination_count_;
     if (config_.steering != nullptr) tuples_ = steered_tuples();
     phase_started_ = now;
     if (!config_.phases.empty()) enter_phase();
@@ -114,7 +136,8 @@ class ConnectionGenerator {
   // of its destinations, so the run begins with ARP done.
   std::uint32_t poll(Engine& engine, TimeNs now) {
     if (now < started_) [[unlikely]] {
-      while (resolved_ < config_.destinations.size() && engine.resolve_next_hop(config_.destinations[resolved_].ip, now)) {
+      while (resolved_ < destination_count_ && (ipv6_ ? engine.resolve_next_hop(config_.destinations6[resolved_].ip, now)
+                                                      : engine.resolve_next_hop(config_.destinations[resolved_].ip, now))) {
         ++resolved_;
       }
       return 0;
@@ -126,7 +149,8 @@ class ConnectionGenerator {
     if (active >= config_.concurrency) return 0;
     const std::uint32_t allowed = config_.rate == 0 ? config_.burst : take_tokens(now);
     const std::uint64_t pending_before = stats_.neighbor_pending;
-    const std::uint32_t opened = open_up_to(engine, allowed, active, now);
+    const std::uint32_t opened =
+        ipv6_ ? open_up_to<true>(engine, allowed, active, now) : open_up_to<false>(engine, allowed, active, now);
     if (config_.rate == 0) return opened;
     // Credit earned while the next hop was unknown (ARP at start-up) is not kept: banked, it would
     // leave as one burst of up to the bucket's depth the moment ARP answers, and a server sized
@@ -149,19 +173,35 @@ class ConnectionGenerator {
   // Requests the flow-table slots of the next `count` tuples of the walk, so the lookups of the
   // opens that follow overlap their cache misses (the slot of a tuple last used a whole cycle
   // ago is never in cache).
+  template <bool kIpv6>
   void prefetch_next(const Engine& engine, std::uint32_t count) const {
     Cursor c = cursor_;
     for (std::uint32_t i = 0; i < count; ++i) {
-      const Destination& d = config_.destinations[c.dst];
-      engine.prefetch_flow(FlowKey{config_.src_ip_first + c.src, d.ip,
-                                   static_cast<std::uint16_t>(config_.port_first + c.port_slot), d.port});
+      const auto port = static_cast<std::uint16_t>(config_.port_first + c.port_slot);
+      if constexpr (kIpv6) {
+        const Destination6& d = config_.destinations6[c.dst];
+        engine.prefetch_flow(engine.flow_key(source6(c.src), d.ip, port, d.port));
+      } else {
+        const Destination& d = config_.destinations[c.dst];
+        engine.prefetch_flow(FlowKey{config_.src_ip_first + c.src, d.ip, port, d.port});
+      }
       advance(c);
     }
   }
 
+  // The i-th IPv6 source address: the first with i added to its last 32 bits (as the engine
+  // counts its source range, EngineConfig::source_ip6_first).
+  [[nodiscard]] Ipv6Addr source6(std::uint32_t i) const {
+    Ipv6Addr a = config_.src_ip6_first;
+    store_be32(a.data() + 12, load_be32(a.data() + 12) + i);
+    return a;
+  }
+
+  // kIpv6: the run's family, chosen by the caller once per poll.
+  template <bool kIpv6>
   std::uint32_t open_up_to(Engine& engine, std::uint32_t allowed, std::uint64_t active, TimeNs now) {
     std::uint32_t opened = 0;
-    if (!waiting_on_oldest_) prefetch_next(engine, std::min<std::uint64_t>(allowed, config_.concurrency - active));
+    if (!waiting_on_oldest_) prefetch_next<kIpv6>(engine, std::min<std::uint64_t>(allowed, config_.concurrency - active));
     // Exhausted: only the oldest tuple can come free next, so one try per poll.
     const std::uint32_t max_attempts = waiting_on_oldest_ ? 1 : config_.burst * 4;
     std::uint32_t attempts = 0;
@@ -169,15 +209,22 @@ class ConnectionGenerator {
     while (opened < allowed && attempts < max_attempts && scanned < kMaxScanPerPoll &&
            active + opened < config_.concurrency && !finished()) {
       ++scanned;
-      const Destination& d = config_.destinations[cursor_.dst];
-      const std::uint32_t src = config_.src_ip_first + cursor_.src;
       const auto port = static_cast<std::uint16_t>(config_.port_first + cursor_.port_slot);
-      if (config_.steering != nullptr && !config_.steering->reply_lands_here(src, port, d.ip, d.port)) {
-        advance(cursor_);
-        continue;
+      OpenResult r;
+      if constexpr (kIpv6) {
+        const Destination6& d = config_.destinations6[cursor_.dst];
+        ++attempts;
+        r = engine.open(d.ip, d.port, source6(cursor_.src), port, now);
+      } else {
+        const Destination& d = config_.destinations[cursor_.dst];
+        const std::uint32_t src = config_.src_ip_first + cursor_.src;
+        if (config_.steering != nullptr && !config_.steering->reply_lands_here(src, port, d.ip, d.port)) {
+          advance(cursor_);
+          continue;
+        }
+        ++attempts;
+        r = engine.open(d.ip, d.port, src, port, now);
       }
-      ++attempts;
-      const OpenResult r = engine.open(d.ip, d.port, src, port, now);
       switch (r.error) {
         case OpenError::kOk:
           ++opened;
@@ -274,7 +321,7 @@ class ConnectionGenerator {
   // Destinations vary fastest (consecutive opens spread over the servers), then source
   // addresses, then this lcore's ports.
   void advance(Cursor& c) const {
-    if (++c.dst < config_.destinations.size()) return;
+    if (++c.dst < destination_count_) return;
     c.dst = 0;
     if (++c.src < config_.src_ip_count) return;
     c.src = 0;
@@ -295,6 +342,8 @@ class ConnectionGenerator {
   TokenBucket bucket_;
   bool ramping_ = false;
   std::uint64_t tuples_ = 0;
+  bool ipv6_ = false;                   // the run's family (GeneratorConfig::ipv6)
+  std::uint32_t destination_count_ = 0;  // of that family
   std::uint64_t busy_streak_ = 0;
   bool waiting_on_oldest_ = false;
   std::uint32_t port_slots_ = 0;

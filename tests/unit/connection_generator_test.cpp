@@ -1,8 +1,10 @@
 // The client's load generator over two engines on a perfect in-memory link: how it walks the
-// tuple space, what it does when the space runs out, its rate, ramp and cap; and the client-side
-// timers the generator relies on (connect timeout, think time) and source address ranges.
+// tuple space, what it does when the space runs out, its rate, ramp and cap, over IPv4 and IPv6;
+// and the client-side timers the generator relies on (connect timeout, think time) and source
+// address ranges.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -10,6 +12,8 @@
 #include "support/test_io.hpp"
 #include "synwave/connection_generator.hpp"
 #include "synwave/wire/arp.hpp"
+#include "synwave/wire/icmpv6.hpp"
+#include "synwave/wire/ipv6.hpp"
 
 namespace synwave::test {
 namespace {
@@ -269,6 +273,157 @@ TEST(ConnectionGenerator, Total_StopsAfterThatMany) {
   EXPECT_TRUE(gen.finished());
   EXPECT_EQ(p.client->counters().conn_completed, 25u);
   EXPECT_EQ(p.server->counters().conn_completed, 25u);
+}
+
+// IPv6 (issue 13): the same walk, exhaustion and completion over IPv6 tuples. Addresses from
+// 2001:db8::/32: the client ::1 with sources ::100-::102, the server ::2 with a second address ::3.
+Ipv6Addr addr6(std::uint16_t last) {
+  Ipv6Addr a{0x20, 0x01, 0x0d, 0xb8};
+  a[14] = static_cast<std::uint8_t>(last >> 8);
+  a[15] = static_cast<std::uint8_t>(last);
+  return a;
+}
+const Ipv6Addr kClientIp6 = addr6(0x1);
+const Ipv6Addr kServerIp6 = addr6(0x2);
+const Ipv6Addr kSourceFirst6 = addr6(0x100);
+
+// Gives both engines their IPv6 addresses and neighbours; ipv4_too: dual stack, else IPv6 only.
+void use_ipv6(Pair& p, bool ipv4_too) {
+  EngineConfig& c = p.client_config;
+  EngineConfig& s = p.server_config;
+  if (!ipv4_too) {
+    c.local_ip = s.local_ip = 0;
+    c.source_ip_count = s.source_ip_count = 0;
+    c.neighbors.clear();
+    s.neighbors.clear();
+  }
+  c.local_ip6 = kClientIp6;
+  c.source_ip6_first = kSourceFirst6;
+  c.source_ip6_count = 3;
+  c.neighbors6 = {{kServerIp6, kServerMac}, {addr6(0x3), kServerMac}};
+  s.local_ip6 = kServerIp6;
+  s.source_ip6_first = addr6(0x3);  // a second address: a second destination
+  s.source_ip6_count = 1;
+  s.neighbors6 = {{kClientIp6, kClientMac}};
+  for (std::uint16_t i = 0; i < 3; ++i) s.neighbors6.push_back({addr6(static_cast<std::uint16_t>(0x100 + i)), kClientMac});
+}
+
+GeneratorConfig two_destinations6() {
+  GeneratorConfig g;
+  g.destinations6 = {{kServerIp6, 80}, {addr6(0x3), 81}};
+  g.src_ip6_first = kSourceFirst6;
+  g.src_ip_count = 3;
+  g.port_first = 2000;
+  g.port_last = 2009;
+  g.concurrency = 100000;
+  return g;
+}
+
+struct Segment6 {
+  Ipv6Addr src{};
+  Ipv6Addr dst{};
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  std::uint8_t flags = 0;
+};
+
+std::optional<Segment6> parse_segment6(const Bytes& b) {
+  if (b.size() < 14 + Ipv6Header::kSize + 20 || load_be16(b.data() + 12) != kEtherTypeIpv6) return std::nullopt;
+  Ipv6Header h;
+  if (parse_ipv6(b.data() + 14, b.size() - 14, h) != Ipv6Error::kOk || h.next_header != kIpProtoTcp) return std::nullopt;
+  const std::uint8_t* t = b.data() + 14 + h.upper_offset;
+  return Segment6{h.src, h.dst, load_be16(t), load_be16(t + 2), t[13]};
+}
+
+TEST(ConnectionGenerator, Ipv6_Walk_DestinationsFastest_ThenSources_ThenPorts) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  use_ipv6(p, false);
+  p.server_silent = true;
+  p.start();
+  GeneratorConfig g = two_destinations6();
+  g.burst = 7;
+  ConnectionGenerator gen(g, p.now);
+  ASSERT_EQ(gen.poll(*p.client, p.now), 7u);
+  using Tuple = std::tuple<Ipv6Addr, std::uint16_t, Ipv6Addr, std::uint16_t>;
+  const std::vector<Tuple> expected = {
+      {addr6(0x100), 2000, kServerIp6, 80}, {addr6(0x100), 2000, addr6(0x3), 81},
+      {addr6(0x101), 2000, kServerIp6, 80}, {addr6(0x101), 2000, addr6(0x3), 81},
+      {addr6(0x102), 2000, kServerIp6, 80}, {addr6(0x102), 2000, addr6(0x3), 81},
+      {addr6(0x100), 2001, kServerIp6, 80},
+  };
+  p.client->flush();
+  ASSERT_EQ(p.cio.sent().size(), expected.size());
+  for (const Tuple& t : expected) {
+    const auto f = parse_segment6(p.cio.pop_sent());
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->flags, tcp_flags::kSyn);
+    EXPECT_EQ(Tuple(f->src, f->src_port, f->dst, f->dst_port), t);
+  }
+  EXPECT_EQ(gen.tuples(), 3u * 10u * 2u);
+}
+
+TEST(ConnectionGenerator, Ipv6_DualStackClient_OpensToItsIpv6Destinations) {
+  Pair p(WorkloadKind::kHttp, ClosePolicy::kServerFirst);
+  use_ipv6(p, true);
+  p.start();
+  GeneratorConfig g = two_destinations6();
+  g.total = 25;
+  ConnectionGenerator gen(g, p.now);
+  p.run(&gen, kSecond);
+  EXPECT_TRUE(gen.finished());
+  EXPECT_EQ(p.client->counters().conn_completed, 25u);
+  EXPECT_EQ(p.server->counters().conn_completed, 25u);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+}
+
+TEST(ConnectionGenerator, Ipv6_TupleSpaceInTimeWait_CountsExhaustionOnce_ThenResumesAsTuplesFree) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);  // the client holds TIME-WAIT
+  use_ipv6(p, false);
+  p.start();
+  GeneratorConfig g;
+  g.destinations6 = {{kServerIp6, 80}};
+  g.src_ip6_first = kClientIp6;
+  g.port_first = 4000;
+  g.port_last = 4003;  // 4 tuples from the primary address
+  g.concurrency = 100;
+  ConnectionGenerator gen(g, p.now);
+  p.run(&gen, 5 * kSecond);
+  EXPECT_EQ(gen.stats().opened, 4u);
+  EXPECT_EQ(p.client->counters().conn_completed, 4u);
+  EXPECT_EQ(p.client->gauges().in(TcpState::kTimeWait), 4u);
+  EXPECT_EQ(gen.stats().tuple_exhausted, 1u);
+  EXPECT_TRUE(gen.stats().exhausted_now);
+  p.run(&gen, 6 * kSecond);  // TIME-WAIT (10 s) ends: the same four tuples again
+  EXPECT_EQ(gen.stats().opened, 8u);
+  EXPECT_EQ(p.client->counters().conn_failed, 0u);
+}
+
+// Before a later start (--start-at) the generator opens nothing and asks for its next hops: over
+// IPv6 by Neighbor Solicitation, to the target's solicited-node group.
+TEST(ConnectionGenerator, Ipv6_BeforeTheStart_SolicitsTheNextHop) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  use_ipv6(p, false);
+  p.client_config.neighbors6.clear();
+  p.start();
+  GeneratorConfig g = two_destinations6();
+  g.destinations6.resize(1);
+  ConnectionGenerator gen(g, p.now);
+  gen.start(p.now + kSecond);
+  EXPECT_EQ(gen.poll(*p.client, p.now), 0u);
+  p.client->flush();
+  ASSERT_FALSE(p.cio.sent().empty());
+  const Bytes b = p.cio.pop_sent();
+  ASSERT_GT(b.size(), 14 + Ipv6Header::kSize);
+  ASSERT_EQ(load_be16(b.data() + 12), kEtherTypeIpv6);
+  Ipv6Header h;
+  ASSERT_EQ(parse_ipv6(b.data() + 14, b.size() - 14, h), Ipv6Error::kOk);
+  ASSERT_EQ(h.next_header, kIpProtoIcmpv6);
+  EXPECT_EQ(h.dst, solicited_node_multicast(kServerIp6));
+  const std::uint8_t* msg = b.data() + 14 + h.upper_offset;
+  NeighborSolicitation ns;
+  ASSERT_EQ(parse_neighbor_solicitation(h, msg, h.upper_len(), ns), NdError::kOk);
+  EXPECT_EQ(ns.target, kServerIp6);
+  EXPECT_EQ(gen.stats().opened, 0u);
 }
 
 TEST(ClientTimers, ConnectTimeout_EndsTheOpenBeforeTheSynRetries) {
