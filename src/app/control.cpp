@@ -278,7 +278,7 @@ void warn_tuple_exhaustion(RunState& s, const Totals& t) {
   }
   spdlog::warn("client: the tuple space is exhausted: {} address(es) x {} port(s) x {} destination(s) = {} tuples{} "
                "(counted as failures.tuple_exhaustion; opens wait for a tuple to come free)",
-               addresses, ports, std::max<std::size_t>(p.generator.destinations.size(), 1), space, advice);
+               addresses, ports, std::max<std::size_t>(p.generator.destination_count(), 1), space, advice);
 }
 
 namespace {

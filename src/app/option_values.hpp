@@ -9,6 +9,7 @@
 
 #include "synwave/connection_generator.hpp"
 #include "synwave/wire/ethernet.hpp"
+#include "synwave/wire/ipv6.hpp"
 
 namespace synwave::app {
 
@@ -18,9 +19,54 @@ bool parse_endpoint(const std::string& s, std::uint32_t& ip, std::uint16_t& port
 bool parse_mac(const std::string& s, MacAddr& out);
 bool parse_port_range(const std::string& s, std::uint16_t& first, std::uint16_t& last);
 bool parse_ipv4_range(const std::string& s, std::uint32_t& first, std::uint32_t& count);
-// Expands --dst values (ranges of addresses and ports) into destinations; an error message or "".
-std::string parse_destinations(const std::vector<std::string>& values, std::vector<Destination>& out);
+
+// IPv6 text forms (RFC 4291 §2.2) as inet_pton reads them: no brackets, no zone index.
+bool parse_ipv6(const std::string& s, Ipv6Addr& out);
+// 2001:db8::2/64, LEN from 0 to 128; with no /LEN the prefix is 64 (as A.B.C.D alone is a /24).
+bool parse_ipv6_with_prefix(const std::string& s, Ipv6Addr& ip, std::uint8_t& prefix);
+// [2001:db8::1]:80: the brackets of RFC 3986 §3.2.2, without which the port could not be told
+// from the address's last group.
+bool parse_ipv6_endpoint(const std::string& s, Ipv6Addr& ip, std::uint16_t& port);
+// FIRST[-LAST]: the two alike but for their last 32 bits, which an engine's source range counts
+// up (EngineConfig::source_ip6_first/count); count = last - first + 1.
+enum class Ipv6RangeError : std::uint8_t {
+  kOk,
+  kMalformed,  // not an address, or not two joined by '-'
+  kReversed,   // the first above the last
+  kTooWide,    // the two differ before their last 32 bits, or span all 2^32 of them
+};
+Ipv6RangeError parse_ipv6_range(const std::string& s, Ipv6Addr& first, std::uint32_t& count);
+// Is a within the count addresses from first (counted as parse_ipv6_range counts)?
+[[nodiscard]] bool ipv6_in_range(const Ipv6Addr& a, const Ipv6Addr& first, std::uint32_t count);
+// An IPv6 literal rather than an IPv4 one: the values of a flag that takes both are told apart
+// by this before they are parsed, so that an error names the family the user meant.
+[[nodiscard]] inline bool looks_ipv6(const std::string& s) { return s.find(':') != std::string::npos; }
+
+// What --ip (or --client-ip, --server-ip) says, repeated: at most one address of each family.
+struct LocalAddresses {
+  std::uint32_t ip = 0;  // 0: no IPv4 address
+  std::uint8_t prefix = 24;
+  Ipv6Addr ip6{};  // unspecified: no IPv6 address
+  std::uint8_t prefix6 = 64;
+  [[nodiscard]] bool has_ipv4() const { return ip != 0; }
+  [[nodiscard]] bool has_ipv6() const { return !is_unspecified(ip6); }
+};
+// option: the flag's name for the messages. An error message or "".
+std::string parse_local_addresses(const std::vector<std::string>& values, const std::string& option,
+                                  LocalAddresses& out);
+// --gateway, repeated: at most one of each family (gateway6 stays unspecified without one). An
+// error message or "".
+std::string parse_gateways(const std::vector<std::string>& values, std::uint32_t& gateway, Ipv6Addr& gateway6);
+
+// Expands --dst values (ranges of addresses and ports) into destinations: IPv4 ones into out,
+// IPv6 ones ([FIRST[-LAST]]:PORT[-PORT]) into out6. A client run is of one family, so values of
+// both are an error. An error message or "".
+std::string parse_destinations(const std::vector<std::string>& values, std::vector<Destination>& out,
+                               std::vector<Destination6>& out6);
 std::string format_ipv4(std::uint32_t ip);
+std::string format_ipv6(const Ipv6Addr& ip);
+// Values of a repeatable flag as one line, for the report's config.
+std::string join_values(const std::vector<std::string>& values);
 // What a --phase may change of the client's workload (its last field, KEY=VALUE,...): the rest
 // (kind, message sizes, close) is what the server expects, the same in every phase.
 struct PhaseWorkload {

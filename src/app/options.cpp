@@ -35,10 +35,11 @@ enum class Addressing { kOwn, kLoopback, kPair };
 void add_common(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--config", o.config_file, "TOML file with any of these options (the command line wins)");
   s->add_option("--gateway", o.gateway,
-                a == Addressing::kPair ? "the client's IPv4 gateway (the device's address on its side) for destinations "
-                                         "outside --client-ip's subnet"
-                                       : "IPv4 gateway for destinations outside --ip's subnet");
-  s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable)");
+                a == Addressing::kPair ? "the client's gateway (the device's address on its side) for destinations "
+                                         "outside --client-ip's subnet, A.B.C.D or 2001:db8::1 (one of each family)"
+                                       : "gateway for destinations outside --ip's subnet, A.B.C.D or 2001:db8::1 (one of "
+                                         "each family)");
+  s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC, IPv4 or IPv6 (repeatable)");
   if (a == Addressing::kPair) {
     s->add_option("--client-port", o.client_port, "DPDK ethdev port id of the client side (default 0)")
         ->check(CLI::Range(0, 1023));
@@ -82,9 +83,15 @@ void add_common(CLI::App* s, AppOptions& o, Addressing a) {
 }
 
 void add_server(CLI::App* s, AppOptions& o, Addressing a) {
-  if (a == Addressing::kOwn) s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
+  if (a == Addressing::kOwn) {
+    s->add_option("--ip", o.ip,
+                  "our address and prefix, A.B.C.D/LEN or 2001:db8::2/64 (repeatable: one of each family listens on both)")
+        ->required();
+  }
   if (a == Addressing::kPair) {
-    s->add_option("--server-ip", o.server_ip, "the server side's address and prefix, A.B.C.D/LEN")->required();
+    s->add_option("--server-ip", o.server_ip,
+                  "the server side's address and prefix, A.B.C.D/LEN or 2001:db8::2/64 (repeatable: one of each family)")
+        ->required();
   }
   if (a != Addressing::kLoopback) {
     s->add_option("--listen", o.listen, "TCP port to listen on (repeatable)")->required()->check(CLI::Range(1, 65535));
@@ -113,13 +120,22 @@ void add_server(CLI::App* s, AppOptions& o, Addressing a) {
 
 void add_client(CLI::App* s, AppOptions& o, Addressing a) {
   if (a == Addressing::kPair) {
-    s->add_option("--client-ip", o.ip, "the client side's address and prefix, A.B.C.D/LEN")->required();
-  }
-  if (a == Addressing::kOwn) s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN")->required();
-  if (a != Addressing::kLoopback) {
-    s->add_option("--dst", o.dst, "destinations A.B.C.D[-A.B.C.D]:PORT[-PORT] (repeatable; every address x port)")
+    s->add_option("--client-ip", o.ip,
+                  "the client side's address and prefix, A.B.C.D/LEN or 2001:db8::3/64 (repeatable: one of each family)")
         ->required();
-    s->add_option("--src-ip", o.src_ip, "source addresses A.B.C.D[-A.B.C.D] we own for the tuple space (default: --ip)");
+  }
+  if (a == Addressing::kOwn) {
+    s->add_option("--ip", o.ip, "our address and prefix, A.B.C.D/LEN or 2001:db8::3/64 (repeatable: one of each family)")
+        ->required();
+  }
+  if (a != Addressing::kLoopback) {
+    s->add_option("--dst", o.dst,
+                  "destinations A.B.C.D[-A.B.C.D]:PORT[-PORT] or [2001:db8::2[-2001:db8::9]]:PORT[-PORT] (repeatable; "
+                  "every address x port; one family per run)")
+        ->required();
+    s->add_option("--src-ip", o.src_ip,
+                  "source addresses we own for the tuple space, A.B.C.D[-A.B.C.D] or 2001:db8::10[-2001:db8::50], of "
+                  "--dst's family (default: that family's --ip)");
   }
   s->add_option("--connect-timeout", o.connect_timeout, "seconds an active open may take (0: until the SYN retries run out)")
       ->check(CLI::Range(0.0, 3600.0));
@@ -162,7 +178,9 @@ void add_client(CLI::App* s, AppOptions& o, Addressing a) {
 // connection.
 void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--config", o.config_file, "TOML file with any of these options (the command line wins)");
-  s->add_option("--ip", o.ip, "our own address and prefix, A.B.C.D/LEN (ARP: asking for the next hop, answering for us)")
+  s->add_option("--ip", o.ip,
+                "our own address and prefix, A.B.C.D/LEN (ARP: asking for the next hop, answering for us; the flood is "
+                "IPv4 only)")
       ->required();
   s->add_option("--src-ip", o.src_ip, "spoofed source addresses FIRST-LAST (or one address), e.g. 198.19.0.1-198.19.255.254")
       ->required();
@@ -348,16 +366,112 @@ std::string fill_engine(const AppOptions& o, EngineConfig& e) {
   e.mtu = o.mtu;
   e.secret0 = random64();
   e.secret1 = random64();
-  if (!o.gateway.empty() && !parse_ipv4(o.gateway, e.gateway)) {
-    return "--gateway '" + o.gateway + "' is not an IPv4 address (expected A.B.C.D)";
-  }
+  if (std::string err = parse_gateways(o.gateway, e.gateway, e.gateway6); !err.empty()) return err;
   for (const auto& n : o.neighbors) {
     const auto comma = n.find(',');
-    StaticNeighbor sn;
-    if (comma == std::string::npos || !parse_ipv4(n.substr(0, comma), sn.ip) || !parse_mac(n.substr(comma + 1), sn.mac)) {
-      return "--neighbor '" + n + "' is not IP,MAC (e.g. 198.18.0.1,02:00:00:00:00:01)";
+    std::string address = n.substr(0, comma);
+    MacAddr mac;
+    const bool mac_ok = comma != std::string::npos && parse_mac(n.substr(comma + 1), mac);
+    if (looks_ipv6(address)) {
+      if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+      StaticNeighbor6 sn;
+      if (!mac_ok || !parse_ipv6(address, sn.ip) || is_unspecified(sn.ip) || is_multicast(sn.ip)) {
+        return "--neighbor '" + n + "' is not IP,MAC with a unicast IPv6 address (e.g. 2001:db8::1,02:00:00:00:00:01)";
+      }
+      sn.mac = mac;
+      e.neighbors6.push_back(sn);
+      continue;
     }
+    StaticNeighbor sn;
+    if (!mac_ok || !parse_ipv4(address, sn.ip)) {
+      return "--neighbor '" + n + "' is not IP,MAC (e.g. 198.18.0.1,02:00:00:00:00:01 or 2001:db8::1,02:00:00:00:00:01)";
+    }
+    sn.mac = mac;
     e.neighbors.push_back(sn);
+  }
+  return {};
+}
+
+// A client's IPv4 sources (--ip's IPv4 address, or --src-ip) for its IPv4 destinations, checked
+// against them. local: the client's addresses; server: the pair's server side's (else unused).
+std::string plan_sources(RunPlan& plan, const LocalAddresses& local, const LocalAddresses& server) {
+  const AppOptions& o = plan.options;
+  const bool pair = o.mode == Mode::kPair;
+  const std::string ip_option = pair ? "--client-ip" : "--ip";
+  GeneratorConfig& g = plan.generator;
+  if (!local.has_ipv4()) {
+    return "--dst " + o.dst[0] + " is IPv4, but " + ip_option + " gives no IPv4 address: add one (e.g. " + ip_option +
+           " 198.18.0.3/24)";
+  }
+  g.src_ip_first = local.ip;
+  g.src_ip_count = 1;
+  if (!o.src_ip.empty()) {
+    if (looks_ipv6(o.src_ip)) {
+      return "--src-ip '" + o.src_ip + "' is IPv6 and --dst IPv4: give sources of --dst's family, A.B.C.D[-A.B.C.D]";
+    }
+    if (!parse_ipv4_range(o.src_ip, g.src_ip_first, g.src_ip_count)) {
+      return "--src-ip '" + o.src_ip + "' is not A.B.C.D or a range A.B.C.D-A.B.C.D (first <= last)";
+    }
+    plan.client.source_ip_first = g.src_ip_first;
+    plan.client.source_ip_count = g.src_ip_count;
+  }
+  for (const Destination& d : g.destinations) {
+    if (d.ip == local.ip || d.ip - g.src_ip_first < g.src_ip_count) {
+      return "--dst " + format_ipv4(d.ip) + " is one of the client's own addresses (" + ip_option +
+             "/--src-ip): give the server's address";
+    }
+  }
+  if (pair && server.has_ipv4() && server.ip - g.src_ip_first < g.src_ip_count) {
+    return "--server-ip " + format_ipv4(server.ip) + " is inside the client's --src-ip " + o.src_ip +
+           ": give the two sides separate addresses";
+  }
+  return {};
+}
+
+// The same for IPv6 destinations: --ip's IPv6 address, or an IPv6 --src-ip range (which the
+// engine then owns: EngineConfig::source_ip6_first/count).
+std::string plan_sources6(RunPlan& plan, const LocalAddresses& local, const LocalAddresses& server) {
+  const AppOptions& o = plan.options;
+  const bool pair = o.mode == Mode::kPair;
+  const std::string ip_option = pair ? "--client-ip" : "--ip";
+  GeneratorConfig& g = plan.generator;
+  const std::string& first_dst = o.dst[0];
+  if (!local.has_ipv6()) {
+    return "--dst " + first_dst + " is IPv6, but " + ip_option + " gives no IPv6 address: add one (e.g. " + ip_option +
+           " 2001:db8::3/64)";
+  }
+  g.src_ip6_first = local.ip6;
+  g.src_ip_count = 1;
+  if (!o.src_ip.empty()) {
+    if (!looks_ipv6(o.src_ip)) {
+      return "--src-ip '" + o.src_ip + "' is IPv4 and --dst IPv6: give sources of --dst's family, "
+             "2001:db8::10[-2001:db8::50]";
+    }
+    switch (parse_ipv6_range(o.src_ip, g.src_ip6_first, g.src_ip_count)) {
+      case Ipv6RangeError::kOk: break;
+      case Ipv6RangeError::kMalformed:
+        return "--src-ip '" + o.src_ip + "' is not an address or a range FIRST-LAST (e.g. 2001:db8::10-2001:db8::50)";
+      case Ipv6RangeError::kReversed:
+        return "--src-ip '" + o.src_ip + "': the first address is above the last; give the range as LOW-HIGH";
+      case Ipv6RangeError::kTooWide:
+        return "--src-ip '" + o.src_ip + "': a range may differ only in the last 32 bits of its addresses (e.g. "
+               "2001:db8::10-2001:db8::50)";
+    }
+    if (is_unspecified(g.src_ip6_first) || is_multicast(g.src_ip6_first)) {
+      return "--src-ip '" + o.src_ip + "' is not unicast: give addresses an endpoint can own (e.g. 2001:db8::10-2001:db8::50)";
+    }
+    plan.client.source_ip6_first = g.src_ip6_first;
+    plan.client.source_ip6_count = g.src_ip_count;
+  }
+  for (const Destination6& d : g.destinations6) {
+    if (d.ip == local.ip6 || ipv6_in_range(d.ip, g.src_ip6_first, g.src_ip_count)) {
+      return "--dst " + format_ipv6(d.ip) + " is one of the client's own addresses (" + ip_option +
+             "/--src-ip): give the server's address";
+    }
+  }
+  if (pair && server.has_ipv6() && ipv6_in_range(server.ip6, g.src_ip6_first, g.src_ip_count)) {
+    return "--server-ip " + format_ipv6(server.ip6) + " is inside the client's --src-ip " + o.src_ip +
+           ": give the two sides separate addresses";
   }
   return {};
 }
@@ -378,7 +492,7 @@ std::string plan_probes(RunPlan& plan, const EngineConfig& addressing, std::uint
   }
   const std::uint32_t mask = ipv4_prefix_mask(prefix);
   if ((src & mask) != (ip & mask)) {
-    return "--probe-src " + format_ipv4(src) + " is outside --ip " + o.ip + "'s subnet: give an address of that subnet";
+    return "--probe-src " + format_ipv4(src) + " is outside --ip " + o.ip[0] + "'s subnet: give an address of that subnet";
   }
   if (src == dst_ip) return "--probe-src " + format_ipv4(src) + " is the target's address: give one of ours";
   if (o.probe_path.empty() || o.probe_path[0] != '/') return "--probe-path '" + o.probe_path + "' must start with '/'";
@@ -404,10 +518,22 @@ std::string plan_probes(RunPlan& plan, const EngineConfig& addressing, std::uint
 // checksum offload once the port is up, and splits the rate and the tuples over the lcores.
 std::string plan_flood(RunPlan& plan) {
   AppOptions& o = plan.options;
+  constexpr const char* kIpv4Only = ": the flood is IPv4 only for now; give ";
+  for (const std::string& v : o.ip) {
+    if (looks_ipv6(v)) return "--ip '" + v + "' is IPv6" + kIpv4Only + "one --ip A.B.C.D/LEN";
+  }
+  if (o.ip.size() != 1) return "flood takes one --ip (our own A.B.C.D/LEN), " + std::to_string(o.ip.size()) + " given";
+  if (looks_ipv6(o.src_ip)) return "--src-ip '" + o.src_ip + "' is IPv6" + kIpv4Only + "an IPv4 range A.B.C.D-A.B.C.D";
+  for (const std::string& v : o.dst) {
+    if (looks_ipv6(v) && std::count(v.begin(), v.end(), ':') > 1) {
+      return "--dst '" + v + "' is IPv6" + kIpv4Only + "an IPv4 target A.B.C.D:PORT";
+    }
+  }
+  if (looks_ipv6(o.probe_src)) return "--probe-src '" + o.probe_src + "' is IPv6" + kIpv4Only + "an IPv4 address";
   std::uint32_t ip = 0;
   std::uint8_t prefix = 24;
-  if (!parse_cidr(o.ip, ip, prefix)) {
-    return "--ip '" + o.ip + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.3/24)";
+  if (!parse_cidr(o.ip[0], ip, prefix)) {
+    return "--ip '" + o.ip[0] + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.3/24)";
   }
   std::uint32_t src_first = 0, src_count = 0;
   if (!parse_ipv4_range(o.src_ip, src_first, src_count)) {
@@ -444,8 +570,11 @@ std::string plan_flood(RunPlan& plan) {
   if (!err.empty()) return err;
   const std::uint32_t mask = ipv4_prefix_mask(prefix);
   const bool on_link = (dst_ip & mask) == (ip & mask);
+  if (!is_unspecified(scratch.gateway6)) {
+    return "--gateway " + format_ipv6(scratch.gateway6) + " is IPv6" + kIpv4Only + "an IPv4 gateway A.B.C.D";
+  }
   if (!on_link && scratch.gateway == 0) {
-    return "--dst " + dst + " is outside --ip " + o.ip + "'s subnet and no --gateway is given: add --gateway A.B.C.D";
+    return "--dst " + dst + " is outside --ip " + o.ip[0] + "'s subnet and no --gateway is given: add --gateway A.B.C.D";
   }
   f.local_ip = ip;
   f.next_hop_ip = on_link ? dst_ip : scratch.gateway;
@@ -632,20 +761,22 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     const std::string err = plan_flood(plan);
     return err.empty() ? result : fail(err);
   }
-  std::uint32_t ip = 0;
-  std::uint8_t prefix = 24;
+  // The loopback's addresses are its own (main.cpp); the others' come from --ip (pair: per side).
   const bool pair = o.mode == Mode::kPair;
-  if (o.mode != Mode::kLoopback && !parse_cidr(o.ip, ip, prefix)) {
-    return fail(std::string(pair ? "--client-ip '" : "--ip '") + o.ip +
-                "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.0.1/24)");
+  const std::string ip_option = pair ? "--client-ip" : "--ip";
+  LocalAddresses local;
+  if (o.mode != Mode::kLoopback) {
+    if (std::string err = parse_local_addresses(o.ip, ip_option, local); !err.empty()) return fail(err);
   }
-  std::uint32_t server_ip = ip;
-  std::uint8_t server_prefix = prefix;
+  LocalAddresses server_local = local;
   if (pair) {
-    if (!parse_cidr(o.server_ip, server_ip, server_prefix)) {
-      return fail("--server-ip '" + o.server_ip + "' is not an address with a prefix (expected A.B.C.D/LEN, e.g. 198.18.2.2/24)");
+    if (std::string err = parse_local_addresses(o.server_ip, "--server-ip", server_local); !err.empty()) return fail(err);
+    if (local.has_ipv4() && server_local.ip == local.ip) {
+      return fail("--client-ip and --server-ip are both " + format_ipv4(local.ip) + ": give each side its own address");
     }
-    if (server_ip == ip) return fail("--client-ip and --server-ip are both " + format_ipv4(ip) + ": give each side its own address");
+    if (local.has_ipv6() && server_local.ip6 == local.ip6) {
+      return fail("--client-ip and --server-ip are both " + format_ipv6(local.ip6) + ": give each side its own address");
+    }
     if (o.client_port == o.server_port) {
       return fail("--client-port and --server-port are both " + std::to_string(o.client_port) +
                   ": pair drives two ports, give two (e.g. --client-port 0 --server-port 1)");
@@ -792,15 +923,31 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     const std::string err = fill_engine(o, *e);
     if (!err.empty()) return fail(err);
     e->max_connections = max_conns;
-    e->local_ip = ip;
-    e->prefix_len = prefix;
+    e->local_ip = local.ip;
+    e->prefix_len = local.prefix;
+    e->local_ip6 = local.ip6;
+    e->prefix_len6 = local.prefix6;
+  }
+  if (o.mode != Mode::kLoopback) {
+    // A gateway of a family we have no address of could never be reached.
+    if (plan.client.gateway != 0 && !local.has_ipv4()) {
+      return fail("--gateway " + format_ipv4(plan.client.gateway) + " is IPv4, but " + ip_option +
+                  " gives no IPv4 address: add one (e.g. " + ip_option + " 198.18.0.3/24), or leave the gateway out");
+    }
+    if (!is_unspecified(plan.client.gateway6) && !local.has_ipv6()) {
+      return fail("--gateway " + format_ipv6(plan.client.gateway6) + " is IPv6, but " + ip_option +
+                  " gives no IPv6 address: add one (e.g. " + ip_option + " 2001:db8::3/64), or leave the gateway out");
+    }
   }
   if (pair) {
-    // The server side has its own address; --gateway is the client's (the server answers each
+    // The server side has its own addresses; --gateway is the client's (the server answers each
     // peer through the MAC its segments came from).
-    plan.server.local_ip = server_ip;
-    plan.server.prefix_len = server_prefix;
+    plan.server.local_ip = server_local.ip;
+    plan.server.prefix_len = server_local.prefix;
+    plan.server.local_ip6 = server_local.ip6;
+    plan.server.prefix_len6 = server_local.prefix6;
     plan.server.gateway = 0;
+    plan.server.gateway6 = Ipv6Addr{};
   }
   plan.server.workload = server_w;
   plan.server.listen_ports = o.listen;
@@ -816,27 +963,10 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   g.port_last = port_last;
   g.ramp = static_cast<TimeNs>(o.ramp * 1e9);
   if (o.mode == Mode::kClient || pair) {
-    const std::string err = parse_destinations(o.dst, g.destinations);
+    const std::string err = parse_destinations(o.dst, g.destinations, g.destinations6);
     if (!err.empty()) return fail(err);
-    g.src_ip_first = ip;
-    g.src_ip_count = 1;
-    if (!o.src_ip.empty()) {
-      if (!parse_ipv4_range(o.src_ip, g.src_ip_first, g.src_ip_count)) {
-        return fail("--src-ip '" + o.src_ip + "' is not A.B.C.D or a range A.B.C.D-A.B.C.D (first <= last)");
-      }
-      plan.client.source_ip_first = g.src_ip_first;
-      plan.client.source_ip_count = g.src_ip_count;
-    }
-    for (const Destination& d : g.destinations) {
-      if (d.ip == ip || d.ip - g.src_ip_first < g.src_ip_count) {
-        return fail("--dst " + format_ipv4(d.ip) + " is one of the client's own addresses (" +
-                    (pair ? "--client-ip" : "--ip") + "/--src-ip): give the server's address");
-      }
-    }
-    if (pair && server_ip - g.src_ip_first < g.src_ip_count) {
-      return fail("--server-ip " + format_ipv4(server_ip) + " is inside the client's --src-ip " + o.src_ip +
-                  ": give the two sides separate addresses");
-    }
+    const std::string plan_err = g.ipv6() ? plan_sources6(plan, local, server_local) : plan_sources(plan, local, server_local);
+    if (!plan_err.empty()) return fail(plan_err);
   }
   if (!phases.empty()) {
     g.phases = phases;
@@ -844,7 +974,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
     for (const GeneratorPhase& p : phases) plan.duration_s += static_cast<double>(p.duration) / 1e9;
   }
   plan.tuple_space = std::uint64_t{g.src_ip_count} * (port_last - port_first + 1u) *
-                     std::max<std::size_t>(g.destinations.size(), 1);
+                     std::max<std::size_t>(g.destination_count(), 1);
   if (o.mode == Mode::kLoopback) {
     if (plan.duration_s == 0 && o.connections == 0) plan.duration_s = 10.0;
     plan.server.listen_ports = {80};

@@ -24,9 +24,11 @@ struct AppOptions {
   std::string config_file;
 
   // Addressing and device.
-  std::string ip;                  // A.B.C.D/LEN
-  std::string gateway;
-  std::vector<std::string> neighbors;  // IP,MAC
+  // A.B.C.D/LEN or 2001:db8::2/64, at most one of each family (flood: one IPv4 address). Pair:
+  // the client side's.
+  std::vector<std::string> ip;
+  std::vector<std::string> gateway;    // at most one of each family
+  std::vector<std::string> neighbors;  // IP,MAC (IPv4 or IPv6)
   std::uint16_t port = 0;          // ethdev port id
   std::uint16_t mtu = 1500;
   bool verify_checksums = false;
@@ -35,15 +37,19 @@ struct AppOptions {
   // Pair: the client's port (its address is `ip`) and the server's, with the server's address.
   std::uint16_t client_port = 0;
   std::uint16_t server_port = 1;
-  std::string server_ip;           // A.B.C.D/LEN
+  std::vector<std::string> server_ip;  // as `ip`
 
   // Server.
   std::vector<std::uint16_t> listen;
   std::optional<std::uint32_t> http_bytes;
   std::uint32_t max_requests = 0;  // HTTP server: per connection, 0 without limit
   // Client.
-  std::vector<std::string> dst;    // A.B.C.D[-A.B.C.D]:PORT[-PORT], repeatable
-  std::string src_ip;              // A.B.C.D[-A.B.C.D]: source addresses (empty: --ip's)
+  // A.B.C.D[-A.B.C.D]:PORT[-PORT] or [2001:db8::2[-2001:db8::9]]:PORT[-PORT], repeatable, of
+  // one family.
+  std::vector<std::string> dst;
+  // A.B.C.D[-A.B.C.D] or 2001:db8::10[-2001:db8::50], the family of --dst: source addresses
+  // (empty: --ip's of that family).
+  std::string src_ip;
   std::uint64_t rate = 0;
   double ramp = 0;                 // seconds for the rate to climb from 0
   double connect_timeout = 0;      // 0: the SYN retries decide

@@ -257,7 +257,7 @@ nlohmann::json flood_config_json(const RunPlan& plan) {
   nlohmann::json j;
   j["mode"] = o.mode_name;
   if (!o.config_file.empty()) j["config_file"] = o.config_file;
-  j["ip"] = o.ip;
+  j["ip"] = join_values(o.ip);
   j["src_ip"] = o.src_ip;
   j["src_ports"] = o.src_ports;
   j["dst"] = o.dst.empty() ? std::string() : o.dst[0];
@@ -272,7 +272,7 @@ nlohmann::json flood_config_json(const RunPlan& plan) {
   j["seed"] = plan.flood.seed;
   j["next_hop"] = format_ipv4(plan.flood.next_hop_ip);
   j["port"] = o.port;
-  j["gateway"] = o.gateway;
+  j["gateway"] = join_values(o.gateway);
   j["neighbors"] = o.neighbors;
   j["duration_s"] = plan.duration_s;
   j["stats_interval_s"] = o.stats_interval;
@@ -313,16 +313,16 @@ nlohmann::json effective_config(const RunPlan& plan) {
   j["mode"] = o.mode_name;
   if (!o.config_file.empty()) j["config_file"] = o.config_file;
   if (o.mode == Mode::kPair) {
-    j["client_ip"] = o.ip;
-    j["server_ip"] = o.server_ip;
+    j["client_ip"] = join_values(o.ip);
+    j["server_ip"] = join_values(o.server_ip);
     j["client_port"] = o.client_port;
     j["server_port"] = o.server_port;
   } else {
-    j["ip"] = o.ip;
+    j["ip"] = join_values(o.ip);
     j["port"] = o.port;
   }
   j["mtu"] = o.mtu;
-  j["gateway"] = o.gateway;
+  j["gateway"] = join_values(o.gateway);
   j["neighbors"] = o.neighbors;
   j["max_connections"] = plan.server.max_connections;
   j["time_wait_s"] = static_cast<double>(plan.server.time_wait) / 1e9;
@@ -350,7 +350,7 @@ nlohmann::json effective_config(const RunPlan& plan) {
   if (o.mode != Mode::kServer) {
     j["dst"] = o.dst;
     j["src_ip"] = o.src_ip;
-    j["destinations"] = plan.generator.destinations.size();
+    j["destinations"] = plan.generator.destination_count();
     j["tuple_space"] = plan.tuple_space;
     j["rate"] = plan.generator.rate;
     j["ramp_s"] = o.ramp;

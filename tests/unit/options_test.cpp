@@ -1,0 +1,239 @@
+// The command line and configuration file turned into the run's plan, for the addressing flags
+// that take IPv6 (issue 13): --ip (repeatable, one of each family), --gateway, --neighbor,
+// --dst, --src-ip, pair's --client-ip/--server-ip, and the TOML keys that stand for them. Each
+// user error is refused with exit code 2 and one line naming it. Addresses from 2001:db8::/32
+// and 198.18.0.0/15 only.
+#include "options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "option_values.hpp"
+
+namespace synwave::app {
+namespace {
+
+Ipv6Addr v6(const char* text) {
+  Ipv6Addr a{};
+  EXPECT_TRUE(parse_ipv6(text, a)) << text;
+  return a;
+}
+
+constexpr std::uint32_t ip4(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d) {
+  return (a << 24) | (b << 16) | (c << 8) | d;
+}
+
+ParseResult parse(const std::vector<std::string>& args) {
+  ParseResult r = parse_command_line(args);
+  EXPECT_FALSE(r.done) << r.message;
+  return r;
+}
+
+// The one line a refused command line prints (exit code 2 checked).
+std::string refusal(const std::vector<std::string>& args) {
+  const ParseResult r = parse_command_line(args);
+  EXPECT_TRUE(r.done);
+  EXPECT_EQ(r.exit_code, 2) << r.message;
+  EXPECT_EQ(r.message.find('\n'), std::string::npos) << r.message;
+  return r.message;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+TEST(Ipv6Options, Server_BothFamilies_ListensOnBoth) {
+  const ParseResult r = parse({"server", "--ip", "198.18.0.2/24", "--ip", "2001:db8::2/64", "--listen", "80"});
+  const EngineConfig& e = r.plan.server;
+  EXPECT_EQ(e.local_ip, ip4(198, 18, 0, 2));
+  EXPECT_EQ(e.prefix_len, 24);
+  EXPECT_EQ(e.local_ip6, v6("2001:db8::2"));
+  EXPECT_EQ(e.prefix_len6, 64);
+  EXPECT_EQ(e.listen_ports, std::vector<std::uint16_t>{80});
+}
+
+TEST(Ipv6Options, Server_Ipv6Only_LeavesNoIpv4Address) {
+  const ParseResult r = parse({"server", "--ip", "2001:db8::2/112", "--listen", "80", "--gateway", "2001:db8::1"});
+  EXPECT_EQ(r.plan.server.local_ip, 0u);
+  EXPECT_EQ(r.plan.server.local_ip6, v6("2001:db8::2"));
+  EXPECT_EQ(r.plan.server.prefix_len6, 112);
+  EXPECT_EQ(r.plan.server.gateway, 0u);
+  EXPECT_EQ(r.plan.server.gateway6, v6("2001:db8::1"));
+}
+
+TEST(Ipv6Options, Ipv4Only_LeavesIpv6Off) {
+  const ParseResult r = parse({"client", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--gateway", "198.18.0.1"});
+  EXPECT_TRUE(is_unspecified(r.plan.client.local_ip6));
+  EXPECT_TRUE(is_unspecified(r.plan.client.gateway6));
+  EXPECT_EQ(r.plan.client.gateway, ip4(198, 18, 0, 1));
+  EXPECT_FALSE(r.plan.generator.ipv6());
+  ASSERT_EQ(r.plan.generator.destinations.size(), 1u);
+  EXPECT_EQ(r.plan.generator.destinations[0].ip, ip4(198, 18, 0, 2));
+  EXPECT_EQ(r.plan.generator.src_ip_first, ip4(198, 18, 0, 3));
+  EXPECT_EQ(r.plan.generator.src_ip_count, 1u);
+}
+
+TEST(Ipv6Options, Client_Ipv6Destination_FromItsIpv6Address) {
+  const ParseResult r = parse({"client", "--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:80", "--src-ports", "2000-2999"});
+  const GeneratorConfig& g = r.plan.generator;
+  EXPECT_TRUE(g.ipv6());
+  EXPECT_TRUE(g.destinations.empty());
+  ASSERT_EQ(g.destinations6.size(), 1u);
+  EXPECT_EQ(g.destinations6[0].ip, v6("2001:db8::2"));
+  EXPECT_EQ(g.destinations6[0].port, 80);
+  EXPECT_EQ(g.src_ip6_first, v6("2001:db8::3"));
+  EXPECT_EQ(g.src_ip_count, 1u);
+  EXPECT_EQ(r.plan.client.local_ip, 0u);
+  EXPECT_EQ(r.plan.client.local_ip6, v6("2001:db8::3"));
+  EXPECT_EQ(r.plan.client.source_ip6_count, 0u);  // no range beyond --ip
+  EXPECT_EQ(r.plan.tuple_space, 1000u);
+}
+
+TEST(Ipv6Options, Client_Ipv6SourceRange_TheEngineOwnsIt) {
+  const ParseResult r = parse({"client", "--ip", "198.18.0.3/24", "--ip", "2001:db8::3/64", "--dst",
+                               "[2001:db8::20-2001:db8::21]:80-81", "--dst", "[2001:db8::9]:80", "--src-ip",
+                               "2001:db8::100-2001:db8::1ff", "--src-ports", "1024-1033"});
+  const GeneratorConfig& g = r.plan.generator;
+  EXPECT_EQ(g.destinations6.size(), 5u);
+  EXPECT_EQ(g.src_ip6_first, v6("2001:db8::100"));
+  EXPECT_EQ(g.src_ip_count, 256u);
+  EXPECT_EQ(r.plan.client.source_ip6_first, v6("2001:db8::100"));
+  EXPECT_EQ(r.plan.client.source_ip6_count, 256u);
+  EXPECT_EQ(r.plan.client.source_ip_count, 0u);  // the IPv4 side keeps only --ip
+  EXPECT_EQ(r.plan.client.local_ip, ip4(198, 18, 0, 3));
+  EXPECT_EQ(r.plan.tuple_space, 256u * 10u * 5u);
+}
+
+TEST(Ipv6Options, Neighbors_OfBothFamilies) {
+  const ParseResult r = parse({"server", "--ip", "2001:db8::2/64", "--ip", "198.18.0.2/24", "--listen", "80", "--neighbor",
+                               "2001:db8::1,02:00:00:00:00:01", "--neighbor", "198.18.0.1,02:00:00:00:00:02", "--neighbor",
+                               "[2001:db8::9],02:00:00:00:00:09"});
+  const EngineConfig& e = r.plan.server;
+  ASSERT_EQ(e.neighbors.size(), 1u);
+  EXPECT_EQ(e.neighbors[0].ip, ip4(198, 18, 0, 1));
+  ASSERT_EQ(e.neighbors6.size(), 2u);
+  EXPECT_EQ(e.neighbors6[0].ip, v6("2001:db8::1"));
+  EXPECT_EQ(e.neighbors6[0].mac, (MacAddr{{0x02, 0, 0, 0, 0, 0x01}}));
+  EXPECT_EQ(e.neighbors6[1].ip, v6("2001:db8::9"));
+}
+
+TEST(Ipv6Options, Pair_EachSideItsOwnIpv6Address_GatewayTheClients) {
+  const ParseResult r = parse({"pair", "--client-ip", "2001:db8:1::2/64", "--server-ip", "2001:db8:2::2/64", "--server-ip",
+                               "198.18.2.2/24", "--listen", "80", "--dst", "[2001:db8:2::2]:80", "--gateway",
+                               "2001:db8:1::1"});
+  EXPECT_EQ(r.plan.client.local_ip6, v6("2001:db8:1::2"));
+  EXPECT_EQ(r.plan.client.local_ip, 0u);
+  EXPECT_EQ(r.plan.client.gateway6, v6("2001:db8:1::1"));
+  EXPECT_EQ(r.plan.server.local_ip6, v6("2001:db8:2::2"));
+  EXPECT_EQ(r.plan.server.local_ip, ip4(198, 18, 2, 2));
+  EXPECT_TRUE(is_unspecified(r.plan.server.gateway6));
+  EXPECT_EQ(r.plan.generator.src_ip6_first, v6("2001:db8:1::2"));
+}
+
+TEST(Ipv6Options, ConfigFile_KeysTakeTheSameValues) {
+  const auto path = std::filesystem::temp_directory_path() / ("synwave-ipv6-options-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream f(path);
+    f << "ip = [\"198.18.0.3/24\", \"2001:db8::3/64\"]\n"
+         "gateway = [\"2001:db8::1\"]\n"
+         "neighbor = [\"2001:db8::1,02:00:00:00:00:01\"]\n"
+         "dst = [\"[2001:db8:9::2]:80\"]\n"
+         "src_ip = \"2001:db8::10-2001:db8::13\"\n";
+  }
+  const ParseResult r = parse({"client", "--config", path.string()});
+  std::filesystem::remove(path);
+  EXPECT_EQ(r.plan.client.local_ip, ip4(198, 18, 0, 3));
+  EXPECT_EQ(r.plan.client.local_ip6, v6("2001:db8::3"));
+  EXPECT_EQ(r.plan.client.gateway6, v6("2001:db8::1"));
+  ASSERT_EQ(r.plan.client.neighbors6.size(), 1u);
+  ASSERT_EQ(r.plan.generator.destinations6.size(), 1u);
+  EXPECT_EQ(r.plan.generator.destinations6[0].ip, v6("2001:db8:9::2"));
+  EXPECT_EQ(r.plan.client.source_ip6_first, v6("2001:db8::10"));
+  EXPECT_EQ(r.plan.client.source_ip6_count, 4u);
+}
+
+TEST(Ipv6Options, ConfigFile_OneAddressAsAString) {
+  const auto path = std::filesystem::temp_directory_path() / ("synwave-ipv6-server-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream f(path);
+    f << "ip = \"2001:db8::2/64\"\nlisten = [80]\n";
+  }
+  const ParseResult r = parse({"server", "--config", path.string()});
+  std::filesystem::remove(path);
+  EXPECT_EQ(r.plan.server.local_ip, 0u);
+  EXPECT_EQ(r.plan.server.local_ip6, v6("2001:db8::2"));
+}
+
+TEST(Ipv6Options, Report_ConfigListsEveryAddress) {
+  const ParseResult r = parse({"server", "--ip", "198.18.0.2/24", "--ip", "2001:db8::2/64", "--listen", "80"});
+  EXPECT_EQ(join_values(r.plan.options.ip), "198.18.0.2/24, 2001:db8::2/64");
+}
+
+TEST(Ipv6Options, Refusals) {
+  EXPECT_TRUE(contains(refusal({"server", "--ip", "198.18.0.2/24", "--ip", "198.18.0.3/24", "--listen", "80"}),
+                       "--ip given two IPv4 addresses"));
+  EXPECT_TRUE(contains(refusal({"server", "--ip", "2001:db8::2/129", "--listen", "80"}),
+                       "an IPv6 prefix length is 0 to 128"));
+  EXPECT_TRUE(contains(refusal({"client", "--ip", "2001:db8::3/64", "--dst", "2001:db8::2:80"}),
+                       "looks like an IPv6 address without brackets"));
+  EXPECT_TRUE(contains(refusal({"client", "--ip", "2001:db8::3/64", "--ip", "198.18.0.3/24", "--dst", "[2001:db8::2]:80",
+                                "--dst", "198.18.0.2:80"}),
+                       "one family"));
+  std::string err = refusal({"client", "--ip", "198.18.0.3/24", "--dst", "[2001:db8::2]:80"});
+  EXPECT_TRUE(contains(err, "--dst [2001:db8::2]:80 is IPv6, but --ip gives no IPv6 address")) << err;
+  err = refusal({"client", "--ip", "2001:db8::3/64", "--dst", "198.18.0.2:80"});
+  EXPECT_TRUE(contains(err, "--dst 198.18.0.2:80 is IPv4, but --ip gives no IPv4 address")) << err;
+  err = refusal({"client", "--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:80", "--src-ip", "198.18.0.4-198.18.0.6"});
+  EXPECT_TRUE(contains(err, "--src-ip '198.18.0.4-198.18.0.6' is IPv4 and --dst IPv6")) << err;
+  err = refusal({"client", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--src-ip", "2001:db8::4-2001:db8::6"});
+  EXPECT_TRUE(contains(err, "is IPv6 and --dst IPv4")) << err;
+  err = refusal({"client", "--ip", "2001:db8::3/64", "--dst", "[2001:db8::5]:80", "--src-ip", "2001:db8::4-2001:db8::6"});
+  EXPECT_TRUE(contains(err, "--dst 2001:db8::5 is one of the client's own addresses")) << err;
+  err = refusal({"client", "--ip", "2001:db8::3/64", "--dst", "[2001:db8::3]:80"});
+  EXPECT_TRUE(contains(err, "--dst 2001:db8::3 is one of the client's own addresses")) << err;
+  err = refusal({"client", "--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8::6-2001:db8::4"});
+  EXPECT_TRUE(contains(err, "--src-ip '2001:db8::6-2001:db8::4': the first address is above the last")) << err;
+  err = refusal({"client", "--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8::4-2001:db8:1::6"});
+  EXPECT_TRUE(contains(err, "only in the last 32 bits")) << err;
+  err = refusal({"server", "--ip", "198.18.0.2/24", "--listen", "80", "--gateway", "2001:db8::1"});
+  EXPECT_TRUE(contains(err, "--gateway 2001:db8::1 is IPv6, but --ip gives no IPv6 address")) << err;
+  err = refusal({"server", "--ip", "2001:db8::2/64", "--listen", "80", "--gateway", "198.18.0.1"});
+  EXPECT_TRUE(contains(err, "--gateway 198.18.0.1 is IPv4, but --ip gives no IPv4 address")) << err;
+  err = refusal({"server", "--ip", "2001:db8::2/64", "--listen", "80", "--gateway", "2001:db8::1", "--gateway", "2001:db8::9"});
+  EXPECT_TRUE(contains(err, "--gateway given twice for IPv6")) << err;
+  err = refusal({"server", "--ip", "2001:db8::2/64", "--listen", "80", "--neighbor", "2001:db8::1,02:00:00:00:00"});
+  EXPECT_TRUE(contains(err, "--neighbor '2001:db8::1,02:00:00:00:00' is not IP,MAC")) << err;
+  err = refusal({"pair", "--client-ip", "2001:db8::2/64", "--server-ip", "2001:db8::2/64", "--listen", "80", "--dst",
+                 "[2001:db8::9]:80"});
+  EXPECT_TRUE(contains(err, "--client-ip and --server-ip are both 2001:db8::2")) << err;
+  err = refusal({"pair", "--client-ip", "2001:db8::2/64", "--server-ip", "2001:db8::9/64", "--listen", "80", "--dst",
+                 "[2001:db8::7]:80", "--src-ip", "2001:db8::8-2001:db8::a"});
+  EXPECT_TRUE(contains(err, "--server-ip 2001:db8::9 is inside the client's --src-ip")) << err;
+}
+
+TEST(Ipv6Options, Flood_IsIpv4Only_AndSaysSo) {
+  const std::vector<std::string> rest = {"--src-ip", "198.19.0.1-198.19.0.9", "--pps", "100"};
+  auto flood = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "flood");
+    args.insert(args.end(), rest.begin(), rest.end());
+    return refusal(args);
+  };
+  std::string err = flood({"--ip", "2001:db8::3/64", "--dst", "198.18.0.2:80"});
+  EXPECT_TRUE(contains(err, "--ip '2001:db8::3/64' is IPv6: the flood is IPv4 only")) << err;
+  err = flood({"--ip", "198.18.0.3/24", "--dst", "[2001:db8::2]:80"});
+  EXPECT_TRUE(contains(err, "--dst '[2001:db8::2]:80' is IPv6: the flood is IPv4 only")) << err;
+  err = flood({"--ip", "198.18.0.3/24", "--ip", "198.18.0.4/24", "--dst", "198.18.0.2:80"});
+  EXPECT_TRUE(contains(err, "flood takes one --ip")) << err;
+  err = flood({"--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--gateway", "2001:db8::1"});
+  EXPECT_TRUE(contains(err, "--gateway 2001:db8::1 is IPv6: the flood is IPv4 only")) << err;
+  const ParseResult ok = parse({"flood", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--src-ip",
+                                "198.19.0.1-198.19.0.9", "--pps", "100"});
+  EXPECT_EQ(ok.plan.flood.local_ip, ip4(198, 18, 0, 3));
+}
+
+}  // namespace
+}  // namespace synwave::app
