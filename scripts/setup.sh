@@ -29,6 +29,7 @@ readonly PACKAGES=(
   tcpdump
   apache2-utils
   curl
+  iputils-ping
   prometheus
   iproute2
   nftables

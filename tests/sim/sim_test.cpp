@@ -223,7 +223,9 @@ TEST_P(HostileLinkScenario, CorruptedFramesDroppedByChecksum_EachConnectionEndsC
   EXPECT_GT(o.link.corrupted, 0u);
   // Most flipped bytes are under the TCP checksum; the rest land in the IP header.
   EXPECT_GT(o.client.drop_tcp_bad_checksum + o.server.drop_tcp_bad_checksum, 0u);
-  if (!sim_ipv6()) EXPECT_GT(o.client.drop_ip_bad_checksum + o.server.drop_ip_bad_checksum, 0u);
+  if (!sim_ipv6()) {
+    EXPECT_GT(o.client.drop_ip_bad_checksum + o.server.drop_ip_bad_checksum, 0u);
+  }
   EXPECT_GE(ratio(o.client.conn_completed, kN), 0.99) << "failed:" << failure_breakdown(o.client);
 }
 

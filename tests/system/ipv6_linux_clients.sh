@@ -6,7 +6,8 @@
 #   - ab over IPv6: 5000 requests, 20 concurrent, none failed;
 #   - a Python client over AF_INET6 that half-closes (shutdown SHUT_WR) after its request still
 #     gets the whole response, then the server's FIN;
-#   - the report: IPv6 segments and ND answers counted, every accepted connection has an outcome.
+#   - the report: IPv6 segments, ND answers and echo replies counted; no connection failed but
+#     ab's unused ones.
 # Addresses: 2001:db8::/32 (documentation prefix) and 198.18.0.0/15, inside the test's namespace.
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -96,10 +97,12 @@ if len(body) != want:
 PY
 sw_ok "200 and $BODY_BYTES bytes after our FIN, then the server's FIN"
 
-sw_check "the report counts IPv6 segments and ND answers; every accepted connection has an outcome"
+sw_check "the report counts IPv6 segments, ND answers and echoes; no failure but ab's unused connections"
 sw_stop "$SERVER_PID" "$LOG"
 [[ "$SW_STOP_STATUS" == 0 ]] || { sw_tail "$LOG" 30; sw_fail "synwave exited with $SW_STOP_STATUS"; }
-"$PYTHON" - "$REPORT" "$AB_REQUESTS" <<'PY' || sw_fail "report check failed"
+# ab opens up to -c connections more than it needs near the end and closes them unused (SYN, ACK,
+# FIN, no request): the server rightly counts those as incomplete (as in linux_clients.sh).
+"$PYTHON" - "$REPORT" "$AB_REQUESTS" "$AB_CONCURRENCY" <<'PY' || sw_fail "report check failed"
 import json, sys
 r = json.load(open(sys.argv[1]))
 c = r["counters"]
@@ -110,7 +113,9 @@ need(c["rx_ipv6_segments"] > 0, "no IPv6 segment counted")
 need(c["nd_advertisements_sent"] >= 1, "no Neighbor Advertisement sent")
 need(c["icmpv6_echo_replies_sent"] >= 3, f"echo replies {c['icmpv6_echo_replies_sent']}, expected 3")
 need(c["conn_accepted"] >= int(sys.argv[2]) + 3, f"accepted {c['conn_accepted']}")
-need(c["conn_failed"] == 0, f"{c['conn_failed']} connections failed")
+need(c["conn_failed"] == c["conn_failed_incomplete"] and c["conn_failed_incomplete"] <= int(sys.argv[3]),
+     f"{c['conn_failed']} connections failed, {c['conn_failed_incomplete']} of them incomplete")
+need(c["conn_completed"] >= int(sys.argv[2]) + 3, f"completed {c['conn_completed']}")
 need(c["drop_tcp_bad_checksum"] == 0, "bad TCP checksums received")
 print(f"accepted {c['conn_accepted']}, IPv6 segments {c['rx_ipv6_segments']}, "
       f"ND answers {c['nd_advertisements_sent']}, echo replies {c['icmpv6_echo_replies_sent']}")
