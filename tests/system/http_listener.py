@@ -39,7 +39,8 @@ def main():
         stats["errors"] += 1
         stats["error_kinds"][kind] = stats["error_kinds"].get(kind, 0) + 1
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((address, port))
     listener.listen(4096)

@@ -32,7 +32,7 @@ readonly SW_KERNEL_MAC=02:00:00:00:00:01
 readonly SW_SYNWAVE_IP=198.18.0.2
 readonly SW_TAP=swtap0
 
-SW_TEST_NAME="$(basename "${0%.sh}")"
+SW_TEST_NAME="${SW_TEST_NAME:-$(basename "${0%.sh}")}"  # a wrapper running another test may name itself
 SW_NS=""
 SW_WORKDIR=""
 SW_PIDS=()
@@ -299,14 +299,14 @@ sw_bridge_attach() {
   ip -n "$SW_NS" link set "$tap" up
 }
 
-# sw_start_kernel_listener PORT STATS_FILE LOG: tests/system/http_listener.py on the kernel side,
-# $SW_KERNEL_IP:PORT. That address exists only once the tap does: IP_FREEBIND (ip_nonlocal_bind)
+# sw_start_kernel_listener PORT STATS_FILE LOG [ADDRESS]: tests/system/http_listener.py on the
+# kernel side, ADDRESS (default $SW_KERNEL_IP; an IPv6 one too):PORT. That address exists only once the tap does: IP_FREEBIND (ip_nonlocal_bind)
 # lets the listener bind first, so it listens before synwave sends its first SYN. Sets
 # SW_LISTENER_PID; fails the test if the listener does not start.
 sw_start_kernel_listener() {
-  local port="$1" stats="$2" log="$3"
-  sw_in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
-  ip netns exec "$SW_NS" "$PYTHON" "$SW_LIB_DIR/http_listener.py" "$SW_KERNEL_IP" "$port" "$stats" >"$log" 2>&1 &
+  local port="$1" stats="$2" log="$3" address="${4:-$SW_KERNEL_IP}"
+  sw_in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1 net.ipv6.ip_nonlocal_bind=1
+  ip netns exec "$SW_NS" "$PYTHON" "$SW_LIB_DIR/http_listener.py" "$address" "$port" "$stats" >"$log" 2>&1 &
   SW_LISTENER_PID=$!
   sw_track "$SW_LISTENER_PID"
   sw_wait_for 10 "listener" grep -q '^listening' "$log" || { sw_tail "$log"; sw_fail "the Python listener did not start"; }
@@ -497,13 +497,22 @@ sw_scan_capture() {
     -e tcp.analysis.retransmission >"$out" 2>"$out.err" || { sw_tail "$out.err"; sw_fail "tshark cannot read $pcap"; }
 }
 
-# sw_check_capture_complete PCAP REPORT: every frame synwave received or sent is in the capture
-# (tcpdump ran from before the first frame to after the last), so the checks below see it all.
+# sw_check_capture_complete PCAP REPORT [FILTER COUNTER]: every frame synwave received or sent is
+# in the capture (tcpdump ran from before the first frame to after the last), so the checks below
+# see it all. FILTER and COUNTER leave out the kernel's frames synwave ignores, which the kernel
+# may still send after synwave's exit: those the tshark display FILTER matches in the capture, and
+# synwave's COUNTER of them (over IPv6: MLD reports and router solicitations, drop_icmpv6_ignored).
 sw_check_capture_complete() {
-  local pcap="$1" report="$2" frames
+  local pcap="$1" report="$2" filter="${3:-}" counter="${4:-}" frames ignored=0
   frames="$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$pcap.log")"
   if [[ "${SW_CAPTURE_FROM_START:-1}" != 1 ]]; then
     sw_log "note: tcpdump started after synwave's port (busy machine): completeness not checked"
+    return 0
+  fi
+  if [[ -n "$filter" ]]; then
+    ignored="$(tshark -r "$pcap" -Y "$filter" 2>/dev/null | wc -l)"
+    sw_assert_json "$report" "capture is complete: its $frames frames less $ignored ignored ($filter) == synwave's rx_packets + tx_packets less $counter" \
+      "r['data_plane']['rx_packets'] + r['data_plane']['tx_packets'] - r['counters']['$counter'] == $frames - $ignored"
     return 0
   fi
   sw_assert_json "$report" "capture is complete: its $frames frames == synwave's rx_packets + tx_packets" \
