@@ -30,7 +30,9 @@
 #include "synwave/engine.hpp"
 #include "synwave/syn_cookie.hpp"
 #include "synwave/wire/arp.hpp"
+#include "synwave/wire/icmpv6.hpp"
 #include "synwave/wire/ipv4.hpp"
+#include "synwave/wire/ipv6.hpp"
 #include "synwave/wire/tcp.hpp"
 
 namespace synwave::fuzz {
@@ -43,6 +45,9 @@ inline const MacAddr kServerMac{{0x02, 0, 0, 0, 0, 0x01}};
 inline const MacAddr kClientMac{{0x02, 0, 0, 0, 0, 0x02}};
 inline constexpr std::uint32_t kServerIp = ip4(198, 18, 0, 1);
 inline constexpr std::uint32_t kClientIp = ip4(198, 18, 0, 2);
+// Both engines are dual-stack: IPv6 opens, frames and spoofed SYNs reach the same tables.
+inline constexpr Ipv6Addr kServerIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+inline constexpr Ipv6Addr kClientIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
 inline constexpr std::uint16_t kHttpPort = 80;
 inline constexpr std::uint16_t kAltPort = 8080;
 inline constexpr TimeNs kStart = 1 * kSecond;
@@ -66,10 +71,10 @@ enum Op : std::uint8_t {
   kOpClientFrame = 1,  // same, to the client engine
   kOpClock = 2,        // [n:2] clock += n units; bits 3-4: unit 1 us, 64 us, 1 ms, 64 ms
   kOpLink = 3,         // bits 3-4: 0 deliver all pending, 1 one client->server, 2 one server->client, 3 lose one each way
-  kOpOpen = 4,         // [local:2][remote:2] bit5: the server opens toward the client (else the client)
+  kOpOpen = 4,         // [local:2][remote:2] bit5: the server opens toward the client (else the client), bit6: over IPv6
   kOpUser = 5,         // [conn:1][bytes:2] client, manual workload: bits 3-4: send, close, abort, send+close
   kOpMutate = 6,       // [offset:2][xor:1] the newest pending frame, bit3: server->client; bit7: keep checksums
-  kOpControl = 7,      // bits 3-4: 0 refill on/off (bit5: client), 1 rotate cookie secret, 2 spoofed SYN [seed:2], 3 ACK the last cookie SYN-ACK [delta:1]
+  kOpControl = 7,      // bits 3-4: 0 refill on/off (bit5: client), 1 rotate cookie secret, 2 spoofed SYN [seed:2] (bit6: IPv6), 3 ACK the last cookie SYN-ACK [delta:1]
 };
 
 // Byte 0: the server's listener and the workload of both sides. Byte 1: the rest.
@@ -144,8 +149,10 @@ inline EngineConfig base_config(const Config& cfg) {
 inline EngineConfig server_config(const Config& cfg, const CookieSecrets* secrets) {
   EngineConfig c = base_config(cfg);
   c.local_ip = kServerIp;
+  c.local_ip6 = kServerIp6;
   c.local_mac = kServerMac;
   c.neighbors.push_back({kClientIp, kClientMac});
+  c.neighbors6.push_back({kClientIp6, kClientMac});
   c.listen_ports = {kHttpPort, kAltPort};
   c.syn_cookies = cfg.cookies();
   c.reset_bad_cookies = cfg.reset_bad_cookies();
@@ -161,8 +168,10 @@ inline EngineConfig server_config(const Config& cfg, const CookieSecrets* secret
 inline EngineConfig client_config(const Config& cfg) {
   EngineConfig c = base_config(cfg);
   c.local_ip = kClientIp;
+  c.local_ip6 = kClientIp6;
   c.local_mac = kClientMac;
   c.neighbors.push_back({kServerIp, kServerMac});
+  c.neighbors6.push_back({kServerIp6, kServerMac});
   if (cfg.client_manual()) c.workload.kind = WorkloadKind::kManual;
   c.timestamps = !cfg.client_no_timestamps();
   c.sack_permitted = !cfg.client_no_sack_wscale();
@@ -174,7 +183,23 @@ inline EngineConfig client_config(const Config& cfg) {
 // Sets the IPv4 header checksum and the TCP checksum of an Ethernet/IPv4/TCP frame to their
 // correct values, so that a mutated frame reaches the state machine instead of dying at the
 // checksum check. Anything that does not parse that far is left as it is.
+inline void fix_checksums6(std::uint8_t* f, std::size_t len) {
+  Ipv6Header ip;
+  std::uint8_t* start = f + EthernetHeader::kSize;
+  if (parse_ipv6(start, len - EthernetHeader::kSize, ip) != Ipv6Error::kOk) return;
+  std::uint8_t* upper = start + ip.upper_offset;
+  const std::uint32_t upper_len = ip.upper_len();
+  std::size_t field = 0;
+  if (ip.next_header == kIpProtoTcp && upper_len >= TcpSegment::kMinHeaderSize) field = 16;
+  else if (ip.next_header == kIpProtoIcmpv6 && upper_len >= 4) field = 2;
+  else return;
+  store_be16(upper + field, 0);
+  store_be16(upper + field,
+             checksum_finish(checksum_add(upper, upper_len, pseudo_header_sum_ipv6(ip.src, ip.dst, ip.next_header, upper_len))));
+}
+
 inline void fix_checksums(std::uint8_t* f, std::size_t len) {
+  if (len >= EthernetHeader::kSize + Ipv6Header::kSize && load_be16(f + 12) == kEtherTypeIpv6) return fix_checksums6(f, len);
   if (len < EthernetHeader::kSize + Ipv4Header::kMinSize || load_be16(f + 12) != kEtherTypeIpv4) return;
   std::uint8_t* ip = f + EthernetHeader::kSize;
   const std::size_t ip_avail = len - EthernetHeader::kSize;
@@ -191,6 +216,32 @@ inline void fix_checksums(std::uint8_t* f, std::size_t len) {
                            tcp, tcp_len, pseudo_header_sum(load_be32(ip + 12), load_be32(ip + 16), kIpProtoTcp, tcp_len))));
 }
 
+// An IPv6 frame an engine sent: TCP from its address, or Neighbor Discovery or an echo reply
+// (ICMPv6, from its address), the checksum complete.
+inline void check_sent_frame6(const Bytes& f) {
+  const std::uint8_t* start = f.data() + EthernetHeader::kSize;
+  Ipv6Header ip;
+  FUZZ_CHECK(parse_ipv6(start, f.size() - EthernetHeader::kSize, ip) == Ipv6Error::kOk);
+  FUZZ_CHECK(ip.upper_offset == Ipv6Header::kSize);
+  FUZZ_CHECK(Ipv6Header::kSize + ip.payload_len == f.size() - EthernetHeader::kSize);
+  FUZZ_CHECK(ip.src == kServerIp6 || ip.src == kClientIp6);
+  const std::uint8_t* upper = start + ip.upper_offset;
+  const std::uint32_t len = ip.upper_len();
+  FUZZ_CHECK(checksum_fold(checksum_add(upper, len, pseudo_header_sum_ipv6(ip.src, ip.dst, ip.next_header, len))) ==
+             0xffff);
+  if (ip.next_header == kIpProtoIcmpv6) {
+    FUZZ_CHECK(upper[0] == kIcmpv6NeighborAdvertisement || upper[0] == kIcmpv6NeighborSolicitation ||
+               upper[0] == kIcmpv6EchoReply);
+    return;
+  }
+  FUZZ_CHECK(ip.next_header == kIpProtoTcp);
+  TcpSegment seg;
+  FUZZ_CHECK(parse_tcp(upper, static_cast<std::uint16_t>(len), seg) == TcpError::kOk);
+  FUZZ_CHECK(!seg.options.malformed);
+  FUZZ_CHECK(!(seg.has(tcp_flags::kSyn) && seg.has(tcp_flags::kRst)));
+  if (seg.has(tcp_flags::kRst)) FUZZ_CHECK(seg.payload_len == 0);
+}
+
 // Checks one frame an engine sent: well-formed at every layer, checksums complete (no offload
 // configured), from the engine's own addresses, within the MTU.
 inline void check_sent_frame(const Bytes& f, const EngineConfig& c) {
@@ -204,8 +255,9 @@ inline void check_sent_frame(const Bytes& f, const EngineConfig& c) {
     FUZZ_CHECK(arp.sender_ip == c.local_ip && arp.sender_mac == c.local_mac);
     return;
   }
-  FUZZ_CHECK(eth.ether_type == kEtherTypeIpv4);
   FUZZ_CHECK(f.size() <= EthernetHeader::kSize + c.mtu);
+  if (eth.ether_type == kEtherTypeIpv6) return check_sent_frame6(f);
+  FUZZ_CHECK(eth.ether_type == kEtherTypeIpv4);
   const std::uint8_t* ip_start = f.data() + EthernetHeader::kSize;
   Ipv4Header ip;
   FUZZ_CHECK(parse_ipv4(ip_start, f.size() - EthernetHeader::kSize, ip, true) == Ipv4Error::kOk);
@@ -310,7 +362,12 @@ class EngineScript {
         Bytes f(p_, p_ + n);
         p_ += n;
         const int side = (op & 7) == kOpServerFrame ? 1 : 0;
-        if ((op & 0x20) != 0 && f.size() >= EthernetHeader::kSize + Ipv4Header::kMinSize) {
+        if ((op & 0x20) != 0 && f.size() >= EthernetHeader::kSize + Ipv6Header::kSize &&
+            load_be16(f.data() + 12) == kEtherTypeIpv6) {
+          const EngineConfig& c = peers_[side].engine->config();
+          c.local_mac.store(f.data());
+          std::copy(c.local_ip6.begin(), c.local_ip6.end(), f.begin() + EthernetHeader::kSize + 24);
+        } else if ((op & 0x20) != 0 && f.size() >= EthernetHeader::kSize + Ipv4Header::kMinSize) {
           const EngineConfig& c = peers_[side].engine->config();
           c.local_mac.store(f.data());
           store_be32(f.data() + EthernetHeader::kSize + 16, c.local_ip);
@@ -334,7 +391,8 @@ class EngineScript {
         const std::uint16_t remote = u16();
         const int side = (op & 0x20) != 0 ? 1 : 0;
         Engine& e = *peers_[side].engine;
-        (void)e.open(side == 0 ? kServerIp : kClientIp, remote, local, now_);
+        if ((op & 0x40) != 0) (void)e.open(side == 0 ? kServerIp6 : kClientIp6, remote, local, now_);
+        else (void)e.open(side == 0 ? kServerIp : kClientIp, remote, local, now_);
         e.flush();
         return;
       }
@@ -397,6 +455,10 @@ class EngineScript {
         s.dst_mac = kServerMac;
         s.src_ip = ip4(198, 19, static_cast<std::uint8_t>(seed >> 8), static_cast<std::uint8_t>(seed | 1));
         s.dst_ip = kServerIp;
+        s.ipv6 = (op & 0x40) != 0;
+        s.src_ip6 = Ipv6Addr{0x20, 0x01, 0x0d, 0xb8, 0, 0x5f, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(seed >> 8),
+                             static_cast<std::uint8_t>(seed | 1)};
+        s.dst_ip6 = kServerIp6;
         s.src_port = static_cast<std::uint16_t>(1024 + seed);
         s.dst_port = (op & 0x20) != 0 ? kAltPort : kHttpPort;
         s.seq = 0x9e3779b9u * (seed + 1u);
@@ -425,6 +487,9 @@ class EngineScript {
         s.dst_mac = kServerMac;
         s.src_ip = parsed->ip.dst;
         s.dst_ip = kServerIp;
+        s.ipv6 = parsed->ipv6;
+        s.src_ip6 = parsed->ip6.dst;
+        s.dst_ip6 = kServerIp6;
         s.src_port = parsed->tcp.dst_port;
         s.dst_port = parsed->tcp.src_port;
         s.seq = parsed->tcp.ack.raw();

@@ -58,6 +58,10 @@ class Script {
   Script& server_open(std::uint16_t local, std::uint16_t remote) {
     return op(fz::kOpOpen | 0x20).u16(local).u16(remote);
   }
+  Script& client_open6(std::uint16_t local, std::uint16_t remote) {
+    return op(fz::kOpOpen | 0x40).u16(local).u16(remote);
+  }
+  Script& spoofed_syn6(std::uint16_t seed) { return op(fz::kOpControl | 2 << 3 | 0x40).u16(seed); }
   Script& user(std::uint8_t call, std::uint8_t conn, std::uint16_t n) {
     op(static_cast<std::uint8_t>(fz::kOpUser | call << 3));
     bytes_.push_back(conn);
@@ -149,6 +153,27 @@ std::vector<std::pair<std::string, Script>> engine_seeds() {
     s.spoofed_syn(0x0777).rotate_secret().cookie_ack(0).spoofed_syn(0x0778).rotate_secret().rotate_secret().cookie_ack(0);
     s.clock_64ms(40).converse(5);
     seeds.emplace_back("flood_" + std::to_string(a), s);
+  }
+
+  // IPv6 (both engines are dual-stack): lifecycles beside IPv4 ones on the same ports, losses,
+  // a flood of spoofed IPv6 sources with cookie ACKs, and the Scapy IPv6 frames to the server
+  // (readdressed to it, checksums fixed).
+  for (std::uint8_t a : {0x00, 0x01, 0x40, 0x80, 0x02}) {
+    Script s(a, 0x00);
+    s.client_open6(1000, fz::kHttpPort).client_open(1000, fz::kHttpPort).client_open6(1001, fz::kAltPort);
+    for (int i = 0; i < 20; ++i) {
+      if (i % 5 == 2) s.lose_one_each();
+      s.link_to_server().link_to_client().clock_ms(static_cast<std::uint16_t>(5 + 40 * (i % 3)));
+    }
+    for (std::uint16_t i = 0; i < 6; ++i) s.spoofed_syn6(static_cast<std::uint16_t>(i * 0x101));
+    s.cookie_ack(0).spoofed_syn6(0x0300).cookie_ack(1).clock_64ms(40).converse(10);
+    seeds.emplace_back("ipv6_" + std::to_string(a), s);
+  }
+  {
+    Script s(0x00, 0x00);
+    for (const auto& f : synwave::test::scapy_ipv6::kFrames) s.frame(1, 0xa0, from_hex(f.bytes)).clock_ms(1);
+    s.converse(5);
+    seeds.emplace_back("scapy_ipv6_frames", s);
   }
 
   // Simultaneous open (RFC 9293 §3.5 figure 7): both engines open the same tuple.
