@@ -199,6 +199,8 @@ inline constexpr MacAddr kServerMac{{0x02, 0, 0, 0, 0, 0x02}};
 inline constexpr std::uint32_t kClientIp = (198u << 24) | (18u << 16) | 1u;  // 198.18.0.1
 inline constexpr std::uint32_t kServerIp = (198u << 24) | (18u << 16) | 2u;  // 198.18.0.2
 inline constexpr std::uint16_t kServerPort = 80;
+inline constexpr Ipv6Addr kClientIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+inline constexpr Ipv6Addr kServerIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
 
 struct PairOptions {
   Workload client_workload;
@@ -211,6 +213,8 @@ struct PairOptions {
   // Received checksums summed in software (a device without rx offload) instead of trusted as
   // the data plane trusts its memory links (MemoryLink).
   bool verify_checksums = false;
+  // Both engines dual-stack and every connection IPv6 (2001:db8::1 to ::2).
+  bool ipv6 = false;
 };
 
 struct BatchResult {
@@ -228,6 +232,7 @@ class EnginePair {
 
   explicit EnginePair(const PairOptions& options)
       : max_batch_(options.max_batch),
+        ipv6_(options.ipv6),
         link_(options.max_batch * 2 + 4 * MemoryLink::kRxBurst + 64, !options.verify_checksums),
         client_(make_config(options, options.client_workload, kClientIp, kClientMac, kServerIp, kServerMac, false),
                 link_.client_io(), kStart),
@@ -244,11 +249,14 @@ class EnginePair {
       // As the connection generator does: the batch's flow-table slots requested first.
       std::uint16_t port = port_;
       for (std::uint32_t i = 0; i < count; ++i) {
-        client_.prefetch_flow(FlowKey{kClientIp, kServerIp, port, kServerPort});
+        client_.prefetch_flow(ipv6_ ? client_.flow_key(kClientIp6, kServerIp6, port, kServerPort)
+                                    : FlowKey{kClientIp, kServerIp, port, kServerPort});
         port = port == 65535 ? kFirstPort : static_cast<std::uint16_t>(port + 1);
       }
       for (std::uint32_t i = 0; i < count; ++i) {
-        if (client_.open(kServerIp, kServerPort, next_port(), now_).error == OpenError::kOk) ++r.opened;
+        const OpenResult opened = ipv6_ ? client_.open(kServerIp6, kServerPort, next_port(), now_)
+                                        : client_.open(kServerIp, kServerPort, next_port(), now_);
+        if (opened.error == OpenError::kOk) ++r.opened;
         else ++r.open_failed;
       }
       client_.flush();
@@ -282,6 +290,10 @@ class EnginePair {
     c.local_mac = mac;
     c.prefix_len = 24;
     c.neighbors.push_back({peer_ip, peer_mac});
+    if (o.ipv6) {
+      c.local_ip6 = listen ? kServerIp6 : kClientIp6;
+      c.neighbors6.push_back({listen ? kClientIp6 : kServerIp6, peer_mac});
+    }
     c.max_connections = o.max_connections;
     c.time_wait = o.time_wait;
     c.workload = w;
@@ -299,6 +311,7 @@ class EnginePair {
   static constexpr std::uint16_t kFirstPort = 1024;
 
   std::uint32_t max_batch_;
+  bool ipv6_;
   MemoryLink link_;  // declared before the engines: the engines hand their frames back to it when destroyed
   Engine client_;
   Engine server_;

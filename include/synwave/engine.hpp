@@ -114,7 +114,11 @@ class Engine {
     return next_hop_mac6(remote_ip, now_) != nullptr;
   }
   // 1 + the index of ip among our IPv6 addresses (local_ip6, then the source range); 0: not ours.
-  [[nodiscard]] std::uint32_t local_handle(const Ipv6Addr& ip) const;
+  // local_ip6 itself is two compares, inline: every IPv6 frame asks.
+  [[nodiscard]] std::uint32_t local_handle(const Ipv6Addr& ip) const {
+    if (same_address(ip, config_.local_ip6) && !local6_.empty()) return 1;
+    return config_.source_ip6_count == 0 ? 0 : source_range_handle(ip);
+  }
   [[nodiscard]] bool is_local_address(const Ipv6Addr& ip) const { return local_handle(ip) != 0; }
   // The FlowKey of an IPv6 tuple (for find() and state_of()); local must be one of ours.
   [[nodiscard]] FlowKey flow_key(const Ipv6Addr& local, const Ipv6Addr& remote, std::uint16_t local_port,
@@ -228,11 +232,12 @@ class Engine {
   [[nodiscard]] const Ipv6Addr* remote_ip6_of(std::uint32_t value) const;
   // A keyed 32-bit digest (NH, RFC 4418 §5.2.2's inner hash: a flood cannot aim collisions
   // without the key; a collision is caught by the full-address check anyway).
-  [[nodiscard]] std::uint32_t remote_digest(const Ipv6Addr& a) const {
+  [[nodiscard]] std::uint32_t remote_digest(const Ipv6Addr& a) const { return remote_digest(a.data()); }
+  [[nodiscard]] std::uint32_t remote_digest(const std::uint8_t* a) const {
     std::uint64_t high = 0;
     std::uint64_t low = 0;
-    std::memcpy(&high, a.data(), 8);
-    std::memcpy(&low, a.data() + 8, 8);
+    std::memcpy(&high, a, 8);
+    std::memcpy(&low, a + 8, 8);
     const auto lane = [](std::uint64_t word, std::uint64_t k0, std::uint64_t k1) {
       return std::uint64_t{static_cast<std::uint32_t>(word + k0)} * static_cast<std::uint32_t>((word >> 32) + k1);
     };
@@ -285,6 +290,7 @@ class Engine {
   [[nodiscard]] const MacAddr* next_hop_mac6(const Ipv6Addr& ip, TimeNs now);
   void send_neighbor_solicitation(const Ipv6Addr& target);
   [[nodiscard]] bool is_on_link(const Ipv6Addr& ip) const;
+  [[nodiscard]] std::uint32_t source_range_handle(const Ipv6Addr& ip) const;
   // A connection opened by open(): both families after their checks.
   OpenResult open_key(const FlowKey& key, const MacAddr& mac, const Ipv6Addr* remote6);
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
@@ -489,6 +495,8 @@ class Engine {
   std::vector<Ipv6Addr> conn_remote6_;
   std::vector<Ipv6Addr> half_open_remote6_;
   std::array<std::uint64_t, 4> digest_key_{};
+  std::array<std::uint64_t, 2> on_link_{};       // local_ip6 and the prefix mask, as is_on_link loads them
+  std::array<std::uint64_t, 2> on_link_mask_{};
   NeighborCache6 neighbors6_;
   std::uint32_t listen_count_ = 0;
   std::uint32_t shed_watermark_ = 0;

@@ -26,6 +26,8 @@ namespace neighbor_detail {
   const std::uint64_t mixed = (high * 0x9e3779b97f4a7c15ull) ^ low;
   return static_cast<std::uint32_t>(mixed ^ (mixed >> 32));
 }
+[[nodiscard]] inline bool same(std::uint32_t a, std::uint32_t b) { return a == b; }
+[[nodiscard]] inline bool same(const Ipv6Addr& a, const Ipv6Addr& b) { return same_address(a, b); }
 [[nodiscard]] inline bool is_unset(std::uint32_t ip) { return ip == 0; }
 [[nodiscard]] inline bool is_unset(const Ipv6Addr& ip) { return is_unspecified(ip); }
 }  // namespace neighbor_detail
@@ -41,7 +43,7 @@ class BasicNeighborCache {
   [[nodiscard]] const MacAddr* find(const Address& ip) const {
     for (std::uint32_t i = 0, s = home(ip); i < kProbe; ++i, s = (s + 1) & mask_) {
       const Entry& e = entries_[s];
-      if (e.ip == ip && e.state != State::kEmpty) return &e.mac;
+      if (neighbor_detail::same(e.ip, ip) && e.state != State::kEmpty) return &e.mac;
       if (e.state == State::kEmpty) return nullptr;
     }
     return nullptr;
@@ -54,7 +56,7 @@ class BasicNeighborCache {
     std::uint32_t victim = kNone;
     for (std::uint32_t i = 0, s = home(ip); i < kProbe; ++i, s = (s + 1) & mask_) {
       Entry& e = entries_[s];
-      if (e.state == State::kEmpty || e.ip == ip) {
+      if (e.state == State::kEmpty || neighbor_detail::same(e.ip, ip)) {
         if (e.state == State::kStatic && !is_static) return false;
         const bool changed = e.state != state || e.mac != mac;  // pinning a dynamic entry is a change
         e = Entry{ip, mac, state};
@@ -70,7 +72,7 @@ class BasicNeighborCache {
   // Limits requests (ARP, or Neighbor Solicitations) for an unresolved address to one per interval.
   [[nodiscard]] bool may_request(const Address& ip, TimeNs now, TimeNs interval) {
     PendingSlot& p = pending_[neighbor_detail::digest(ip) & (kPending - 1)];
-    if (p.ip == ip && now < p.last + interval) return false;
+    if (neighbor_detail::same(p.ip, ip) && now < p.last + interval) return false;
     p = PendingSlot{ip, now};
     return true;
   }

@@ -555,11 +555,25 @@ int run(RunPlan& plan) {
     client.neighbors.push_back({kServerIp, infos[1].mac});
     server.neighbors.push_back({kClientIp, infos[0].mac});
     GeneratorConfig gen = plan.generator;
-    gen.destinations = {{kServerIp, 80}};
     gen.src_ip_first = kClientIp;
     gen.src_ip_count = 1;
-    o.ip = {"198.18.0.1/24 (client)", "198.18.0.2/24 (server)"};
-    o.dst = {"198.18.0.2:80"};
+    if (o.loopback_ipv6) {
+      // Both sides dual-stack, the generator's tuples IPv6: the IPv6 path end to end.
+      constexpr Ipv6Addr kClientIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+      constexpr Ipv6Addr kServerIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+      client.local_ip6 = kClientIp6;
+      server.local_ip6 = kServerIp6;
+      client.neighbors6.push_back({kServerIp6, infos[1].mac});
+      server.neighbors6.push_back({kClientIp6, infos[0].mac});
+      gen.destinations6 = {{kServerIp6, 80}};
+      gen.src_ip6_first = kClientIp6;
+      o.ip = {"2001:db8::1/64 (client)", "2001:db8::2/64 (server)"};
+      o.dst = {"[2001:db8::2]:80"};
+    } else {
+      gen.destinations = {{kServerIp, 80}};
+      o.ip = {"198.18.0.1/24 (client)", "198.18.0.2/24 (server)"};
+      o.dst = {"198.18.0.2:80"};
+    }
     bind(*workers[0], dpdk::Role::kClient, client, 0, 0, &gen);
     bind(*workers[worker_count > 1 ? 1 : 0], dpdk::Role::kServer, server, 1, 0, nullptr);
     state.dispatch = "ring pair";

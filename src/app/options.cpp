@@ -669,6 +669,7 @@ ParseResult parse_command_line(const std::vector<std::string>& args_in) {
   }
   m.loopback->add_option("--ring-size", o.ring_size, "slots of each direction's ring of the in-memory link (a power of two)")
       ->check(CLI::Range(64u, 1u << 20));
+  m.loopback->add_flag("--ipv6", o.loopback_ipv6, "both sides over IPv6 (2001:db8::1 and ::2) instead of IPv4");
 
   std::vector<std::string> args = args_in;
   // Which mode, and is there a config file? Both must be known before the file is read. The first

@@ -34,6 +34,7 @@ struct AppOptions {
   bool verify_checksums = false;
   std::uint32_t mbufs = 0;         // 0: sized from the connection count
   std::uint32_t ring_size = 8192;  // loopback: slots of each direction's ring (a power of two)
+  bool loopback_ipv6 = false;      // loopback: over IPv6 (2001:db8::1 and ::2) instead of IPv4
   // Pair: the client's port (its address is `ip`) and the server's, with the server's address.
   std::uint16_t client_port = 0;
   std::uint16_t server_port = 1;

@@ -84,6 +84,13 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
     throw std::invalid_argument("EngineConfig: local_ip in 0.0.0.0/8");
   }
   if (!local6_.empty()) {
+    // The on-link prefix as two masked 8-byte words (memory order, like the loads in is_on_link).
+    Ipv6Addr mask{};
+    for (std::uint32_t bit = 0; bit < std::min<std::uint32_t>(config_.prefix_len6, 128); ++bit) {
+      mask[bit / 8] = static_cast<std::uint8_t>(mask[bit / 8] | (0x80u >> (bit % 8)));
+    }
+    std::memcpy(on_link_mask_.data(), mask.data(), 16);
+    std::memcpy(on_link_.data(), config_.local_ip6.data(), 16);
     conn_remote6_.assign(conns_.capacity(), Ipv6Addr{});
     half_open_remote6_.assign(half_open_.capacity(), Ipv6Addr{});
     for (const auto& n : config_.neighbors6) neighbors6_.learn(n.ip, n.mac, true);
@@ -177,9 +184,7 @@ bool Engine::is_local_subnet(std::uint32_t ip) const {
   return (ip & subnet_mask_) == (config_.local_ip & subnet_mask_);
 }
 
-std::uint32_t Engine::local_handle(const Ipv6Addr& ip) const {
-  if (local6_.empty()) return 0;
-  if (ip == local6_[0]) return 1;
+std::uint32_t Engine::source_range_handle(const Ipv6Addr& ip) const {
   // The source range: its last 32 bits counted up from the first's.
   const Ipv6Addr& first = config_.source_ip6_first;
   if (config_.source_ip6_count == 0 || std::memcmp(ip.data(), first.data(), 12) != 0) return 0;
@@ -188,18 +193,17 @@ std::uint32_t Engine::local_handle(const Ipv6Addr& ip) const {
   // The range's address at `offset` is local6_[1 + offset], or local6_[offset] when the range
   // holds local_ip6 before it (local6_ skips that copy): handle offset + 2 or offset + 1.
   for (std::uint32_t h = std::min<std::uint32_t>(offset + 2, static_cast<std::uint32_t>(local6_.size()));; --h) {
-    if (local6_[h - 1] == ip) return h;
+    if (same_address(local6_[h - 1], ip)) return h;
     if (h == 1) return 0;
   }
 }
 
 bool Engine::is_on_link(const Ipv6Addr& ip) const {
-  const std::uint8_t prefix = std::min<std::uint8_t>(config_.prefix_len6, 128);
-  const std::uint32_t whole = prefix / 8;
-  if (std::memcmp(ip.data(), config_.local_ip6.data(), whole) != 0) return false;
-  if (prefix % 8 == 0) return true;
-  const auto mask = static_cast<std::uint8_t>(0xff << (8 - prefix % 8));
-  return ((ip[whole] ^ config_.local_ip6[whole]) & mask) == 0;
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  std::memcpy(&high, ip.data(), 8);
+  std::memcpy(&low, ip.data() + 8, 8);
+  return (((high ^ on_link_[0]) & on_link_mask_[0]) | ((low ^ on_link_[1]) & on_link_mask_[1])) == 0;
 }
 
 const Ipv6Addr* Engine::remote_ip6_of(std::uint32_t value) const {
@@ -315,11 +319,13 @@ bool Engine::peek_flow_key6(const Frame& f, FlowKey& key) const {
   const std::uint8_t* tcp = peek_tcp(f, 4);
   if (tcp == nullptr || load_be16(f.data + 12) != kEtherTypeIpv6) return false;
   const std::uint8_t* ip = f.data + EthernetHeader::kSize;
-  Ipv6Addr src;
-  Ipv6Addr dst;
-  std::memcpy(src.data(), ip + 8, 16);
-  std::memcpy(dst.data(), ip + 24, 16);
-  key = FlowKey{local_handle(dst), remote_digest(src), load_be16(tcp + 2), load_be16(tcp)};
+  // Read in place: only our first address is looked for (a prefetch may miss, never mislead).
+  std::uint64_t dst[2];
+  std::memcpy(dst, ip + 24, 16);
+  std::uint64_t ours[2];
+  std::memcpy(ours, config_.local_ip6.data(), 16);
+  const std::uint32_t handle = ((dst[0] ^ ours[0]) | (dst[1] ^ ours[1])) == 0 ? 1 : 0;
+  key = FlowKey{handle, remote_digest(ip + 8), load_be16(tcp + 2), load_be16(tcp)};
   return true;
 }
 
@@ -429,7 +435,7 @@ template <bool kIpv6>
     if constexpr (kIpv6) {
       // Two IPv6 sources whose digests collide share a key: the one not held is dropped.
       const Ipv6Addr* held = remote_ip6_of(value);
-      if (held != nullptr && *held != rx.ip6.src) {
+      if (held != nullptr && !same_address(*held, rx.ip6.src)) {
         ++counters_.drop_ipv6_digest_collision;
         return;
       }

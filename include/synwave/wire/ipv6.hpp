@@ -106,8 +106,19 @@ inline void write_ipv6(std::uint8_t* p, const Ipv6Addr& src, const Ipv6Addr& dst
   return sum + (upper_len >> 16) + (upper_len & 0xffff) + protocol;
 }
 
+// Two 8-byte compares: std::array's == is a call to memcmp (as MacAddr's was), and the engine
+// compares addresses on every IPv6 frame.
+[[nodiscard]] inline bool same_address(const Ipv6Addr& a, const Ipv6Addr& b) {
+  std::uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.data(), 8);
+  std::memcpy(&a1, a.data() + 8, 8);
+  std::memcpy(&b0, b.data(), 8);
+  std::memcpy(&b1, b.data() + 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 [[nodiscard]] inline constexpr bool is_multicast(const Ipv6Addr& a) { return a[0] == 0xff; }
-[[nodiscard]] inline bool is_unspecified(const Ipv6Addr& a) { return a == Ipv6Addr{}; }
+[[nodiscard]] inline bool is_unspecified(const Ipv6Addr& a) { return same_address(a, Ipv6Addr{}); }
 
 // The solicited-node multicast address of `a` (RFC 4291 §2.7.1): ff02::1:ff00:0/104 and the
 // last 24 bits of `a`. Neighbor Solicitations for `a` go there.
