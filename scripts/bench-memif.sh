@@ -11,6 +11,8 @@
 #   synwave-pair synwave client -> synwave server, HTTP GET answered with 14 bytes (dperf's
 #                default), client as fast as it can (--concurrency CONCURRENCY); the server's MAC
 #                is given to the client (--neighbor), as dperf's configuration gives it to dperf
+#   synwave-pair-ipv6  the same over IPv6 (issue 13): server 2001:db8:2::1, the client's NCLI
+#                sources from 2001:db8:2::1:1
 # and with DPERF:
 #   dperf-pair          dperf client (open loop at DPERF_RATE) -> dperf server
 #   synwave-to-dperf    synwave client -> dperf server
@@ -41,7 +43,7 @@ readonly LINK_BENCH="$SW_BUILD_DIR/bench/link_bench"
 readonly EAL=(--no-huge -m 2048 --no-pci)
 readonly CLIENT_MAC=02:00:00:00:00:01 SERVER_MAC=02:00:00:00:00:02
 
-CASES=(link synwave-pair)
+CASES=(link synwave-pair synwave-pair-ipv6)
 if [[ -n "$DPERF" ]]; then
   [[ -x "$DPERF" ]] || sw_fail "DPERF=$DPERF is not an executable (build it as ../shared/peers/README.md says)"
   CASES+=(dperf-pair synwave-to-dperf dperf-to-synwave)
@@ -98,12 +100,17 @@ synwave_server() {  # RUN [FLAGS...]
     { sw_tail "$RUNS/$run-server.log"; sw_fail "synwave server did not start"; }
 }
 
-synwave_client() {  # RUN
+synwave_client() {  # RUN [ipv6]
   local run="$1"
+  local -a addressing=(--ip 198.18.1.1/16 --src-ip "198.18.1.1-198.18.1.$NCLI" --neighbor "198.18.2.1,$SERVER_MAC"
+    --dst 198.18.2.1:80-81)
+  if [[ "${2:-}" == ipv6 ]]; then
+    addressing=(--ip 2001:db8:2::1:1/64 --src-ip "2001:db8:2::1:1-2001:db8:2::1:$(printf '%x' "$NCLI")"
+      --neighbor "2001:db8:2::1,$SERVER_MAC" --dst "[2001:db8:2::1]:80-81")
+  fi
   foreground "$RUNS/$run-client.log" $((DURATION + 60)) "$SYNWAVE" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" -l 0 \
-    --vdev "$(memif client "$run")" -- client --ip 198.18.1.1/16 --src-ip "198.18.1.1-198.18.1.$NCLI" \
-    --neighbor "198.18.2.1,$SERVER_MAC" \
-    --dst 198.18.2.1:80-81 --http-get / --concurrency "$CONCURRENCY" --duration "$DURATION" --stats-interval 1 \
+    --vdev "$(memif client "$run")" -- client "${addressing[@]}" \
+    --http-get / --concurrency "$CONCURRENCY" --duration "$DURATION" --stats-interval 1 \
     --report "$RUNS/$run-client.json"
 }
 
@@ -145,6 +152,7 @@ run_case() {  # CASE REP
         -l 0 --vdev "$(memif client "$run")" -- --role client --duration "$DURATION"
       ;;
     synwave-pair) synwave_server "$run"; synwave_client "$run" ;;
+    synwave-pair-ipv6) synwave_server "$run" --ip 2001:db8:2::1/64; synwave_client "$run" ipv6 ;;
     dperf-pair) dperf_server "$run"; dperf_client "$run" ;;
     synwave-to-dperf) dperf_server "$run"; synwave_client "$run" ;;
     dperf-to-synwave) synwave_server "$run" --close client; dperf_client "$run" ;;

@@ -5,6 +5,8 @@
 # 100-byte body, then server-first close), alternately:
 #   (a) synwave's loopback: a client lcore and a server lcore over an in-memory net_ring pair,
 #       `synwave --no-huge -m 1024 --no-pci -l 0-1 -- loopback --duration S --report FILE ...`;
+#   (a') the same over IPv6 (`loopback --ipv6`: both sides dual-stack, every tuple IPv6), for the
+#       IPv6 / IPv4 ratio (issue 13);
 #   (b) the Linux kernel on loopback: bench/linux_baseline (epoll server on CPU 0, epoll client on
 #       CPU 1, 64 source addresses 127.1.x.y) in a network namespace of its own, made and deleted
 #       around each run (so TIME-WAIT left by one run cannot slow the next).
@@ -186,17 +188,18 @@ if r["duration_s"] > 1.1 * float(sys.argv[3]):
 print(line)' "$1" "$2" "$DURATION"
 }
 
-run_synwave() {
-  local workload="$1" rep="$2"
-  local out="$WORKDIR/synwave-$workload-$rep"
-  local prefix="swbench$$${workload}${rep}"
+run_synwave() {  # WORKLOAD REP [6]
+  local workload="$1" rep="$2" family="${3:-}"
+  local out="$WORKDIR/synwave$family-$workload-$rep"
+  local prefix="swbench$$${workload}${rep}${family}"
   DPDK_PREFIXES+=("$prefix")
   local -a flags=()
   [[ "$workload" == http ]] && flags=(--http "$HTTP_BYTES" --http-get /)
+  [[ "$family" == 6 ]] && flags+=(--ipv6)
   run_logged "$out.log" "$SYNWAVE" --no-huge -m 1024 --no-pci --file-prefix "$prefix" -l "$LCORES" -- \
     loopback --duration "$DURATION" --stats-interval 1 --report "$out.json" "${flags[@]}"
   rm -rf "/var/run/dpdk/$prefix"
-  log "  synwave $workload run $rep: $(run_line "$out.json" connections_failed)"
+  log "  synwave${family:+ (IPv6)} $workload run $rep: $(run_line "$out.json" connections_failed)"
 }
 
 # A namespace per run, with loopback up and the kernel's defaults otherwise: no sysctl is set.
@@ -244,7 +247,7 @@ def runs_of(side, workload):
     for rep in range(1, reps + 1):
         with open(os.path.join(workdir, f"{side}-{workload}-{rep}.json")) as f:
             r = json.load(f)
-        if side == "synwave":
+        if side.startswith("synwave"):
             runs.append({"cps": r["cps"], "completed": r["connections_completed"], "failed": r["connections_failed"],
                          "duration_s": r["duration_s"], "timeline": r.get("timeline", [])})
         else:
@@ -281,17 +284,24 @@ report = {
 rows = []
 for w in workloads:
     s = summary(runs_of("synwave", w))
+    s6 = summary(runs_of("synwave6", w))
     l = summary(runs_of("linux", w))
     ratio = s["median_cps"] / l["median_cps"] if l["median_cps"] > 0 else None
+    ipv6_ratio = s6["median_cps"] / s["median_cps"] if s["median_cps"] > 0 else None
     # The median synwave run's own report, kept under a fixed name (scripts/plot-report.py draws it).
     shutil.copyfile(os.path.join(workdir, f"synwave-{w}-{s['median_run']}.json"),
                     os.path.join(results, f"bench-synwave-{w}.json"))
-    report["workloads"][w] = {"synwave": s, "linux": l, "ratio": ratio,
+    report["workloads"][w] = {"synwave": s, "synwave_ipv6": s6, "ipv6_over_ipv4": ipv6_ratio,
+                              "meets_ipv6_target": ipv6_ratio is not None and ipv6_ratio >= 0.9,
+                              "linux": l, "ratio": ratio,
                               "meets_cps_target": s["median_cps"] >= 4e6,
                               "meets_ratio_target": ratio is not None and ratio >= 100}
     rows.append((w, f"{human(s['median_cps'])} ({human(s['min_cps'])}-{human(s['max_cps'])})",
+                 f"{human(s6['median_cps'])} ({human(s6['min_cps'])}-{human(s6['max_cps'])})",
+                 f"{ipv6_ratio:.2f}" if ipv6_ratio is not None else "n/a",
                  f"{human(l['median_cps'])} ({human(l['min_cps'])}-{human(l['max_cps'])})",
-                 f"{ratio:.1f}x" if ratio is not None else "n/a", f"{s['failed_total']} / {l['failed_total']}"))
+                 f"{ratio:.1f}x" if ratio is not None else "n/a",
+                 f"{s['failed_total']} / {s6['failed_total']} / {l['failed_total']}"))
     # Per-second samples of the median runs, for gnuplot: t_s completed_per_s.
     for side, summ in (("synwave", s), ("linux", l)):
         with open(os.path.join(workdir, f"plot-{side}-{w}.dat"), "w") as f:
@@ -305,7 +315,8 @@ with open(path, "w") as f:
     f.write("\n")
 shutil.copyfile(path, os.path.join(results, "latest.json"))
 
-header = ("workload", f"synwave CPS median (min-max)", "Linux CPS median (min-max)", "synwave / Linux", "failed (synwave / Linux)")
+header = ("workload", "synwave CPS median (min-max)", "synwave IPv6", "IPv6 / IPv4", "Linux CPS median (min-max)",
+          "synwave / Linux", "failed (synwave / IPv6 / Linux)")
 widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
 line = lambda r: "| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |"
 print()
@@ -316,7 +327,7 @@ print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 for r in rows:
     print(line(r))
 print()
-print(f"targets: synwave >= 4M CPS and >= 100x Linux; wrote {path} and latest.json")
+print(f"targets: synwave >= 4M CPS and >= 100x Linux, IPv6 within 10 % of IPv4; wrote {path} and latest.json")
 PY
 }
 
@@ -371,6 +382,7 @@ main() {
     log "workload $workload"
     for ((rep = 1; rep <= REPS; rep++)); do
       run_synwave "$workload" "$rep"
+      run_synwave "$workload" "$rep" 6
       run_linux "$workload" "$rep"
     done
   done

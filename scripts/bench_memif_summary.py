@@ -81,7 +81,7 @@ def main():
                 server = json.loads(open(path(case, rep, "server.log")).read().strip().splitlines()[-1])
                 per_rep.append({"frames_per_s": client["pps"], "client": client, "server": server,
                                 "cps_floor": client["pps"] / FRAMES_PER_CONNECTION})
-            elif case == "synwave-pair":
+            elif case in ("synwave-pair", "synwave-pair-ipv6"):
                 client = synwave_side(path(case, rep, "client.json"), "client")
                 server = synwave_side(path(case, rep, "server.json"), "server")
                 per_rep.append({"cps": client["cps_median_s"], "client": client, "server": server})
@@ -108,11 +108,13 @@ def main():
              f"--concurrency {concurrency}", "",
              "| case | connections/s | client busy | client ns/connection | server busy | server ns/connection |",
              "|---|---:|---:|---:|---:|---:|"]
-    names = {"synwave-pair": "synwave client -> synwave server", "dperf-pair": "dperf client -> dperf server",
+    names = {"synwave-pair": "synwave client -> synwave server",
+             "synwave-pair-ipv6": "synwave client -> synwave server, over IPv6",
+             "dperf-pair": "dperf client -> dperf server",
              "synwave-to-dperf": "synwave client -> dperf server",
              "dperf-to-synwave": "dperf client -> synwave server (--close client)"}
     c = result["cases"]
-    for case in ("synwave-pair", "dperf-pair", "synwave-to-dperf", "dperf-to-synwave"):
+    for case in ("synwave-pair", "synwave-pair-ipv6", "dperf-pair", "synwave-to-dperf", "dperf-to-synwave"):
         if case not in c:
             continue
         m = c[case]["median"]
@@ -127,6 +129,9 @@ def main():
               f"{link['server']['ns_per_frame']:.0f} busy ns per frame; at {FRAMES_PER_CONNECTION} frames each way per "
               f"connection, no pair can pass {human(link['cps_floor'])} connections/s on it."]
     ratios = {}
+    if "synwave-pair-ipv6" in c and "synwave-pair" in c and c["synwave-pair"]["median"]["cps"]:
+        ratios["ipv6_vs_ipv4_pair_cps"] = c["synwave-pair-ipv6"]["median"]["cps"] / c["synwave-pair"]["median"]["cps"]
+        lines += ["", f"IPv6 / IPv4 (synwave pair, connections/s): {ratios['ipv6_vs_ipv4_pair_cps']:.2f}."]
     if "dperf-pair" in c:
         sp, dp = c["synwave-pair"]["median"], c["dperf-pair"]["median"]
         ratios["pair_cps"] = sp["cps"] / dp["cps"] if dp["cps"] else None
