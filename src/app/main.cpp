@@ -462,10 +462,11 @@ int run(RunPlan& plan) {
     const std::size_t first_steering = steerings.size();
     if (!server && info.rss && side_queues >= count && count > 1) {
       for (std::size_t i = 0; i < count; ++i) {
-        std::optional<RssSteering> s = dpdk::make_rss_steering(info, static_cast<std::uint16_t>(i));
+        std::optional<RssSteering> s = dpdk::make_rss_steering(info, static_cast<std::uint16_t>(i), side_gen->ipv6());
         if (!s || s->entries_here() == 0) {
-          spdlog::warn("port {}: RSS cannot bring queue {}'s replies back to it (no usable key or redirection "
-                       "entries); the software dispatcher steers them instead", info.port_id, i);
+          spdlog::warn("port {}: RSS cannot bring queue {}'s replies back to it (no usable key, no hash of the run's "
+                       "whole IPv{}/TCP 4-tuple, or no redirection entry); the software dispatcher steers them "
+                       "instead", info.port_id, i, side_gen->ipv6() ? 6 : 4);
           steerings.resize(first_steering);
           break;
         }
@@ -475,6 +476,11 @@ int run(RunPlan& plan) {
     const std::size_t side_steerings = steerings.size() - first_steering;
     const bool rss_usable = info.rss && (server || side_steerings == count);
     const bool steer = count > 1 && (!rss_usable || side_queues < count);
+    if (server && count > 1 && !steer && !is_unspecified(side_cfg.local_ip6) &&
+        (info.rss_hash_types & RTE_ETH_RSS_NONFRAG_IPV6_TCP) == 0) {
+      spdlog::warn("port {}: its RSS does not hash IPv6/TCP: every IPv6 connection lands on the first queue's lcore",
+                   info.port_id);
+    }
     dpdk::Dispatcher* dispatcher = nullptr;
     if (steer) {
       dispatchers.push_back(std::make_unique<dpdk::Dispatcher>());
