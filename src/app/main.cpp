@@ -298,16 +298,6 @@ int run(RunPlan& plan) {
   if (loopback) side_lcores = {1, 1};
   else if (pair) side_lcores = {lcores.size() == 1 ? 1 : (lcores.size() + 1) / 2, std::max<std::size_t>(lcores.size() / 2, 1)};
   else side_lcores = {lcores.size()};
-  // An IPv6 client's replies reach the lcore that opened the connection only on a single lcore:
-  // the software dispatcher hands every IPv6 frame to the first lcore, and the ports' RSS hashes
-  // IPv4/TCP alone, so the generator cannot pick source ports by queue (RssSteering).
-  if ((o.mode == Mode::kClient || pair) && plan.generator.ipv6() && side_lcores[0] > 1) {
-    std::fprintf(stderr,
-                 "synwave: an IPv6 client runs on one lcore for now (%zu given): give one%s, e.g. -l %s (several lcores "
-                 "need IPv6 in the software dispatcher and RSS steering)\n",
-                 side_lcores[0], pair ? " per side" : "", pair ? "0-1" : "0");
-    return 2;
-  }
 
   // Ports.
   std::vector<std::uint16_t> port_ids;
