@@ -13,6 +13,7 @@
 // one used longest ago, which is the first to leave TIME-WAIT: when a whole cycle finds nothing
 // free, the space is exhausted, and the generator waits on that one tuple instead of scanning.
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "synwave/byte_order.hpp"
@@ -65,7 +66,7 @@ struct GeneratorConfig {
   PortShare share;
   // On a port with RSS: only tuples whose replies the NIC brings back to this lcore's queue (the
   // share is then the whole range, since RSS splits the tuples among the queues). Not owned.
-  // IPv4 only: an IPv6 run ignores it (the program runs an IPv6 client on one lcore).
+  // An IPv6 run needs one whose key covers the IPv6 hash (RssSteering::steers_ipv6).
   const RssSteering* steering = nullptr;
   std::uint64_t rate = 0;                 // connections per second; 0 = as fast as possible
   TimeNs ramp = 0;                        // the rate climbs linearly from 0 over this long
@@ -107,7 +108,9 @@ class ConnectionGenerator {
       : config_(config), started_(now), bucket_(config.ramp != 0 ? 0 : config.rate, now), ramping_(config.ramp != 0) {
     if (config_.destinations.empty() && config_.destinations6.empty()) config_.destinations.push_back({});
     ipv6_ = config_.ipv6();
-    if (ipv6_) config_.steering = nullptr;
+    if (ipv6_ && config_.steering != nullptr && !config_.steering->steers_ipv6()) {
+      throw std::invalid_argument("RSS steering of an IPv6 run needs a 40-byte key");
+    }
     destination_count_ = static_cast<std::uint32_t>(config_.destination_count());
     if (config_.src_ip_count == 0) config_.src_ip_count = 1;
     if (config_.share.count == 0) config_.share.count = 1;
@@ -213,8 +216,13 @@ class ConnectionGenerator {
       OpenResult r;
       if constexpr (kIpv6) {
         const Destination6& d = config_.destinations6[cursor_.dst];
+        const Ipv6Addr src = source6(cursor_.src);
+        if (config_.steering != nullptr && !config_.steering->reply_lands_here_ipv6(src, port, d.ip, d.port)) {
+          advance(cursor_);
+          continue;
+        }
         ++attempts;
-        r = engine.open(d.ip, d.port, source6(cursor_.src), port, now);
+        r = engine.open(d.ip, d.port, src, port, now);
       } else {
         const Destination& d = config_.destinations[cursor_.dst];
         const std::uint32_t src = config_.src_ip_first + cursor_.src;
@@ -267,6 +275,17 @@ class ConnectionGenerator {
     constexpr std::uint64_t kCountUpTo = 1u << 22;
     if (tuples_ > kCountUpTo) return tuples_ * s.entries_here() / s.reta().size();
     std::uint64_t n = 0;
+    if (ipv6_) {
+      for (const Destination6& d : config_.destinations6) {
+        for (std::uint32_t i = 0; i < config_.src_ip_count; ++i) {
+          const std::uint32_t partial = s.reply_hash_without_local_port_ipv6(source6(i), d.ip, d.port);
+          for (std::uint32_t p = config_.port_first; p <= config_.port_last; ++p) {
+            n += s.local_port_lands_here_ipv6(partial, static_cast<std::uint16_t>(p)) ? 1 : 0;
+          }
+        }
+      }
+      return n;
+    }
     for (const Destination& d : config_.destinations) {
       for (std::uint32_t i = 0; i < config_.src_ip_count; ++i) {
         const std::uint32_t partial = s.reply_hash_without_local_port(config_.src_ip_first + i, d.ip, d.port);

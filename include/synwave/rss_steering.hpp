@@ -13,8 +13,13 @@
 // RETA sizes are powers of two on every NIC DPDK drives (64, 128, 512, 2048...): the index is then
 // hash & (size - 1). For any other size this takes hash % size, which agrees with the mask
 // whenever the size is a power of two.
+//
+// An IPv6/TCP packet goes through the same table with the hash of its own 36-byte 4-tuple, so the
+// same test holds over IPv6 (the *_ipv6 members) when the key is long enough for that hash
+// (40 bytes, which every NIC's is).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <utility>
@@ -26,11 +31,16 @@ namespace synwave {
 
 class RssSteering {
  public:
+  using Ipv6Address = ToeplitzHasherIpv6::Address;  // network order
+
   // key: the port's RSS key; reta: the queue of each redirection-table entry; queue: ours.
   // Throws std::invalid_argument on a bad key or an empty table.
   RssSteering(std::span<const std::uint8_t> key, std::vector<std::uint16_t> reta, std::uint16_t queue)
       : hasher_(key), reta_(std::move(reta)), queue_(queue) {
     if (reta_.empty()) throw std::invalid_argument("RSS redirection table is empty");
+    // On the heap: its tables are 36 KiB, three times the IPv4 ones, and a steering is moved
+    // around at start-up.
+    if (key.size() >= kToeplitzIpv6TcpKeyBytes) hasher6_ = std::make_unique<const ToeplitzHasherIpv6>(key);
     const std::size_t size = reta_.size();
     power_of_two_ = (size & (size - 1)) == 0;
     reta_mask_ = static_cast<std::uint32_t>(size - 1);
@@ -76,6 +86,38 @@ class RssSteering {
     return ports;
   }
 
+  // Whether the key is long enough for the IPv6 members below (which must not be called otherwise).
+  [[nodiscard]] bool steers_ipv6() const { return hasher6_ != nullptr; }
+
+  [[nodiscard]] std::uint16_t queue_of_ipv6(const Ipv6Address& src_ip, const Ipv6Address& dst_ip,
+                                            std::uint16_t src_port, std::uint16_t dst_port) const {
+    return reta_[reta_index(hasher6_->hash(src_ip, dst_ip, src_port, dst_port))];
+  }
+  [[nodiscard]] bool reply_lands_here_ipv6(const Ipv6Address& local_ip, std::uint16_t local_port,
+                                           const Ipv6Address& remote_ip, std::uint16_t remote_port) const {
+    return local_port_lands_here_ipv6(reply_hash_without_local_port_ipv6(local_ip, remote_ip, remote_port), local_port);
+  }
+  [[nodiscard]] std::uint32_t reply_hash_without_local_port_ipv6(const Ipv6Address& local_ip,
+                                                                 const Ipv6Address& remote_ip,
+                                                                 std::uint16_t remote_port) const {
+    return hasher6_->hash_addresses(remote_ip, local_ip) ^ hasher6_->hash_src_port(remote_port);
+  }
+  [[nodiscard]] bool local_port_lands_here_ipv6(std::uint32_t reply_hash_without_local_port,
+                                                std::uint16_t local_port) const {
+    return ours_[reta_index(reply_hash_without_local_port ^ hasher6_->hash_dst_port(local_port))] != 0;
+  }
+  [[nodiscard]] std::vector<std::uint16_t> local_ports_landing_here_ipv6(const Ipv6Address& local_ip,
+                                                                         const Ipv6Address& remote_ip,
+                                                                         std::uint16_t remote_port, std::uint16_t first,
+                                                                         std::uint16_t last) const {
+    std::vector<std::uint16_t> ports;
+    const std::uint32_t partial = reply_hash_without_local_port_ipv6(local_ip, remote_ip, remote_port);
+    for (std::uint32_t port = first; port <= last; ++port) {
+      if (local_port_lands_here_ipv6(partial, static_cast<std::uint16_t>(port))) ports.push_back(static_cast<std::uint16_t>(port));
+    }
+    return ports;
+  }
+
   [[nodiscard]] std::uint32_t reta_index(std::uint32_t hash) const {
     return power_of_two_ ? hash & reta_mask_ : hash % static_cast<std::uint32_t>(reta_.size());
   }
@@ -87,6 +129,7 @@ class RssSteering {
 
  private:
   ToeplitzHasher hasher_;
+  std::unique_ptr<const ToeplitzHasherIpv6> hasher6_;  // null when the key is shorter than 40 bytes
   std::vector<std::uint16_t> reta_;
   std::vector<std::uint8_t> ours_;  // per RETA entry: 1 if it names our queue (one load per test)
   std::uint32_t reta_mask_ = 0;

@@ -298,16 +298,6 @@ int run(RunPlan& plan) {
   if (loopback) side_lcores = {1, 1};
   else if (pair) side_lcores = {lcores.size() == 1 ? 1 : (lcores.size() + 1) / 2, std::max<std::size_t>(lcores.size() / 2, 1)};
   else side_lcores = {lcores.size()};
-  // An IPv6 client's replies reach the lcore that opened the connection only on a single lcore:
-  // the software dispatcher hands every IPv6 frame to the first lcore, and the ports' RSS hashes
-  // IPv4/TCP alone, so the generator cannot pick source ports by queue (RssSteering).
-  if ((o.mode == Mode::kClient || pair) && plan.generator.ipv6() && side_lcores[0] > 1) {
-    std::fprintf(stderr,
-                 "synwave: an IPv6 client runs on one lcore for now (%zu given): give one%s, e.g. -l %s (several lcores "
-                 "need IPv6 in the software dispatcher and RSS steering)\n",
-                 side_lcores[0], pair ? " per side" : "", pair ? "0-1" : "0");
-    return 2;
-  }
 
   // Ports.
   std::vector<std::uint16_t> port_ids;
@@ -462,10 +452,11 @@ int run(RunPlan& plan) {
     const std::size_t first_steering = steerings.size();
     if (!server && info.rss && side_queues >= count && count > 1) {
       for (std::size_t i = 0; i < count; ++i) {
-        std::optional<RssSteering> s = dpdk::make_rss_steering(info, static_cast<std::uint16_t>(i));
+        std::optional<RssSteering> s = dpdk::make_rss_steering(info, static_cast<std::uint16_t>(i), side_gen->ipv6());
         if (!s || s->entries_here() == 0) {
-          spdlog::warn("port {}: RSS cannot bring queue {}'s replies back to it (no usable key or redirection "
-                       "entries); the software dispatcher steers them instead", info.port_id, i);
+          spdlog::warn("port {}: RSS cannot bring queue {}'s replies back to it (no usable key, no hash of the run's "
+                       "whole IPv{}/TCP 4-tuple, or no redirection entry); the software dispatcher steers them "
+                       "instead", info.port_id, i, side_gen->ipv6() ? 6 : 4);
           steerings.resize(first_steering);
           break;
         }
@@ -475,6 +466,11 @@ int run(RunPlan& plan) {
     const std::size_t side_steerings = steerings.size() - first_steering;
     const bool rss_usable = info.rss && (server || side_steerings == count);
     const bool steer = count > 1 && (!rss_usable || side_queues < count);
+    if (server && count > 1 && !steer && !is_unspecified(side_cfg.local_ip6) &&
+        (info.rss_hash_types & RTE_ETH_RSS_NONFRAG_IPV6_TCP) == 0) {
+      spdlog::warn("port {}: its RSS does not hash IPv6/TCP: every IPv6 connection lands on the first queue's lcore",
+                   info.port_id);
+    }
     dpdk::Dispatcher* dispatcher = nullptr;
     if (steer) {
       dispatchers.push_back(std::make_unique<dpdk::Dispatcher>());

@@ -29,7 +29,8 @@ constexpr std::uint16_t kAssumedRetaSize = RTE_ETH_RSS_RETA_SIZE_128;
 // configuration cannot be read still spreads flows, and make_rss_steering() says it cannot steer.
 void read_rss_config(std::uint16_t port, const rte_eth_dev_info& dev, PortInfo& info) {
   // A driver that does not report its key size (net_null) still writes its key: offer the largest
-  // buffer rss_key_len can describe, zeroed, and keep what the IPv4/TCP hash uses.
+  // buffer rss_key_len can describe, zeroed, and keep what the IPv6/TCP hash uses (the IPv4 one
+  // uses less).
   const bool size_known = dev.hash_key_size != 0;
   std::vector<std::uint8_t> key(size_known ? dev.hash_key_size : 255, 0);
   rte_eth_rss_conf conf{};
@@ -41,7 +42,7 @@ void read_rss_config(std::uint16_t port, const rte_eth_dev_info& dev, PortInfo& 
                  info.driver, rte_strerror(-rc));
   } else {
     info.rss_hash_types = conf.rss_hf;
-    if (!size_known) key.resize(kToeplitzIpv4TcpKeyBytes);
+    if (!size_known) key.resize(kToeplitzIpv6TcpKeyBytes);
     // An all-zero key hashes every flow to 0: no driver runs with one, so it means "not written".
     if (std::all_of(key.begin(), key.end(), [](std::uint8_t b) { return b == 0; })) {
       spdlog::warn("port {} ({}): RSS is on but the device returned no key: cannot choose source ports by queue",
@@ -49,7 +50,7 @@ void read_rss_config(std::uint16_t port, const rte_eth_dev_info& dev, PortInfo& 
     } else {
       if (!size_known) {
         spdlog::info("port {} ({}): the device reports no RSS key size; kept the first {} bytes of its key, all "
-                     "that the IPv4/TCP hash uses", port, info.driver, kToeplitzIpv4TcpKeyBytes);
+                     "that the IPv6/TCP hash uses", port, info.driver, kToeplitzIpv6TcpKeyBytes);
       }
       info.rss_key = std::move(key);
     }
@@ -89,16 +90,19 @@ std::vector<std::uint16_t> default_reta(std::size_t entries, std::uint16_t queue
   return reta;
 }
 
-std::optional<RssSteering> make_rss_steering(const PortInfo& info, std::uint16_t queue) {
+std::optional<RssSteering> make_rss_steering(const PortInfo& info, std::uint16_t queue, bool ipv6) {
   if (!info.rss || info.rss_reta.empty()) return std::nullopt;
-  if (info.rss_key.size() < kToeplitzIpv4TcpKeyBytes) return std::nullopt;
+  if (info.rss_key.size() < (ipv6 ? kToeplitzIpv6TcpKeyBytes : kToeplitzIpv4TcpKeyBytes)) return std::nullopt;
   // A device hashing only addresses (or anything else) sends every port of one peer to one queue;
   // one hashing only some of the fields (L3_SRC_ONLY...) hashes another input than rte_softrss's.
-  if ((info.rss_hash_types & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) return std::nullopt;
+  if ((info.rss_hash_types & (ipv6 ? RTE_ETH_RSS_NONFRAG_IPV6_TCP : RTE_ETH_RSS_NONFRAG_IPV4_TCP)) == 0) {
+    return std::nullopt;
+  }
   constexpr std::uint64_t kPartialInput =
       RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L3_DST_ONLY | RTE_ETH_RSS_L4_SRC_ONLY | RTE_ETH_RSS_L4_DST_ONLY;
   if ((info.rss_hash_types & kPartialInput) != 0) return std::nullopt;
-  // The 4-tuple hash reads the key's first 16 bytes only, so a longer key loses nothing.
+  // The 4-tuple hashes read the key's first 16 (IPv4) or 40 (IPv6) bytes only, so a longer key
+  // loses nothing.
   const std::size_t key_bytes = std::min(info.rss_key.size(), kToeplitzMaxKeyBytes);
   return RssSteering(std::span(info.rss_key).first(key_bytes), info.rss_reta, queue);
 }
@@ -131,7 +135,9 @@ std::string setup_port(const PortRequest& req, PortInfo& info) {
   info.queues = req.queues;
 
   rte_eth_conf conf{};
-  const std::uint64_t want_rss = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+  // Both families' TCP: a server's IPv6 flows spread like its IPv4 ones, and a client's IPv6
+  // replies can be steered by their source port (make_rss_steering).
+  const std::uint64_t want_rss = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP;
   // Advertised hash types are not enough: net_tap lists them but spreads flows only through an
   // eBPF program installed by rte_flow, and without it (no multiq qdisc) the kernel picks the
   // queue by its own hash. A driver that cannot even report its RSS configuration cannot be

@@ -1,6 +1,6 @@
 #pragma once
 // Configuring one ethdev for synwave: one rx and one tx queue per worker, RSS on IPv4/TCP and
-// checksum offloads when the device reports them, MTU, and a bounded wait for the link.
+// IPv6/TCP and checksum offloads when the device reports them, MTU, and a bounded wait for the link.
 #include <rte_mempool.h>
 
 #include <cstdint>
@@ -29,7 +29,7 @@ struct PortInfo {
   std::string driver;
   MacAddr mac;
   std::uint16_t queues = 0;
-  bool rss = false;               // the NIC spreads IPv4/TCP flows over the queues itself
+  bool rss = false;               // the NIC spreads TCP flows over the queues itself (rss_hash_types: which)
   // With rss, read back from the started device: what it hashes with and where each hash goes.
   std::vector<std::uint8_t> rss_key;    // empty if the device does not report its key
   std::uint64_t rss_hash_types = 0;     // RTE_ETH_RSS_* the device hashes (rte_eth_rss_conf::rss_hf)
@@ -50,11 +50,12 @@ bool wait_for_link(std::uint16_t port_id, unsigned timeout_ms, PortInfo& info);
 void close_port(std::uint16_t port_id);
 
 // Where replies to the connections queue `queue` opens must come from for the NIC to bring them
-// back to that queue: built from what setup_port read. Empty when the port has no RSS, or did not
-// report its key, or hashes something other than the whole IPv4/TCP 4-tuple (then the software
-// dispatcher has to bring each reply to its owner). Assumes the Toeplitz function: DPDK 22.11's
-// rte_eth_rss_conf cannot say otherwise (a symmetric or XOR hash is chosen through rte_flow).
-[[nodiscard]] std::optional<RssSteering> make_rss_steering(const PortInfo& info, std::uint16_t queue);
+// back to that queue: built from what setup_port read, for a run of IPv4 or (ipv6) IPv6
+// connections. Empty when the port has no RSS, or did not report a key long enough for that
+// family's hash, or hashes something other than that family's whole TCP 4-tuple (then the
+// software dispatcher has to bring each reply to its owner). Assumes the Toeplitz function: DPDK
+// 22.11's rte_eth_rss_conf cannot say otherwise (a symmetric or XOR hash is chosen through rte_flow).
+[[nodiscard]] std::optional<RssSteering> make_rss_steering(const PortInfo& info, std::uint16_t queue, bool ipv6);
 
 // The redirection table DPDK drivers program when the application gives none (ixgbe, i40e, ice,
 // mlx5 all do this): entry i -> queue i % queues.

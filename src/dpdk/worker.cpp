@@ -9,6 +9,8 @@
 
 #include "synwave/byte_order.hpp"
 #include "synwave/flow_table.hpp"
+#include "synwave/wire/icmpv6.hpp"
+#include "synwave/wire/ipv6.hpp"
 
 namespace synwave::dpdk {
 
@@ -200,28 +202,56 @@ std::uint16_t dispatch(Worker& w, rte_mbuf** pkts, std::uint16_t n, rte_mbuf** m
   return kept;
 }
 
+// The owner of a TCP segment from `remote` (an IPv4 address, or an IPv6 one folded to 32 bits),
+// `ports` pointing at its TCP header.
+inline std::uint16_t owner_of_segment(const Dispatcher& d, std::uint32_t remote, const std::uint8_t* ports) {
+  const std::uint16_t remote_port = static_cast<std::uint16_t>(ports[0] << 8 | ports[1]);
+  const std::uint16_t local_port = static_cast<std::uint16_t>(ports[2] << 8 | ports[3]);
+  for (std::uint16_t i = 0; i < d.listen_count; ++i) {
+    if (d.listen_ports[i] == local_port) {
+      const FlowKey key{0, remote, local_port, remote_port};
+      return static_cast<std::uint16_t>(flow_hash(key) % d.workers);
+    }
+  }
+  if (local_port < d.client_port_first) return 0;
+  return static_cast<std::uint16_t>((local_port - d.client_port_first) % d.workers);
+}
+
+// Extension headers are walked as the engine walks them (parse_ipv6), so a segment or a Neighbor
+// Discovery message behind them goes where it would without them. A remote address is folded by
+// XOR: clients of one prefix differ in its low bits, which survive the fold, and the listening
+// side's hash needs only to be the same on every lcore, as the IPv4 one is.
+std::uint16_t owner_of_ipv6(const Dispatcher& d, const std::uint8_t* ip, std::size_t len) {
+  Ipv6Header h;
+  if (parse_ipv6(ip, len, h) != Ipv6Error::kOk) return 0;
+  if (h.next_header == kIpProtoIcmpv6) {
+    // Solicitations and advertisements feed every engine's neighbour cache, as ARP does (one
+    // lcore answers: EngineConfig::answer_arp); echo and the rest are the first lcore's.
+    if (h.upper_offset >= Ipv6Header::kSize + h.payload_len) return 0;
+    const std::uint8_t type = ip[h.upper_offset];
+    return type == kIcmpv6NeighborSolicitation || type == kIcmpv6NeighborAdvertisement ? Dispatcher::kAllWorkers : 0;
+  }
+  if (h.next_header != IPPROTO_TCP || h.upper_offset + 4u > len) return 0;
+  const std::uint32_t remote = load_be32(h.src.data()) ^ load_be32(h.src.data() + 4) ^ load_be32(h.src.data() + 8) ^
+                               load_be32(h.src.data() + 12);
+  return owner_of_segment(d, remote, ip + h.upper_offset);
+}
+
 }  // namespace
 
 std::uint16_t Dispatcher::owner_of(const rte_mbuf* m) const {
   if (m->data_len < sizeof(rte_ether_hdr)) return 0;
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) return kAllWorkers;
-  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return 0;
+  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+    if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) return 0;
+    return owner_of_ipv6(*this, reinterpret_cast<const std::uint8_t*>(eth + 1), m->data_len - sizeof(rte_ether_hdr));
+  }
   if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) return 0;
   const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
   const std::uint32_t ihl = static_cast<std::uint32_t>(ip->version_ihl & 0x0f) * 4u;
   if (ip->next_proto_id != IPPROTO_TCP || m->data_len < sizeof(rte_ether_hdr) + ihl + 4) return 0;
-  const auto* ports = reinterpret_cast<const std::uint8_t*>(ip) + ihl;
-  const std::uint16_t remote_port = static_cast<std::uint16_t>(ports[0] << 8 | ports[1]);
-  const std::uint16_t local_port = static_cast<std::uint16_t>(ports[2] << 8 | ports[3]);
-  for (std::uint16_t i = 0; i < listen_count; ++i) {
-    if (listen_ports[i] == local_port) {
-      const FlowKey key{0, rte_be_to_cpu_32(ip->src_addr), local_port, remote_port};
-      return static_cast<std::uint16_t>(flow_hash(key) % workers);
-    }
-  }
-  if (local_port < client_port_first) return 0;
-  return static_cast<std::uint16_t>((local_port - client_port_first) % workers);
+  return owner_of_segment(*this, rte_be_to_cpu_32(ip->src_addr), reinterpret_cast<const std::uint8_t*>(ip) + ihl);
 }
 
 FrameIo make_frame_io(EngineBinding& binding) {

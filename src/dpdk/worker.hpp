@@ -35,7 +35,9 @@ struct Capture {
 //   - segments to a listening port: by a hash of the remote address and port;
 //   - segments to a client source port: by the port's slot in the source range, which is how the
 //     connection generator split the range among lcores in the first place;
-//   - ARP: every lcore gets a copy, since each engine keeps its own neighbour cache.
+//   - ARP and Neighbor Solicitations and Advertisements: every lcore gets a copy, since each
+//     engine keeps its own neighbour cache.
+// IPv6 segments go by the same rules as IPv4 ones; everything else goes to the first lcore.
 struct Dispatcher {
   std::uint16_t workers = 1;
   std::array<std::uint16_t, 16> listen_ports{};
@@ -44,7 +46,7 @@ struct Dispatcher {
   rte_mempool* clone_pool = nullptr;
   rte_ring* rings[kMaxWorkers][kMaxWorkers] = {};  // rings[from][to]
 
-  [[nodiscard]] std::uint16_t owner_of(const rte_mbuf* m) const;  // kAllWorkers for ARP
+  [[nodiscard]] std::uint16_t owner_of(const rte_mbuf* m) const;  // kAllWorkers for ARP and ND
   static constexpr std::uint16_t kAllWorkers = 0xffff;
 };
 

@@ -1,12 +1,12 @@
 // Our Toeplitz tables and RSS steering against DPDK itself: rte_softrss()/rte_softrss_be() over
-// random tuples, and what setup_port() reads back from a vdev that reports RSS (net_null).
+// random tuples of both families, and what setup_port() reads back from a vdev that reports RSS
+// (net_null).
 // Linked with DPDK; the core's own tests (tests/unit/toeplitz_test.cpp) never are.
 #include <gtest/gtest.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_thash.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdint>
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "eal.hpp"
+#include "eal_for_tests.hpp"
 #include "port.hpp"
 #include "synwave/rss_steering.hpp"
 #include "synwave/toeplitz.hpp"
@@ -128,20 +128,29 @@ TEST(ToeplitzVsDpdk, ChosenPorts_ReplyOnOurQueue_ByRteSoftrss) {
   }
 }
 
+TEST(ToeplitzVsDpdk, Ipv6_ChosenPorts_ReplyOnOurQueue_ByRteSoftrss) {
+  const std::vector<std::uint16_t> reta = dpdk::default_reta(128, 4);
+  const ToeplitzHasherIpv6::Address local = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x10};
+  const ToeplitzHasherIpv6::Address remote = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+  for (std::uint16_t queue = 0; queue < 4; ++queue) {
+    const RssSteering steering(kDpdkDefaultKey, reta, queue);
+    const auto ports = steering.local_ports_landing_here_ipv6(local, remote, 80, 1024, 65535);
+    ASSERT_FALSE(ports.empty());
+    for (const std::uint16_t port : ports) {
+      ASSERT_EQ(reta[softrss_v6(kDpdkDefaultKey.data(), remote, local, 80, port) & 127u], queue) << "port " << port;
+    }
+  }
+}
+
 TEST(DefaultReta, IsRoundRobinOverTheQueues) {
   const std::vector<std::uint16_t> reta = dpdk::default_reta(8, 3);
   EXPECT_EQ(reta, (std::vector<std::uint16_t>{0, 1, 2, 0, 1, 2, 0, 1}));
 }
 
-// One EAL per process: started on first use, with a vdev that reports RSS.
 class EalWithNullPort : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string err = dpdk::start_eal(
-        "rss_steering_dpdk_test", {"--no-huge", "-m", "256", "--no-pci", "-l", "0", "--vdev", "net_null0",
-                                   "--file-prefix=synwave_rss_test" + std::to_string(getpid())});
-    ASSERT_TRUE(err.empty()) << err;
-    pool_ = rte_pktmbuf_pool_create("rss_test_pool", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    pool_ = test::eal_test_pool();
     ASSERT_NE(pool_, nullptr);
   }
   static std::uint16_t null_port() {
@@ -163,10 +172,11 @@ TEST_F(EalWithNullPort, PortWithRss_ReadsKeyHashTypesAndRetaFromTheDevice) {
   dpdk::PortInfo info;
   const std::string err = dpdk::setup_port(req, info);
   ASSERT_TRUE(err.empty()) << err;
-  ASSERT_TRUE(info.rss) << "net_null reports RSS on IPv4/TCP";
-  // net_null reports no hash_key_size: then the first 16 bytes, all the IPv4/TCP hash uses, are kept.
-  EXPECT_EQ(info.rss_key.size(), dev.hash_key_size != 0 ? dev.hash_key_size : kToeplitzIpv4TcpKeyBytes);
+  ASSERT_TRUE(info.rss) << "net_null reports RSS on IPv4/TCP and IPv6/TCP";
+  // net_null reports no hash_key_size: then the first 40 bytes, all the IPv6/TCP hash uses, are kept.
+  EXPECT_EQ(info.rss_key.size(), dev.hash_key_size != 0 ? dev.hash_key_size : kToeplitzIpv6TcpKeyBytes);
   EXPECT_NE(info.rss_hash_types & RTE_ETH_RSS_NONFRAG_IPV4_TCP, 0u);
+  EXPECT_NE(info.rss_hash_types & RTE_ETH_RSS_NONFRAG_IPV6_TCP, 0u);
   ASSERT_EQ(info.rss_reta.size(), dev.reta_size);
   for (const std::uint16_t q : info.rss_reta) EXPECT_LT(q, req.queues);
 
@@ -178,19 +188,27 @@ TEST_F(EalWithNullPort, PortWithRss_ReadsKeyHashTypesAndRetaFromTheDevice) {
   ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(port, &conf), 0);
   EXPECT_EQ(std::memcmp(info.rss_key.data(), key.data(), info.rss_key.size()), 0);
   // net_null holds DPDK's default key.
-  EXPECT_EQ(std::memcmp(info.rss_key.data(), kDpdkDefaultKey.data(), kToeplitzIpv4TcpKeyBytes), 0);
+  EXPECT_EQ(std::memcmp(info.rss_key.data(), kDpdkDefaultKey.data(), kToeplitzIpv6TcpKeyBytes), 0);
 
-  // And steering built from it agrees with rte_softrss on that key and that table.
+  // And steering built from it agrees with rte_softrss on that key and that table, for a run of
+  // either family.
+  constexpr std::uint32_t kLocal = (198u << 24) | (18u << 16) | 1;
+  constexpr std::uint32_t kRemote = (198u << 24) | (18u << 16) | 2;
+  const ToeplitzHasherIpv6::Address local6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+  const ToeplitzHasherIpv6::Address remote6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
   for (std::uint16_t queue = 0; queue < req.queues; ++queue) {
-    const auto steering = dpdk::make_rss_steering(info, queue);
+    const auto steering = dpdk::make_rss_steering(info, queue, false);
+    const auto steering6 = dpdk::make_rss_steering(info, queue, true);
     ASSERT_TRUE(steering.has_value());
-    constexpr std::uint32_t kLocal = (198u << 24) | (18u << 16) | 1;
-    constexpr std::uint32_t kRemote = (198u << 24) | (18u << 16) | 2;
+    ASSERT_TRUE(steering6.has_value());
     for (std::uint32_t p = 1024; p < 1024 + 4096; ++p) {
       const auto local_port = static_cast<std::uint16_t>(p);
       const std::uint32_t hash = softrss(info.rss_key.data(), kRemote, kLocal, 443, local_port, false);
       ASSERT_EQ(steering->reply_lands_here(kLocal, local_port, kRemote, 443),
                 info.rss_reta[hash % info.rss_reta.size()] == queue);
+      const std::uint32_t hash6 = softrss_v6(info.rss_key.data(), remote6, local6, 443, local_port);
+      ASSERT_EQ(steering6->reply_lands_here_ipv6(local6, local_port, remote6, 443),
+                info.rss_reta[hash6 % info.rss_reta.size()] == queue);
     }
   }
   dpdk::close_port(port);
@@ -199,7 +217,8 @@ TEST_F(EalWithNullPort, PortWithRss_ReadsKeyHashTypesAndRetaFromTheDevice) {
 TEST(MakeRssSteering, PortWithoutRss_GivesNothing) {
   dpdk::PortInfo info;
   info.queues = 2;
-  EXPECT_FALSE(dpdk::make_rss_steering(info, 0).has_value());
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, false).has_value());
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, true).has_value());
 }
 
 TEST(MakeRssSteering, PortHashingAddressesOnly_GivesNothing) {
@@ -208,10 +227,25 @@ TEST(MakeRssSteering, PortHashingAddressesOnly_GivesNothing) {
   info.rss = true;
   info.rss_key.assign(kDpdkDefaultKey.begin(), kDpdkDefaultKey.end());
   info.rss_reta = dpdk::default_reta(128, 2);
-  info.rss_hash_types = RTE_ETH_RSS_IPV4;
-  EXPECT_FALSE(dpdk::make_rss_steering(info, 0).has_value());
+  info.rss_hash_types = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_IPV6;
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, false).has_value());
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, true).has_value());
   info.rss_hash_types |= RTE_ETH_RSS_NONFRAG_IPV4_TCP;
-  EXPECT_TRUE(dpdk::make_rss_steering(info, 0).has_value());
+  EXPECT_TRUE(dpdk::make_rss_steering(info, 0, false).has_value());
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, true).has_value()) << "IPv6/TCP is not hashed by its ports";
+  info.rss_hash_types |= RTE_ETH_RSS_NONFRAG_IPV6_TCP;
+  EXPECT_TRUE(dpdk::make_rss_steering(info, 0, true).has_value());
+}
+
+TEST(MakeRssSteering, KeyTooShortForIpv6_SteersIpv4RunsOnly) {
+  dpdk::PortInfo info;
+  info.queues = 2;
+  info.rss = true;
+  info.rss_key.assign(kDpdkDefaultKey.begin(), kDpdkDefaultKey.begin() + kToeplitzIpv4TcpKeyBytes);
+  info.rss_reta = dpdk::default_reta(128, 2);
+  info.rss_hash_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP;
+  EXPECT_TRUE(dpdk::make_rss_steering(info, 0, false).has_value());
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, true).has_value());
 }
 
 TEST(MakeRssSteering, PortHashingOnlySomeFields_GivesNothing) {
@@ -220,8 +254,9 @@ TEST(MakeRssSteering, PortHashingOnlySomeFields_GivesNothing) {
   info.rss = true;
   info.rss_key.assign(kDpdkDefaultKey.begin(), kDpdkDefaultKey.end());
   info.rss_reta = dpdk::default_reta(128, 2);
-  info.rss_hash_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_L4_DST_ONLY;
-  EXPECT_FALSE(dpdk::make_rss_steering(info, 0).has_value());
+  info.rss_hash_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_L4_DST_ONLY;
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, false).has_value());
+  EXPECT_FALSE(dpdk::make_rss_steering(info, 0, true).has_value());
 }
 
 TEST(MakeRssSteering, KeyLongerThan52Bytes_SteersByItsFirstBytes) {
@@ -231,13 +266,18 @@ TEST(MakeRssSteering, KeyLongerThan52Bytes_SteersByItsFirstBytes) {
   info.rss_key.assign(kDpdkDefaultKey.begin(), kDpdkDefaultKey.end());
   info.rss_key.resize(64, 0xab);
   info.rss_reta = dpdk::default_reta(128, 2);
-  info.rss_hash_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
-  const auto steering = dpdk::make_rss_steering(info, 1);
+  info.rss_hash_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP;
+  const auto steering = dpdk::make_rss_steering(info, 1, false);
   ASSERT_TRUE(steering.has_value());
+  const auto steering6 = dpdk::make_rss_steering(info, 1, true);
+  ASSERT_TRUE(steering6.has_value());
   const RssSteering reference(kDpdkDefaultKey, info.rss_reta, 1);
+  const ToeplitzHasherIpv6::Address local6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+  const ToeplitzHasherIpv6::Address remote6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
   for (std::uint32_t port = 0; port <= 65535; ++port) {
     const auto p = static_cast<std::uint16_t>(port);
     ASSERT_EQ(steering->reply_lands_here(0xc6120001, p, 0xc6120002, 80), reference.reply_lands_here(0xc6120001, p, 0xc6120002, 80));
+    ASSERT_EQ(steering6->reply_lands_here_ipv6(local6, p, remote6, 80), reference.reply_lands_here_ipv6(local6, p, remote6, 80));
   }
 }
 

@@ -4,8 +4,11 @@
 // address ranges.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <optional>
 #include <set>
+#include <span>
+#include <stdexcept>
 #include <tuple>
 
 #include "support/segments.hpp"
@@ -275,6 +278,58 @@ TEST(ConnectionGenerator, Total_StopsAfterThatMany) {
   EXPECT_EQ(p.server->counters().conn_completed, 25u);
 }
 
+// With RSS steering (a port whose NIC spreads flows over the lcores' queues), an lcore opens only
+// the tuples whose replies the NIC brings back to its queue, each once, and counts only those as
+// its tuple space.
+constexpr std::array<std::uint8_t, 40> kRssKey = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+std::vector<std::uint16_t> two_queue_reta() {
+  std::vector<std::uint16_t> reta(128);
+  for (std::size_t i = 0; i < reta.size(); ++i) reta[i] = static_cast<std::uint16_t>(i % 2);
+  return reta;
+}
+
+// Polls until `want` are open (bounded), then returns every SYN the client sent.
+std::vector<Bytes> open_all(Pair& p, ConnectionGenerator& gen, std::uint64_t want) {
+  for (int i = 0; i < 1000 && gen.stats().opened < want; ++i) gen.poll(*p.client, p.now);
+  p.client->flush();
+  std::vector<Bytes> syns;
+  while (!p.cio.sent().empty()) syns.push_back(p.cio.pop_sent());
+  return syns;
+}
+
+TEST(ConnectionGenerator, RssSteering_OpensOnlyTuplesWhoseRepliesLandOnItsQueue) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  p.server_silent = true;
+  p.start();
+  const RssSteering steering(kRssKey, two_queue_reta(), 1);
+  GeneratorConfig g = two_destinations();
+  g.port_last = 2099;  // 3 sources x 100 ports x 2 destinations
+  g.steering = &steering;
+  std::uint64_t landing = 0;
+  for (const Destination& d : g.destinations) {
+    for (std::uint32_t i = 0; i < g.src_ip_count; ++i) {
+      landing += steering.local_ports_landing_here(g.src_ip_first + i, d.ip, d.port, g.port_first, g.port_last).size();
+    }
+  }
+  ConnectionGenerator gen(g, p.now);
+  EXPECT_EQ(gen.tuples(), landing);
+  ASSERT_GT(landing, 600u / 4);
+  const std::vector<Bytes> syns = open_all(p, gen, landing);
+  EXPECT_EQ(syns.size(), landing);
+  std::set<std::tuple<std::uint32_t, std::uint16_t, std::uint32_t, std::uint16_t>> seen;
+  for (const Bytes& b : syns) {
+    const auto f = parse_frame(b);
+    ASSERT_TRUE(f.has_value());
+    EXPECT_TRUE(steering.reply_lands_here(f->ip.src, f->tcp.src_port, f->ip.dst, f->tcp.dst_port));
+    EXPECT_TRUE(seen.emplace(f->ip.src, f->tcp.src_port, f->ip.dst, f->tcp.dst_port).second);
+  }
+}
+
 // IPv6 (issue 13): the same walk, exhaustion and completion over IPv6 tuples. Addresses from
 // 2001:db8::/32: the client ::1 with sources ::100-::102, the server ::2 with a second address ::3.
 Ipv6Addr addr6(std::uint16_t last) {
@@ -424,6 +479,55 @@ TEST(ConnectionGenerator, Ipv6_BeforeTheStart_SolicitsTheNextHop) {
   ASSERT_EQ(parse_neighbor_solicitation(h, msg, h.upper_len(), ns), NdError::kOk);
   EXPECT_EQ(ns.target, kServerIp6);
   EXPECT_EQ(gen.stats().opened, 0u);
+}
+
+// Steering by the IPv6 hash: the same RETA, the reply's 36-byte tuple.
+TEST(ConnectionGenerator, Ipv6_RssSteering_OpensOnlyTuplesWhoseRepliesLandOnItsQueue) {
+  Pair p(WorkloadKind::kNone, ClosePolicy::kClientFirst);
+  use_ipv6(p, false);
+  p.server_silent = true;
+  p.start();
+  const RssSteering steering(kRssKey, two_queue_reta(), 0);
+  GeneratorConfig g = two_destinations6();
+  g.port_last = 2099;
+  g.steering = &steering;
+  std::uint64_t landing = 0;
+  for (const Destination6& d : g.destinations6) {
+    for (std::uint16_t i = 0; i < g.src_ip_count; ++i) {
+      landing += steering.local_ports_landing_here_ipv6(addr6(static_cast<std::uint16_t>(0x100 + i)), d.ip, d.port,
+                                                        g.port_first, g.port_last).size();
+    }
+  }
+  ConnectionGenerator gen(g, p.now);
+  EXPECT_EQ(gen.tuples(), landing);
+  ASSERT_GT(landing, 600u / 4);
+  const std::vector<Bytes> syns = open_all(p, gen, landing);
+  EXPECT_EQ(syns.size(), landing);
+  std::set<std::tuple<Ipv6Addr, std::uint16_t, Ipv6Addr, std::uint16_t>> seen;
+  for (const Bytes& b : syns) {
+    const auto f = parse_segment6(b);
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->flags, tcp_flags::kSyn);
+    EXPECT_TRUE(steering.reply_lands_here_ipv6(f->src, f->src_port, f->dst, f->dst_port));
+    EXPECT_TRUE(seen.emplace(f->src, f->src_port, f->dst, f->dst_port).second);
+  }
+  // Every other tuple is the other queue's.
+  const RssSteering other(kRssKey, two_queue_reta(), 1);
+  GeneratorConfig rest = g;
+  rest.steering = &other;
+  EXPECT_EQ(gen.tuples() + ConnectionGenerator(rest, p.now).tuples(), 3u * 100u * 2u);
+}
+
+// A key too short for the IPv6 hash cannot steer an IPv6 run: refused, not ignored (its replies
+// would land anywhere).
+TEST(ConnectionGenerator, Ipv6_RssSteeringWithoutAnIpv6Key_IsRefused) {
+  const RssSteering ipv4_only{std::span(kRssKey).first(16), two_queue_reta(), 0};
+  GeneratorConfig g = two_destinations6();
+  g.steering = &ipv4_only;
+  EXPECT_THROW(ConnectionGenerator(g, kSecond), std::invalid_argument);
+  g.destinations6.clear();
+  g.destinations = two_destinations().destinations;
+  EXPECT_NO_THROW(ConnectionGenerator(g, kSecond));
 }
 
 TEST(ClientTimers, ConnectTimeout_EndsTheOpenBeforeTheSynRetries) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -257,6 +258,62 @@ TEST(RssSteering, QueueMissingFromTheReta_ReceivesNoReply) {
 
 TEST(RssSteering, EmptyReta_IsRefused) {
   EXPECT_THROW((RssSteering{kMicrosoftKey, {}, 0}), std::invalid_argument);
+}
+
+// IPv6: the reply's 36-byte tuple through the same table.
+constexpr Ipv6 kLocalIp6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};   // 2001:db8::10
+constexpr Ipv6 kRemoteIp6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};  // 2001:db8::2
+
+TEST(RssSteering, Ipv6_PicksExactlyThePortsWhoseReplyHashMapsToOurQueue) {
+  const std::vector<std::uint16_t> reta = round_robin_reta(128, 4);
+  const RssSteering steering(kMicrosoftKey, reta, 1);
+  ASSERT_TRUE(steering.steers_ipv6());
+  const std::vector<std::uint16_t> chosen =
+      steering.local_ports_landing_here_ipv6(kLocalIp6, kRemoteIp6, kRemotePort, 1024, 65535);
+  std::vector<std::uint16_t> expected;
+  for (std::uint32_t port = 1024; port <= 65535; ++port) {
+    const auto p = static_cast<std::uint16_t>(port);
+    const std::uint32_t hash = toeplitz_hash_bitwise(kMicrosoftKey, wire_tuple6(kRemoteIp6, kLocalIp6, kRemotePort, p));
+    if (reta[hash & 127u] == 1) expected.push_back(p);
+    ASSERT_EQ(steering.reply_lands_here_ipv6(kLocalIp6, p, kRemoteIp6, kRemotePort), reta[hash & 127u] == 1)
+        << "port " << port;
+  }
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(chosen, expected);
+}
+
+TEST(RssSteering, Ipv6_EveryLocalPortBelongsToExactlyOneQueue) {
+  const std::vector<std::uint16_t> reta = round_robin_reta(512, 3);
+  std::vector<RssSteering> queues;
+  for (std::uint16_t q = 0; q < 3; ++q) queues.emplace_back(kMicrosoftKey, reta, q);
+  std::array<std::uint32_t, 3> per_queue{};
+  for (std::uint32_t port = 0; port <= 65535; ++port) {
+    int owners = 0;
+    for (std::uint16_t q = 0; q < 3; ++q) {
+      if (queues[q].reply_lands_here_ipv6(kLocalIp6, static_cast<std::uint16_t>(port), kRemoteIp6, kRemotePort)) {
+        ++owners;
+        ++per_queue[q];
+      }
+    }
+    ASSERT_EQ(owners, 1) << "port " << port;
+  }
+  for (const std::uint32_t n : per_queue) EXPECT_GT(n, 65536u / 4) << "a queue gets about a third of the ports";
+}
+
+TEST(RssSteering, Ipv6_QueueOf_ReadsTheRetaEntryAtTheHashsLowBits) {
+  const std::vector<std::uint16_t> reta = round_robin_reta(128, 8);
+  const RssSteering steering(kMicrosoftKey, reta, 0);
+  for (const Ipv6Vector& v : kMicrosoftIpv6Vectors) {
+    EXPECT_EQ(steering.queue_of_ipv6(ipv6(v.src), ipv6(v.dst), v.src_port, v.dst_port), reta[v.ipv6_tcp & 127u]) << v.src;
+  }
+}
+
+// A 16-byte key (all the IPv4 hash reads) still steers IPv4, but cannot hash an IPv6 tuple.
+TEST(RssSteering, KeyTooShortForIpv6_SteersIpv4Only) {
+  const RssSteering steering{std::span(kMicrosoftKey).first(kToeplitzIpv4TcpKeyBytes), round_robin_reta(128, 2), 0};
+  EXPECT_FALSE(steering.steers_ipv6());
+  EXPECT_FALSE(steering.local_ports_landing_here(kLocalIp, kRemoteIp, kRemotePort, 1024, 2047).empty());
+  EXPECT_TRUE(RssSteering(kMicrosoftKey, round_robin_reta(128, 2), 0).steers_ipv6());
 }
 
 }  // namespace
