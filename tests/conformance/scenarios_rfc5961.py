@@ -75,6 +75,11 @@ def ack_too_new(t):
     t.allow("tcp.analysis.ack_lost_segment", p, ip_src=TESTER_IP)  # we ACK what was never sent
     t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)
     t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # the probe where the dropped data was
+    # ... or, when it follows the dropped data by less than tshark's reordering threshold (the
+    # round-trip time: a few milliseconds here), out of order, with other bytes at that sequence
+    # number than the dropped segment's (as in data-paws-old-timestamp-dropped)
+    t.allow("tcp.analysis.out_of_order", p, ip_src=TESTER_IP)
+    t.allow("_ws.malformed.reassembly", p, ip_src=TESTER_IP)
     before = t.stats()
     # SEG.ACK > SND.NXT: "send an ACK, drop the segment" (its data is not accepted).
     p.send("PA", payload=b"data", ack=(p.rcv_nxt + 100000) & 0xFFFFFFFF, seq=p.snd_nxt)
@@ -89,6 +94,11 @@ def ack_too_old(t):
     p = established(t)
     t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)
     t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # the probe where the dropped data was
+    # ... or, when it follows the dropped data by less than tshark's reordering threshold (the
+    # round-trip time: a few milliseconds here), out of order, with other bytes at that sequence
+    # number than the dropped segment's (as in data-paws-old-timestamp-dropped)
+    t.allow("tcp.analysis.out_of_order", p, ip_src=TESTER_IP)
+    t.allow("_ws.malformed.reassembly", p, ip_src=TESTER_IP)
     before = t.stats()
     # SEG.ACK < SND.UNA - MAX.SND.WND (our window is 256 KiB): a blind injection; challenge ACK,
     # and the data is not accepted.
