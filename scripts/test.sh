@@ -93,14 +93,16 @@ stage_meson_tests() {
 }
 
 # End-to-end tests over net_tap in network namespaces: tests/system/*.sh and
-# tests/conformance/run.sh, each needs root.
+# tests/conformance/run.sh (IPv4) and run_ipv6.sh (IPv6), each needs root.
 # A script passes by exiting 0; BUILD_DIR is exported so it can find the binaries.
 stage_system_tests() {
   banner "system tests (tests/system)"
   local -a scripts=()
   local script
-  # The Scapy conformance suite runs the same way (root, its own namespace, exit status).
-  for script in "$REPO_ROOT"/tests/system/*.sh "$REPO_ROOT"/tests/conformance/run.sh; do
+  # The Scapy conformance suite runs the same way (root, its own namespace, exit status), once
+  # per address family.
+  for script in "$REPO_ROOT"/tests/system/*.sh "$REPO_ROOT"/tests/conformance/run.sh \
+    "$REPO_ROOT"/tests/conformance/run_ipv6.sh; do
     if [[ -f "$script" && -x "$script" ]]; then
       scripts+=("$script")
     fi

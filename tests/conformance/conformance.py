@@ -22,8 +22,22 @@ provokes something the tshark judge flags (a bad checksum, a malformed header, a
 segment and the duplicate ACK answering it) declares it, limited to its own frames; run.sh hands
 the list to judge_capture (tests/system/lib.sh) with the group's capture.
 
-Usage (root, inside the namespace): conformance.py SYNWAVE WORKDIR [GROUP_OR_SCENARIO_SUBSTRING...]
-Prints one line per scenario and "N scenarios passed, M failed"; exit 1 if any failed.
+Both address families, one set of scenarios: with --family 6 (or SW_FAMILY=6 in the environment)
+the tester is 2001:db8::3 (same MAC) and synwave serves 2001:db8::2/64 beside its IPv4 address
+(dual stack). Every segment is built on net() (IP() or IPv6()), read through ip_of(), and checked
+against the constants of the family (addresses, our MSS, the MSS of a SYN without the option, the
+cookie MSS table); the reader thread answers Neighbor Solicitations for 2001:db8::3 where it
+answers ARP for 198.18.0.3, and synwave's MAC is learnt by soliciting it. The kernel side of the
+tap keeps IPv6 disabled (run.sh's namespace), so the tester owns 2001:db8::3 alone and the kernel
+still sends nothing. A scenario registered with family=4 (what only IPv4 has: the header
+checksum, IHL, IPv4 fragments and options, the subnet broadcast) is skipped over IPv6 with its
+reason printed; one with family=6 (fragment and extension headers, Neighbor Discovery, ICMPv6
+echo) runs over IPv6 only.
+
+Usage (root, inside the namespace):
+  conformance.py [--family 4|6] SYNWAVE WORKDIR [GROUP_OR_SCENARIO_SUBSTRING...]
+Prints one line per scenario and "N scenarios passed, M failed" (", K skipped" when some are not
+for this family); exit 1 if any failed.
 """
 
 import fnmatch
@@ -41,7 +55,8 @@ import threading
 import time
 import traceback
 
-from scapy.all import ARP, IP, TCP, Ether, Raw, raw  # noqa: E402
+from scapy.all import (ARP, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, IP,  # noqa: E402
+                       IPv6, TCP, Ether, Raw, raw)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
 import telemetry_client  # noqa: E402
@@ -49,8 +64,10 @@ import telemetry_client  # noqa: E402
 TAP = "swtap0"
 KERNEL_MAC = "02:00:00:00:00:01"
 TESTER_MAC = "02:00:00:00:00:03"
-TESTER_IP = "198.18.0.3"
-SYNWAVE_IP = "198.18.0.2"
+TESTER_IP4 = "198.18.0.3"
+SYNWAVE_IP4 = "198.18.0.2"
+TESTER_IP6 = "2001:db8::3"
+SYNWAVE_IP6 = "2001:db8::2"
 LISTEN_PORT = 80
 CLOSED_PORT = 81
 
@@ -59,10 +76,41 @@ PACKET_OUTGOING = 4
 
 # synwave's defaults that the replies show (include/synwave/engine_config.hpp): MSS from MTU 1500,
 # window shift 7, receive window 262144 (65535 in a SYN-ACK, whose window is never scaled).
-OUR_MSS = 1460
 OUR_WSCALE = 7
 RECEIVE_WINDOW = 262144
 SYNACK_WINDOW = 65535
+
+# What differs by address family. configure_family() sets these before the scenario files are
+# imported (they import the names), so a scenario reads the values of the family it runs in.
+FAMILIES = {
+    4: dict(
+        TESTER_IP=TESTER_IP4, SYNWAVE_IP=SYNWAVE_IP4, SYNWAVE_PREFIX=24,
+        FOREIGN_IP="198.18.0.9",  # on the link, owned by nobody
+        OUR_MSS=1460,  # MTU 1500 less 40
+        DEFAULT_MSS=536,  # a SYN without the option (RFC 9293 §3.7.1)
+        # include/synwave/syn_cookie.hpp kCookieMssTable
+        COOKIE_MSS_TABLE=(536, 1024, 1240, 1300, 1360, 1420, 1440, 1460),
+    ),
+    6: dict(
+        TESTER_IP=TESTER_IP6, SYNWAVE_IP=SYNWAVE_IP6, SYNWAVE_PREFIX=64,
+        FOREIGN_IP="2001:db8::9",
+        OUR_MSS=1440,  # the IPv6 header is 20 bytes longer (RFC 8200 §5)
+        DEFAULT_MSS=1220,  # MTU 1280 less 60 (RFC 8200 §5)
+        COOKIE_MSS_TABLE=(1220, 1340, 1360, 1380, 1420, 1432, 1440, 8940),  # kCookieMssTable6
+    ),
+}
+FAMILY = 4
+TESTER_IP = SYNWAVE_IP = FOREIGN_IP = None
+SYNWAVE_PREFIX = OUR_MSS = DEFAULT_MSS = COOKIE_MSS_TABLE = None
+
+
+def configure_family(family):
+    global FAMILY
+    FAMILY = family
+    globals().update(FAMILIES[family])
+
+
+configure_family(4)
 
 # How long a reply may take, and how long silence must last to count as "no reply". The machine
 # is shared and busy: generous for replies (a pass costs nothing), modest for silence.
@@ -92,6 +140,15 @@ def ones_sum(data):
     return total
 
 
+def pseudo_header(src, dst, proto, length):
+    """The pseudo-header an upper-layer checksum covers: RFC 9293 §3.1 over IPv4, RFC 8200 §8.1
+    over IPv6 (addresses as text, either family)."""
+    if ":" in src:
+        return (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) +
+                struct.pack("!IxxxB", length, proto))
+    return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, proto, length)
+
+
 def ip_checksum_ok(ip_bytes):
     ihl = (ip_bytes[0] & 0x0F) * 4
     return ones_sum(ip_bytes[:ihl]) == 0xFFFF
@@ -103,6 +160,80 @@ def tcp_checksum_ok(ip_bytes):
     segment = ip_bytes[ihl:total_len]
     pseudo = ip_bytes[12:20] + struct.pack("!BBH", 0, 6, len(segment))
     return ones_sum(pseudo + segment) == 0xFFFF
+
+
+def upper6_checksum_ok(ip6_bytes, proto):
+    """The checksum of the upper-layer message right after a bare IPv6 header (synwave sends no
+    extension headers), over the IPv6 pseudo-header (RFC 8200 §8.1)."""
+    payload_len = struct.unpack("!H", ip6_bytes[4:6])[0]
+    message = ip6_bytes[40:40 + payload_len]
+    pseudo = ip6_bytes[8:40] + struct.pack("!IxxxB", len(message), proto)
+    return ones_sum(pseudo + message) == 0xFFFF
+
+
+def same_address(a, b):
+    """Equal addresses whatever their spelling (2001:db8::3 is 2001:0db8:0:0:0:0:0:3)."""
+    if a is None or b is None or (":" in a) != (":" in b):
+        return False
+    if ":" in a:
+        return socket.inet_pton(socket.AF_INET6, a) == socket.inet_pton(socket.AF_INET6, b)
+    return a == b
+
+
+def solicited_node(address):
+    """The solicited-node multicast group of an IPv6 address (RFC 4291 §2.7.1)."""
+    low = socket.inet_pton(socket.AF_INET6, address)[13:]
+    return socket.inet_ntop(socket.AF_INET6, bytes.fromhex("ff02" + "00" * 9 + "01ff") + low)
+
+
+def multicast_mac(group):
+    """The Ethernet address of an IPv6 multicast group (RFC 2464 §7)."""
+    low = socket.inet_pton(socket.AF_INET6, group)[12:]
+    return "33:33:" + ":".join(f"{b:02x}" for b in low)
+
+
+def neighbor_solicitation(target, dst=None, src=None, hlim=255, lladdr=TESTER_MAC, mac_dst=None):
+    """A Neighbor Solicitation from the tester (RFC 4861 §4.3) for target, to its solicited-node
+    group unless dst is given, with our link-layer address unless lladdr is None."""
+    src = TESTER_IP6 if src is None else src
+    dst = solicited_node(target) if dst is None else dst
+    if mac_dst is None:
+        mac_dst = multicast_mac(dst) if dst.lower().startswith("ff") else None
+    frame = (Ether(src=TESTER_MAC, dst=mac_dst) / IPv6(src=src, dst=dst, hlim=hlim) / ICMPv6ND_NS(tgt=target))
+    if lladdr is not None:
+        frame = frame / ICMPv6NDOptSrcLLAddr(lladdr=lladdr)
+    return frame
+
+
+def is_advertisement_of(pkt, target):
+    return ICMPv6ND_NA in pkt and same_address(pkt[ICMPv6ND_NA].tgt, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# The network layer by family: every segment the scenarios build goes through net(), every reply
+# is read through ip_of().
+
+def net(src=None, dst=None, ttl=64, proto=None, **fields):
+    """IP() or IPv6() from the tester (by default) to synwave; ttl is the hop limit over IPv6 and
+    proto the next header. Other fields are the family's own (IPv4's flags, id, options...)."""
+    src = TESTER_IP if src is None else src
+    dst = SYNWAVE_IP if dst is None else dst
+    if FAMILY == 6:
+        if proto is not None:
+            fields["nh"] = proto
+        return IPv6(src=src, dst=dst, hlim=ttl, **fields)
+    if proto is not None:
+        fields["proto"] = proto
+    return IP(src=src, dst=dst, ttl=ttl, **fields)
+
+
+def ip_of(pkt):
+    """The network layer of a frame, either family (None when it has none)."""
+    if IP in pkt:
+        return pkt[IP]
+    if IPv6 in pkt:
+        return pkt[IPv6]
+    return None
 
 
 def options_of(tcp):
@@ -125,13 +256,15 @@ def describe(pkt):
     if TCP not in pkt:
         return pkt.summary()
     t = pkt[TCP]
-    return (f"{pkt[IP].src}:{t.sport} > {pkt[IP].dst}:{t.dport} [{flags_str(t)}] seq={t.seq} ack={t.ack} "
+    ip = ip_of(pkt)
+    return (f"{ip.src}:{t.sport} > {ip.dst}:{t.dport} [{flags_str(t)}] seq={t.seq} ack={t.ack} "
             f"win={t.window} len={len(bytes(t.payload))} opts={options_of(t)}")
 
 
 # ---------------------------------------------------------------------------------------------
-# The tap: a raw socket on the kernel side, a reader thread that answers ARP for the tester and
-# files synwave's TCP segments by the tester port they are addressed to.
+# The tap: a raw socket on the kernel side, a reader thread that answers ARP and Neighbor
+# Solicitations for the tester and files synwave's TCP segments by the tester port they are
+# addressed to.
 
 class Tap:
     def __init__(self, ifname):
@@ -142,6 +275,7 @@ class Tap:
         self.other = []  # frames from synwave that are not TCP to the tester (ARP replies, ...)
         self.synwave_mac = None
         self.arp_requests = 0
+        self.nd_solicitations = 0  # synwave's Neighbor Solicitations for the tester, answered
         self.sent = 0  # frames written to the tap: synwave's rx_frames catches up with it
         self.running = True
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -172,20 +306,41 @@ class Tap:
                 pkt = Ether(data)
             except Exception:  # noqa: BLE001 - anything undecodable is kept as is
                 continue
-            if ARP in pkt and pkt[ARP].op == 1 and pkt[ARP].pdst == TESTER_IP:
+            if ARP in pkt and pkt[ARP].op == 1 and pkt[ARP].pdst == TESTER_IP4:
                 self.arp_requests += 1
                 reply = (Ether(src=TESTER_MAC, dst=pkt[ARP].hwsrc) /
-                         ARP(op=2, hwsrc=TESTER_MAC, psrc=TESTER_IP, hwdst=pkt[ARP].hwsrc, pdst=pkt[ARP].psrc))
+                         ARP(op=2, hwsrc=TESTER_MAC, psrc=TESTER_IP4, hwdst=pkt[ARP].hwsrc, pdst=pkt[ARP].psrc))
                 self.send(reply)
                 continue
+            if ICMPv6ND_NS in pkt and self._answer_solicitation(pkt):
+                continue
+            pkt.raw_bytes = data  # as synwave sent it, for the checksums
             with self.cond:
                 # Filed by port whatever the destination address (a reply to a spoofed source counts).
-                if IP in pkt and TCP in pkt and pkt[IP].src == SYNWAVE_IP:
-                    pkt.raw_bytes = data
+                ip = ip_of(pkt)
+                if ip is not None and TCP in pkt and same_address(ip.src, SYNWAVE_IP):
                     self.by_port.setdefault(pkt[TCP].dport, []).append(pkt)
                 else:
                     self.other.append(pkt)
                 self.cond.notify_all()
+
+    def _answer_solicitation(self, pkt):
+        """A Neighbor Solicitation for the tester's IPv6 address, to the address or to its
+        solicited-node group, gets the Neighbor Advertisement a host would send (RFC 4861 §7.2.4):
+        Solicited and Override set, our MAC as the target link-layer address."""
+        ns = pkt[ICMPv6ND_NS]
+        ip6 = pkt[IPv6]
+        if not same_address(ns.tgt, TESTER_IP6) or not (same_address(ip6.dst, TESTER_IP6) or
+                                                       same_address(ip6.dst, solicited_node(TESTER_IP6))):
+            return False
+        if same_address(ip6.src, "::"):
+            return False  # duplicate address detection: synwave does none; kept for a scenario to see
+        self.nd_solicitations += 1
+        dst_mac = pkt[ICMPv6NDOptSrcLLAddr].lladdr if ICMPv6NDOptSrcLLAddr in pkt else pkt[Ether].src
+        reply = (Ether(src=TESTER_MAC, dst=dst_mac) / IPv6(src=TESTER_IP6, dst=ip6.src, hlim=255) /
+                 ICMPv6ND_NA(tgt=TESTER_IP6, R=0, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=TESTER_MAC))
+        self.send(reply)
+        return True
 
     def expect(self, port, timeout):
         deadline = time.monotonic() + timeout
@@ -244,8 +399,10 @@ class Synwave:
                 fail(f"{TAP} still exists 20 s after the previous synwave exited")
             time.sleep(0.05)
         cmd = [self.binary, "--no-huge", "-m", "256", "--no-pci", "--vdev", f"net_tap0,iface={TAP}", "-l", "0",
-               f"--file-prefix={self.prefix}", "--", "server", "--ip", f"{SYNWAVE_IP}/24",
-               "--listen", str(LISTEN_PORT), "--max-connections", "1024", "--max-time-wait", "1024",
+               f"--file-prefix={self.prefix}", "--", "server", "--ip", f"{SYNWAVE_IP4}/24"]
+        if FAMILY == 6:
+            cmd += ["--ip", f"{SYNWAVE_IP6}/64"]  # dual stack: the IPv4 address stays
+        cmd += ["--listen", str(LISTEN_PORT), "--max-connections", "1024", "--max-time-wait", "1024",
                "--syn-backlog", "256", "--mbufs", "4095", "--stats-interval", "0",
                "--report", self.report_path] + self.options
         with open(self.log_path, "w") as log:
@@ -264,6 +421,12 @@ class Synwave:
             time.sleep(0.05)
         # Starting the port copied its MAC onto the kernel interface: give the kernel side its own
         # (and no IPv4 address: the kernel must own nothing the tester uses).
+        if FAMILY == 6:
+            # Nor any IPv6 one: with IPv6 on, the kernel would send MLD reports, DAD probes and
+            # router solicitations, and answer the tester's frames. run.sh's namespace has it off.
+            with open(f"/proc/sys/net/ipv6/conf/{TAP}/disable_ipv6") as f:
+                if f.read().strip() != "1":
+                    fail(f"IPv6 is enabled on the kernel side of {TAP}: the kernel would not stay silent")
         subprocess.run(["ip", "link", "set", TAP, "address", KERNEL_MAC], check=True)
         subprocess.run(["ip", "link", "set", TAP, "up"], check=True)
         tcpdump_log = open(self.pcap_path + ".log", "w")
@@ -276,10 +439,20 @@ class Synwave:
             time.sleep(0.05)
         self.tap = Tap(TAP)
         telemetry_client.wait_for_commands(self.prefix, ("/synwave/stats",), 15)
-        # Learn synwave's MAC the way any host would: ARP.
+        # Learn synwave's MAC the way any host would: ARP, or a Neighbor Solicitation to its
+        # solicited-node group (RFC 4861 §7.2.2), which also tells synwave ours.
+        if FAMILY == 6:
+            self.tap.send(neighbor_solicitation(SYNWAVE_IP6))
+            reply = self.tap.expect_other(lambda p: is_advertisement_of(p, SYNWAVE_IP6), REPLY_TIMEOUT)
+            if reply is None:
+                fail("no Neighbor Advertisement from synwave")
+            if ICMPv6NDOptDstLLAddr not in reply or reply[ICMPv6NDOptDstLLAddr].lladdr != reply[Ether].src:
+                fail(f"synwave's Neighbor Advertisement names no link-layer address or another one: {reply.summary()}")
+            self.tap.synwave_mac = reply[ICMPv6NDOptDstLLAddr].lladdr
+            return
         self.tap.send(Ether(src=TESTER_MAC, dst="ff:ff:ff:ff:ff:ff") /
-                      ARP(op=1, hwsrc=TESTER_MAC, psrc=TESTER_IP, pdst=SYNWAVE_IP))
-        reply = self.tap.expect_other(lambda p: ARP in p and p[ARP].op == 2 and p[ARP].psrc == SYNWAVE_IP,
+                      ARP(op=1, hwsrc=TESTER_MAC, psrc=TESTER_IP4, pdst=SYNWAVE_IP4))
+        reply = self.tap.expect_other(lambda p: ARP in p and p[ARP].op == 2 and p[ARP].psrc == SYNWAVE_IP4,
                                       REPLY_TIMEOUT)
         if reply is None:
             fail("no ARP reply from synwave")
@@ -351,7 +524,7 @@ ALL_OPTIONS = ("mss", "wscale", "sack", "ts")
 
 
 class Peer:
-    def __init__(self, t, port, dport=LISTEN_PORT, mss=1460, wscale=9):
+    def __init__(self, t, port, dport=LISTEN_PORT, mss=None, wscale=9):
         self.t = t
         self.sport = port
         self.dport = dport
@@ -361,7 +534,7 @@ class Peer:
         self.server_isn = None
         self.tsval = random.randrange(1 << 20, 1 << 30)
         self.ts_recent = 0  # synwave's last TSval
-        self.mss = mss
+        self.mss = OUR_MSS if mss is None else mss  # a peer on the same Ethernet link
         self.wscale = wscale
         self.use_ts = False
         self.offered = ()
@@ -401,9 +574,7 @@ class Peer:
                           seq=self.snd_nxt if seq is None else seq,
                           ack=(self.rcv_nxt or 0) if ack is None else ack, window=window, options=options)
         tcp_fields.update(tcp or {})
-        ip_fields = dict(src=TESTER_IP, dst=SYNWAVE_IP, ttl=64)
-        ip_fields.update(ip or {})
-        frame = Ether(src=TESTER_MAC, dst=self.t.synwave_mac) / IP(**ip_fields) / TCP(**tcp_fields)
+        frame = Ether(src=TESTER_MAC, dst=self.t.synwave_mac) / net(**(ip or {})) / TCP(**tcp_fields)
         if payload:
             frame = frame / Raw(payload)
         return frame
@@ -446,12 +617,12 @@ class Peer:
         self.syn_tsval = self.tsval
         return frame
 
-    def expect_synack(self, offer=None, mss=OUR_MSS, wscale=OUR_WSCALE):
+    def expect_synack(self, offer=None, mss=None, wscale=OUR_WSCALE):
         """The SYN-ACK answering our SYN, checked field by field (RFC 9293 §3.10.7.2, RFC 7323
         §1.3 and RFC 2018 §2: a SYN-ACK carries only the options the SYN offered, and MSS)."""
         offer = self.offered if offer is None else offer
         pkt = self.expect("SYN-ACK", absorb=False)
-        want = {"MSS": mss}
+        want = {"MSS": OUR_MSS if mss is None else mss}
         if "wscale" in offer:
             want["WScale"] = wscale
         if "sack" in offer:
@@ -536,15 +707,15 @@ def check(pkt, flags=None, seq=None, ack=None, window=None, options=None, payloa
 
 def tcp_header(src_ip, dst_ip, sport, dport, seq, ack, flags, window=65535, options=b"", payload=b"",
                data_offset=None, checksum_delta=0):
-    """TCP header + payload bytes with a correct checksum (plus checksum_delta, to spoil it);
-    data_offset in 32-bit words overrides the one the options imply."""
+    """TCP header + payload bytes with a correct checksum (plus checksum_delta, to spoil it) for
+    either family's pseudo-header; data_offset in 32-bit words overrides the one the options imply."""
     if len(options) % 4:
         options += b"\0" * (4 - len(options) % 4)
     words = 5 + len(options) // 4 if data_offset is None else data_offset
     flag_bits = sum(bit for ch, bit in zip("FSRPAUEC", (1, 2, 4, 8, 16, 32, 64, 128)) if ch in flags)
     header = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, words << 4, flag_bits, window, 0, 0) + options
     segment = header + payload
-    pseudo = socket.inet_aton(src_ip) + socket.inet_aton(dst_ip) + struct.pack("!BBH", 0, 6, len(segment))
+    pseudo = pseudo_header(src_ip, dst_ip, 6, len(segment))
     csum = (0xFFFF - ones_sum(pseudo + segment) + checksum_delta) & 0xFFFF
     return segment[:16] + struct.pack("!H", csum) + segment[18:]
 
@@ -568,20 +739,31 @@ GROUPS = {
 SCENARIOS = []  # in registration order
 
 class Scenario:
-    def __init__(self, group_name, name, ref, fn):
+    def __init__(self, group_name, name, ref, fn, family=None, why=None):
         self.group = group_name
         self.name = name
         self.ref = ref
         self.fn = fn
+        self.family = family  # None: both
+        self.why = why  # why it is for one family only
+
+    def skip_reason(self):
+        """None when the scenario runs in the current family, else why not."""
+        if self.family is None or self.family == FAMILY:
+            return None
+        return f"IPv{self.family} only: {self.why}"
 
     @property
     def full_name(self):
         return f"{self.group}/{self.name}"
 
 
-def scenario(group_name, name, ref):
+def scenario(group_name, name, ref, family=None, why=None):
+    """Registers a scenario; family=4 or 6 (with why) for one that only that family has."""
+    assert (family is None) == (why is None), f"{name}: family= needs why= and the other way round"
+
     def register(fn):
-        SCENARIOS.append(Scenario(group_name, name, ref, fn))
+        SCENARIOS.append(Scenario(group_name, name, ref, fn, family, why))
         return fn
     return register
 
@@ -604,12 +786,29 @@ class Tester:
         return Peer(self, port, dport=dport, **kw)
 
     def check_frame(self, pkt):
-        """Every frame synwave sends must have valid IP and TCP checksums and come from its MAC."""
+        """Every frame synwave sends must be of the family spoken to it, have valid IP and TCP
+        checksums and come from its MAC. Over IPv6: TCP right after the fixed header (synwave
+        sends no extension headers), a payload length the frame holds, the TCP checksum over the
+        IPv6 pseudo-header (RFC 8200 §8.1; IPv6 has no header checksum)."""
         data = pkt.raw_bytes[14:]
-        if not ip_checksum_ok(data):
-            fail(f"bad IP header checksum in {describe(pkt)}")
-        if not tcp_checksum_ok(data):
-            fail(f"bad TCP checksum in {describe(pkt)}")
+        ethertype = struct.unpack("!H", pkt.raw_bytes[12:14])[0]
+        if FAMILY == 6:
+            if ethertype != 0x86DD or data[0] >> 4 != 6:
+                fail(f"an IPv4 frame (EtherType {ethertype:#06x}) answers IPv6: {describe(pkt)}")
+            if data[6] != 6:
+                fail(f"next header {data[6]} after synwave's IPv6 header, expected TCP (6): {describe(pkt)}")
+            payload_len = struct.unpack("!H", data[4:6])[0]
+            if 40 + payload_len > len(data):
+                fail(f"IPv6 payload length {payload_len} beyond the frame's {len(data) - 40} bytes: {describe(pkt)}")
+            if not upper6_checksum_ok(data, 6):
+                fail(f"bad TCP checksum in {describe(pkt)}")
+        else:
+            if ethertype != 0x0800:
+                fail(f"EtherType {ethertype:#06x} answers IPv4: {describe(pkt)}")
+            if not ip_checksum_ok(data):
+                fail(f"bad IP header checksum in {describe(pkt)}")
+            if not tcp_checksum_ok(data):
+                fail(f"bad TCP checksum in {describe(pkt)}")
         if pkt[Ether].src != self.synwave_mac or pkt[Ether].dst != TESTER_MAC:
             fail(f"Ethernet {pkt[Ether].src} > {pkt[Ether].dst}, expected {self.synwave_mac} > {TESTER_MAC}")
 
@@ -642,8 +841,14 @@ class Tester:
     def allow(self, issue, peer=None, **fields):
         """Tells the judge that `issue` (a tshark expert name, glob allowed) is expected on the frames
         this scenario provoked: those of peer's port (both directions unless ip_src= is given), or
-        matching the given PDML fields (e.g. ip_id="0x5eed")."""
-        conds = [f"{k.replace('_', '.', 1)}={v}" for k, v in fields.items()]
+        matching the given PDML fields (e.g. ip_id="0x5eed"; ip_src and ip_dst name ipv6.src and
+        ipv6.dst over IPv6)."""
+        conds = []
+        for k, v in fields.items():
+            name = k.replace('_', '.', 1)
+            if FAMILY == 6 and name in ("ip.src", "ip.dst"):
+                name = "ipv6" + name[2:]  # ip_src=TESTER_IP, whichever the family
+            conds.append(f"{name}={v}")
         if peer is not None:
             conds.append(f"tcp.port={peer.sport}")
         with open(self.allow_file, "a") as f:
@@ -658,10 +863,17 @@ def run(binary, workdir, selectors):
     import scenarios_cookies  # noqa: F401
     import scenarios_data  # noqa: F401
     import scenarios_malformed  # noqa: F401
+    import scenarios_ipv6  # noqa: F401
 
     chosen = [s for s in SCENARIOS if not selectors or any(sel in s.full_name for sel in selectors)]
     passed = failed = 0
     failures = []
+    skipped = [s for s in chosen if s.skip_reason()]
+    print(f"=== IPv{FAMILY}: tester {TESTER_IP}, synwave {SYNWAVE_IP}/{SYNWAVE_PREFIX}"
+          f"{' (and ' + SYNWAVE_IP4 + '/24: dual stack)' if FAMILY == 6 else ''}", flush=True)
+    for s in skipped:
+        print(f"skip {s.full_name} [{s.ref}]: {s.skip_reason()}", flush=True)
+    chosen = [s for s in chosen if not s.skip_reason()]
     for group_name, (options, description) in GROUPS.items():
         members = [s for s in chosen if s.group == group_name]
         if not members:
@@ -709,21 +921,30 @@ def run(binary, workdir, selectors):
                 failed += 1
                 failures.append(f"{group_name} (report)")
                 print(f"FAIL {group_name}: buffer or ring drops in the report: {dp}", flush=True)
-    print(f"{passed} scenarios passed, {failed} failed", flush=True)
+    print(f"{passed} scenarios passed, {failed} failed"
+          f"{f', {len(skipped)} skipped (not for IPv{FAMILY})' if skipped else ''}", flush=True)
     if failures:
         print("failed: " + ", ".join(failures), flush=True)
     return 0 if failed == 0 else 1
 
 
 def main():
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    family = os.environ.get("SW_FAMILY", "4")
+    if args and args[0].startswith("--family"):
+        if args[0] == "--family" and len(args) > 1:
+            family, args = args[1], args[2:]
+        elif args[0].startswith("--family="):
+            family, args = args[0].split("=", 1)[1], args[1:]
+    if family not in ("4", "6") or len(args) < 2:
         print(__doc__, file=sys.stderr)
         return 2
+    configure_family(int(family))  # before the scenario files import the family's constants
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     # run.sh stops us with TERM (its watchdog) or INT: unwind so that every child is killed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        return run(sys.argv[1], sys.argv[2], sys.argv[3:])
+        return run(args[0], args[1], args[2:])
     finally:
         for sw in LIVE:
             sw.kill()

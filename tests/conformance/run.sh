@@ -7,9 +7,17 @@
 # with the allow-list the scenarios wrote for what they provoke on purpose.
 # Prints one line per scenario and "N scenarios passed, M failed"; exit 1 on any failure.
 # Arguments (optional): substrings of scenario names ("group/name") to run only those.
+# SW_FAMILY=6 (run_ipv6.sh) runs the same scenarios over IPv6: the tester is 2001:db8::3 and
+# answers Neighbor Solicitations itself, synwave serves 2001:db8::2/64 beside 198.18.0.2; the
+# namespace keeps IPv6 off on the kernel side, so the kernel still owns nothing the tester uses.
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../system/lib.sh"
-SW_TEST_NAME=conformance
+FAMILY="${SW_FAMILY:-4}"
+case "$FAMILY" in
+  4) SW_TEST_NAME=conformance ;;
+  6) SW_TEST_NAME=conformance_ipv6 ;;
+  *) sw_fail "SW_FAMILY must be 4 or 6, not '$FAMILY'" ;;
+esac
 
 sw_begin 300
 sw_require tcpdump tshark
@@ -18,7 +26,7 @@ sw_netns
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 status=0
-ip netns exec "$SW_NS" "$PYTHON" -u "$HERE/conformance.py" "$SYNWAVE" "$SW_WORKDIR" "$@" &
+ip netns exec "$SW_NS" "$PYTHON" -u "$HERE/conformance.py" --family "$FAMILY" "$SYNWAVE" "$SW_WORKDIR" "$@" &
 TESTER_PID=$!
 sw_track "$TESTER_PID"
 wait "$TESTER_PID" || status=$?

@@ -2,14 +2,14 @@
 
 The cookie's layout (include/synwave/syn_cookie.hpp): our ISN = counter mod 4 (2 bits) | MSS
 index (3 bits) | 27-bit MAC; window scale and SACK-permitted ride in our TSval when the SYN had
-timestamps."""
+timestamps. The MSS index points into the family's table (kCookieMssTable, kCookieMssTable6)."""
 
 import random
 import time
 
-from conformance import ALL_OPTIONS, TCP, check, fail, scenario
+from conformance import ALL_OPTIONS, COOKIE_MSS_TABLE, SYNWAVE_IP, TCP, TESTER_IP, check, fail, scenario
 
-MSS_TABLE = [536, 1024, 1240, 1300, 1360, 1420, 1440, 1460]
+MSS_TABLE = COOKIE_MSS_TABLE
 
 
 def mss_index(mss):
@@ -25,7 +25,7 @@ def cookie_valid(t):
     t.expect_counters(before, cookies_sent=1, syn_received=1)
     got = (synack[TCP].seq >> 27) & 7
     if got != mss_index(1400):
-        fail(f"cookie MSS index {got}, expected {mss_index(1400)} (1400 rounded down to 1360)")
+        fail(f"cookie MSS index {got}, expected {mss_index(1400)} (1400 rounded down to {MSS_TABLE[mss_index(1400)]})")
     if t.stats()["half_open"] != 0:
         fail("a half-open entry was kept although every SYN gets a cookie")
     p.send("A")
@@ -69,8 +69,8 @@ def cookie_wrong_mss(t):
     other = (((cookie >> 27) & 7) + 3) & 7
     tampered = (cookie & ~(7 << 27)) | (other << 27)
     # after the RST's zero window tshark takes our next segment for a window probe
-    t.allow("tcp.analysis.zero_window_probe*", p, ip_src="198.18.0.3")
-    t.allow("tcp.analysis.ack_lost_segment", p, ip_src="198.18.0.2")
+    t.allow("tcp.analysis.zero_window_probe*", p, ip_src=TESTER_IP)
+    t.allow("tcp.analysis.ack_lost_segment", p, ip_src=SYNWAVE_IP)
     before = t.stats()
     p.send("A", ack=(tampered + 1) & 0xFFFFFFFF, advance=False)
     rst = p.expect("RST for a cookie whose MSS index was changed")

@@ -1,13 +1,14 @@
 """Data: PAWS, windows, MSS, FIN with data (groups "listener" and "http")."""
 
-from conformance import ALL_OPTIONS, TCP, check, fail, scenario
+from conformance import ALL_OPTIONS, DEFAULT_MSS, FAMILY, OUR_MSS, SYNWAVE_IP, TCP, TESTER_IP, check, fail, scenario
 
 BODY = 1200
 RESPONSE_HEAD = (b"HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: 1200\r\nConnection: close\r\n\r\n")
 RESPONSE_LEN = len(RESPONSE_HEAD) + BODY
 # "Connection: close": these scenarios follow a response to the server's FIN (the server keeps
 # connections otherwise, RFC 9112 §9.3).
-REQUEST = b"GET / HTTP/1.1\r\nHost: 198.18.0.2\r\nUser-Agent: conformance\r\nConnection: close\r\n\r\n"
+HOST = f"[{SYNWAVE_IP}]" if FAMILY == 6 else SYNWAVE_IP
+REQUEST = f"GET / HTTP/1.1\r\nHost: {HOST}\r\nUser-Agent: conformance\r\nConnection: close\r\n\r\n".encode()
 
 
 @scenario("listener", "data-paws-old-timestamp-dropped", "RFC 7323 §5.3 R1")
@@ -15,11 +16,11 @@ def paws(t):
     p = t.peer()
     p.handshake(ALL_OPTIONS)
     p.probe_alive("before the old segment")
-    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")  # the ACK answering the drop
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)  # the ACK answering the drop
     # the next segment reuses the dropped one's sequence number with other bytes
-    t.allow("tcp.analysis.out_of_order", p, ip_src="198.18.0.3")
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")
-    t.allow("_ws.malformed.reassembly", p, ip_src="198.18.0.3")
+    t.allow("tcp.analysis.out_of_order", p, ip_src=TESTER_IP)
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)
+    t.allow("_ws.malformed.reassembly", p, ip_src=TESTER_IP)
     good = p.tsval
     before = t.stats()
     # In sequence, but with a TSval older than TS.Recent: an old duplicate. Dropped, and ACKed.
@@ -65,10 +66,12 @@ def in_order(t):
     p = t.peer()
     p.handshake(ALL_OPTIONS)
     before = t.stats()
-    for chunk in (b"a" * 100, b"b" * 1000, b"c" * 1448):
+    # The last one full-sized: our MSS less the timestamp option (1448 over IPv4, 1428 over IPv6).
+    chunks = (b"a" * 100, b"b" * 1000, b"c" * (OUR_MSS - 12))
+    for chunk in chunks:
         p.send("PA", payload=chunk)
         p.expect_ack(f"the ACK of {len(chunk)} bytes")
-    t.expect_counters(before, rx_bytes=2548)
+    t.expect_counters(before, rx_bytes=sum(len(c) for c in chunks))
     p.reset()
 
 
@@ -112,14 +115,16 @@ def fin_with_data(t):
     p.expect_nothing("our ACK of its FIN ends the connection; no late ACK of our FIN")
 
 
-@scenario("http", "http-no-mss-option-means-536", "RFC 9293 §3.7.1, RFC 1122 §4.2.2.6")
-def mss_536(t):
+# 536 over IPv4, 1220 over IPv6 (the IPv6 minimum MTU, 1280, less 60): the scenario's name says which.
+@scenario("http", f"http-no-mss-option-means-{DEFAULT_MSS}",
+          "RFC 9293 §3.7.1, RFC 1122 §4.2.2.6" + (", RFC 8200 §5" if FAMILY == 6 else ""))
+def mss_default(t):
     p = t.peer()
     p.handshake(())
     p.send("PA", payload=REQUEST)
     sizes = collect_response(p)
-    if max(sizes) > 536 or sizes[0] != 536:
-        fail(f"segments of {sizes} bytes: a peer without an MSS option gets 536-byte segments")
+    if max(sizes) > DEFAULT_MSS or sizes[0] != DEFAULT_MSS:
+        fail(f"segments of {sizes} bytes: a peer without an MSS option gets {DEFAULT_MSS}-byte segments")
     finish(p, sizes)
 
 
@@ -139,8 +144,8 @@ def mss_with_ts(t):
 def send_window(t):
     p = t.peer()
     p.handshake(("mss", "ts"))
-    t.allow("tcp.analysis.window_full", p, ip_src="198.18.0.2")  # synwave fills the 100 bytes
-    t.allow("tcp.analysis.window_update", p, ip_src="198.18.0.3")  # and we open it again
+    t.allow("tcp.analysis.window_full", p, ip_src=SYNWAVE_IP)  # synwave fills the 100 bytes
+    t.allow("tcp.analysis.window_update", p, ip_src=TESTER_IP)  # and we open it again
     p.send("PA", payload=REQUEST, window=100)
     first = p.expect("the first 100 bytes")
     check(first, flags="A", seq=p.rcv_nxt - 100, payload_len=100)
@@ -154,11 +159,11 @@ def zero_window(t):
     p = t.peer()
     p.handshake(ALL_OPTIONS)
     t.allow("tcp.analysis.zero_window*", p)
-    t.allow("tcp.analysis.window_update", p, ip_src="198.18.0.3")
+    t.allow("tcp.analysis.window_update", p, ip_src=TESTER_IP)
     # tshark does not count the probe's byte as data: our ACK of it, and the data after it, look
     # like they skip a segment
-    t.allow("tcp.analysis.ack_lost_segment", p, ip_src="198.18.0.3")
-    t.allow("tcp.analysis.lost_segment", p, ip_src="198.18.0.2")
+    t.allow("tcp.analysis.ack_lost_segment", p, ip_src=TESTER_IP)
+    t.allow("tcp.analysis.lost_segment", p, ip_src=SYNWAVE_IP)
     before = t.stats()
     p.send("PA", payload=REQUEST, window=0)
     p.expect_ack("the ACK of the request, no data into a zero window")

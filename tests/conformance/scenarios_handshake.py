@@ -2,7 +2,7 @@
 
 import itertools
 
-from conformance import (ALL_OPTIONS, CLOSED_PORT, TCP, check, fail, scenario)
+from conformance import (ALL_OPTIONS, CLOSED_PORT, SYNWAVE_IP, TCP, TESTER_IP, check, fail, scenario)
 
 OPTION_NAMES = {"mss": "mss", "wscale": "ws", "sack": "sack", "ts": "ts"}
 
@@ -37,7 +37,7 @@ def syn_with_data(t):
     # Data on a SYN may be queued or dropped; synwave (like Linux without TFO) keeps only the SYN,
     # so the SYN-ACK acknowledges the SYN alone and the client sends the data again.
     p = t.peer()
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")  # the data sent again
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # the data sent again
     p.send_syn(ALL_OPTIONS, payload=b"early data")
     p.expect_synack()  # ack = ISN + 1, not ISN + 1 + 10
     p.snd_nxt = (p.isn + 1) & 0xFFFFFFFF
@@ -60,7 +60,7 @@ def syn_fin(t):
 def duplicate_syn(t):
     p = t.peer()
     t.allow("tcp.analysis.retransmission", p)  # the SYN again, and so the SYN-ACK
-    t.allow("tcp.analysis.window_update", p, ip_src="198.18.0.3")  # our ACK after the second SYN
+    t.allow("tcp.analysis.window_update", p, ip_src=TESTER_IP)  # our ACK after the second SYN
     p.send_syn(("mss", "wscale", "sack", "ts"))
     first = p.expect_synack()
     before = t.stats()
@@ -143,7 +143,7 @@ def rst_exact_syn_received(t):
     p = t.peer()
     p.send_syn(ALL_OPTIONS)
     synack = p.expect_synack()
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")  # the ACK after the RST
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # the ACK after the RST
     before = t.stats()
     p.send("R", ack=0, advance=False, options=[])
     p.expect_nothing("an RST exactly at RCV.NXT ends the half-open entry silently")
@@ -161,9 +161,9 @@ def rst_window_syn_received(t):
     synack = p.expect_synack()
     # tshark takes the RST's sequence number as the stream's, so the ACK after it looks resent,
     # and the challenge ACK's window (scaled now) as an update
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")
-    t.allow("tcp.analysis.out_of_order", p, ip_src="198.18.0.3")
-    t.allow("tcp.analysis.window_update", p, ip_src="198.18.0.2")
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)
+    t.allow("tcp.analysis.out_of_order", p, ip_src=TESTER_IP)
+    t.allow("tcp.analysis.window_update", p, ip_src=SYNWAVE_IP)
     before = t.stats()
     p.send("R", seq=(p.snd_nxt + 1000) & 0xFFFFFFFF, ack=0, options=[])
     ack = p.expect("a challenge ACK")
@@ -179,8 +179,8 @@ def unacceptable_syn_received(t):
     p = t.peer()
     p.send_syn(("mss", "wscale", "sack"))
     synack = p.expect_synack()
-    t.allow("tcp.analysis.*", p, ip_src="198.18.0.3")  # a segment from before the window, on purpose
-    t.allow("tcp.analysis.window_update", p, ip_src="198.18.0.2")  # the ACK's window is scaled, the SYN-ACK's not
+    t.allow("tcp.analysis.*", p, ip_src=TESTER_IP)  # a segment from before the window, on purpose
+    t.allow("tcp.analysis.window_update", p, ip_src=SYNWAVE_IP)  # the ACK's window is scaled, the SYN-ACK's not
     before = t.stats()
     # An ACK of our SYN but with a sequence number before the window: not acceptable, so
     # <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop (Linux's tcp_check_req does the same); the

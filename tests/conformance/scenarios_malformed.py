@@ -1,24 +1,28 @@
 """Broken and foreign frames (group "listener"): each must be dropped silently and counted for
-its reason, or, where the RFCs say to tolerate it, answered normally."""
+its reason, or, where the RFCs say to tolerate it, answered normally.
+
+Over IPv6 the same frames are built on an IPv6 header; what only IPv4 has (the header checksum,
+IPv4 fragments and options, the subnet broadcast) is skipped there, and IPv6's own counterparts
+(fragment and extension headers) run over IPv6 only."""
 
 import struct
 
-from conformance import (ALL_OPTIONS, IP, SYNWAVE_IP, TCP, TESTER_IP, TESTER_MAC, Ether, Raw, check,
-                         fail, scenario, tcp_header)
+from conformance import (ALL_OPTIONS, FAMILY, FOREIGN_IP, IP, OUR_MSS, SYNWAVE_IP, TCP, TESTER_IP, TESTER_MAC,
+                         Ether, Raw, check, fail, net, scenario, tcp_header)
 from scapy.layers.inet import IPOption_Router_Alert
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, PadN, RouterAlert
 
 
 def syn_bytes(p, **kw):
     """A SYN from peer p as raw TCP bytes (MSS option), with tcp_header's overrides."""
-    fields = dict(options=struct.pack("!BBH", 2, 4, 1460))
+    fields = dict(options=struct.pack("!BBH", 2, 4, OUR_MSS))
     fields.update(kw)
     return tcp_header(TESTER_IP, SYNWAVE_IP, p.sport, p.dport, p.isn, 0, "S", **fields)
 
 
 def ip_frame(p, tcp_bytes, **ip_fields):
-    ip = dict(src=TESTER_IP, dst=SYNWAVE_IP, proto=6, ttl=64)
-    ip.update(ip_fields)
-    return Ether(src=TESTER_MAC, dst=p.t.synwave_mac) / IP(**ip) / Raw(tcp_bytes)
+    """TCP bytes on the family's network layer (net()); ip_fields are passed on to it."""
+    return Ether(src=TESTER_MAC, dst=p.t.synwave_mac) / net(proto=6, **ip_fields) / Raw(tcp_bytes)
 
 
 def dropped(t, p, frame, why, **counters):
@@ -36,7 +40,8 @@ def bad_tcp_checksum(t):
             drop_tcp_bad_checksum=1)
 
 
-@scenario("listener", "malformed-bad-ip-checksum", "RFC 791 §3.1 (header checksum), RFC 1122 §3.2.1.2")
+@scenario("listener", "malformed-bad-ip-checksum", "RFC 791 §3.1 (header checksum), RFC 1122 §3.2.1.2",
+          family=4, why="IPv6 has no header checksum (RFC 8200 §3)")
 def bad_ip_checksum(t):
     p = t.peer()
     t.allow("ip.checksum_bad.expert", p, ip_src=TESTER_IP)
@@ -48,19 +53,25 @@ def truncated_tcp(t):
     p = t.peer()
     t.allow("_ws.malformed*", p)
     t.allow("tcp.short_segment", p)  # tshark names the 12-byte TCP header, rightly
-    t.allow("_ws.malformed*", ip_src=TESTER_IP, ip_len="32")
-    t.allow("tcp.short_segment", ip_src=TESTER_IP, ip_len="32")
+    length = dict(ipv6_plen="12") if FAMILY == 6 else dict(ip_len="32")
+    t.allow("_ws.malformed*", ip_src=TESTER_IP, **length)
+    t.allow("tcp.short_segment", ip_src=TESTER_IP, **length)
     dropped(t, p, ip_frame(p, syn_bytes(p, options=b"")[:12]), "a 12-byte TCP header", drop_tcp_truncated=1)
 
 
-@scenario("listener", "malformed-truncated-ip-header", "RFC 791 §3.1 (IHL), RFC 1122 §3.2.1")
+@scenario("listener", "malformed-truncated-ip-header",
+          "RFC 8200 §3 (40-byte header)" if FAMILY == 6 else "RFC 791 §3.1 (IHL), RFC 1122 §3.2.1")
 def truncated_ip(t):
     p = t.peer()
-    t.allow("_ws.malformed*", eth_src=TESTER_MAC, frame_len="26")
-    t.allow("ip.bogus_ip_length", eth_src=TESTER_MAC, frame_len="26")
-    header = bytes(IP(src=TESTER_IP, dst=SYNWAVE_IP, proto=6) / Raw(syn_bytes(p)))[:12]
-    frame = Ether(src=TESTER_MAC, dst=t.synwave_mac, type=0x0800) / Raw(header)
-    dropped(t, p, frame, "an IPv4 header cut at 12 bytes", drop_ip_truncated=1)
+    # An IPv4 header cut at 12 bytes, or an IPv6 one at 20: short of the fixed header either way.
+    cut, ethertype = (20, 0x86DD) if FAMILY == 6 else (12, 0x0800)
+    frame_len = str(14 + cut)
+    t.allow("_ws.malformed*", eth_src=TESTER_MAC, frame_len=frame_len)
+    t.allow("ipv6.invalid_header" if FAMILY == 6 else "ip.bogus_ip_length", eth_src=TESTER_MAC, frame_len=frame_len)
+    header = bytes(net(proto=6) / Raw(syn_bytes(p)))[:cut]
+    frame = Ether(src=TESTER_MAC, dst=t.synwave_mac, type=ethertype) / Raw(header)
+    counter = "drop_ipv6_malformed" if FAMILY == 6 else "drop_ip_truncated"
+    dropped(t, p, frame, f"an IPv{FAMILY} header cut at {cut} bytes", **{counter: 1})
 
 
 @scenario("listener", "malformed-data-offset-too-small", "RFC 9293 §3.1 (Data Offset >= 5)")
@@ -98,7 +109,7 @@ def tolerated_option(t, name, options, missing):
     p.send_frame(ip_frame(p, tcp_header(TESTER_IP, SYNWAVE_IP, p.sport, p.dport, p.isn, 0, "S", options=opts)))
     synack = p.expect(f"a SYN-ACK despite the {name}")
     p.offered = ("mss",)
-    check(synack, flags="SA", ack=(p.isn + 1) & 0xFFFFFFFF, options={"MSS": 1460}, payload_len=0,
+    check(synack, flags="SA", ack=(p.isn + 1) & 0xFFFFFFFF, options={"MSS": OUR_MSS}, payload_len=0,
           what=f"SYN-ACK ({missing} must not be echoed)")
     t.expect_counters(before, tcp_bad_options=1, syn_received=1)
     p.snd_nxt = (p.isn + 1) & 0xFFFFFFFF
@@ -126,14 +137,15 @@ def option_past_end(t):
     opts = struct.pack("!BBH", 2, 4, 1400) + bytes([8, 10, 0, 0])
     p.send_frame(ip_frame(p, tcp_header(TESTER_IP, SYNWAVE_IP, p.sport, p.dport, p.isn, 0, "S", options=opts)))
     synack = p.expect("a SYN-ACK despite the option running past the header")
-    check(synack, flags="SA", ack=(p.isn + 1) & 0xFFFFFFFF, options={"MSS": 1460}, payload_len=0,
+    check(synack, flags="SA", ack=(p.isn + 1) & 0xFFFFFFFF, options={"MSS": OUR_MSS}, payload_len=0,
           what="SYN-ACK (no timestamps: the option was cut)")
     t.expect_counters(before, tcp_bad_options=1, syn_received=1)
     p.snd_nxt = (p.isn + 1) & 0xFFFFFFFF
     p.reset()
 
 
-@scenario("listener", "malformed-ip-fragments-dropped", "RFC 791 §3.2 (no reassembly by design; RFC 1122 §3.3.2 allows it)")
+@scenario("listener", "malformed-ip-fragments-dropped", "RFC 791 §3.2 (no reassembly by design; RFC 1122 §3.3.2 allows it)",
+          family=4, why="IPv4's fragment fields; IPv6 has a fragment header (malformed-ipv6-fragments-dropped)")
 def ip_fragments(t):
     p = t.peer()
     before = t.stats()
@@ -144,7 +156,8 @@ def ip_fragments(t):
     t.expect_counters(before, drop_ip_fragment=2, syn_received=0)
 
 
-@scenario("listener", "malformed-ip-options-tolerated", "RFC 1122 §3.2.1.8, RFC 791 §3.1 (options)")
+@scenario("listener", "malformed-ip-options-tolerated", "RFC 1122 §3.2.1.8, RFC 791 §3.1 (options)",
+          family=4, why="IPv6 has no header options; extension headers instead (malformed-ipv6-extension-headers-tolerated)")
 def ip_options(t):
     p = t.peer()
     frame = Ether(src=TESTER_MAC, dst=t.synwave_mac) / IP(src=TESTER_IP, dst=SYNWAVE_IP, options=[IPOption_Router_Alert()]) / \
@@ -152,7 +165,7 @@ def ip_options(t):
     p.offered = ("mss",)
     p.send_frame(frame)
     synack = p.expect("a SYN-ACK: IP options are legal and skipped")
-    check(synack, flags="SA", ack=(p.isn + 1) & 0xFFFFFFFF, options={"MSS": 1460}, payload_len=0)
+    check(synack, flags="SA", ack=(p.isn + 1) & 0xFFFFFFFF, options={"MSS": OUR_MSS}, payload_len=0)
     if synack[IP].ihl != 5:
         fail(f"the SYN-ACK's IP header has IHL {synack[IP].ihl}: synwave sends no IP options")
     p.snd_nxt = (p.isn + 1) & 0xFFFFFFFF
@@ -170,12 +183,61 @@ def foreign_mac(t):
 @scenario("listener", "malformed-foreign-destination-ip", "RFC 1122 §3.3.4.2 (not a router: no forwarding)")
 def foreign_ip(t):
     p = t.peer()
-    frame = p.segment("S", options=p.syn_options(ALL_OPTIONS), ip={"dst": "198.18.0.9"})
+    frame = p.segment("S", options=p.syn_options(ALL_OPTIONS), ip={"dst": FOREIGN_IP})
     dropped(t, p, frame, "a segment for another address", drop_ip_not_for_us=1)
 
 
-@scenario("listener", "malformed-broadcast-source", "RFC 1122 §3.2.1.3, RFC 9293 §3.10.7.2")
+@scenario("listener", "malformed-broadcast-source", "RFC 1122 §3.2.1.3, RFC 9293 §3.10.7.2",
+          family=4, why="IPv6 has no broadcast address (RFC 4291 §2); multicast sources run in both")
 def broadcast_source(t):
     p = t.peer()
     frame = p.segment("S", options=p.syn_options(ALL_OPTIONS), ip={"src": "198.18.0.255"})
     dropped(t, p, frame, "a SYN from the subnet broadcast address", drop_ip_bad_source=1)
+
+
+@scenario("listener", "malformed-multicast-source",
+          "RFC 4291 §2.7, RFC 9293 §3.10.7.2" if FAMILY == 6 else "RFC 1122 §3.2.1.3, RFC 9293 §3.10.7.2")
+def multicast_source(t):
+    p = t.peer()
+    # A multicast address never sends (all nodes on the link over IPv6, all systems over IPv4):
+    # no connection with it.
+    source = "ff02::1" if FAMILY == 6 else "224.0.0.1"
+    frame = p.segment("S", options=p.syn_options(ALL_OPTIONS), ip={"src": source})
+    dropped(t, p, frame, f"a SYN from the multicast address {source}", drop_ip_bad_source=1)
+
+
+@scenario("listener", "malformed-ipv6-fragments-dropped", "RFC 8200 §4.5 (no reassembly by design)",
+          family=6, why="the fragment header is IPv6's; IPv4 fragments: malformed-ip-fragments-dropped")
+def ipv6_fragments(t):
+    p = t.peer()
+    before = t.stats()
+    # A first fragment (M set) and a last one (offset 8 bytes): synwave does not reassemble, it
+    # drops both, and counts them apart from IPv4's.
+    first = Ether(src=TESTER_MAC, dst=t.synwave_mac) / IPv6(src=TESTER_IP, dst=SYNWAVE_IP) / \
+        IPv6ExtHdrFragment(nh=6, offset=0, m=1, id=0x5eed) / Raw(syn_bytes(p))
+    last = Ether(src=TESTER_MAC, dst=t.synwave_mac) / IPv6(src=TESTER_IP, dst=SYNWAVE_IP) / \
+        IPv6ExtHdrFragment(nh=6, offset=1, m=0, id=0x5eed) / Raw(b"\0" * 16)
+    p.send_frame(first)
+    p.send_frame(last)
+    p.expect_nothing("fragments are dropped")
+    t.expect_counters(before, drop_ipv6_fragment=2, drop_ip_fragment=0, syn_received=0)
+
+
+@scenario("listener", "malformed-ipv6-extension-headers-tolerated", "RFC 8200 §4 §4.3 §4.6",
+          family=6, why="extension headers are IPv6's; IPv4 options: malformed-ip-options-tolerated")
+def ipv6_extension_headers(t):
+    p = t.peer()
+    # Hop-by-hop options (a router alert, RFC 2711) then destination options (padding) before TCP:
+    # both are skipped and the SYN is answered; the SYN-ACK carries no extension header (checked
+    # for every frame by check_frame: TCP right after the IPv6 header).
+    frame = Ether(src=TESTER_MAC, dst=t.synwave_mac) / IPv6(src=TESTER_IP, dst=SYNWAVE_IP) / \
+        IPv6ExtHdrHopByHop(options=[RouterAlert()]) / IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0" * 4)]) / \
+        TCP(sport=p.sport, dport=p.dport, seq=p.isn, flags="S", window=65535, options=[("MSS", OUR_MSS)])
+    p.offered = ("mss",)
+    before = t.stats()
+    p.send_frame(frame)
+    synack = p.expect("a SYN-ACK: extension headers before TCP are skipped")
+    check(synack, flags="SA", ack=(p.isn + 1) & 0xFFFFFFFF, options={"MSS": OUR_MSS}, payload_len=0)
+    t.expect_counters(before, syn_received=1, drop_ipv6_malformed=0)
+    p.snd_nxt = (p.isn + 1) & 0xFFFFFFFF
+    p.reset()

@@ -2,7 +2,7 @@
 
 import random
 
-from conformance import ALL_OPTIONS, check, scenario
+from conformance import ALL_OPTIONS, SYNWAVE_IP, TESTER_IP, check, scenario
 
 
 def established(t, offer=ALL_OPTIONS):
@@ -28,8 +28,8 @@ def rst_exact(t):
 @scenario("listener", "rfc5961-rst-in-window-challenge-ack", "RFC 5961 §3.2")
 def rst_in_window(t):
     p = established(t)
-    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")  # the challenge ACK repeats the last
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")  # tshark believed the RST's seq
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)  # the challenge ACK repeats the last
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # tshark believed the RST's seq
     before = t.stats()
     p.send("R", seq=(p.snd_nxt + 1000) & 0xFFFFFFFF, ack=0, options=[])
     # <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>: the peer, if real, answers with an exact RST.
@@ -42,7 +42,7 @@ def rst_in_window(t):
 @scenario("listener", "rfc5961-rst-out-of-window-ignored", "RFC 5961 §3.2, RFC 9293 §3.10.7.4")
 def rst_out_of_window(t):
     p = established(t)
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")  # tshark believed the RSTs' seq
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # tshark believed the RSTs' seq
     before = t.stats()
     p.send("R", seq=(p.snd_nxt + 0x40000000) & 0xFFFFFFFF, ack=0, options=[])
     p.send("R", seq=(p.snd_nxt - 1) & 0xFFFFFFFF, ack=0, options=[])
@@ -72,9 +72,14 @@ def syn_established(t):
 @scenario("listener", "rfc5961-ack-of-unsent-data-dropped", "RFC 9293 §3.10.7.4 (fifth), RFC 5961 §5.2")
 def ack_too_new(t):
     p = established(t)
-    t.allow("tcp.analysis.ack_lost_segment", p, ip_src="198.18.0.3")  # we ACK what was never sent
-    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")  # the probe where the dropped data was
+    t.allow("tcp.analysis.ack_lost_segment", p, ip_src=TESTER_IP)  # we ACK what was never sent
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # the probe where the dropped data was
+    # ... or, when it follows the dropped data by less than tshark's reordering threshold (the
+    # round-trip time: a few milliseconds here), out of order, with other bytes at that sequence
+    # number than the dropped segment's (as in data-paws-old-timestamp-dropped)
+    t.allow("tcp.analysis.out_of_order", p, ip_src=TESTER_IP)
+    t.allow("_ws.malformed.reassembly", p, ip_src=TESTER_IP)
     before = t.stats()
     # SEG.ACK > SND.NXT: "send an ACK, drop the segment" (its data is not accepted).
     p.send("PA", payload=b"data", ack=(p.rcv_nxt + 100000) & 0xFFFFFFFF, seq=p.snd_nxt)
@@ -87,8 +92,13 @@ def ack_too_new(t):
 @scenario("listener", "rfc5961-ack-too-old-challenge-ack", "RFC 5961 §5.2")
 def ack_too_old(t):
     p = established(t)
-    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")  # the probe where the dropped data was
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # the probe where the dropped data was
+    # ... or, when it follows the dropped data by less than tshark's reordering threshold (the
+    # round-trip time: a few milliseconds here), out of order, with other bytes at that sequence
+    # number than the dropped segment's (as in data-paws-old-timestamp-dropped)
+    t.allow("tcp.analysis.out_of_order", p, ip_src=TESTER_IP)
+    t.allow("_ws.malformed.reassembly", p, ip_src=TESTER_IP)
     before = t.stats()
     # SEG.ACK < SND.UNA - MAX.SND.WND (our window is 256 KiB): a blind injection; challenge ACK,
     # and the data is not accepted.

@@ -3,7 +3,7 @@ the handshake; TIME-WAIT lasts 2 s, FIN-WAIT-2 1 s)."""
 
 import time
 
-from conformance import ALL_OPTIONS, TCP, check, fail, scenario
+from conformance import ALL_OPTIONS, SYNWAVE_IP, TCP, TESTER_IP, check, fail, scenario
 
 
 def handshake_and_fin(t, offer=ALL_OPTIONS):
@@ -38,8 +38,8 @@ def fin_ack_to_time_wait(t):
 @scenario("closing", "teardown-fin-retransmitted-in-time-wait", "RFC 9293 §3.10.7.4 (TIME-WAIT: ACK, restart 2MSL)")
 def fin_retransmitted(t):
     p = reach_time_wait(t)
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")  # the FIN again, on purpose
-    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")  # and its ACK again
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)  # the FIN again, on purpose
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)  # and its ACK again
     before = t.stats()
     p.send("FA", seq=p.fin_seq)  # our ACK of the first FIN "was lost": the FIN again
     p.expect_ack("the same ACK again")
@@ -49,8 +49,8 @@ def fin_retransmitted(t):
 @scenario("closing", "teardown-rfc1337-rst-ignored-in-time-wait", "RFC 1337 §3 (F1)")
 def rfc1337(t):
     p = reach_time_wait(t)
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")
-    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)
     before = t.stats()
     p.send("R", ack=0, advance=False, options=[])
     p.send("RA", advance=False, options=[])
@@ -78,7 +78,7 @@ def rfc6191_newer(t):
 @scenario("closing", "teardown-rfc6191-older-timestamp-gets-ack", "RFC 6191 §2, RFC 7323 §5.3")
 def rfc6191_older(t):
     p = reach_time_wait(t)
-    t.allow("tcp.analysis.reused_ports", p, ip_src="198.18.0.3")  # the old SYN on the same ports
+    t.allow("tcp.analysis.reused_ports", p, ip_src=TESTER_IP)  # the old SYN on the same ports
     before = t.stats()
     last_good = p.tsval
     # A SYN whose TSval is older than TS.Recent is an old duplicate even with a larger ISN: it is
@@ -96,7 +96,7 @@ def time_wait_isn_rule(t):
     p = reach_time_wait(t, ("mss", "wscale", "sack"))
     t.allow("tcp.analysis.reused_ports", p)
     # tshark takes the old-ISN SYN for a new session, so TIME-WAIT's ACK acks "unseen" data
-    t.allow("tcp.analysis.ack_lost_segment", p, ip_src="198.18.0.2")
+    t.allow("tcp.analysis.ack_lost_segment", p, ip_src=SYNWAVE_IP)
     before = t.stats()
     # Without timestamps only the ISN can tell: one below RCV.NXT gets the ACK...
     p.send_frame(p.segment("S", seq=(p.snd_nxt - 100000) & 0xFFFFFFFF, ack=0, options=[("MSS", 1460)]))
@@ -122,8 +122,8 @@ def simultaneous_close(t):
     p.expect_nothing("an ACK is not answered")
     t.expect_counters(before, time_wait_entered=1, rst_sent=0)
     fin_seq = (p.snd_nxt - 1) & 0xFFFFFFFF
-    t.allow("tcp.analysis.retransmission", p, ip_src="198.18.0.3")
-    t.allow("tcp.analysis.duplicate_ack", p, ip_src="198.18.0.2")
+    t.allow("tcp.analysis.retransmission", p, ip_src=TESTER_IP)
+    t.allow("tcp.analysis.duplicate_ack", p, ip_src=SYNWAVE_IP)
     p.send("FA", seq=fin_seq)
     p.expect_ack("TIME-WAIT's ACK to our FIN sent again")
 

@@ -157,7 +157,7 @@ def main():
                 entry["used"] += 1
                 allowed += 1
                 continue
-            src = next(iter(values.get("ip.src", {"?"})))
+            src = next(iter(values.get("ip.src") or values.get("ipv6.src") or {"?"}))
             ports = "/".join(sorted(values.get("tcp.srcport", set()))) + ">" + "/".join(sorted(values.get("tcp.dstport", set())))
             bad.append(f"frame {number} from {src} ports {ports}: {name}: {message}")
     used = ", ".join(f"{e['text']} x{e['used']}" for e in entries if e["used"])
