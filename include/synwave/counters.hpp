@@ -113,7 +113,10 @@ namespace synwave {
   X(drop_ipv6_digest_collision, "drop: IPv6 source whose flow-key digest another source's tuple holds") \
   X(drop_icmpv6_malformed, "drop: ICMPv6 truncated, bad checksum, or invalid Neighbor Discovery") \
   X(drop_icmpv6_ignored, "drop: ICMPv6 we do not answer (router advertisements, errors, ...)") \
-  X(drop_nd_not_for_us, "drop: Neighbor Solicitation for an address we do not own")
+  X(drop_nd_not_for_us, "drop: Neighbor Solicitation for an address we do not own")   \
+  X(drop_ipv6_routing_header, "drop: IPv6 routing header with segments left (for a router, RFC 8200 §4.4)") \
+  X(drop_ipv6_unrecognized_option, "drop: IPv6 option whose type says discard if unrecognised (RFC 8200 §4.2)") \
+  X(icmpv6_errors_sent, "ICMPv6 Parameter Problems we sent (rate-limited, RFC 4443 §2.4(f))")
 
 struct Counters {
 #define SYNWAVE_COUNTER_FIELD(name, desc) std::uint64_t name = 0;

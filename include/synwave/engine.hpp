@@ -223,6 +223,7 @@ class Engine {
   bool input_ipv4(Frame& frame);  // the Ethernet header is in rx_->eth
   bool input_ipv6(Frame& frame);
   bool input_icmpv6(Frame& frame, const std::uint8_t* msg, std::uint32_t len);
+  bool send_parameter_problem(Frame& frame, const Ipv6Problem& problem);
   template <bool kIpv6>
   void dispatch_tcp(RxContext& rx);
   // The flow key of an IPv6 frame, for the prefetch of its slot (peek_flow_key's IPv6 twin).
@@ -510,6 +511,11 @@ class Engine {
   std::unique_ptr<RxContext> rx_;     // the frame being processed (input_ipv4)
   RxContext* current_rx_ = nullptr;  // set while input() runs: its frame may carry the reply
   std::uint32_t output_held_for_ = kNoIndex;  // process_text_and_fin's record: output() waits
+
+  // RFC 4443 §2.4(f): ICMPv6 errors are rate-limited, a budget per second.
+  static constexpr std::uint32_t kIcmpv6ErrorsPerSecond = 100;
+  TimeNs icmp_error_window_start_ = 0;
+  std::uint32_t icmp_errors_in_window_ = 0;
 
   // RFC 5961 §7 rate limit: a budget of challenge ACKs per second.
   TimeNs challenge_window_start_ = 0;

@@ -384,11 +384,11 @@ bool Engine::input_ipv4(Frame& frame) {
     ++counters_.drop_ip_not_tcp;
     return false;
   }
-  // RFC 1122 §3.2.1.3 and RFC 9293 §3.10.7.2: no connection with a broadcast, multicast or
-  // unspecified source, nor with ourselves from outside.
+  // RFC 1122 §3.2.1.3 and RFC 9293 §3.10.7.2: no connection with a broadcast, multicast,
+  // unspecified or loopback (127/8, §3.2.1.3(g)) source, nor with ourselves from outside.
   const std::uint32_t src = rx.ip.src;
   const std::uint32_t subnet_broadcast = (config_.local_ip & subnet_mask_) | ~subnet_mask_;
-  if (src == 0 || src == 0xffffffffu || (src >> 28) == 0xe || is_local_address(src) ||
+  if (src == 0 || src == 0xffffffffu || (src >> 28) == 0xe || (src >> 24) == 127 || is_local_address(src) ||
       (config_.prefix_len < 31 && src == subnet_broadcast)) {
     ++counters_.drop_ip_bad_source;
     return false;
@@ -459,9 +459,16 @@ bool Engine::input_ipv6(Frame& frame) {
   const ClearOnExit<RxContext> clear_current{current_rx_};
   const std::uint8_t* ip_start = frame.data + EthernetHeader::kSize;
   Ipv6Header& ip = rx.ip6;
-  switch (parse_ipv6(ip_start, frame.len - EthernetHeader::kSize, ip)) {
+  Ipv6Problem problem;
+  switch (parse_ipv6(ip_start, frame.len - EthernetHeader::kSize, ip, &problem)) {
     case Ipv6Error::kOk: break;
     case Ipv6Error::kFragment: ++counters_.drop_ipv6_fragment; return false;
+    case Ipv6Error::kRoutingHeader:
+      ++counters_.drop_ipv6_routing_header;
+      return problem.report && send_parameter_problem(frame, problem);
+    case Ipv6Error::kUnrecognizedOption:
+      ++counters_.drop_ipv6_unrecognized_option;
+      return problem.report && send_parameter_problem(frame, problem);
     default: ++counters_.drop_ipv6_malformed; return false;
   }
   const std::uint8_t* upper = ip_start + ip.upper_offset;
@@ -476,9 +483,9 @@ bool Engine::input_ipv6(Frame& frame) {
     ++counters_.drop_ip_not_tcp;
     return false;
   }
-  // RFC 4291 §2.5.2/§2.7 and RFC 9293 §3.10.7.2: no connection with a multicast or unspecified
-  // source, nor with ourselves from outside.
-  if (is_multicast(ip.src) || is_unspecified(ip.src) || local_handle(ip.src) != 0) {
+  // RFC 4291 §2.5.2/§2.5.3/§2.7 and RFC 9293 §3.10.7.2: no connection with a multicast,
+  // unspecified, loopback or IPv4-mapped source, nor with ourselves from outside.
+  if (is_multicast(ip.src) || is_unspecified(ip.src) || is_loopback_or_mapped(ip.src) || local_handle(ip.src) != 0) {
     ++counters_.drop_ip_bad_source;
     return false;
   }
@@ -512,6 +519,37 @@ bool Engine::input_ipv6(Frame& frame) {
   rx.hash = flow_hash(rx.key);
   dispatch_tcp<true>(rx);
   return rx.frame_taken;
+}
+
+// RFC 4443 §3.4, in the received frame: the invoking packet moves up behind new headers, cut to
+// what fits in 1280 bytes. Never about a packet from an unspecified, multicast or own source, nor
+// to one not addressed to us, nor faster than kIcmpv6ErrorsPerSecond (§2.4(e), (f)).
+bool Engine::send_parameter_problem(Frame& frame, const Ipv6Problem& problem) {
+  const std::uint8_t* ip = frame.data + EthernetHeader::kSize;
+  Ipv6Addr src;
+  Ipv6Addr dst;
+  std::memcpy(dst.data(), ip + 8, 16);  // the reply goes back to the packet's source
+  std::memcpy(src.data(), ip + 24, 16);
+  if (local_handle(src) == 0 || is_multicast(dst) || is_unspecified(dst) || local_handle(dst) != 0) return false;
+  if (now_ >= icmp_error_window_start_ + kSecond) {
+    icmp_error_window_start_ = now_;
+    icmp_errors_in_window_ = 0;
+  }
+  if (icmp_errors_in_window_ >= kIcmpv6ErrorsPerSecond) return false;
+  constexpr std::size_t kHeaders = EthernetHeader::kSize + Ipv6Header::kSize + 8;
+  const std::uint32_t invoking =
+      std::min<std::uint32_t>(frame.len - EthernetHeader::kSize, kIcmpv6ErrorMaxInvoking);
+  if (frame.capacity < kHeaders + invoking) return false;
+  ++icmp_errors_in_window_;
+  const MacAddr dst_mac = rx_->eth.src;
+  std::memmove(frame.data + kHeaders, ip, invoking);
+  const std::uint32_t len = write_parameter_problem(frame.data + kHeaders - 8, src, dst, problem.code, problem.pointer,
+                                                    invoking);
+  write_ethernet(frame.data, dst_mac, config_.local_mac, kEtherTypeIpv6);
+  write_ipv6(frame.data + EthernetHeader::kSize, src, dst, kIpProtoIcmpv6, static_cast<std::uint16_t>(len), config_.ttl);
+  queue_tx(frame, static_cast<std::uint16_t>(EthernetHeader::kSize + Ipv6Header::kSize + len), 0);
+  ++counters_.icmpv6_errors_sent;
+  return true;
 }
 
 // Neighbor Discovery (RFC 4861) and echo (RFC 4443 §4); every other ICMPv6 message is counted

@@ -17,6 +17,7 @@ import scapy
 from scapy.all import (ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
                        ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, TCP, Ether, Padding, Raw, in6_getnsma, in6_getnsmac, inet_pton, raw,
+                       HBHOptUnknown, PadN,
                        socket)
 
 PEER_MAC = "02:00:00:00:00:02"
@@ -41,8 +42,26 @@ def frames():
     return [
         ("tcp_syn", "kOk", eth() / IPv6(src=PEER, dst=US, hlim=64, tc=0x28, fl=0x12345) / syn()),
         ("tcp_syn_behind_extensions", "kOk",
-         eth() / IPv6(src=PEER, dst=US, hlim=64) / IPv6ExtHdrHopByHop() / IPv6ExtHdrRouting(addresses=[US])
-         / IPv6ExtHdrDestOpt() / syn()),
+         eth() / IPv6(src=PEER, dst=US, hlim=64) / IPv6ExtHdrHopByHop() / IPv6ExtHdrRouting(addresses=[US], segleft=0)
+         / IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\x00\x00\x00\x00")]) / syn()),
+        # RFC 8200 §4.5, RFC 6946: an atomic fragment (offset 0, M clear) is the whole packet.
+        ("atomic_fragment", "kOk",
+         eth() / IPv6(src=PEER, dst=US, hlim=64) / IPv6ExtHdrFragment(id=9, m=0, offset=0) / syn()),
+        # RFC 8200 §4.4: a routing header with segments left is for a router to forward; RFC 5095
+        # forbids processing type 0: the pointer names its routing type (offset 42).
+        ("routing_header_in_transit", "kRoutingHeader",
+         eth() / IPv6(src=PEER, dst=US, hlim=64) / IPv6ExtHdrRouting(addresses=["2001:db8::9"], segleft=1) / syn()),
+        # RFC 8200 §4.2: an unrecognised option whose type's top bits are 01 (discard) or 10
+        # (discard, Parameter Problem code 2 pointing at it: offset 42).
+        ("unknown_option_discard", "kUnrecognizedOption",
+         eth() / IPv6(src=PEER, dst=US, hlim=64) / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x5e, optdata=b"ab")])
+         / syn()),
+        ("unknown_option_problem", "kUnrecognizedOption",
+         eth() / IPv6(src=PEER, dst=US, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x9e, optdata=b"ab")])
+         / syn()),
+        ("unknown_option_skipped", "kOk",
+         eth() / IPv6(src=PEER, dst=US, hlim=64) / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1e, optdata=b"ab")])
+         / syn()),
         ("tcp_rst_padded", "kOk",
          eth() / IPv6(src=PEER, dst=US, hlim=64) / TCP(sport=40000, dport=80, flags="R", seq=1, window=0)
          / Padding(b"\x00" * 20)),

@@ -203,6 +203,102 @@ TEST_F(EngineIpv6, FragmentAndTruncatedHeader_CountedAndDropped) {
   EXPECT_TRUE(io_.sent().empty());
 }
 
+// A SYN from the peer with an 8-byte extension header of `type` (next header TCP) inserted after
+// the IPv6 header: `body` is its 6 bytes after next-header and length.
+Bytes syn_with_extension(std::uint8_t type, std::array<std::uint8_t, 6> body, const Ipv6Addr& src = kPeer) {
+  SegmentSpec spec;
+  spec.src_mac = kPeerMac;
+  spec.dst_mac = kOurMac;
+  spec.ipv6 = true;
+  spec.src_ip6 = src;
+  spec.dst_ip6 = kOurs;
+  spec.src_port = 40000;
+  spec.dst_port = 80;
+  spec.seq = 1000;
+  spec.flags = tcp_flags::kSyn;
+  Bytes frame = build_segment(spec);
+  constexpr std::size_t kIp = EthernetHeader::kSize;
+  Bytes ext = {kIpProtoTcp, 0};
+  ext.insert(ext.end(), body.begin(), body.end());
+  frame.insert(frame.begin() + kIp + Ipv6Header::kSize, ext.begin(), ext.end());
+  frame[kIp + 6] = type;
+  store_be16(frame.data() + kIp + 4, static_cast<std::uint16_t>(load_be16(frame.data() + kIp + 4) + 8));
+  return frame;
+}
+
+// RFC 8200 §4.2: an option of unknown type with action 10 discards the packet and draws a
+// Parameter Problem, code 2, pointing at the option; action 01 discards silently; 00 skips it.
+TEST_F(EngineIpv6, UnrecognizedOptions_ActedOnAsTheirTypeSays) {
+  deliver(syn_with_extension(kIpv6DestinationOptions, {0x9e, 2, 'a', 'b', 1, 0}));  // action 10, then PadN
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 1u);
+  const Bytes reply = io_.pop_sent();
+  const Sent s = parse_sent(reply);
+  EXPECT_TRUE(s.ip.src == kOurs);
+  EXPECT_TRUE(s.ip.dst == kPeer);
+  ASSERT_GE(s.len, 8u + Ipv6Header::kSize);
+  EXPECT_EQ(s.msg[0], kIcmpv6ParameterProblem);
+  EXPECT_EQ(s.msg[1], 2);
+  EXPECT_EQ(load_be32(s.msg + 4), Ipv6Header::kSize + 2);  // the option's type byte
+  EXPECT_EQ(icmpv6_checksum(s.ip.src, s.ip.dst, s.msg, s.len), 0);
+  EXPECT_EQ(engine_.counters().drop_ipv6_unrecognized_option, 1u);
+  EXPECT_EQ(engine_.counters().icmpv6_errors_sent, 1u);
+
+  deliver(syn_with_extension(kIpv6DestinationOptions, {0x5e, 2, 'a', 'b', 1, 0}));  // action 01
+  engine_.flush();
+  EXPECT_TRUE(io_.sent().empty());
+  EXPECT_EQ(engine_.counters().drop_ipv6_unrecognized_option, 2u);
+
+  deliver(syn_with_extension(kIpv6DestinationOptions, {0x1e, 2, 'a', 'b', 1, 0}));  // action 00
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 1u);
+  EXPECT_TRUE(parse_frame(io_.pop_sent())->has(tcp_flags::kSyn | tcp_flags::kAck));
+  EXPECT_EQ(engine_.counters().syn_received, 1u);
+}
+
+// RFC 8200 §4.4 (and RFC 5095 for type 0): segments left means the packet is on its way to
+// another node; an endpoint discards it with a Parameter Problem, code 0, at the routing type.
+TEST_F(EngineIpv6, RoutingHeaderWithSegmentsLeft_DiscardedWithParameterProblem) {
+  deliver(syn_with_extension(kIpv6Routing, {0, 1, 0, 0, 0, 0}));
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 1u);
+  const Bytes reply = io_.pop_sent();
+  const Sent s = parse_sent(reply);
+  EXPECT_EQ(s.msg[0], kIcmpv6ParameterProblem);
+  EXPECT_EQ(s.msg[1], 0);
+  EXPECT_EQ(load_be32(s.msg + 4), Ipv6Header::kSize + 2);
+  EXPECT_EQ(engine_.counters().drop_ipv6_routing_header, 1u);
+}
+
+// RFC 6946 §4: an atomic fragment (offset 0, M clear) is processed as the whole packet it is.
+TEST_F(EngineIpv6, AtomicFragment_ProcessedAsAWholePacket) {
+  deliver(syn_with_extension(kIpv6Fragment, {0, 0, 0, 0, 0, 9}));
+  engine_.flush();
+  ASSERT_EQ(io_.sent().size(), 1u);
+  EXPECT_TRUE(parse_frame(io_.pop_sent())->has(tcp_flags::kSyn | tcp_flags::kAck));
+  EXPECT_EQ(engine_.counters().drop_ipv6_fragment, 0u);
+}
+
+// RFC 4291 §2.5.3, §2.5.5.2; RFC 1122 §3.2.1.3(g): loopback and IPv4-mapped sources are dropped.
+TEST_F(EngineIpv6, LoopbackAndMappedSources_Dropped) {
+  constexpr Ipv6Addr kLoopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  constexpr Ipv6Addr kMapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 0, 3};
+  deliver(syn_with_extension(kIpv6DestinationOptions, {1, 4, 0, 0, 0, 0}, kLoopback));
+  deliver(syn_with_extension(kIpv6DestinationOptions, {1, 4, 0, 0, 0, 0}, kMapped));
+  SegmentSpec v4;
+  v4.src_mac = kPeerMac;
+  v4.dst_mac = kOurMac;
+  v4.src_ip = ip4(127, 0, 0, 1);
+  v4.dst_ip = ip4(198, 18, 0, 1);
+  v4.src_port = 40000;
+  v4.dst_port = 80;
+  v4.flags = tcp_flags::kSyn;
+  deliver(build_segment(v4));
+  engine_.flush();
+  EXPECT_TRUE(io_.sent().empty());
+  EXPECT_EQ(engine_.counters().drop_ip_bad_source, 3u);
+}
+
 // One engine, both families at once: the same ports from an IPv4 and an IPv6 peer are two
 // connections, each answered in its own family.
 TEST_F(EngineIpv6, DualStack_SamePortsInBothFamilies_TwoConnections) {

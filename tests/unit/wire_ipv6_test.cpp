@@ -59,6 +59,25 @@ Parsed parse(const Ipv6Frame& f) {
   return p;
 }
 
+// RFC 8200 §4.2 and §4.4: where the Parameter Problem points (the option's type byte, the
+// routing type, both 42 bytes in: 40 of header and 2 into the extension) and whether it is due.
+TEST(Ipv6Problem, PointsAtTheOffendingField_ReportedAsTheRfcSays) {
+  const struct {
+    const char* name;
+    bool report;
+    std::uint8_t code;
+  } cases[] = {{"routing_header_in_transit", true, 0}, {"unknown_option_problem", true, 2}, {"unknown_option_discard", false, 2}};
+  for (const auto& c : cases) {
+    Bytes frame = from_hex(frame_named(c.name).bytes);
+    Ipv6Header ip;
+    Ipv6Problem problem;
+    EXPECT_NE(parse_ipv6(frame.data() + kEthernet, frame.size() - kEthernet, ip, &problem), Ipv6Error::kOk) << c.name;
+    EXPECT_EQ(problem.report, c.report) << c.name;
+    EXPECT_EQ(problem.code, c.code) << c.name;
+    EXPECT_EQ(problem.pointer, 42u) << c.name;
+  }
+}
+
 class ScapyIpv6Frame : public testing::TestWithParam<Ipv6Frame> {};
 
 TEST_P(ScapyIpv6Frame, ParsesAsScapyDissectsIt) {

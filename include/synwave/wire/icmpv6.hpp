@@ -14,6 +14,7 @@
 
 namespace synwave {
 
+inline constexpr std::uint8_t kIcmpv6ParameterProblem = 4;
 inline constexpr std::uint8_t kIcmpv6EchoRequest = 128;
 inline constexpr std::uint8_t kIcmpv6EchoReply = 129;
 inline constexpr std::uint8_t kIcmpv6NeighborSolicitation = 135;
@@ -162,6 +163,23 @@ inline std::uint32_t write_neighbor_solicitation(std::uint8_t* p, const Ipv6Addr
                                                  const MacAddr& our_mac) {
   return nd_detail::write(p, kIcmpv6NeighborSolicitation, 0, src, solicited_node_multicast(target), target,
                           kNdOptionSourceLinkAddress, our_mac);
+}
+
+// An error message carries as much of the packet that caused it as fits in IPv6's minimum MTU
+// (RFC 4443 §2.4(c)): 1280 less its own IPv6 and ICMPv6 headers.
+inline constexpr std::uint32_t kIcmpv6ErrorMaxInvoking = 1280 - Ipv6Header::kSize - 8;
+
+// A Parameter Problem (RFC 4443 §3.4) whose invoking packet, `invoking_len` bytes (at most
+// kIcmpv6ErrorMaxInvoking), the caller has already placed at p + 8. Returns the message's length.
+inline std::uint32_t write_parameter_problem(std::uint8_t* p, const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t code,
+                                             std::uint32_t pointer, std::uint32_t invoking_len) {
+  p[0] = kIcmpv6ParameterProblem;
+  p[1] = code;
+  store_be16(p + 2, 0);
+  store_be32(p + 4, pointer);
+  const std::uint32_t len = 8 + invoking_len;
+  store_be16(p + 2, icmpv6_checksum(src, dst, p, len));
+  return len;
 }
 
 // The reply to an echo request of `len` bytes at `request`: the same identifier, sequence and

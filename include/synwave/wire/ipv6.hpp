@@ -48,12 +48,51 @@ enum class Ipv6Error : std::uint8_t {
   kTruncated,            // fewer than 40 bytes, or an extension header runs past the payload
   kBadVersion,
   kBadPayloadLength,     // the payload length says more than the bytes received (or 0: a jumbogram)
-  kFragment,             // a fragment header
+  kFragment,             // a fragment header, but for an atomic fragment (RFC 6946: a whole packet)
   kBadExtensionOrder,    // hop-by-hop options not right after the fixed header (RFC 8200 §4.1)
   kTooManyExtensions,    // more than kIpv6MaxExtensionHeaders
+  kRoutingHeader,        // a routing header with segments left: for a router, not for us (RFC 8200 §4.4)
+  kUnrecognizedOption,   // an option whose type says "discard if unrecognised" (RFC 8200 §4.2)
 };
 
-[[nodiscard]] inline Ipv6Error parse_ipv6(const std::uint8_t* p, std::size_t len, Ipv6Header& out) {
+// What an ICMPv6 Parameter Problem (RFC 4443 §3.4) about a discarded packet says, when one is due.
+struct Ipv6Problem {
+  bool report = false;     // RFC 8200 asks for the message (not for option action 01, nor 11 to a group)
+  std::uint8_t code = 0;   // 0: erroneous header field, 2: unrecognised option
+  std::uint32_t pointer = 0;  // offset from the start of the IPv6 header
+};
+
+namespace ipv6_detail {
+// RFC 8200 §4.2: the options of a hop-by-hop or destination options header at [at, end). The top
+// two bits of an option's type say what a node that does not know it does: 00 skip it; 01
+// discard the packet; 10 discard and send a Parameter Problem; 11 the same unless the
+// destination was a multicast group. We know Pad1, PadN and the action-00 ones (Router Alert
+// among them), so any option of another action is unrecognised.
+[[nodiscard]] inline Ipv6Error check_options(const std::uint8_t* p, std::size_t at, std::size_t end, Ipv6Problem* problem) {
+  while (at < end) {
+    const std::uint8_t type = p[at];
+    if (type == 0) {  // Pad1
+      ++at;
+      continue;
+    }
+    if (at + 2 > end || at + 2 + p[at + 1] > end) return Ipv6Error::kTruncated;
+    const unsigned action = type >> 6;
+    if (action != 0) {
+      if (problem != nullptr) {
+        const bool to_group = p[24] == 0xff;
+        *problem = Ipv6Problem{action == 2 || (action == 3 && !to_group), 2, static_cast<std::uint32_t>(at)};
+      }
+      return Ipv6Error::kUnrecognizedOption;
+    }
+    at += 2u + p[at + 1];
+  }
+  return Ipv6Error::kOk;
+}
+}  // namespace ipv6_detail
+
+// problem: where a discarded packet's Parameter Problem is due (kRoutingHeader, kUnrecognizedOption).
+[[nodiscard]] inline Ipv6Error parse_ipv6(const std::uint8_t* p, std::size_t len, Ipv6Header& out,
+                                          Ipv6Problem* problem = nullptr) {
   if (len < Ipv6Header::kSize) return Ipv6Error::kTruncated;
   if ((p[0] >> 4) != 6) return Ipv6Error::kBadVersion;
   const std::uint16_t payload = load_be16(p + 4);
@@ -63,14 +102,30 @@ enum class Ipv6Error : std::uint8_t {
   std::uint8_t next = p[6];
   std::size_t offset = Ipv6Header::kSize;
   for (unsigned count = 0;; ++count) {
-    if (next == kIpv6Fragment) return Ipv6Error::kFragment;
-    if (next != kIpv6HopByHop && next != kIpv6Routing && next != kIpv6DestinationOptions) break;
+    const bool fragment = next == kIpv6Fragment;
+    if (!fragment && next != kIpv6HopByHop && next != kIpv6Routing && next != kIpv6DestinationOptions) break;
     if (next == kIpv6HopByHop && offset != Ipv6Header::kSize) return Ipv6Error::kBadExtensionOrder;
     if (count == kIpv6MaxExtensionHeaders) return Ipv6Error::kTooManyExtensions;
-    // Each of the three: next header, length in 8-byte units not counting the first 8.
+    // Each: next header, then (but the fragment header, always 8 bytes) the length in 8-byte
+    // units not counting the first 8.
     if (offset + 8 > end) return Ipv6Error::kTruncated;
-    const std::size_t size = (std::size_t{p[offset + 1]} + 1) * 8;
+    const std::size_t size = fragment ? 8 : (std::size_t{p[offset + 1]} + 1) * 8;
     if (offset + size > end) return Ipv6Error::kTruncated;
+    if (fragment) {
+      // Offset 0 and M clear: an atomic fragment, the whole packet (RFC 6946 §4); any other is a
+      // piece, and nothing is reassembled.
+      if ((load_be16(p + offset + 2) & 0xfff9) != 0) return Ipv6Error::kFragment;
+    } else if (next == kIpv6Routing) {
+      // Segments left: the packet is on its way to another node, which a router forwards to; an
+      // endpoint discards it, naming the routing type (RFC 8200 §4.4; RFC 5095 for type 0).
+      if (p[offset + 3] != 0) {
+        if (problem != nullptr) *problem = Ipv6Problem{true, 0, static_cast<std::uint32_t>(offset + 2)};
+        return Ipv6Error::kRoutingHeader;
+      }
+    } else {
+      const Ipv6Error e = ipv6_detail::check_options(p, offset + 2, offset + size, problem);
+      if (e != Ipv6Error::kOk) return e;
+    }
     next = p[offset];
     offset += size;
   }
@@ -118,6 +173,15 @@ inline void write_ipv6(std::uint8_t* p, const Ipv6Addr& src, const Ipv6Addr& dst
 }
 
 [[nodiscard]] inline constexpr bool is_multicast(const Ipv6Addr& a) { return a[0] == 0xff; }
+// ::1 (RFC 4291 §2.5.3) and the IPv4-mapped ::ffff:0:0/96 (§2.5.5.2): neither may be the source
+// of a packet on a link; Linux drops both for TCP.
+[[nodiscard]] inline bool is_loopback_or_mapped(const Ipv6Addr& a) {
+  std::uint64_t high;
+  std::memcpy(&high, a.data(), 8);
+  if (high != 0) return false;
+  const std::uint32_t third = load_be32(a.data() + 8);
+  return (third == 0 && load_be32(a.data() + 12) == 1) || third == 0xffff;
+}
 [[nodiscard]] inline bool is_unspecified(const Ipv6Addr& a) { return same_address(a, Ipv6Addr{}); }
 
 // The solicited-node multicast address of `a` (RFC 4291 §2.7.1): ff02::1:ff00:0/104 and the
