@@ -1,14 +1,17 @@
 #pragma once
 // A flood of spoofed TCP segments for resilience experiments against your own lab targets: SYN,
 // ACK, RST or FIN+ACK from a source address and port range, to one destination, at a packet rate
-// (token bucket), in bursts of 32 frames obtained through FrameIo. Plain core code: the data
-// plane calls poll() once per loop pass and hands it received frames (ARP) through input().
+// (token bucket), in bursts of 32 frames obtained through FrameIo, over IPv4 or IPv6. Plain core
+// code: the data plane calls poll() once per loop pass and hands it received frames (ARP, or
+// Neighbor Discovery over IPv6) through input().
 //
 // Every frame is a copy of a template built once, with the fields that vary patched in:
 // source address and port (cycling deterministically through the range, so every tuple is new
 // until the range is used up), sequence and acknowledgment numbers and TSval (a seeded PRNG), and
-// the IP ID. Both checksums are finished from sums of the template's constant part, so a frame
-// costs a copy of 54 or 74 bytes and a few additions, not a pass over its bytes.
+// the IP ID (IPv4 has one). The checksums are finished from sums of the template's constant part,
+// so a frame costs a copy of 54 or 74 bytes (IPv6: 74 or 94) and a few additions, not a pass over
+// its bytes. The family is fixed at construction and chosen once per burst, so the IPv4 path
+// carries no per-frame test for IPv6.
 #include <cstdint>
 #include <string_view>
 
@@ -16,6 +19,7 @@
 #include "synwave/time.hpp"
 #include "synwave/token_bucket.hpp"
 #include "synwave/wire/ethernet.hpp"
+#include "synwave/wire/ipv6.hpp"
 
 namespace synwave {
 
@@ -53,6 +57,16 @@ struct FloodConfig {
   std::uint64_t seed = 1;                // sequence numbers, TSvals
   std::uint8_t ttl = 64;
   bool checksum_offload = false;         // leave IP/TCP checksums to the NIC (pseudo-header in place)
+
+  // IPv6 instead: these take the place of local_ip, next_hop_ip, src_ip_first/last and dst_ip
+  // (ttl is the hop limit). As in every --src-ip range, the sources differ only in their last 32
+  // bits; a range whose two ends differ before them is taken as src_ip6_first alone.
+  bool ipv6 = false;
+  Ipv6Addr local_ip6{};                  // ours: source of Neighbor Solicitations, answered for
+  Ipv6Addr next_hop_ip6{};
+  Ipv6Addr src_ip6_first{};
+  Ipv6Addr src_ip6_last{};
+  Ipv6Addr dst_ip6{};
 };
 
 // Every frame the rate called for ends in exactly one of sent, tx_queue_full and no_buffer; none
@@ -63,6 +77,8 @@ struct FloodStats {
   std::uint64_t no_buffer = 0;      // frames that got no buffer to be built in
   std::uint64_t arp_requests_sent = 0;
   std::uint64_t arp_replies_sent = 0;
+  std::uint64_t nd_solicitations_sent = 0;   // IPv6: ARP's requests
+  std::uint64_t nd_advertisements_sent = 0;  // IPv6: ARP's replies
 
   // Frames the rate called for, whatever became of them.
   [[nodiscard]] std::uint64_t attempted() const { return sent + tx_queue_full + no_buffer; }
@@ -73,6 +89,8 @@ struct FloodStats {
     no_buffer += o.no_buffer;
     arp_requests_sent += o.arp_requests_sent;
     arp_replies_sent += o.arp_replies_sent;
+    nd_solicitations_sent += o.nd_solicitations_sent;
+    nd_advertisements_sent += o.nd_advertisements_sent;
     return *this;
   }
 };
@@ -80,8 +98,10 @@ struct FloodStats {
 // What input() did with a received frame.
 enum class FloodInput : std::uint8_t {
   kIgnored,         // not for us (SYN-ACKs and RSTs the target sends to spoofed sources): free it
-  kLearnedNextHop,  // an ARP packet from the next hop: its MAC is known now; free the frame
-  kReplied,         // an ARP request for our address, rewritten in place as the reply: transmit it
+  kLearnedNextHop,  // an ARP packet or Neighbor Advertisement from the next hop: its MAC is known
+                    // now; free the frame
+  kReplied,         // an ARP request or Neighbor Solicitation for our address, rewritten in place
+                    // as the reply: transmit it
 };
 
 class FloodGenerator {
@@ -89,6 +109,8 @@ class FloodGenerator {
   static constexpr std::uint32_t kBurst = 32;
   static constexpr std::uint16_t kSynFrameSize = 74;    // 14 + 20 + 20 + 20 bytes of options
   static constexpr std::uint16_t kPlainFrameSize = 54;  // 14 + 20 + 20
+  static constexpr std::uint16_t kSynFrameSize6 = 94;   // 14 + 40 + 20 + 20 bytes of options
+  static constexpr std::uint16_t kPlainFrameSize6 = 74; // 14 + 40 + 20
 
   FloodGenerator(const FloodConfig& config, const FrameIo& io, TimeNs now);
 
@@ -96,10 +118,19 @@ class FloodGenerator {
   // Returns the frames built and handed to the device (accepted or not: the work done).
   std::uint32_t poll(TimeNs now);
 
-  // A received frame (the flood does not keep connections: only ARP concerns it).
+  // A received frame (the flood does not keep connections: only ARP, or over IPv6 Neighbor
+  // Discovery, concerns it).
   FloodInput input(Frame& frame);
-  // Builds an ARP request for the next hop in `frame`; false when it does not fit.
-  bool build_arp_request(Frame& frame);
+  // Builds the question for the next hop's MAC in `frame`: an ARP request, or over IPv6 a
+  // Neighbor Solicitation to its solicited-node group; false when it does not fit.
+  bool build_next_hop_request(Frame& frame);
+
+  // Whether a received frame is for the probes' engine (local address probe_ip, or probe_ip6)
+  // that shares this generator's queue, rather than for the generator: their TCP segments, and
+  // ARP or Neighbor Solicitations for their address when it is not the generator's own. Neighbor
+  // Discovery otherwise stays with the generator, which resolves the next hop and answers for
+  // its own address even when the probes share it.
+  [[nodiscard]] bool for_probes(const Frame& frame, std::uint32_t probe_ip, const Ipv6Addr& probe_ip6) const;
 
   void set_next_hop_mac(const MacAddr& mac);
   // Forgets credit accrued so far: the flood starts at its rate from `now`, not with the burst
@@ -114,10 +145,17 @@ class FloodGenerator {
   // Source tuples this generator cycles through before repeating one.
   [[nodiscard]] std::uint64_t tuples() const;
 
-  // Fills one frame with the next segment (exposed for tests and benchmarks; poll() uses it).
+  // Fills one frame with the next segment (exposed for tests; poll() builds whole bursts with
+  // the family chosen once).
   void build(Frame& frame);
 
  private:
+  template <bool kIpv6>
+  void build_frame(Frame& frame);
+  // Builds frames[0..got) (dropping those too small), packed to the front; returns how many.
+  template <bool kIpv6>
+  std::uint32_t build_burst(Frame* frames, std::uint32_t got);
+  FloodInput input_ipv6(Frame& frame, const EthernetHeader& eth);
   [[nodiscard]] std::uint32_t take_due(TimeNs now);
   void build_template();
   void advance_source();
@@ -131,16 +169,18 @@ class FloodGenerator {
 
   std::uint64_t rng_ = 0;
   std::uint16_t ip_id_ = 0;
+  std::uint32_t src6_low_first_ = 0;  // IPv6: the last 32 bits of the first source
   std::uint64_t ip_count_ = 1;      // addresses in the range (2^32 for all of them)
   std::uint64_t port_count_ = 1;    // ports in the range
   std::uint64_t ip_index_ = 0;      // the next tuple: address first + ip_index_, port first + port_index_
   std::uint64_t port_index_ = 0;
 
-  alignas(64) std::uint8_t template_[kSynFrameSize] = {};
+  alignas(64) std::uint8_t template_[kSynFrameSize6] = {};
   std::uint16_t frame_size_ = kPlainFrameSize;
   std::uint16_t tcp_len_ = 20;
-  std::uint64_t ip_sum_base_ = 0;   // the IP header's sum without source address and ID
+  std::uint64_t ip_sum_base_ = 0;   // the IPv4 header's sum without source address and ID
   std::uint64_t tcp_sum_base_ = 0;  // pseudo-header and TCP header without the varying fields
+  std::uint64_t pseudo_sum_base_ = 0;  // IPv6, offload: the pseudo-header without the source's last 32 bits
 };
 
 }  // namespace synwave

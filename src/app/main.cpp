@@ -173,8 +173,8 @@ void start_run(RunState& state, const RunPlan& plan, const dpdk::TscClock& clock
 }
 
 // Flood mode, once the port is up: one generator per queue (each lcore sends on its own queue,
-// with its share of the rate and of the source tuples), the next hop resolved by ARP first
-// unless --neighbor gave it, then the flood until the duration ends or SIGINT.
+// with its share of the rate and of the source tuples), the next hop resolved by ARP (or Neighbor
+// Discovery) first unless --neighbor gave it, then the flood until the duration ends or SIGINT.
 PortSummary summary_of(const dpdk::PortInfo& p) {
   return {p.port_id, p.name, p.driver, p.rss, p.tx_checksum_offload, p.rx_checksum_offload, p.rx_checksum_trusted, p.queues};
 }
@@ -229,18 +229,20 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
   std::signal(SIGINT, on_signal);  // a stop during the ARP wait, too
   std::signal(SIGTERM, on_signal);
 
-  const std::string hop = format_ipv4(plan.flood.next_hop_ip);
+  const bool ipv6 = plan.flood.ipv6;
+  const std::string hop = ipv6 ? format_ipv6(plan.flood.next_hop_ip6) : format_ipv4(plan.flood.next_hop_ip);
+  const char* resolution = ipv6 ? "Neighbor Discovery" : "ARP";
   if (!generators[0]->resolved()) {
     constexpr TimeNs kArpTimeout = 10 * kSecond;
-    spdlog::info("flood: resolving the next hop {} by ARP", hop);
+    spdlog::info("flood: resolving the next hop {} by {}", hop, resolution);
     if (!dpdk::flood_resolve_next_hop(raw.data(), raw.size(), kArpTimeout, g_stop_requested)) {
       if (g_stop_requested.load()) {
-        std::fprintf(stderr, "synwave: flood stopped before the next hop %s answered ARP\n", hop.c_str());
+        std::fprintf(stderr, "synwave: flood stopped before the next hop %s answered %s\n", hop.c_str(), resolution);
       } else {
         std::fprintf(stderr,
-                     "synwave: no ARP reply from the next hop %s within 10 s: check that it is up on this segment, "
+                     "synwave: no %s from the next hop %s within 10 s: check that it is up on this segment, "
                      "or give its MAC with --neighbor %s,MAC\n",
-                     hop.c_str(), hop.c_str());
+                     ipv6 ? "Neighbor Advertisement" : "ARP reply", hop.c_str(), hop.c_str());
       }
       return 1;
     }
@@ -258,8 +260,10 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
     EngineConfig pc = plan.client;
     pc.local_mac = port.mac;
     pc.tx_checksum_offload = port.tx_checksum_offload;
-    pc.answer_arp = pc.local_ip != plan.flood.local_ip;  // else the generator answers for the address
-    pc.neighbors.push_back({plan.flood.next_hop_ip, mac});
+    // A separate probe address is the probes' engine's to answer for; the flood's own, the generator's.
+    pc.answer_arp = ipv6 ? pc.local_ip6 != plan.flood.local_ip6 : pc.local_ip != plan.flood.local_ip;
+    if (ipv6) pc.neighbors6.push_back({plan.flood.next_hop_ip6, mac});
+    else pc.neighbors.push_back({plan.flood.next_hop_ip, mac});
     probes = std::make_unique<Engine>(pc, dpdk::make_frame_io(b), clock.now());
     probe_generator = std::make_unique<ConnectionGenerator>(plan.generator, clock.now());
     b.engine = probes.get();
@@ -273,7 +277,8 @@ int run_flood(RunPlan& plan, const std::vector<unsigned>& lcores, rte_mempool* p
                to_string(plan.flood.kind), plan.flood.pps, o.dst[0], o.src_ip, o.src_ports);
   if (probes != nullptr) {
     spdlog::info("flood: probes at {}/s from {} (GET {}, {} s timeout)", o.probe_rate,
-                 format_ipv4(plan.client.local_ip), o.probe_path, o.probe_timeout);
+                 ipv6 ? format_ipv6(plan.client.local_ip6) : format_ipv4(plan.client.local_ip), o.probe_path,
+                 o.probe_timeout);
   }
   for (std::size_t i = 1; i < count; ++i) rte_eal_remote_launch(dpdk::flood_main, workers[i].get(), workers[i]->lcore_id);
   dpdk::flood_main(workers[0].get());

@@ -138,6 +138,15 @@ bool ipv6_in_range(const Ipv6Addr& a, const Ipv6Addr& first, std::uint32_t count
          load_be32(a.data() + 12) - load_be32(first.data() + 12) < count;
 }
 
+bool ipv6_same_prefix(const Ipv6Addr& a, const Ipv6Addr& b, std::uint8_t prefix) {
+  prefix = std::min<std::uint8_t>(prefix, 128);
+  const std::size_t whole = prefix / 8;
+  if (std::memcmp(a.data(), b.data(), whole) != 0) return false;
+  if (prefix % 8 == 0) return true;
+  const auto mask = static_cast<std::uint8_t>(0xff << (8 - prefix % 8));
+  return ((a[whole] ^ b[whole]) & mask) == 0;
+}
+
 std::string parse_local_addresses(const std::vector<std::string>& values, const std::string& option,
                                   LocalAddresses& out) {
   out = LocalAddresses{};

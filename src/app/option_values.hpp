@@ -38,6 +38,8 @@ enum class Ipv6RangeError : std::uint8_t {
 Ipv6RangeError parse_ipv6_range(const std::string& s, Ipv6Addr& first, std::uint32_t& count);
 // Is a within the count addresses from first (counted as parse_ipv6_range counts)?
 [[nodiscard]] bool ipv6_in_range(const Ipv6Addr& a, const Ipv6Addr& first, std::uint32_t count);
+// Do a and b share their first `prefix` bits (the same /prefix subnet)?
+[[nodiscard]] bool ipv6_same_prefix(const Ipv6Addr& a, const Ipv6Addr& b, std::uint8_t prefix);
 // An IPv6 literal rather than an IPv4 one: the values of a flag that takes both are told apart
 // by this before they are parsed, so that an error names the family the user meant.
 [[nodiscard]] inline bool looks_ipv6(const std::string& s) { return s.find(':') != std::string::npos; }

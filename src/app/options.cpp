@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "synwave/byte_order.hpp"
 #include "synwave/wire/ipv4.hpp"
 
 namespace synwave::app {
@@ -179,13 +180,15 @@ void add_client(CLI::App* s, AppOptions& o, Addressing a) {
 void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--config", o.config_file, "TOML file with any of these options (the command line wins)");
   s->add_option("--ip", o.ip,
-                "our own address and prefix, A.B.C.D/LEN (ARP: asking for the next hop, answering for us; the flood is "
-                "IPv4 only)")
+                "our own address and prefix, A.B.C.D/LEN or 2001:db8::3/64 (ARP or Neighbor Discovery: asking for the "
+                "next hop, answering for us); the flood is of its family")
       ->required();
-  s->add_option("--src-ip", o.src_ip, "spoofed source addresses FIRST-LAST (or one address), e.g. 198.19.0.1-198.19.255.254")
+  s->add_option("--src-ip", o.src_ip,
+                "spoofed source addresses FIRST-LAST (or one address), e.g. 198.19.0.1-198.19.255.254 or "
+                "2001:db8:1::1-2001:db8:1::ffff (IPv6: only the last 32 bits may differ)")
       ->required();
   s->add_option("--src-ports", o.src_ports, "source port range FIRST-LAST");
-  s->add_option("--dst", o.dst, "the target A.B.C.D:PORT (one; your own lab target only)")->required();
+  s->add_option("--dst", o.dst, "the target A.B.C.D:PORT or [2001:db8::2]:PORT (one; your own lab target only)")->required();
   s->add_option("--pps", o.pps, "segments per second in total, split over the lcores")->required();
   s->add_option("--duration", o.duration, "seconds to run (default: until SIGINT)")->check(CLI::Range(0.1, 1e7));
   s->add_option("--kind", o.kind, "segment kind: syn (with MSS, SACK-permitted, timestamps, window scale), ack, rst, fin")
@@ -199,8 +202,9 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--probe-path", o.probe_path, "the path the probes GET (default /)");
   s->add_option("--probe-timeout", o.probe_timeout, "seconds a probe waits for its handshake, then for its response (default 3)")
       ->check(CLI::Range(0.001, 3600.0));
-  s->add_option("--gateway", o.gateway, "IPv4 gateway when --dst is outside --ip's subnet");
-  s->add_option("--neighbor", o.neighbors, "static neighbour IP,MAC (repeatable): the next hop's MAC without ARP");
+  s->add_option("--gateway", o.gateway, "gateway when --dst is outside --ip's subnet, of --dst's family");
+  s->add_option("--neighbor", o.neighbors,
+                "static neighbour IP,MAC (repeatable): the next hop's MAC without ARP or Neighbor Discovery");
   s->add_option("--port", o.port, "DPDK ethdev port id to use")->check(CLI::Range(0, 1023));
   s->add_option("--mbufs", o.mbufs, "mbufs in the pool");
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
@@ -480,6 +484,24 @@ constexpr std::uint64_t kMaxFloodPps = 1'000'000'000;
 
 // The flood's probes: a client engine (plan.client) and its generator (plan.generator) on the
 // first flood lcore, from an address of ours outside the spoofed range, to the flood's target.
+// What both families share; the caller sets the addresses.
+std::string plan_probe_workload(RunPlan& plan, const EngineConfig& addressing) {
+  const AppOptions& o = plan.options;
+  if (o.probe_path.empty() || o.probe_path[0] != '/') return "--probe-path '" + o.probe_path + "' must start with '/'";
+  EngineConfig& e = plan.client;
+  e = addressing;  // --gateway, --neighbor
+  e.workload.kind = WorkloadKind::kHttp;
+  e.workload.http_path = o.probe_path;
+  e.connect_timeout = static_cast<TimeNs>(o.probe_timeout * 1e9);
+  e.response_timeout = e.connect_timeout;
+  e.max_connections = 1u << 16;
+  GeneratorConfig& g = plan.generator;
+  g.rate = o.probe_rate;
+  g.concurrency = 1u << 15;  // the rate decides; this only bounds probes stuck in a flood
+  g.src_ip_count = 1;
+  return {};
+}
+
 std::string plan_probes(RunPlan& plan, const EngineConfig& addressing, std::uint32_t ip, std::uint8_t prefix,
                         std::uint32_t dst_ip, std::uint16_t dst_port) {
   const AppOptions& o = plan.options;
@@ -495,41 +517,42 @@ std::string plan_probes(RunPlan& plan, const EngineConfig& addressing, std::uint
     return "--probe-src " + format_ipv4(src) + " is outside --ip " + o.ip[0] + "'s subnet: give an address of that subnet";
   }
   if (src == dst_ip) return "--probe-src " + format_ipv4(src) + " is the target's address: give one of ours";
-  if (o.probe_path.empty() || o.probe_path[0] != '/') return "--probe-path '" + o.probe_path + "' must start with '/'";
-  EngineConfig& e = plan.client;
-  e = addressing;  // --gateway, --neighbor
-  e.local_ip = src;
-  e.prefix_len = prefix;
-  e.workload.kind = WorkloadKind::kHttp;
-  e.workload.http_path = o.probe_path;
-  e.connect_timeout = static_cast<TimeNs>(o.probe_timeout * 1e9);
-  e.response_timeout = e.connect_timeout;
-  e.max_connections = 1u << 16;
-  GeneratorConfig& g = plan.generator;
-  g.rate = o.probe_rate;
-  g.concurrency = 1u << 15;  // the rate decides; this only bounds probes stuck in a flood
-  g.destinations = {{dst_ip, dst_port}};
-  g.src_ip_first = src;
-  g.src_ip_count = 1;
+  if (std::string err = plan_probe_workload(plan, addressing); !err.empty()) return err;
+  plan.client.local_ip = src;
+  plan.client.prefix_len = prefix;
+  plan.generator.destinations = {{dst_ip, dst_port}};
+  plan.generator.src_ip_first = src;
   return {};
 }
 
-// The flood's plan: validated addressing, range and rate. The program fills in our MAC and the
-// checksum offload once the port is up, and splits the rate and the tuples over the lcores.
-std::string plan_flood(RunPlan& plan) {
-  AppOptions& o = plan.options;
-  constexpr const char* kIpv4Only = ": the flood is IPv4 only for now; give ";
-  for (const std::string& v : o.ip) {
-    if (looks_ipv6(v)) return "--ip '" + v + "' is IPv6" + kIpv4Only + "one --ip A.B.C.D/LEN";
+// The same over IPv6: an IPv6-only engine.
+std::string plan_probes6(RunPlan& plan, const EngineConfig& addressing, const Ipv6Addr& ip, std::uint8_t prefix,
+                         const Ipv6Addr& dst_ip, std::uint16_t dst_port) {
+  const AppOptions& o = plan.options;
+  const FloodConfig& f = plan.flood;
+  Ipv6Addr src = ip;
+  if (!o.probe_src.empty() && (!parse_ipv6(o.probe_src, src) || is_unspecified(src) || is_multicast(src))) {
+    return "--probe-src '" + o.probe_src + "' is not a unicast IPv6 address (e.g. 2001:db8::4)";
   }
-  if (o.ip.size() != 1) return "flood takes one --ip (our own A.B.C.D/LEN), " + std::to_string(o.ip.size()) + " given";
-  if (looks_ipv6(o.src_ip)) return "--src-ip '" + o.src_ip + "' is IPv6" + kIpv4Only + "an IPv4 range A.B.C.D-A.B.C.D";
-  for (const std::string& v : o.dst) {
-    if (looks_ipv6(v) && std::count(v.begin(), v.end(), ':') > 1) {
-      return "--dst '" + v + "' is IPv6" + kIpv4Only + "an IPv4 target A.B.C.D:PORT";
-    }
+  if (ipv6_in_range(src, f.src_ip6_first, load_be32(f.src_ip6_last.data() + 12) - load_be32(f.src_ip6_first.data() + 12) + 1)) {
+    return "--probe-src " + format_ipv6(src) + " is inside the spoofed range --src-ip " + o.src_ip +
+           ": the probes must come from outside it, or their replies cannot be told from the flood's";
   }
-  if (looks_ipv6(o.probe_src)) return "--probe-src '" + o.probe_src + "' is IPv6" + kIpv4Only + "an IPv4 address";
+  if (!ipv6_same_prefix(src, ip, prefix)) {
+    return "--probe-src " + format_ipv6(src) + " is outside --ip " + o.ip[0] + "'s subnet: give an address of that subnet";
+  }
+  if (src == dst_ip) return "--probe-src " + format_ipv6(src) + " is the target's address: give one of ours";
+  if (std::string err = plan_probe_workload(plan, addressing); !err.empty()) return err;
+  plan.client.local_ip6 = src;
+  plan.client.prefix_len6 = prefix;
+  plan.generator.destinations6 = {{dst_ip, dst_port}};
+  plan.generator.src_ip6_first = src;
+  return {};
+}
+
+// The IPv4 flood's addresses: ours, the spoofed range, the target, the next hop.
+std::string plan_flood4(RunPlan& plan, const EngineConfig& addressing) {
+  const AppOptions& o = plan.options;
   std::uint32_t ip = 0;
   std::uint8_t prefix = 24;
   if (!parse_cidr(o.ip[0], ip, prefix)) {
@@ -546,13 +569,8 @@ std::string plan_flood(RunPlan& plan) {
     return "--src-ip '" + o.src_ip + "' is not an address range (expected A.B.C.D-A.B.C.D, e.g. 198.19.0.1-198.19.255.254)";
   }
   const std::uint32_t src_last = src_first + (src_count - 1);
-  std::uint16_t port_first = 0, port_last = 0;
-  if (!parse_port_range(o.src_ports, port_first, port_last)) {
-    return "--src-ports '" + o.src_ports + "' is not a range FIRST-LAST within 1-65535 (first <= last)";
-  }
   std::uint32_t dst_ip = 0;
   std::uint16_t dst_port = 0;
-  if (o.dst.size() != 1) return "flood takes one --dst (the target A.B.C.D:PORT), " + std::to_string(o.dst.size()) + " given";
   const std::string& dst = o.dst[0];
   if (!parse_endpoint(dst, dst_ip, dst_port)) return "--dst '" + dst + "' is not A.B.C.D:PORT with a port in 1-65535";
   if (dst_ip == ip) return "--dst " + dst + " is our own --ip: give the target's address";
@@ -560,38 +578,131 @@ std::string plan_flood(RunPlan& plan) {
     return "--src-ip '" + o.src_ip + "' holds the target's own address " + format_ipv4(dst_ip) +
            ": give a source range without it";
   }
+  const std::uint32_t mask = ipv4_prefix_mask(prefix);
+  const bool on_link = (dst_ip & mask) == (ip & mask);
+  if (!on_link && addressing.gateway == 0) {
+    return "--dst " + dst + " is outside --ip " + o.ip[0] + "'s subnet and no --gateway is given: add --gateway A.B.C.D";
+  }
+  FloodConfig& f = plan.flood;
+  f.local_ip = ip;
+  f.next_hop_ip = on_link ? dst_ip : addressing.gateway;
+  for (const StaticNeighbor& n : addressing.neighbors) {
+    if (n.ip == f.next_hop_ip) f.next_hop_mac = n.mac;
+  }
+  f.src_ip_first = src_first;
+  f.src_ip_last = src_last;
+  f.dst_ip = dst_ip;
+  f.dst_port = dst_port;
+  if (o.probe_rate > 0) return plan_probes(plan, addressing, ip, prefix, dst_ip, dst_port);
+  return {};
+}
+
+// The same over IPv6: the spoofed sources differ only in their last 32 bits, as every --src-ip
+// range does.
+std::string plan_flood6(RunPlan& plan, const EngineConfig& addressing) {
+  const AppOptions& o = plan.options;
+  LocalAddresses local;
+  if (std::string err = parse_local_addresses(o.ip, "--ip", local); !err.empty()) return err;
+  Ipv6Addr src_first{};
+  std::uint32_t src_count = 0;
+  switch (parse_ipv6_range(o.src_ip, src_first, src_count)) {
+    case Ipv6RangeError::kOk: break;
+    case Ipv6RangeError::kMalformed:
+      return "--src-ip '" + o.src_ip + "' is not an address range (expected FIRST-LAST, e.g. 2001:db8:1::1-2001:db8:1::ffff)";
+    case Ipv6RangeError::kReversed:
+      return "--src-ip '" + o.src_ip + "': the first address is above the last; give the range as LOW-HIGH";
+    case Ipv6RangeError::kTooWide:
+      return "--src-ip '" + o.src_ip + "': a range may differ only in the last 32 bits of its addresses (e.g. "
+             "2001:db8:1::1-2001:db8:1::ffff)";
+  }
+  if (is_unspecified(src_first) || is_multicast(src_first)) {
+    return "--src-ip '" + o.src_ip + "' is not unicast: give addresses a host could own (e.g. 2001:db8:1::1-2001:db8:1::ffff)";
+  }
+  Ipv6Addr dst_ip{};
+  std::uint16_t dst_port = 0;
+  const std::string& dst = o.dst[0];
+  if (!parse_ipv6_endpoint(dst, dst_ip, dst_port)) {
+    return "--dst '" + dst + "' is not [IPV6]:PORT with a port in 1-65535 (e.g. [2001:db8::2]:80)";
+  }
+  if (is_unspecified(dst_ip) || is_multicast(dst_ip)) return "--dst " + dst + " is not a unicast address: give the target's";
+  if (dst_ip == local.ip6) return "--dst " + dst + " is our own --ip: give the target's address";
+  if (ipv6_in_range(dst_ip, src_first, src_count)) {
+    return "--src-ip '" + o.src_ip + "' holds the target's own address " + format_ipv6(dst_ip) +
+           ": give a source range without it";
+  }
+  const bool on_link = ipv6_same_prefix(dst_ip, local.ip6, local.prefix6);
+  if (!on_link && is_unspecified(addressing.gateway6)) {
+    return "--dst " + dst + " is outside --ip " + o.ip[0] + "'s subnet and no --gateway is given: add --gateway "
+           "2001:db8::1 (the router's address)";
+  }
+  FloodConfig& f = plan.flood;
+  f.ipv6 = true;
+  f.local_ip6 = local.ip6;
+  f.next_hop_ip6 = on_link ? dst_ip : addressing.gateway6;
+  for (const StaticNeighbor6& n : addressing.neighbors6) {
+    if (n.ip == f.next_hop_ip6) f.next_hop_mac = n.mac;
+  }
+  f.src_ip6_first = src_first;
+  f.src_ip6_last = src_first;
+  store_be32(f.src_ip6_last.data() + 12, load_be32(src_first.data() + 12) + (src_count - 1));
+  f.dst_ip6 = dst_ip;
+  f.dst_port = dst_port;
+  if (o.probe_rate > 0) return plan_probes6(plan, addressing, local.ip6, local.prefix6, dst_ip, dst_port);
+  return {};
+}
+
+// The flood's plan: validated addressing, range and rate. The program fills in our MAC and the
+// checksum offload once the port is up, and splits the rate and the tuples over the lcores. A
+// flood is of one family, --ip's; every other address must be of it too.
+std::string plan_flood(RunPlan& plan) {
+  AppOptions& o = plan.options;
+  if (o.ip.size() != 1) {
+    return "flood takes one --ip (our own A.B.C.D/LEN or 2001:db8::3/64), " + std::to_string(o.ip.size()) + " given";
+  }
+  if (o.dst.size() != 1) {
+    return "flood takes one --dst (the target A.B.C.D:PORT or [2001:db8::2]:PORT), " + std::to_string(o.dst.size()) +
+           " given";
+  }
+  const bool ipv6 = looks_ipv6(o.ip[0]);
+  const char* family = ipv6 ? "IPv6" : "IPv4";
+  const char* other = ipv6 ? "IPv4" : "IPv6";
+  const std::string& dst = o.dst[0];
+  const bool dst_ipv6 = (!dst.empty() && dst[0] == '[') || std::count(dst.begin(), dst.end(), ':') > 1;
+  if (dst_ipv6 != ipv6) {
+    return "--dst '" + dst + "' is " + other + " and --ip '" + o.ip[0] + "' " + family +
+           ": a flood is of one family; give an --ip of the target's (e.g. " +
+           (ipv6 ? "--ip 198.18.0.3/24" : "--ip 2001:db8::3/64") + ")";
+  }
+  const std::string example_range = ipv6 ? "2001:db8:1::1-2001:db8:1::ffff" : "198.19.0.1-198.19.255.254";
+  if (looks_ipv6(o.src_ip) != ipv6) {
+    return "--src-ip '" + o.src_ip + "' is " + other + " and --dst " + family +
+           ": give spoofed sources of the target's family (e.g. " + example_range + ")";
+  }
+  if (!o.probe_src.empty() && looks_ipv6(o.probe_src) != ipv6) {
+    return "--probe-src '" + o.probe_src + "' is " + other + " and --dst " + family +
+           ": give the probes an address of the target's family, on --ip's subnet";
+  }
+  std::uint16_t port_first = 0, port_last = 0;
+  if (!parse_port_range(o.src_ports, port_first, port_last)) {
+    return "--src-ports '" + o.src_ports + "' is not a range FIRST-LAST within 1-65535 (first <= last)";
+  }
   if (o.pps == 0) return "--pps 0 sends nothing: give the total rate in segments per second (at least 1)";
   if (o.pps > kMaxFloodPps) return "--pps " + std::to_string(o.pps) + " is above the limit of 1000000000: give a lower rate";
   FloodConfig& f = plan.flood;
   if (!parse_flood_kind(o.kind, f.kind)) return "--kind '" + o.kind + "' is not syn, ack, rst or fin";
   // Gateway and static neighbours are parsed as every mode parses them.
   EngineConfig scratch;
-  const std::string err = fill_engine(o, scratch);
-  if (!err.empty()) return err;
-  const std::uint32_t mask = ipv4_prefix_mask(prefix);
-  const bool on_link = (dst_ip & mask) == (ip & mask);
-  if (!is_unspecified(scratch.gateway6)) {
-    return "--gateway " + format_ipv6(scratch.gateway6) + " is IPv6" + kIpv4Only + "an IPv4 gateway A.B.C.D";
+  if (std::string err = fill_engine(o, scratch); !err.empty()) return err;
+  if (ipv6 ? scratch.gateway != 0 : !is_unspecified(scratch.gateway6)) {
+    const std::string gateway = ipv6 ? format_ipv4(scratch.gateway) : format_ipv6(scratch.gateway6);
+    return "--gateway " + gateway + " is " + other + " and --dst " + family + ": give a gateway of the target's family";
   }
-  if (!on_link && scratch.gateway == 0) {
-    return "--dst " + dst + " is outside --ip " + o.ip[0] + "'s subnet and no --gateway is given: add --gateway A.B.C.D";
-  }
-  f.local_ip = ip;
-  f.next_hop_ip = on_link ? dst_ip : scratch.gateway;
-  for (const StaticNeighbor& n : scratch.neighbors) {
-    if (n.ip == f.next_hop_ip) f.next_hop_mac = n.mac;
-  }
-  f.src_ip_first = src_first;
-  f.src_ip_last = src_last;
   f.src_port_first = port_first;
   f.src_port_last = port_last;
-  f.dst_ip = dst_ip;
-  f.dst_port = dst_port;
   f.pps = o.pps;
   f.seed = o.seed.has_value() ? *o.seed : random64();
   plan.duration_s = o.duration.value_or(0.0);
-  if (o.probe_rate > 0) return plan_probes(plan, scratch, ip, prefix, dst_ip, dst_port);
-  return {};
+  return ipv6 ? plan_flood6(plan, scratch) : plan_flood4(plan, scratch);
 }
 
 }  // namespace

@@ -199,7 +199,7 @@ nlohmann::json probes_json(const RunState& s, const Totals& t) {
   const Counters& c = t.role[kClient];
   nlohmann::json j;
   j["rate"] = s.plan->options.probe_rate;
-  j["src"] = format_ipv4(s.plan->client.local_ip);
+  j["src"] = s.plan->flood.ipv6 ? format_ipv6(s.plan->client.local_ip6) : format_ipv4(s.plan->client.local_ip);
   j["path"] = s.plan->options.probe_path;
   j["opened"] = c.conn_opened;
   j["completed"] = c.conn_completed;
@@ -235,6 +235,7 @@ nlohmann::json build_flood_report(const RunState& s) {
   r["shortfall"] = flood_shortfall(s, f);
   r["tx_ring_full_drops"] = t.worker.tx_ring_full_drops;
   r["arp"] = {{"requests_sent", f.arp_requests_sent}, {"replies_sent", f.arp_replies_sent}};
+  r["nd"] = {{"solicitations_sent", f.nd_solicitations_sent}, {"advertisements_sent", f.nd_advertisements_sent}};
   r["data_plane"] = worker_json(t.worker);
   r["lcores"] = nlohmann::json::array();
   for (std::size_t i = 0; i < s.slots.size(); ++i) {
@@ -265,12 +266,12 @@ nlohmann::json flood_config_json(const RunPlan& plan) {
   j["kind"] = o.kind;
   j["probe_rate"] = o.probe_rate;
   if (o.probe_rate > 0) {
-    j["probe_src"] = format_ipv4(plan.client.local_ip);
+    j["probe_src"] = plan.flood.ipv6 ? format_ipv6(plan.client.local_ip6) : format_ipv4(plan.client.local_ip);
     j["probe_path"] = o.probe_path;
     j["probe_timeout_s"] = o.probe_timeout;
   }
   j["seed"] = plan.flood.seed;
-  j["next_hop"] = format_ipv4(plan.flood.next_hop_ip);
+  j["next_hop"] = plan.flood.ipv6 ? format_ipv6(plan.flood.next_hop_ip6) : format_ipv4(plan.flood.next_hop_ip);
   j["port"] = o.port;
   j["gateway"] = join_values(o.gateway);
   j["neighbors"] = o.neighbors;

@@ -393,21 +393,10 @@ int worker_main(void* arg) {
 
 namespace {
 
-// Is this frame the probes' (flood --probe-rate): IPv4 to their address, or an ARP request for it
-// when it is not the flood's own (the generator answers for that one)?
-bool for_probes(const Frame& f, const Engine& probes, std::uint32_t flood_ip) {
-  const std::uint32_t probe_ip = probes.config().local_ip;
-  if (f.len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) return false;
-  const std::uint16_t type = load_be16(f.data + 12);
-  if (type == RTE_ETHER_TYPE_IPV4) return load_be32(f.data + sizeof(rte_ether_hdr) + 16) == probe_ip;
-  constexpr std::size_t kArpTargetIp = sizeof(rte_ether_hdr) + 24;
-  return type == RTE_ETHER_TYPE_ARP && probe_ip != flood_ip && f.len >= kArpTargetIp + 4 &&
-         load_be32(f.data + kArpTargetIp) == probe_ip;
-}
-
-// A received burst on a flood lcore: the probes' frames go to their engine; ARP requests for our
-// address are answered in place and sent back on the queue they came from; everything else (the
-// target's SYN-ACKs and RSTs to the spoofed sources, the next hop's ARP) is freed.
+// A received burst on a flood lcore: the probes' frames go to their engine; ARP requests and
+// Neighbor Solicitations for our address are answered in place and sent back on the queue they
+// came from; everything else (the target's SYN-ACKs and RSTs to the spoofed sources, the next
+// hop's ARP or advertisement) is freed.
 void flood_rx(Worker& w, FloodGenerator& gen, EngineBinding& b, rte_mbuf** pkts, std::uint16_t n, TimeNs now) {
   rte_mbuf* replies[kBurst];
   rte_mbuf* to_free[kBurst];
@@ -420,7 +409,7 @@ void flood_rx(Worker& w, FloodGenerator& gen, EngineBinding& b, rte_mbuf** pkts,
     Frame f = to_frame(m);
     if (m->nb_segs != 1) {
       to_free[nf++] = m;
-    } else if (b.engine != nullptr && for_probes(f, *b.engine, gen.config().local_ip)) {
+    } else if (b.engine != nullptr && gen.for_probes(f, b.engine->config().local_ip, b.engine->config().local_ip6)) {
       probe_frames[np++] = f;
     } else if (gen.input(f) == FloodInput::kReplied) {
       replies[nr++] = to_mbuf(f);
@@ -501,7 +490,7 @@ bool flood_resolve_next_hop(Worker* const* workers, std::size_t count, TimeNs ti
         f.handle = m;
         f.data = rte_pktmbuf_mtod(m, std::uint8_t*);
         f.capacity = static_cast<std::uint16_t>(m->buf_len - m->data_off);
-        if (gen.build_arp_request(f)) {
+        if (gen.build_next_hop_request(f)) {
           rte_mbuf* out = to_mbuf(f);
           send_on_queue(first, b.port, b.queue, &out, 1);
         } else {

@@ -127,14 +127,15 @@ FrameIo make_frame_io(EngineBinding& binding);
 // lcore entry point (rte_eal_remote_launch); arg is a Worker*.
 int worker_main(void* arg);
 
-// Flood mode's lcore entry point: rx only for ARP (everything else is freed), the generator's
-// bursts on the lcore's own queue, stats and control as worker_main does. arg is a Worker*.
+// Flood mode's lcore entry point: rx only for ARP or Neighbor Discovery and the probes (everything
+// else is freed), the generator's bursts on the lcore's own queue, stats and control as
+// worker_main does. arg is a Worker*.
 int flood_main(void* arg);
 
-// Before the flood starts, on the main lcore: ARP requests for the next hop through the first
-// worker's queue every 100 ms, every worker's queue polled for the answer (a multi-queue port
-// may deliver it to any), until it comes, `timeout` passes or `give_up` is set. On success every
-// worker's generator knows the MAC.
+// Before the flood starts, on the main lcore: ARP requests (IPv6: Neighbor Solicitations) for the
+// next hop through the first worker's queue every 100 ms, every worker's queue polled for the
+// answer (a multi-queue port may deliver it to any), until it comes, `timeout` passes or
+// `give_up` is set. On success every worker's generator knows the MAC.
 bool flood_resolve_next_hop(Worker* const* workers, std::size_t count, TimeNs timeout, const std::atomic<bool>& give_up);
 
 // Publishes the worker's numbers now (also called once when the loop ends); with_latency: the

@@ -91,6 +91,8 @@ class TestIo {
   }
 
   std::deque<Bytes>& sent() { return sent_; }
+  // The flags of every frame transmitted so far (what the device is asked to finish), in order.
+  const std::vector<std::uint16_t>& tx_flags() const { return tx_flags_; }
   std::uint32_t free_buffers() const { return static_cast<std::uint32_t>(free_.size()); }
   void set_refill_allowed(bool allowed) { refill_allowed_ = allowed; }
   // A transmit queue with room for `frames` per call: the rest are dropped, as a full NIC queue does.

@@ -2,6 +2,7 @@
 """Legitimate clients during a flood: kernel TCP connections opened at a fixed rate, each timed.
 
 Usage: legit_clients.py HOST PORT CONNECTIONS RATE [TIMEOUT_S]
+HOST is an IPv4 address or an IPv6 one (2001:db8::2, no brackets): the family follows it.
 Connection i starts at i / RATE seconds (an open-loop schedule: a slow server does not slow the
 arrivals down, as with real users). Each one: connect() (timed: SYN to the end of the
 handshake, SYN retransmissions included), GET /, read until the server closes, expect a
@@ -22,12 +23,14 @@ import time
 def one(host, port, timeout):
     started = time.monotonic()
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        ipv6 = ":" in host
+        with socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
             s.connect((host, port))
             connect_ms = (time.monotonic() - started) * 1000.0
             s.settimeout(max(0.1, timeout - (time.monotonic() - started)))
-            s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            authority = f"[{host}]" if ipv6 else host
+            s.sendall(f"GET / HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n".encode())
             data = b""
             while True:
                 chunk = s.recv(65536)

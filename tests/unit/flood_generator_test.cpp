@@ -1,6 +1,8 @@
-// The flood generator: every frame it builds must parse as a well-formed TCP/IPv4 segment with
-// correct checksums (through the same wire parsers the engine uses), its sources must stay in
-// the configured ranges, and its rate must follow the token bucket over a simulated clock.
+// The flood generator: every frame it builds must parse as a well-formed TCP/IPv4 or TCP/IPv6
+// segment with correct checksums (through the same wire parsers the engine uses), its sources
+// must stay in the configured ranges, and its rate must follow the token bucket over a simulated
+// clock. Over IPv6 it resolves its next hop by Neighbor Discovery, and an engine answers every
+// SYN it floods with a cookie that validates.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -9,10 +11,13 @@
 
 #include "support/test_io.hpp"
 #include "synwave/checksum.hpp"
+#include "synwave/engine.hpp"
 #include "synwave/flood_generator.hpp"
 #include "synwave/wire/arp.hpp"
 #include "synwave/wire/ethernet.hpp"
+#include "synwave/wire/icmpv6.hpp"
 #include "synwave/wire/ipv4.hpp"
+#include "synwave/wire/ipv6.hpp"
 #include "synwave/wire/tcp.hpp"
 
 namespace synwave::test {
@@ -404,7 +409,7 @@ TEST(FloodGenerator, ArpRequestForTheNextHopAndItsReplyResolveIt) {
   FloodGenerator g(c, io.io(), 0);
 
   Frame req = io.rx_frame(Bytes(64));
-  ASSERT_TRUE(g.build_arp_request(req));
+  ASSERT_TRUE(g.build_next_hop_request(req));
   ArpPacket a;
   EthernetHeader eth;
   ASSERT_EQ(parse_ethernet(req.data, req.len, eth), EthernetError::kOk);
@@ -456,6 +461,550 @@ TEST(FloodGenerator, AnswersArpRequestsForItsOwnAddressInPlace) {
   Frame tcp = io.rx_frame(syn_io.sent().front());
   EXPECT_EQ(g.input(tcp), FloodInput::kIgnored);
 }
+
+// --- IPv6 ------------------------------------------------------------------------------------
+
+constexpr Ipv6Addr v6(std::uint16_t g0, std::uint16_t g1, std::uint16_t g2, std::uint32_t low) {
+  return Ipv6Addr{static_cast<std::uint8_t>(g0 >> 8), static_cast<std::uint8_t>(g0), static_cast<std::uint8_t>(g1 >> 8),
+                  static_cast<std::uint8_t>(g1), static_cast<std::uint8_t>(g2 >> 8), static_cast<std::uint8_t>(g2), 0, 0, 0,
+                  0, 0, 0, static_cast<std::uint8_t>(low >> 24), static_cast<std::uint8_t>(low >> 16),
+                  static_cast<std::uint8_t>(low >> 8), static_cast<std::uint8_t>(low)};
+}
+constexpr Ipv6Addr kOurIp6 = v6(0x2001, 0xdb8, 0, 3);
+constexpr Ipv6Addr kTargetIp6 = v6(0x2001, 0xdb8, 0, 2);
+
+std::uint32_t low32(const Ipv6Addr& a) { return load_be32(a.data() + 12); }
+
+FloodConfig resolved_config6(FloodKind kind) {
+  FloodConfig c = resolved_config(kind);
+  c.ipv6 = true;
+  c.local_ip = 0;
+  c.next_hop_ip = 0;
+  c.dst_ip = 0;
+  c.local_ip6 = kOurIp6;
+  c.next_hop_ip6 = kTargetIp6;
+  c.dst_ip6 = kTargetIp6;
+  c.src_ip6_first = v6(0x2001, 0xdb8, 1, 1);  // 2001:db8:1::1-2001:db8:1::ffff
+  c.src_ip6_last = v6(0x2001, 0xdb8, 1, 0xffff);
+  return c;
+}
+
+// A TCP/IPv6 frame parsed as the engine would parse it; `ok` only when every layer is right and
+// the checksum over the IPv6 pseudo-header is.
+struct Parsed6 {
+  bool ok = false;
+  EthernetHeader eth;
+  Ipv6Header ip;
+  TcpSegment tcp;
+};
+
+Parsed6 parse_frame6(const Bytes& b) {
+  Parsed6 p;
+  if (parse_ethernet(b.data(), b.size(), p.eth) != EthernetError::kOk || p.eth.ether_type != kEtherTypeIpv6) return p;
+  const std::uint8_t* ip = b.data() + EthernetHeader::kSize;
+  if (parse_ipv6(ip, b.size() - EthernetHeader::kSize, p.ip) != Ipv6Error::kOk || p.ip.next_header != kIpProtoTcp) return p;
+  const std::uint8_t* tcp = ip + p.ip.upper_offset;
+  const std::uint32_t tcp_len = p.ip.upper_len();
+  if (parse_tcp(tcp, tcp_len, p.tcp) != TcpError::kOk) return p;
+  if (checksum_fold(checksum_add(tcp, tcp_len, pseudo_header_sum_ipv6(p.ip.src, p.ip.dst, kIpProtoTcp, tcp_len))) != 0xffff) {
+    return p;
+  }
+  p.ok = true;
+  return p;
+}
+
+TEST(FloodGeneratorIpv6, SynsAreValidSegmentsWithTheOptionsOfALinuxSyn) {
+  TestIo io;
+  FloodGenerator g(resolved_config6(FloodKind::kSyn), io.io(), 0);
+  const auto frames = send(g, io, 10);
+  ASSERT_EQ(frames.size(), 10u * FloodGenerator::kBurst);
+  EXPECT_EQ(g.frame_size(), FloodGenerator::kSynFrameSize6);
+  for (const Bytes& b : frames) {
+    ASSERT_EQ(b.size(), FloodGenerator::kSynFrameSize6);
+    const Parsed6 p = parse_frame6(b);
+    ASSERT_TRUE(p.ok);
+    EXPECT_EQ(p.eth.dst, kTargetMac);
+    EXPECT_EQ(p.eth.src, kOurMac);
+    EXPECT_EQ(p.ip.dst, kTargetIp6);
+    EXPECT_EQ(p.ip.hop_limit, 64);
+    EXPECT_EQ(p.ip.payload_len, 40);
+    EXPECT_EQ(p.ip.upper_offset, Ipv6Header::kSize);  // no extension header
+    EXPECT_EQ(p.ip.traffic_class, 0);
+    EXPECT_EQ(p.tcp.dst_port, kTargetPort);
+    EXPECT_EQ(p.tcp.flags, tcp_flags::kSyn);
+    EXPECT_EQ(p.tcp.payload_len, 0u);
+    EXPECT_EQ(p.tcp.window, 64240);
+    const TcpOptions& o = p.tcp.options;
+    EXPECT_FALSE(o.malformed);
+    EXPECT_TRUE(o.has_mss);
+    EXPECT_EQ(o.mss, 1440);  // a Linux host's over IPv6 on a 1500-byte MTU
+    EXPECT_TRUE(o.sack_permitted);
+    EXPECT_TRUE(o.has_timestamps);
+    EXPECT_EQ(o.ts_ecr, 0u);
+    EXPECT_TRUE(o.has_window_scale);
+    EXPECT_EQ(o.window_scale, 7);
+  }
+}
+
+TEST(FloodGeneratorIpv6, AckRstAndFinFloodsCarryTheirFlagsAndValidChecksums) {
+  const std::pair<FloodKind, std::uint8_t> kinds[] = {
+      {FloodKind::kAck, tcp_flags::kAck},
+      {FloodKind::kRst, tcp_flags::kRst},
+      {FloodKind::kFin, static_cast<std::uint8_t>(tcp_flags::kFin | tcp_flags::kAck)},
+  };
+  for (const auto& [kind, flags] : kinds) {
+    SCOPED_TRACE(std::string(to_string(kind)));
+    TestIo io;
+    FloodGenerator g(resolved_config6(kind), io.io(), 0);
+    const auto frames = send(g, io, 4);
+    ASSERT_EQ(frames.size(), 4u * FloodGenerator::kBurst);
+    std::set<std::uint32_t> acks;
+    for (const Bytes& b : frames) {
+      ASSERT_EQ(b.size(), FloodGenerator::kPlainFrameSize6);
+      const Parsed6 p = parse_frame6(b);
+      ASSERT_TRUE(p.ok);
+      EXPECT_EQ(p.ip.payload_len, 20);
+      EXPECT_EQ(p.tcp.flags, flags);
+      EXPECT_EQ(p.tcp.header_len, 20);
+      acks.insert(p.tcp.ack.raw());
+    }
+    if (kind == FloodKind::kRst) {
+      EXPECT_EQ(acks, std::set<std::uint32_t>{0});
+    } else {
+      EXPECT_GT(acks.size(), frames.size() - 2);
+    }
+  }
+}
+
+TEST(FloodGeneratorIpv6, OffloadLeavesThePseudoHeaderSumForTheNic) {
+  for (FloodKind kind : {FloodKind::kSyn, FloodKind::kAck}) {
+    SCOPED_TRACE(std::string(to_string(kind)));
+    TestIo plain_io;
+    TestIo offload_io;
+    FloodConfig c = resolved_config6(kind);
+    // Addresses whose last 32 bits carry into the upper half: the incremental sums must fold right.
+    c.src_ip6_first = v6(0x2001, 0xdb8, 1, 0xfff0);
+    c.src_ip6_last = v6(0x2001, 0xdb8, 1, 0x1000f);
+    FloodGenerator plain(c, plain_io.io(), 0);
+    c.checksum_offload = true;
+    FloodGenerator offloaded(c, offload_io.io(), 0);
+    plain.poll(0);
+    offloaded.poll(0);
+    ASSERT_EQ(offload_io.sent().size(), FloodGenerator::kBurst);
+    for (std::size_t i = 0; i < FloodGenerator::kBurst; ++i) {
+      Bytes f = offload_io.sent()[i];
+      const Bytes& expected = plain_io.sent()[i];
+      ASSERT_TRUE(parse_frame6(expected).ok);
+      std::uint8_t* ip = f.data() + EthernetHeader::kSize;
+      std::uint8_t* tcp = ip + Ipv6Header::kSize;
+      Ipv6Addr src{};
+      std::memcpy(src.data(), ip + 8, 16);
+      const auto tcp_len = static_cast<std::uint32_t>(f.size() - EthernetHeader::kSize - Ipv6Header::kSize);
+      EXPECT_EQ(load_be16(tcp + 16), checksum_fold(pseudo_header_sum_ipv6(src, kTargetIp6, kIpProtoTcp, tcp_len)));
+      // What the NIC does: sum the segment with the pseudo-header sum in the field.
+      store_be16(tcp + 16, checksum_finish(checksum_add(tcp, tcp_len)));
+      EXPECT_EQ(f, expected);
+    }
+    EXPECT_EQ(offload_io.tx_flags().front(), frame_flags::kTxIpv6 | frame_flags::kTxTcpChecksum);
+    EXPECT_EQ(plain_io.tx_flags().front(), 0);
+  }
+}
+
+TEST(FloodGeneratorIpv6, SourcesStayInTheirRangesAndCoverThemBeforeRepeating) {
+  TestIo io;
+  FloodConfig c = resolved_config6(FloodKind::kSyn);
+  c.src_ip6_first = v6(0x2001, 0xdb8, 1, 0xfffb);  // 10 addresses across ::ffff -> ::1:0
+  c.src_ip6_last = v6(0x2001, 0xdb8, 1, 0x10004);
+  c.src_port_first = 5000;
+  c.src_port_last = 5009;
+  c.total = 100 * 3 + 5;
+  FloodGenerator g(c, io.io(), 0);
+  EXPECT_EQ(g.tuples(), 100u);
+  const auto frames = send(g, io, 20);
+  ASSERT_EQ(frames.size(), c.total);
+  std::vector<std::pair<Ipv6Addr, std::uint16_t>> tuples;
+  for (const Bytes& b : frames) {
+    const Parsed6 p = parse_frame6(b);
+    ASSERT_TRUE(p.ok);
+    ASSERT_EQ(std::memcmp(p.ip.src.data(), c.src_ip6_first.data(), 12), 0);  // the first 96 bits never change
+    ASSERT_GE(low32(p.ip.src), low32(c.src_ip6_first));
+    ASSERT_LE(low32(p.ip.src), low32(c.src_ip6_last));
+    ASSERT_GE(p.tcp.src_port, c.src_port_first);
+    ASSERT_LE(p.tcp.src_port, c.src_port_last);
+    tuples.emplace_back(p.ip.src, p.tcp.src_port);
+  }
+  const std::set<std::pair<Ipv6Addr, std::uint16_t>> first_pass(tuples.begin(), tuples.begin() + 100);
+  EXPECT_EQ(first_pass.size(), 100u);
+  for (std::size_t i = 100; i < tuples.size(); ++i) EXPECT_EQ(tuples[i], tuples[i % 100]);
+  EXPECT_NE(tuples[0].first, tuples[1].first);
+}
+
+TEST(FloodGeneratorIpv6, TheWholeDefaultRangeIsCoveredAcrossSharedGenerators) {
+  // 2001:db8:1::1-2001:db8:1::ffff, one port: 65535 tuples split over 3 generators.
+  constexpr std::uint16_t kShares = 3;
+  std::set<Ipv6Addr> all;
+  std::size_t sent = 0;
+  for (std::uint16_t i = 0; i < kShares; ++i) {
+    TestIo io;
+    FloodConfig c = resolved_config6(FloodKind::kSyn);
+    c.src_port_first = c.src_port_last = 40000;
+    c.share_count = kShares;
+    c.share_index = i;
+    FloodGenerator probe(c, io.io(), 0);
+    c.total = probe.tuples();
+    FloodGenerator g(c, io.io(), 0);
+    while (!g.finished()) {
+      g.poll(0);
+      for (const Bytes& b : io.sent()) {
+        const Parsed6 p = parse_frame6(b);
+        ASSERT_TRUE(p.ok);
+        all.insert(p.ip.src);
+        ++sent;
+      }
+      io.sent().clear();
+    }
+  }
+  EXPECT_EQ(sent, 0xffffu);
+  EXPECT_EQ(all.size(), 0xffffu);
+  EXPECT_EQ(*all.begin(), v6(0x2001, 0xdb8, 1, 1));
+  EXPECT_EQ(*all.rbegin(), v6(0x2001, 0xdb8, 1, 0xffff));
+}
+
+TEST(FloodGeneratorIpv6, ARangeThatDiffersBeforeItsLast32BitsIsItsFirstAddressAlone) {
+  TestIo io;
+  FloodConfig c = resolved_config6(FloodKind::kSyn);
+  c.src_ip6_last = v6(0x2001, 0xdb8, 2, 5);
+  c.src_port_first = c.src_port_last = 1234;
+  FloodGenerator g(c, io.io(), 0);
+  EXPECT_EQ(g.tuples(), 1u);
+  for (const Bytes& b : send(g, io, 1)) EXPECT_EQ(parse_frame6(b).ip.src, c.src_ip6_first);
+}
+
+// ICMPv6 frames as the target would send them: hop limit 255, the checksum over this frame's
+// pseudo-header.
+Bytes icmpv6_frame(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv6Addr& src, const Ipv6Addr& dst, Bytes msg) {
+  store_be16(msg.data() + 2, 0);
+  store_be16(msg.data() + 2, icmpv6_checksum(src, dst, msg.data(), static_cast<std::uint32_t>(msg.size())));
+  Bytes b(EthernetHeader::kSize + Ipv6Header::kSize + msg.size());
+  if (b.size() < EthernetHeader::kSize + Ipv6Header::kSize) return b;  // never: tells g++ 12 the size did not wrap
+  write_ethernet(b.data(), dst_mac, src_mac, kEtherTypeIpv6);
+  write_ipv6(b.data() + EthernetHeader::kSize, src, dst, kIpProtoIcmpv6, static_cast<std::uint16_t>(msg.size()), kNdHopLimit);
+  std::copy(msg.begin(), msg.end(), b.begin() + EthernetHeader::kSize + Ipv6Header::kSize);
+  return b;
+}
+
+Bytes advertisement(const Ipv6Addr& src, const Ipv6Addr& dst, const Ipv6Addr& target, const MacAddr& mac) {
+  Bytes m(kNdMessageWithLinkAddressSize);
+  write_neighbor_advertisement(m.data(), src, dst, target, mac, true);
+  return m;
+}
+
+Bytes solicitation(const Ipv6Addr& src, const Ipv6Addr& target, const MacAddr& mac) {
+  Bytes m(kNdMessageWithLinkAddressSize);
+  write_neighbor_solicitation(m.data(), src, target, mac);
+  return m;
+}
+
+struct Nd {
+  EthernetHeader eth;
+  Ipv6Header ip;
+  const std::uint8_t* msg = nullptr;
+  std::uint32_t len = 0;
+};
+
+Nd parse_nd(const std::uint8_t* data, std::size_t size) {
+  Nd n;
+  EXPECT_EQ(parse_ethernet(data, size, n.eth), EthernetError::kOk);
+  EXPECT_EQ(parse_ipv6(data + EthernetHeader::kSize, size - EthernetHeader::kSize, n.ip), Ipv6Error::kOk);
+  EXPECT_EQ(n.ip.next_header, kIpProtoIcmpv6);
+  n.msg = data + EthernetHeader::kSize + n.ip.upper_offset;
+  n.len = n.ip.upper_len();
+  EXPECT_EQ(icmpv6_checksum(n.ip.src, n.ip.dst, n.msg, n.len), 0);
+  return n;
+}
+
+TEST(FloodGeneratorIpv6, NeighborSolicitationForTheNextHopAndItsAdvertisementResolveIt) {
+  TestIo io;
+  FloodConfig c = resolved_config6(FloodKind::kSyn);
+  c.next_hop_mac = MacAddr{};
+  c.pps = 1000;
+  FloodGenerator g(c, io.io(), 0);
+  EXPECT_EQ(g.poll(kSecond), 0u);  // nothing before the next hop is known
+
+  Frame req = io.rx_frame(Bytes(64));
+  req.capacity = 80;  // too small for the 86 bytes of a solicitation
+  EXPECT_FALSE(g.build_next_hop_request(req));
+  req.capacity = TestIo::kBufferSize;
+  ASSERT_TRUE(g.build_next_hop_request(req));
+  const Nd ns_frame = parse_nd(req.data, req.len);
+  const Ipv6Addr group = solicited_node_multicast(kTargetIp6);
+  EXPECT_EQ(ns_frame.eth.dst, multicast_mac(group));
+  EXPECT_EQ(ns_frame.eth.src, kOurMac);
+  EXPECT_EQ(ns_frame.ip.src, kOurIp6);
+  EXPECT_EQ(ns_frame.ip.dst, group);
+  NeighborSolicitation ns;
+  ASSERT_EQ(parse_neighbor_solicitation(ns_frame.ip, ns_frame.msg, ns_frame.len, ns), NdError::kOk);
+  EXPECT_EQ(ns.target, kTargetIp6);
+  ASSERT_TRUE(ns.has_source_mac);
+  EXPECT_EQ(ns.source_mac, kOurMac);
+  EXPECT_EQ(g.stats().nd_solicitations_sent, 1u);
+  EXPECT_EQ(g.stats().arp_requests_sent, 0u);
+
+  // Another host's advertisement, and one that crossed a router (hop limit not 255), do not count.
+  const MacAddr other{{0x02, 0, 0, 0, 0, 0x77}};
+  const Ipv6Addr other_ip = v6(0x2001, 0xdb8, 0, 0x77);
+  Frame from_other = io.rx_frame(icmpv6_frame(kOurMac, other, other_ip, kOurIp6, advertisement(other_ip, kOurIp6, other_ip, other)));
+  EXPECT_EQ(g.input(from_other), FloodInput::kIgnored);
+  Bytes routed = icmpv6_frame(kOurMac, kTargetMac, kTargetIp6, kOurIp6, advertisement(kTargetIp6, kOurIp6, kTargetIp6, kTargetMac));
+  routed[EthernetHeader::kSize + 7] = 64;
+  Frame routed_frame = io.rx_frame(routed);
+  EXPECT_EQ(g.input(routed_frame), FloodInput::kIgnored);
+  Bytes corrupt = icmpv6_frame(kOurMac, kTargetMac, kTargetIp6, kOurIp6, advertisement(kTargetIp6, kOurIp6, kTargetIp6, kTargetMac));
+  corrupt.back() ^= 1;  // the checksum no longer matches
+  Frame corrupt_frame = io.rx_frame(corrupt);
+  EXPECT_EQ(g.input(corrupt_frame), FloodInput::kIgnored);
+  EXPECT_FALSE(g.resolved());
+
+  Frame na = io.rx_frame(icmpv6_frame(kOurMac, kTargetMac, kTargetIp6, kOurIp6,
+                                      advertisement(kTargetIp6, kOurIp6, kTargetIp6, kTargetMac)));
+  EXPECT_EQ(g.input(na), FloodInput::kLearnedNextHop);
+  EXPECT_TRUE(g.resolved());
+  EXPECT_EQ(g.next_hop_mac(), kTargetMac);
+  EXPECT_EQ(g.poll(kSecond + 3 * kMillisecond), 3u);
+  const Parsed6 p = parse_frame6(io.sent().back());
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.eth.dst, kTargetMac);
+}
+
+TEST(FloodGeneratorIpv6, TheNextHopsOwnSolicitationTellsItsMacToo) {
+  TestIo io;
+  FloodConfig c = resolved_config6(FloodKind::kSyn);
+  c.next_hop_mac = MacAddr{};
+  FloodGenerator g(c, io.io(), 0);
+  const Ipv6Addr group = solicited_node_multicast(kOurIp6);
+  Frame ns = io.rx_frame(icmpv6_frame(multicast_mac(group), kTargetMac, kTargetIp6, group,
+                                      solicitation(kTargetIp6, kOurIp6, kTargetMac)));
+  EXPECT_EQ(g.input(ns), FloodInput::kReplied);  // answered, and learnt from
+  EXPECT_TRUE(g.resolved());
+  EXPECT_EQ(g.next_hop_mac(), kTargetMac);
+}
+
+TEST(FloodGeneratorIpv6, AnswersSolicitationsForItsOwnAddressInPlace) {
+  TestIo io;
+  FloodGenerator g(resolved_config6(FloodKind::kSyn), io.io(), 0);
+  const MacAddr asker{{0x02, 0, 0, 0, 0, 0x01}};
+  const Ipv6Addr asker_ip = v6(0x2001, 0xdb8, 0, 1);
+  const Ipv6Addr group = solicited_node_multicast(kOurIp6);
+  for (const Ipv6Addr& dst : {group, kOurIp6}) {  // to our group (resolution) or to us (reachability)
+    const MacAddr dst_mac = dst == group ? multicast_mac(group) : kOurMac;
+    Frame f = io.rx_frame(icmpv6_frame(dst_mac, asker, asker_ip, dst, solicitation(asker_ip, kOurIp6, asker)));
+    ASSERT_EQ(g.input(f), FloodInput::kReplied);
+    const Nd reply = parse_nd(f.data, f.len);
+    EXPECT_EQ(reply.eth.dst, asker);
+    EXPECT_EQ(reply.eth.src, kOurMac);
+    EXPECT_EQ(reply.ip.src, kOurIp6);
+    EXPECT_EQ(reply.ip.dst, asker_ip);
+    NeighborAdvertisement na;
+    ASSERT_EQ(parse_neighbor_advertisement(reply.ip, reply.msg, reply.len, na), NdError::kOk);
+    EXPECT_EQ(na.target, kOurIp6);
+    EXPECT_TRUE(na.solicited);
+    EXPECT_TRUE(na.override_entry);
+    ASSERT_TRUE(na.has_target_mac);
+    EXPECT_EQ(na.target_mac, kOurMac);
+  }
+  EXPECT_EQ(g.stats().nd_advertisements_sent, 2u);
+
+  // Duplicate address detection (from ::) is answered to all nodes, unsolicited.
+  Bytes dad_msg(kNdMessageSize);
+  dad_msg[0] = kIcmpv6NeighborSolicitation;
+  std::memcpy(dad_msg.data() + 8, kOurIp6.data(), 16);
+  Frame dad = io.rx_frame(icmpv6_frame(multicast_mac(group), asker, Ipv6Addr{}, group, dad_msg));
+  ASSERT_EQ(g.input(dad), FloodInput::kReplied);
+  const Nd dad_reply = parse_nd(dad.data, dad.len);
+  constexpr Ipv6Addr kAllNodes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+  EXPECT_EQ(dad_reply.ip.dst, kAllNodes);
+  EXPECT_EQ(dad_reply.eth.dst, multicast_mac(kAllNodes));
+  NeighborAdvertisement dad_na;
+  ASSERT_EQ(parse_neighbor_advertisement(dad_reply.ip, dad_reply.msg, dad_reply.len, dad_na), NdError::kOk);
+  EXPECT_FALSE(dad_na.solicited);
+
+  // Solicitations for another address, ARP, and the target's SYN-ACKs are not ours.
+  const Ipv6Addr someone = v6(0x2001, 0xdb8, 0, 9);
+  const Ipv6Addr their_group = solicited_node_multicast(someone);
+  Frame not_ours = io.rx_frame(icmpv6_frame(multicast_mac(their_group), asker, asker_ip, their_group,
+                                            solicitation(asker_ip, someone, asker)));
+  EXPECT_EQ(g.input(not_ours), FloodInput::kIgnored);
+  Frame arp = io.rx_frame(arp_frame(kArpRequest, asker, kOurIp, kOurIp, MacAddr::broadcast()));
+  EXPECT_EQ(g.input(arp), FloodInput::kIgnored);  // an IPv6 flood has no IPv4 address to answer for
+  TestIo syn_io;
+  FloodGenerator syns(resolved_config6(FloodKind::kSyn), syn_io.io(), 0);
+  syns.poll(0);
+  Frame tcp = io.rx_frame(syn_io.sent().front());
+  EXPECT_EQ(g.input(tcp), FloodInput::kIgnored);
+  EXPECT_EQ(g.stats().nd_advertisements_sent, 3u);
+}
+
+// Which frames on a flood lcore belong to the probes' engine: their TCP, and resolution of their
+// own address when it is not the generator's. Neighbor Discovery for the generator's address stays
+// with the generator even when the probes share it (else nobody would answer: the probes' engine
+// does not, then).
+TEST(FloodGeneratorIpv6, FramesForTheProbesAreToldFromTheGenerators) {
+  TestIo io;
+  const FloodGenerator g4(resolved_config(FloodKind::kSyn), io.io(), 0);
+  const FloodGenerator g6(resolved_config6(FloodKind::kSyn), io.io(), 0);
+  const std::uint32_t probe4 = ip4(198, 18, 0, 4);
+  const Ipv6Addr probe6 = v6(0x2001, 0xdb8, 0, 4);
+  const MacAddr peer{{0x02, 0, 0, 0, 0, 0x01}};
+  auto tcp4 = [&](std::uint32_t dst) {
+    Bytes b(FloodGenerator::kPlainFrameSize);
+    write_ethernet(b.data(), kOurMac, peer, kEtherTypeIpv4);
+    write_ipv4(b.data() + EthernetHeader::kSize, kTargetIp, dst, kIpProtoTcp, 40, 0, 64, true);
+    return io.rx_frame(b);
+  };
+  auto tcp6 = [&](const Ipv6Addr& dst) {
+    Bytes b(FloodGenerator::kPlainFrameSize6);
+    write_ethernet(b.data(), kOurMac, peer, kEtherTypeIpv6);
+    write_ipv6(b.data() + EthernetHeader::kSize, kTargetIp6, dst, kIpProtoTcp, 20, 64);
+    return io.rx_frame(b);
+  };
+  auto ns = [&](const Ipv6Addr& target) {
+    const Ipv6Addr group = solicited_node_multicast(target);
+    return io.rx_frame(icmpv6_frame(multicast_mac(group), peer, kTargetIp6, group, solicitation(kTargetIp6, target, peer)));
+  };
+  // IPv4, as before.
+  EXPECT_TRUE(g4.for_probes(tcp4(probe4), probe4, Ipv6Addr{}));
+  EXPECT_FALSE(g4.for_probes(tcp4(ip4(198, 19, 0, 7)), probe4, Ipv6Addr{}));
+  EXPECT_TRUE(g4.for_probes(io.rx_frame(arp_frame(kArpRequest, peer, kTargetIp, probe4, MacAddr::broadcast())), probe4, Ipv6Addr{}));
+  EXPECT_FALSE(g4.for_probes(io.rx_frame(arp_frame(kArpRequest, peer, kTargetIp, kOurIp, MacAddr::broadcast())), kOurIp, Ipv6Addr{}));
+  EXPECT_FALSE(g4.for_probes(tcp6(probe6), probe4, Ipv6Addr{}));
+  // IPv6.
+  EXPECT_TRUE(g6.for_probes(tcp6(probe6), 0, probe6));
+  EXPECT_FALSE(g6.for_probes(tcp6(v6(0x2001, 0xdb8, 1, 7)), 0, probe6));  // a SYN-ACK to a spoofed source
+  EXPECT_TRUE(g6.for_probes(ns(probe6), 0, probe6));
+  EXPECT_FALSE(g6.for_probes(ns(kOurIp6), 0, probe6));
+  EXPECT_FALSE(g6.for_probes(ns(kOurIp6), 0, kOurIp6));  // shared address: the generator answers
+  EXPECT_TRUE(g6.for_probes(tcp6(kOurIp6), 0, kOurIp6));  // but the TCP is the probes'
+  Frame na = io.rx_frame(icmpv6_frame(kOurMac, kTargetMac, kTargetIp6, kOurIp6,
+                                      advertisement(kTargetIp6, kOurIp6, kTargetIp6, kTargetMac)));
+  EXPECT_FALSE(g6.for_probes(na, 0, kOurIp6));
+  EXPECT_FALSE(g6.for_probes(tcp4(probe4), 0, probe6));
+}
+
+// The point of the flood: a dual-stack engine with cookies always answers every flooded SYN, of
+// either family, with a cookie SYN-ACK to the spoofed tuple, keeps no state for it, and each
+// cookie validates: the final ACK a real host at that source would send rebuilds the connection.
+class FloodIntoEngine : public ::testing::TestWithParam<bool> {};
+
+TEST_P(FloodIntoEngine, EverySynGetsACookieSynAckThatValidates) {
+  const bool ipv6 = GetParam();
+  constexpr std::uint32_t kSyns = 4 * FloodGenerator::kBurst;
+  EngineConfig e;
+  e.local_mac = kTargetMac;
+  e.local_ip = kTargetIp;
+  e.local_ip6 = kTargetIp6;
+  e.prefix_len6 = 64;
+  e.listen_ports = {kTargetPort};
+  e.syn_cookies = SynCookieMode::kAlways;
+  e.max_connections = 1024;
+  e.workload.kind = WorkloadKind::kManual;
+  e.secret0 = 0x5eed;
+  e.secret1 = 0xc0ffee;
+  TestIo server_io(512);
+  Engine engine(e, server_io.io(), kSecond);
+
+  TestIo flood_io;
+  FloodConfig c = ipv6 ? resolved_config6(FloodKind::kSyn) : resolved_config(FloodKind::kSyn);
+  c.total = kSyns;
+  FloodGenerator g(c, flood_io.io(), 0);
+  while (!g.finished()) g.poll(0);
+  ASSERT_EQ(flood_io.sent().size(), kSyns);
+  std::vector<Bytes> syns(flood_io.sent().begin(), flood_io.sent().end());
+  while (!flood_io.sent().empty()) server_io.deliver_burst(engine, flood_io, kSecond);
+
+  EXPECT_EQ(engine.counters().syn_received, kSyns);
+  EXPECT_EQ(engine.counters().cookies_sent, kSyns);
+  ASSERT_EQ(server_io.sent().size(), kSyns);
+  std::vector<Bytes> acks;
+  for (std::uint32_t i = 0; i < kSyns; ++i) {
+    SCOPED_TRACE(i);
+    const Bytes synack = server_io.pop_sent();
+    EthernetHeader eth;
+    ASSERT_EQ(parse_ethernet(synack.data(), synack.size(), eth), EthernetError::kOk);
+    EXPECT_EQ(eth.dst, kOurMac);  // back where the SYN came from
+    TcpSegment seg;
+    std::uint32_t syn_seq = 0;
+    std::uint16_t syn_port = 0;
+    if (ipv6) {
+      const Parsed6 p = parse_frame6(synack);
+      ASSERT_TRUE(p.ok);
+      const Parsed6 syn = parse_frame6(syns[i]);
+      EXPECT_EQ(p.ip.src, kTargetIp6);
+      EXPECT_EQ(p.ip.dst, syn.ip.src);
+      seg = p.tcp;
+      syn_seq = syn.tcp.seq.raw();
+      syn_port = syn.tcp.src_port;
+    } else {
+      const Parsed p = parse_frame(synack);
+      ASSERT_TRUE(p.ok);
+      const Parsed syn = parse_frame(syns[i]);
+      EXPECT_EQ(p.ip.dst, syn.ip.src);
+      seg = p.tcp;
+      syn_seq = syn.tcp.seq.raw();
+      syn_port = syn.tcp.src_port;
+    }
+    ASSERT_EQ(seg.flags, tcp_flags::kSyn | tcp_flags::kAck);
+    EXPECT_EQ(seg.src_port, kTargetPort);
+    EXPECT_EQ(seg.dst_port, syn_port);
+    EXPECT_EQ(seg.ack.raw(), syn_seq + 1);
+    ASSERT_TRUE(seg.options.has_mss);
+    EXPECT_EQ(seg.options.mss, ipv6 ? 1440 : 1460);  // the server's own: 20 bytes less over IPv6
+    ASSERT_TRUE(seg.options.has_timestamps);
+    // The final ACK a host at the spoofed source would send: the SYN's tuple, seq + 1, the cookie + 1,
+    // our timestamp echoed (it carries the window scale and SACK the cookie agreed to).
+    Bytes ack = syns[i];
+    std::uint8_t* t = ack.data() + EthernetHeader::kSize + (ipv6 ? Ipv6Header::kSize : Ipv4Header::kMinSize);
+    store_be32(t + 4, syn_seq + 1);
+    store_be32(t + 8, seg.seq.raw() + 1);
+    t[13] = tcp_flags::kAck;
+    // The SYN's options block (MSS, SACK-permitted, timestamps, window scale): keep it, with the
+    // timestamp echo filled in and MSS, SACK-permitted and window scale turned into no-ops.
+    std::uint8_t* o = t + TcpSegment::kMinHeaderSize;
+    std::fill(o, o + 6, std::uint8_t{1});                 // MSS (4) + SACK-permitted (2)
+    store_be32(o + 12, seg.options.ts_val);              // TSecr
+    std::fill(o + 16, o + 20, std::uint8_t{1});           // NOP + window scale (3)
+    store_be16(t + 16, 0);
+    const std::uint32_t len = 40;
+    std::uint64_t pseudo = 0;
+    if (ipv6) {
+      Ipv6Addr src{}, dst{};
+      std::memcpy(src.data(), ack.data() + EthernetHeader::kSize + 8, 16);
+      std::memcpy(dst.data(), ack.data() + EthernetHeader::kSize + 24, 16);
+      pseudo = pseudo_header_sum_ipv6(src, dst, kIpProtoTcp, len);
+    } else {
+      pseudo = pseudo_header_sum(load_be32(ack.data() + EthernetHeader::kSize + 12), kTargetIp, kIpProtoTcp, len);
+    }
+    store_be16(t + 16, checksum_finish(checksum_add(t, len, pseudo)));
+    acks.push_back(std::move(ack));
+  }
+  // No state was kept for the SYNs: no half-open entry, no record.
+  EXPECT_EQ(engine.counters().half_open_evicted, 0u);
+  EXPECT_EQ(engine.counters().conn_accepted, 0u);
+  for (const Bytes& ack : acks) flood_io.sent().push_back(ack);
+  while (!flood_io.sent().empty()) server_io.deliver_burst(engine, flood_io, kSecond + kMillisecond);
+  EXPECT_EQ(engine.counters().cookies_valid, kSyns);
+  EXPECT_EQ(engine.counters().cookies_invalid, 0u);
+  EXPECT_EQ(engine.counters().cookies_stale, 0u);
+  EXPECT_EQ(engine.counters().conn_accepted, kSyns);
+  if (ipv6) {
+    EXPECT_EQ(engine.counters().rx_ipv6_segments, 2 * kSyns);
+    const Parsed6 first = parse_frame6(acks.front());
+    EXPECT_EQ(engine.state_of(engine.flow_key(kTargetIp6, first.ip.src, kTargetPort, first.tcp.src_port)),
+              TcpState::kEstablished);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FloodIntoEngine, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "Ipv6" : "Ipv4"; });
 
 }  // namespace
 }  // namespace synwave::test

@@ -215,24 +215,103 @@ TEST(Ipv6Options, Refusals) {
   EXPECT_TRUE(contains(err, "--server-ip 2001:db8::9 is inside the client's --src-ip")) << err;
 }
 
-TEST(Ipv6Options, Flood_IsIpv4Only_AndSaysSo) {
-  const std::vector<std::string> rest = {"--src-ip", "198.19.0.1-198.19.0.9", "--pps", "100"};
+// A flood is of one family, its --ip's: every other address must be of it too, and a mix is
+// refused with the family each side has.
+TEST(Ipv6Options, Flood_OneFamily_MixesRefused) {
+  const std::vector<std::string> rest = {"--pps", "100"};
   auto flood = [&](std::vector<std::string> args) {
     args.insert(args.begin(), "flood");
     args.insert(args.end(), rest.begin(), rest.end());
     return refusal(args);
   };
-  std::string err = flood({"--ip", "2001:db8::3/64", "--dst", "198.18.0.2:80"});
-  EXPECT_TRUE(contains(err, "--ip '2001:db8::3/64' is IPv6: the flood is IPv4 only")) << err;
-  err = flood({"--ip", "198.18.0.3/24", "--dst", "[2001:db8::2]:80"});
-  EXPECT_TRUE(contains(err, "--dst '[2001:db8::2]:80' is IPv6: the flood is IPv4 only")) << err;
-  err = flood({"--ip", "198.18.0.3/24", "--ip", "198.18.0.4/24", "--dst", "198.18.0.2:80"});
+  std::string err = flood({"--ip", "2001:db8::3/64", "--dst", "198.18.0.2:80", "--src-ip", "2001:db8:1::1-2001:db8:1::9"});
+  EXPECT_TRUE(contains(err, "--dst '198.18.0.2:80' is IPv4 and --ip '2001:db8::3/64' IPv6: a flood is of one family")) << err;
+  err = flood({"--ip", "198.18.0.3/24", "--dst", "[2001:db8::2]:80", "--src-ip", "198.19.0.1-198.19.0.9"});
+  EXPECT_TRUE(contains(err, "--dst '[2001:db8::2]:80' is IPv6 and --ip '198.18.0.3/24' IPv4")) << err;
+  err = flood({"--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:80", "--src-ip", "198.19.0.1-198.19.0.9"});
+  EXPECT_TRUE(contains(err, "--src-ip '198.19.0.1-198.19.0.9' is IPv4 and --dst IPv6")) << err;
+  err = flood({"--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--src-ip", "2001:db8:1::1-2001:db8:1::9"});
+  EXPECT_TRUE(contains(err, "--src-ip '2001:db8:1::1-2001:db8:1::9' is IPv6 and --dst IPv4")) << err;
+  err = flood({"--ip", "198.18.0.3/24", "--ip", "198.18.0.4/24", "--dst", "198.18.0.2:80", "--src-ip", "198.19.0.1-198.19.0.9"});
   EXPECT_TRUE(contains(err, "flood takes one --ip")) << err;
-  err = flood({"--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--gateway", "2001:db8::1"});
-  EXPECT_TRUE(contains(err, "--gateway 2001:db8::1 is IPv6: the flood is IPv4 only")) << err;
+  err = flood({"--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--src-ip", "198.19.0.1-198.19.0.9", "--gateway",
+               "2001:db8::1"});
+  EXPECT_TRUE(contains(err, "--gateway 2001:db8::1 is IPv6 and --dst IPv4")) << err;
+  err = flood({"--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8:1::1-2001:db8:1::9",
+               "--gateway", "198.18.0.1"});
+  EXPECT_TRUE(contains(err, "--gateway 198.18.0.1 is IPv4 and --dst IPv6")) << err;
+  err = flood({"--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8:1::1-2001:db8:1::9",
+               "--probe-rate", "10", "--probe-src", "198.18.0.4"});
+  EXPECT_TRUE(contains(err, "--probe-src '198.18.0.4' is IPv4 and --dst IPv6")) << err;
   const ParseResult ok = parse({"flood", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--src-ip",
                                 "198.19.0.1-198.19.0.9", "--pps", "100"});
   EXPECT_EQ(ok.plan.flood.local_ip, ip4(198, 18, 0, 3));
+  EXPECT_FALSE(ok.plan.flood.ipv6);
+}
+
+TEST(Ipv6Options, Flood_Ipv6_PlansTheTuplesTheNextHopAndTheProbes) {
+  const ParseResult r = parse({"flood", "--ip", "2001:db8::3/64", "--dst", "[2001:db8::2]:8080", "--src-ip",
+                               "2001:db8:1::1-2001:db8:1::ffff", "--src-ports", "2000-2999", "--pps", "1000",
+                               "--probe-rate", "50", "--probe-src", "2001:db8::4"});
+  const FloodConfig& f = r.plan.flood;
+  EXPECT_TRUE(f.ipv6);
+  EXPECT_EQ(f.local_ip6, v6("2001:db8::3"));
+  EXPECT_EQ(f.dst_ip6, v6("2001:db8::2"));
+  EXPECT_EQ(f.dst_port, 8080);
+  EXPECT_EQ(f.next_hop_ip6, v6("2001:db8::2"));  // on-link: the target itself
+  EXPECT_TRUE(f.next_hop_mac.is_zero());         // learnt by Neighbor Discovery
+  EXPECT_EQ(f.src_ip6_first, v6("2001:db8:1::1"));
+  EXPECT_EQ(f.src_ip6_last, v6("2001:db8:1::ffff"));
+  EXPECT_EQ(f.src_port_first, 2000);
+  EXPECT_EQ(f.src_port_last, 2999);
+  EXPECT_EQ(f.local_ip, 0u);
+  EXPECT_EQ(f.dst_ip, 0u);
+  // The probes: an IPv6-only engine from --probe-src to the target.
+  EXPECT_EQ(r.plan.client.local_ip, 0u);
+  EXPECT_EQ(r.plan.client.local_ip6, v6("2001:db8::4"));
+  EXPECT_EQ(r.plan.client.prefix_len6, 64);
+  ASSERT_EQ(r.plan.generator.destinations6.size(), 1u);
+  EXPECT_EQ(r.plan.generator.destinations6[0].ip, v6("2001:db8::2"));
+  EXPECT_EQ(r.plan.generator.destinations6[0].port, 8080);
+  EXPECT_TRUE(r.plan.generator.destinations.empty());
+  EXPECT_EQ(r.plan.generator.src_ip6_first, v6("2001:db8::4"));
+  EXPECT_EQ(r.plan.generator.rate, 50u);
+
+  // Off-link through the gateway, whose MAC --neighbor gives.
+  const ParseResult g = parse({"flood", "--ip", "2001:db8::3/64", "--dst", "[2001:db8:9::2]:80", "--src-ip",
+                               "2001:db8:1::1-2001:db8:1::ffff", "--pps", "1000", "--gateway", "2001:db8::1",
+                               "--neighbor", "2001:db8::1,02:00:00:00:00:01"});
+  EXPECT_EQ(g.plan.flood.next_hop_ip6, v6("2001:db8::1"));
+  EXPECT_EQ(g.plan.flood.next_hop_mac, (MacAddr{{0x02, 0, 0, 0, 0, 0x01}}));
+}
+
+TEST(Ipv6Options, Flood_Ipv6_Refusals) {
+  const std::vector<std::string> base = {"flood", "--ip", "2001:db8::3/64", "--pps", "100"};
+  auto flood = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), base.begin(), base.end());
+    return refusal(args);
+  };
+  const std::string spoofed = "2001:db8:1::1-2001:db8:1::ffff";
+  std::string err = flood({"--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8:1::9-2001:db8:1::1"});
+  EXPECT_TRUE(contains(err, "--src-ip '2001:db8:1::9-2001:db8:1::1': the first address is above the last")) << err;
+  err = flood({"--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8:1::1-2001:db8:2::1"});
+  EXPECT_TRUE(contains(err, "only in the last 32 bits")) << err;
+  err = flood({"--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8:1::x"});
+  EXPECT_TRUE(contains(err, "--src-ip '2001:db8:1::x' is not an address range")) << err;
+  err = flood({"--dst", "[2001:db8::2]:80", "--src-ip", "2001:db8::1-2001:db8::9"});
+  EXPECT_TRUE(contains(err, "holds the target's own address 2001:db8::2")) << err;
+  err = flood({"--dst", "[2001:db8::3]:80", "--src-ip", spoofed});
+  EXPECT_TRUE(contains(err, "is our own --ip")) << err;
+  err = flood({"--dst", "[2001:db8:9::2]:80", "--src-ip", spoofed});
+  EXPECT_TRUE(contains(err, "is outside --ip 2001:db8::3/64's subnet and no --gateway is given")) << err;
+  err = flood({"--dst", "[2001:db8::2]", "--src-ip", spoofed});
+  EXPECT_TRUE(contains(err, "is not [IPV6]:PORT with a port in 1-65535")) << err;
+  err = flood({"--dst", "[2001:db8::2]:80", "--src-ip", spoofed, "--probe-rate", "10", "--probe-src", "2001:db8:1::7"});
+  EXPECT_TRUE(contains(err, "--probe-src 2001:db8:1::7 is inside the spoofed range")) << err;
+  err = flood({"--dst", "[2001:db8::2]:80", "--src-ip", spoofed, "--probe-rate", "10", "--probe-src", "2001:db8:5::7"});
+  EXPECT_TRUE(contains(err, "--probe-src 2001:db8:5::7 is outside --ip 2001:db8::3/64's subnet")) << err;
+  err = flood({"--dst", "[2001:db8::2]:80", "--src-ip", spoofed, "--probe-rate", "10", "--probe-src", "2001:db8::2"});
+  EXPECT_TRUE(contains(err, "is the target's address")) << err;
 }
 
 }  // namespace
