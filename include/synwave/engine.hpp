@@ -226,8 +226,8 @@ class Engine {
   bool send_parameter_problem(Frame& frame, const Ipv6Problem& problem);
   template <bool kIpv6>
   void dispatch_tcp(RxContext& rx);
-  // The flow key of an IPv6 frame, for the prefetch of its slot (peek_flow_key's IPv6 twin).
-  [[nodiscard]] bool peek_flow_key6(const Frame& f, FlowKey& key) const;
+  // The flow-key hash of an IPv6 frame, for the prefetch of its slot (peek_flow_key's IPv6 twin).
+  [[nodiscard]] bool peek_flow_hash6(const Frame& f, std::uint32_t& hash) const;
   // The remote IPv6 address held for a flow-table value (a record or a half-open entry; a
   // TIME-WAIT entry keeps none: nullptr).
   [[nodiscard]] const Ipv6Addr* remote_ip6_of(std::uint32_t value) const;
