@@ -116,7 +116,10 @@ namespace synwave {
   X(drop_nd_not_for_us, "drop: Neighbor Solicitation for an address we do not own")   \
   X(drop_ipv6_routing_header, "drop: IPv6 routing header with segments left (for a router, RFC 8200 §4.4)") \
   X(drop_ipv6_unrecognized_option, "drop: IPv6 option whose type says discard if unrecognised (RFC 8200 §4.2)") \
-  X(icmpv6_errors_sent, "ICMPv6 Parameter Problems we sent (rate-limited, RFC 4443 §2.4(f))")
+  X(icmpv6_errors_sent, "ICMPv6 Parameter Problems we sent (rate-limited, RFC 4443 §2.4(f))") \
+  X(ipv6_conn_established, "of conn_established: over IPv6 (the rest over IPv4)")       \
+  X(ipv6_conn_completed, "of conn_completed: over IPv6")                                  \
+  X(ipv6_conn_failed, "of conn_failed: over IPv6")
 
 struct Counters {
 #define SYNWAVE_COUNTER_FIELD(name, desc) std::uint64_t name = 0;

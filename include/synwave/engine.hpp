@@ -274,6 +274,10 @@ class Engine {
   // are retransmitting; bounded work per call.
   void reclaim_stuck_records();
   void set_state(Connection& c, TcpState s);
+  void count_established(const Connection& c) {
+    ++counters_.conn_established;
+    if (is_ipv6(c.key)) [[unlikely]] ++counters_.ipv6_conn_established;
+  }
   void on_timer(std::uint32_t id);
   void arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us);
   // Only the bit: the node fires early at worst, and on_timer re-arms it for what is left.

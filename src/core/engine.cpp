@@ -764,9 +764,11 @@ void Engine::count_outcome(std::uint32_t id, std::uint64_t Counters::*failure) {
   Connection& c = conns_[id];
   if (c.has(conn_flags::kOutcomeCounted)) return;
   c.set(conn_flags::kOutcomeCounted);
+  bool completed = false;
   if (failure == nullptr) {
     const bool manual = config_.workload.kind == WorkloadKind::kManual;
-    if (manual || c.has(conn_flags::kWorkloadDone)) ++counters_.conn_completed;
+    completed = manual || c.has(conn_flags::kWorkloadDone);
+    if (completed) ++counters_.conn_completed;
     else {
       ++counters_.conn_failed_incomplete;
       ++counters_.conn_failed;
@@ -775,6 +777,7 @@ void Engine::count_outcome(std::uint32_t id, std::uint64_t Counters::*failure) {
     ++(counters_.*failure);
     ++counters_.conn_failed;
   }
+  if (is_ipv6(c.key)) [[unlikely]] ++(completed ? counters_.ipv6_conn_completed : counters_.ipv6_conn_failed);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -384,7 +384,7 @@ std::uint32_t Engine::establish_passive(const PassiveOpen& p, RxContext& rx, boo
     c.rto_us = p.retransmitted ? dur_.fallback_rto_us : std::clamp(dur_.rto_initial_us, dur_.rto_min_us, dur_.rto_max_us);
   }
   set_state(c, TcpState::kEstablished);
-  ++counters_.conn_established;
+  count_established(c);
   ++counters_.conn_accepted;
   return id;
 }

@@ -217,7 +217,7 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
     disarm_deadline(id, deadline_bits::kState);  // the connect timeout
     set_state(c, TcpState::kEstablished);
     c.set(conn_flags::kEstablishedOnce | conn_flags::kAckNow);
-    ++counters_.conn_established;
+    count_established(c);
     latency_.connect.record(phase_elapsed_ns(c));
     app_established(id);
     return;
@@ -456,7 +456,7 @@ bool Engine::process_ack(std::uint32_t id, RxContext& rx) {
     c.max_snd_wnd = std::max(c.max_snd_wnd, c.snd_wnd);
     c.snd_wl1 = seg.seq;
     c.snd_wl2 = seg.ack;
-    ++counters_.conn_established;
+    count_established(c);
     if (c.has(conn_flags::kPassive)) {
       ++counters_.conn_accepted;
     } else {  // our open() met the peer's: a simultaneous open (RFC 9293 §3.5 figure 8)

@@ -216,8 +216,8 @@ inline void fix_checksums(std::uint8_t* f, std::size_t len) {
                            tcp, tcp_len, pseudo_header_sum(load_be32(ip + 12), load_be32(ip + 16), kIpProtoTcp, tcp_len))));
 }
 
-// An IPv6 frame an engine sent: TCP from its address, or Neighbor Discovery or an echo reply
-// (ICMPv6, from its address), the checksum complete.
+// An IPv6 frame an engine sent: TCP from its address, or Neighbor Discovery, an echo reply or a
+// Parameter Problem (ICMPv6, from its address), the checksum complete.
 inline void check_sent_frame6(const Bytes& f) {
   const std::uint8_t* start = f.data() + EthernetHeader::kSize;
   Ipv6Header ip;
@@ -231,7 +231,9 @@ inline void check_sent_frame6(const Bytes& f) {
              0xffff);
   if (ip.next_header == kIpProtoIcmpv6) {
     FUZZ_CHECK(upper[0] == kIcmpv6NeighborAdvertisement || upper[0] == kIcmpv6NeighborSolicitation ||
-               upper[0] == kIcmpv6EchoReply);
+               upper[0] == kIcmpv6EchoReply || upper[0] == kIcmpv6ParameterProblem);
+    // An error message never exceeds IPv6's minimum MTU (RFC 4443 §2.4(c)).
+    if (upper[0] == kIcmpv6ParameterProblem) FUZZ_CHECK(f.size() - EthernetHeader::kSize <= 1280);
     return;
   }
   FUZZ_CHECK(ip.next_header == kIpProtoTcp);

@@ -341,6 +341,12 @@ inline std::vector<std::string> settle_and_check(Simulator& sim) {
   for (Side s : {Side::kClient, Side::kServer}) {
     const std::string who = s == Side::kClient ? "client: " : "server: ";
     const Counters& c = sim.snapshot(s).counters;
+    // By family: a run's connections are all of its family.
+    const bool v6 = sim_ipv6();
+    if (c.ipv6_conn_established != (v6 ? c.conn_established : 0) || c.ipv6_conn_completed != (v6 ? c.conn_completed : 0) ||
+        c.ipv6_conn_failed != (v6 ? c.conn_failed : 0)) {
+      fail(who + "IPv6 connection counts do not match the run's family");
+    }
     const EngineGauges& g = sim.snapshot(s).gauges;
     damaged += damaged_frame_drops(c);
 

@@ -116,6 +116,9 @@ need(c["conn_accepted"] >= int(sys.argv[2]) + 3, f"accepted {c['conn_accepted']}
 need(c["conn_failed"] == c["conn_failed_incomplete"] and c["conn_failed_incomplete"] <= int(sys.argv[3]),
      f"{c['conn_failed']} connections failed, {c['conn_failed_incomplete']} of them incomplete")
 need(c["conn_completed"] >= int(sys.argv[2]) + 3, f"completed {c['conn_completed']}")
+# By family: curl -4's one connection over IPv4, every other over IPv6.
+need(c["conn_established"] - c["ipv6_conn_established"] == 1, "not exactly one IPv4 connection (curl -4)")
+need(c["ipv6_conn_completed"] >= int(sys.argv[2]) + 2, f"IPv6 completed {c['ipv6_conn_completed']}")
 need(c["drop_tcp_bad_checksum"] == 0, "bad TCP checksums received")
 print(f"accepted {c['conn_accepted']}, IPv6 segments {c['rx_ipv6_segments']}, "
       f"ND answers {c['nd_advertisements_sent']}, echo replies {c['icmpv6_echo_replies_sent']}")

@@ -497,11 +497,13 @@ sw_scan_capture() {
     -e tcp.analysis.retransmission >"$out" 2>"$out.err" || { sw_tail "$out.err"; sw_fail "tshark cannot read $pcap"; }
 }
 
-# sw_check_capture_complete PCAP REPORT [FILTER COUNTER]: every frame synwave received or sent is
+# sw_check_capture_complete PCAP REPORT [FILTER COUNTERS]: every frame synwave received or sent is
 # in the capture (tcpdump ran from before the first frame to after the last), so the checks below
-# see it all. FILTER and COUNTER leave out the kernel's frames synwave ignores, which the kernel
-# may still send after synwave's exit: those the tshark display FILTER matches in the capture, and
-# synwave's COUNTER of them (over IPv6: MLD reports and router solicitations, drop_icmpv6_ignored).
+# see it all. FILTER and COUNTERS leave out the kernel's frames synwave ignores, which the kernel
+# may send before synwave polls and after it exits: those the tshark display FILTER matches in
+# the capture, and the sum of synwave's COUNTERS of them (a Python expression over r['counters'],
+# e.g. over IPv6 MLD reports, router solicitations and the kernel's duplicate address detection:
+# drop_icmpv6_ignored + drop_nd_not_for_us).
 sw_check_capture_complete() {
   local pcap="$1" report="$2" filter="${3:-}" counter="${4:-}" frames ignored=0
   frames="$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$pcap.log")"
@@ -512,7 +514,7 @@ sw_check_capture_complete() {
   if [[ -n "$filter" ]]; then
     ignored="$(tshark -r "$pcap" -Y "$filter" 2>/dev/null | wc -l)"
     sw_assert_json "$report" "capture is complete: its $frames frames less $ignored ignored ($filter) == synwave's rx_packets + tx_packets less $counter" \
-      "r['data_plane']['rx_packets'] + r['data_plane']['tx_packets'] - r['counters']['$counter'] == $frames - $ignored"
+      "r['data_plane']['rx_packets'] + r['data_plane']['tx_packets'] - ($counter) == $frames - $ignored"
     return 0
   fi
   sw_assert_json "$report" "capture is complete: its $frames frames == synwave's rx_packets + tx_packets" \

@@ -85,7 +85,8 @@ sw_assert_json "$LISTENER_STATS" "listener: $CONNECTIONS accepted, $CONNECTIONS 
 WIRE="$SW_WORKDIR/wire.tsv"
 sw_scan_capture "$PCAP" "$WIRE"
 if [[ "$FAMILY" == 6 ]]; then
-  sw_check_capture_complete "$PCAP" "$REPORT" 'icmpv6.type == 143 || icmpv6.type == 133' drop_icmpv6_ignored
+  sw_check_capture_complete "$PCAP" "$REPORT" 'icmpv6.type == 143 || icmpv6.type == 133 || (icmpv6.type == 135 && ipv6.src == ::)' \
+    "r['counters']['drop_icmpv6_ignored'] + r['counters']['drop_nd_not_for_us']"
 else
   sw_check_capture_complete "$PCAP" "$REPORT"
 fi
