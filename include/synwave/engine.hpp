@@ -226,6 +226,9 @@ class Engine {
   bool send_parameter_problem(Frame& frame, const Ipv6Problem& problem);
   template <bool kIpv6>
   void dispatch_tcp(RxContext& rx);
+  template <class PseudoSum>
+  bool tcp_segment_ok(RxContext& rx, const Frame& frame, const std::uint8_t* tcp, std::uint16_t tcp_len,
+                      PseudoSum pseudo);
   // The flow-key hash of an IPv6 frame, for the prefetch of its slot (peek_flow_key's IPv6 twin).
   [[nodiscard]] bool peek_flow_hash6(const Frame& f, std::uint32_t& hash) const;
   // The remote IPv6 address held for a flow-table value (a record or a half-open entry; a

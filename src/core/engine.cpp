@@ -393,6 +393,34 @@ template <bool kIpv6>
   }
 }
 
+// The TCP header parsed, new SYNs shed under pool pressure, the checksum verified (unless the
+// device did) over the family's pseudo-header, which `pseudo` computes only when needed.
+template <class PseudoSum>
+[[gnu::always_inline]] inline bool Engine::tcp_segment_ok(RxContext& rx, const Frame& frame, const std::uint8_t* tcp,
+                                                          std::uint16_t tcp_len, PseudoSum pseudo) {
+  switch (parse_tcp(tcp, tcp_len, rx.seg)) {
+    case TcpError::kOk: break;
+    case TcpError::kTruncated: ++counters_.drop_tcp_truncated; return false;
+    case TcpError::kBadDataOffset: ++counters_.drop_tcp_bad_data_offset; return false;
+    case TcpError::kBadChecksum: ++counters_.drop_tcp_bad_checksum; return false;
+  }
+  // Overload: without SYN cookies (which keep no state until the handshake's last ACK), a new SYN
+  // needs a record the pool can hardly spare, so it is dropped before the checksum and every
+  // table: the peer retries, and the connections already admitted finish first. (The saturated
+  // lcore's SYNs go even earlier: shed_syn.)
+  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
+      config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
+    ++counters_.drop_syn_shed_pool;
+    return false;
+  }
+  if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0 && checksum_fold(checksum_add(tcp, tcp_len, pseudo())) != 0xffff) {
+    ++counters_.drop_tcp_bad_checksum;
+    return false;
+  }
+  if (rx.seg.options.malformed) ++counters_.tcp_bad_options;
+  return true;
+}
+
 bool Engine::input_ipv4(Frame& frame) {
   // One context for every frame, not a fresh one zeroed each time (168 bytes: 4 % of a SYN's
   // cost): the parsers overwrite eth (input_frame), ip and seg whole, key and hash are set before
@@ -433,29 +461,10 @@ bool Engine::input_ipv4(Frame& frame) {
   }
   const std::uint8_t* tcp_start = ip_start + rx.ip.header_len;
   const std::uint16_t tcp_len = static_cast<std::uint16_t>(rx.ip.total_len - rx.ip.header_len);
-  switch (parse_tcp(tcp_start, tcp_len, rx.seg)) {
-    case TcpError::kOk: break;
-    case TcpError::kTruncated: ++counters_.drop_tcp_truncated; return false;
-    case TcpError::kBadDataOffset: ++counters_.drop_tcp_bad_data_offset; return false;
-    case TcpError::kBadChecksum: ++counters_.drop_tcp_bad_checksum; return false;
-  }
-  // Overload: without SYN cookies (which keep no state until the handshake's last ACK), a new SYN
-  // needs a record the pool can hardly spare, so it is dropped before the checksum and every
-  // table: the peer retries, and the connections already admitted finish first. (The saturated
-  // lcore's SYNs go even earlier: shed_syn.)
-  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
-      config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
-    ++counters_.drop_syn_shed_pool;
+  if (!tcp_segment_ok(rx, frame, tcp_start, tcp_len,
+                      [&] { return pseudo_header_sum(src, rx.ip.dst, kIpProtoTcp, tcp_len); })) {
     return false;
   }
-  if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0) {
-    const std::uint64_t sum = checksum_add(tcp_start, tcp_len, pseudo_header_sum(src, rx.ip.dst, kIpProtoTcp, tcp_len));
-    if (checksum_fold(sum) != 0xffff) {
-      ++counters_.drop_tcp_bad_checksum;
-      return false;
-    }
-  }
-  if (rx.seg.options.malformed) ++counters_.tcp_bad_options;
 
   rx.key = FlowKey{rx.ip.dst, src, rx.seg.dst_port, rx.seg.src_port};
   rx.hash = flow_hash(rx.key);
@@ -507,26 +516,11 @@ bool Engine::input_ipv6(Frame& frame) {
     return false;
   }
   const auto tcp_len = static_cast<std::uint16_t>(upper_len);
-  switch (parse_tcp(upper, tcp_len, rx.seg)) {
-    case TcpError::kOk: break;
-    case TcpError::kTruncated: ++counters_.drop_tcp_truncated; return false;
-    case TcpError::kBadDataOffset: ++counters_.drop_tcp_bad_data_offset; return false;
-    case TcpError::kBadChecksum: ++counters_.drop_tcp_bad_checksum; return false;
-  }
-  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
-      config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
-    ++counters_.drop_syn_shed_pool;
+  // RFC 8200 §8.1: the checksum is mandatory, over the IPv6 pseudo-header.
+  if (!tcp_segment_ok(rx, frame, upper, tcp_len,
+                      [&] { return pseudo_header_sum_ipv6(ip.src, ip.dst, kIpProtoTcp, tcp_len); })) {
     return false;
   }
-  // RFC 8200 §8.1: the checksum is mandatory, over the IPv6 pseudo-header.
-  if ((frame.flags & frame_flags::kRxL4ChecksumGood) == 0) {
-    const std::uint64_t sum = checksum_add(upper, tcp_len, pseudo_header_sum_ipv6(ip.src, ip.dst, kIpProtoTcp, tcp_len));
-    if (checksum_fold(sum) != 0xffff) {
-      ++counters_.drop_tcp_bad_checksum;
-      return false;
-    }
-  }
-  if (rx.seg.options.malformed) ++counters_.tcp_bad_options;
   ++counters_.rx_ipv6_segments;
   rx.key = FlowKey{handle, remote_digest(ip.src), rx.seg.dst_port, rx.seg.src_port};
   rx.hash = flow_hash(rx.key);
