@@ -76,17 +76,8 @@ class SynAckTemplates {
     store_be16(ip + 4, f.ip_id);
     store_be32(ip + 12, f.local_ip);
     store_be32(ip + 16, f.remote_ip);
-    store_be16(tcp, f.local_port);
-    store_be16(tcp + 2, f.remote_port);
-    store_be32(tcp + 4, f.seq);
-    store_be32(tcp + 8, f.ack);
     const std::uint64_t addresses = sum32(f.local_ip) + sum32(f.remote_ip);
-    std::uint64_t varying = addresses + f.local_port + f.remote_port + sum32(f.seq) + sum32(f.ack);
-    if (t.timestamps) {
-      store_be32(tcp + kTsValAt, f.ts_val);
-      store_be32(tcp + kTsValAt + 4, f.ts_ecr);
-      varying += sum32(f.ts_val) + sum32(f.ts_ecr);
-    }
+    const std::uint64_t varying = addresses + write_tcp_fields(tcp, t, f);
     if (offload_) {
       // DPDK's offload wants zero in the IP field (the template's) and the folded pseudo-header
       // sum in the TCP one.
@@ -108,17 +99,8 @@ class SynAckTemplates {
     std::uint8_t* tcp = ip + Ipv6Header::kSize;
     std::memcpy(ip + 8, local.data(), 16);
     std::memcpy(ip + 24, remote.data(), 16);
-    store_be16(tcp, f.local_port);
-    store_be16(tcp + 2, f.remote_port);
-    store_be32(tcp + 4, f.seq);
-    store_be32(tcp + 8, f.ack);
     const std::uint64_t addresses = checksum_add(local.data(), 16, checksum_add(remote.data(), 16));
-    std::uint64_t varying = f.local_port + f.remote_port + sum32(f.seq) + sum32(f.ack);
-    if (t.timestamps) {
-      store_be32(tcp + kTsValAt, f.ts_val);
-      store_be32(tcp + kTsValAt + 4, f.ts_ecr);
-      varying += sum32(f.ts_val) + sum32(f.ts_ecr);
-    }
+    const std::uint64_t varying = write_tcp_fields(tcp, t, f);
     // tcp_sum holds the pseudo-header's length and protocol; with offload only those and the
     // addresses go in the field.
     if (offload_) store_be16(tcp + 16, checksum_fold(t.pseudo_sum + addresses));
@@ -151,6 +133,22 @@ class SynAckTemplates {
   static constexpr std::uint8_t kTsValAt = TcpSegment::kMinHeaderSize + 4 + 2 + 2;
 
   [[nodiscard]] static std::uint64_t sum32(std::uint32_t v) { return std::uint64_t{v >> 16} + (v & 0xffff); }
+
+  // The TCP fields that vary from one SYN-ACK to the next (ports, numbers, timestamps), written
+  // over the template's; returns their checksum sum. Both families.
+  [[nodiscard]] static std::uint64_t write_tcp_fields(std::uint8_t* tcp, const Template& t, const SynAckFields& f) {
+    store_be16(tcp, f.local_port);
+    store_be16(tcp + 2, f.remote_port);
+    store_be32(tcp + 4, f.seq);
+    store_be32(tcp + 8, f.ack);
+    std::uint64_t varying = f.local_port + f.remote_port + sum32(f.seq) + sum32(f.ack);
+    if (t.timestamps) {
+      store_be32(tcp + kTsValAt, f.ts_val);
+      store_be32(tcp + kTsValAt + 4, f.ts_ecr);
+      varying += sum32(f.ts_val) + sum32(f.ts_ecr);
+    }
+    return varying;
+  }
 
   static void build(Template& t, const Settings& s, std::uint8_t set) {
     TcpOptionsOut o;
