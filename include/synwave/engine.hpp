@@ -21,6 +21,7 @@
 #include "synwave/neighbor_cache.hpp"
 #include "synwave/slab.hpp"
 #include "synwave/syn_cookie.hpp"
+#include "synwave/segment_template.hpp"
 #include "synwave/synack_template.hpp"
 #include "synwave/tcp_state.hpp"
 #include "synwave/time.hpp"
@@ -591,6 +592,7 @@ class Engine {
   SynAckTemplates syn_;     // a client's SYN, the same way
   SynAckTemplates synack6_;  // the same over IPv6
   SynAckTemplates syn6_;
+  SegmentTemplates segments_;  // a synchronised connection's segments over IPv4 (~0.2 KiB)
   std::uint8_t syn_options_ = 0;  // what our SYN offers (synack_options bits), from the configuration
 
   // Cookie SYN-ACKs of the current burst, their frames taken, waiting for their MACs. The three

@@ -110,6 +110,7 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
   SynAckTemplates::Settings handshake{config_.local_mac, config_.ttl, advertised_window(true, 0), our_mss_,
                                      config_.window_scale, config_.tx_checksum_offload};
   synack_ = SynAckTemplates(handshake);
+  segments_ = SegmentTemplates({config_.local_mac, config_.ttl, config_.tx_checksum_offload});
   handshake.flags = tcp_flags::kSyn;
   syn_ = SynAckTemplates(handshake);
   if (!local6_.empty()) {

@@ -99,7 +99,28 @@ std::uint16_t Engine::finish_tcp_frame6(std::uint8_t* tcp, const FlowKey& key, c
 // Builds one segment in a frame (the received one when it is free, else a fresh one) and queues it.
 void Engine::emit_segment(const SegmentOut& s) {
   if (sack_out_count_ != 0) [[unlikely]] return build_segment<true>(s);
-  build_segment<false>(s);
+  // A SYN's options (MSS first) and IPv6 take the general writer; the rest has a template.
+  if (s.options.mss || is_ipv6(s.key)) [[unlikely]] return build_segment<false>(s);
+  Frame* f = take_tx_frame();
+  const std::size_t headers = SegmentTemplates::header_size(s.options.timestamps);
+  const std::size_t total = headers + s.payload_len;
+  if (f == nullptr || std::max(total, SegmentTemplates::kCopied) > f->capacity) [[unlikely]] {
+    ++counters_.drop_tx_no_buffer;
+    return;
+  }
+  const SegmentFields fields{s.dst_mac, s.key.local_ip, s.key.remote_ip, s.key.local_port, s.key.remote_port,
+                             s.seq.raw(), s.ack.raw(), ip_id_++, s.flags, s.window, s.options.ts_val,
+                             s.options.ts_ecr};
+  const std::uint64_t sum =
+      segments_.write(f->data, fields, s.options.timestamps, static_cast<std::uint16_t>(s.payload_len));
+  std::uint64_t payload_sum = 0;
+  if (s.payload_len > 0) {
+    const Connection& c = *s.payload_from;
+    payload_sum = copy_payload(c, static_cast<std::uint32_t>(s.seq - (c.iss + 1)), f->data + headers, s.payload_len);
+  }
+  segments_.finish(f->data, sum, payload_sum);
+  queue_tx(*f, static_cast<std::uint16_t>(total), segments_.tx_flags());
+  if ((s.flags & tcp_flags::kRst) != 0) ++counters_.rst_sent;
 }
 
 // kWithSack: the sack_out_count_ blocks in sack_out_ follow the options (send_ack_with_sack).
