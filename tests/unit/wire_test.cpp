@@ -607,6 +607,26 @@ INSTANTIATE_TEST_SUITE_P(
                     with([](TcpOptions& o) { o.malformed = true; })},
         OptionsCase{"12 bytes: TS then NOP NOP", {8, 10, 0, 0, 0, 3, 0, 0, 0, 4, 1, 1},
                     with([](TcpOptions& o) { o.has_timestamps = true; o.ts_val = 3; o.ts_ecr = 4; })},
+        OptionsCase{"20 bytes of MSS SACKOK TS NOP WS, Linux's SYN layout",
+                    {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0x80, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7},
+                    with([](TcpOptions& o) {
+                      o.has_mss = true; o.mss = 1460; o.sack_permitted = true; o.has_timestamps = true;
+                      o.ts_val = 0x80000001u; o.ts_ecr = 2; o.has_window_scale = true; o.window_scale = 7; })},
+        OptionsCase{"Linux's SYN layout, WS 15 clamped to 14",
+                    {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 15},
+                    with([](TcpOptions& o) {
+                      o.has_mss = true; o.mss = 1460; o.sack_permitted = true; o.has_timestamps = true;
+                      o.ts_val = 1; o.has_window_scale = true; o.window_scale = 14; })},
+        OptionsCase{"20 bytes: the same options in another order",
+                    {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0x80, 0, 0, 1, 0, 0, 0, 2},
+                    with([](TcpOptions& o) {
+                      o.has_mss = true; o.mss = 1460; o.sack_permitted = true; o.has_timestamps = true;
+                      o.ts_val = 0x80000001u; o.ts_ecr = 2; o.has_window_scale = true; o.window_scale = 7; })},
+        OptionsCase{"20 bytes: Linux's layout but WS with length 4 is malformed",
+                    {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 4, 7},
+                    with([](TcpOptions& o) {
+                      o.has_mss = true; o.mss = 1460; o.sack_permitted = true; o.has_timestamps = true;
+                      o.ts_val = 1; o.ts_ecr = 2; o.malformed = true; })},
         OptionsCase{"TS then length past the end: TS kept", {1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 2, 4, 5},
                     with([](TcpOptions& o) { o.has_timestamps = true; o.ts_val = 5; o.ts_ecr = 6; o.malformed = true; })}));
 
