@@ -1,7 +1,7 @@
 #pragma once
 // The values options take, parsed and checked: addresses, ranges, endpoints, phases, instants,
 // shards. Each returns false (or an error message) on a malformed value and leaves the caller to
-// name the option; options.cpp turns them into the run's plan.
+// name the option; run_plan.cpp turns them into the run's plan.
 #include <cstdint>
 #include <optional>
 #include <string>

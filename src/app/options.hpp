@@ -1,6 +1,7 @@
 #pragma once
 // The program's command line and configuration file: one set of options per mode, each also
-// settable in a TOML file given by --config (the command line wins).
+// settable in a TOML file given by --config (the command line wins); and the run's plan they
+// become (run_plan.cpp).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -124,6 +125,10 @@ struct RunPlan {
   std::vector<std::string> phase_names;  // with generator.phases: each phase's name, in order
   double start_at_unix = 0;      // --start-at in seconds since the epoch; 0: start at once
 };
+
+// Checks plan.options (as parsed) against each other and fills in the rest of the plan from them
+// (run_plan.cpp). An error message or "".
+std::string build_run_plan(RunPlan& plan);
 
 struct ParseResult {
   int exit_code = 0;             // non-zero: stop with this code (0 with done=true: --help)
