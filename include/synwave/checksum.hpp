@@ -64,6 +64,9 @@ namespace synwave {
   return sum + __builtin_bswap16(checksum_fold(acc));
 }
 
+// A 32-bit field's part of a sum: its two 16-bit words (a field written with store_be32).
+[[nodiscard]] inline std::uint64_t checksum_words(std::uint32_t v) { return std::uint64_t{v >> 16} + (v & 0xffff); }
+
 // The value to store in a checksum field (host order; store it big-endian).
 [[nodiscard]] inline std::uint16_t checksum_finish(std::uint64_t sum) {
   return static_cast<std::uint16_t>(~checksum_fold(sum));

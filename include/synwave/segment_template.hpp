@@ -75,7 +75,7 @@ class SegmentTemplates {
     store_be16(ip + 4, f.ip_id);
     store_be32(ip + 12, f.local_ip);
     store_be32(ip + 16, f.remote_ip);
-    const std::uint64_t addresses = sum32(f.local_ip) + sum32(f.remote_ip);
+    const std::uint64_t addresses = checksum_words(f.local_ip) + checksum_words(f.remote_ip);
     if (!offload_) store_be16(ip + 10, checksum_finish(t.ip_sum + total_len + f.ip_id + addresses));
     store_be16(tcp, f.local_port);
     store_be16(tcp + 2, f.remote_port);
@@ -95,8 +95,9 @@ class SegmentTemplates {
       store_be16(tcp + 16, checksum_fold(pseudo + kIpProtoTcp));
       return 0;
     }
-    std::uint64_t sum = pseudo + t.tcp_sum + f.local_port + f.remote_port + sum32(f.seq) + sum32(f.ack) + f.flags + f.window;
-    if (timestamps) sum += sum32(f.ts_val) + sum32(f.ts_ecr);
+    std::uint64_t sum = pseudo + t.tcp_sum + f.local_port + f.remote_port + checksum_words(f.seq) +
+                        checksum_words(f.ack) + f.flags + f.window;
+    if (timestamps) sum += checksum_words(f.ts_val) + checksum_words(f.ts_ecr);
     return sum;
   }
 
@@ -120,8 +121,6 @@ class SegmentTemplates {
   };
 
   static constexpr std::size_t kTsValAt = TcpSegment::kMinHeaderSize + 4;  // after NOP NOP kind length
-
-  [[nodiscard]] static std::uint64_t sum32(std::uint32_t v) { return std::uint64_t{v >> 16} + (v & 0xffff); }
 
   static void build(Template& t, const Settings& s, bool timestamps) {
     TcpOptionsOut o;

@@ -76,7 +76,7 @@ class SynAckTemplates {
     store_be16(ip + 4, f.ip_id);
     store_be32(ip + 12, f.local_ip);
     store_be32(ip + 16, f.remote_ip);
-    const std::uint64_t addresses = sum32(f.local_ip) + sum32(f.remote_ip);
+    const std::uint64_t addresses = checksum_words(f.local_ip) + checksum_words(f.remote_ip);
     const std::uint64_t varying = addresses + write_tcp_fields(tcp, t, f);
     if (offload_) {
       // DPDK's offload wants zero in the IP field (the template's) and the folded pseudo-header
@@ -132,8 +132,6 @@ class SynAckTemplates {
   // option's kind and length: TSval is at the same offset whether SACK-permitted is there or not.
   static constexpr std::uint8_t kTsValAt = TcpSegment::kMinHeaderSize + 4 + 2 + 2;
 
-  [[nodiscard]] static std::uint64_t sum32(std::uint32_t v) { return std::uint64_t{v >> 16} + (v & 0xffff); }
-
   // The TCP fields that vary from one SYN-ACK to the next (ports, numbers, timestamps), written
   // over the template's; returns their checksum sum. Both families.
   [[nodiscard]] static std::uint64_t write_tcp_fields(std::uint8_t* tcp, const Template& t, const SynAckFields& f) {
@@ -141,11 +139,11 @@ class SynAckTemplates {
     store_be16(tcp + 2, f.remote_port);
     store_be32(tcp + 4, f.seq);
     store_be32(tcp + 8, f.ack);
-    std::uint64_t varying = f.local_port + f.remote_port + sum32(f.seq) + sum32(f.ack);
+    std::uint64_t varying = f.local_port + f.remote_port + checksum_words(f.seq) + checksum_words(f.ack);
     if (t.timestamps) {
       store_be32(tcp + kTsValAt, f.ts_val);
       store_be32(tcp + kTsValAt + 4, f.ts_ecr);
-      varying += sum32(f.ts_val) + sum32(f.ts_ecr);
+      varying += checksum_words(f.ts_val) + checksum_words(f.ts_ecr);
     }
     return varying;
   }
