@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "eal.hpp"
+#include "mbuf_pool.hpp"
 #include "port.hpp"
 
 namespace {
@@ -116,13 +117,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "link_bench: %s\n", err.empty() ? "no DPDK port: give one with --vdev before '--'" : err.c_str());
     return 2;
   }
-  rte_mempool* pool = rte_pktmbuf_pool_create("link_bench", 65535, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                              static_cast<int>(rte_socket_id()));
+  // The program's pool (huge pages without EAL hugepages), so the link costs what it costs synwave.
+  rte_mempool* pool = synwave::dpdk::create_mbuf_pool("link_bench", 65535, 256, RTE_MBUF_DEFAULT_BUF_SIZE, err);
   synwave::dpdk::PortRequest req;
   req.port_id = 0;
   req.pool = pool;
   synwave::dpdk::PortInfo info;
-  err = pool == nullptr ? std::string("out of memory for the mbuf pool: raise -m") : synwave::dpdk::setup_port(req, info);
+  if (pool != nullptr) err = synwave::dpdk::setup_port(req, info);
   if (!err.empty()) {
     std::fprintf(stderr, "link_bench: %s\n", err.c_str());
     return 2;

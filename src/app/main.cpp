@@ -27,6 +27,7 @@
 #include "merge.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
+#include "mbuf_pool.hpp"
 #include "port.hpp"
 #include "report.hpp"
 #include "telemetry.hpp"
@@ -56,16 +57,6 @@ std::vector<unsigned> all_lcores() {
   unsigned id;
   RTE_LCORE_FOREACH_WORKER(id) { l.push_back(id); }
   return l;
-}
-
-rte_mempool* make_pool(const char* name, std::uint32_t n, std::string& err) {
-  rte_mempool* mp = rte_pktmbuf_pool_create(name, n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
-  if (mp == nullptr) {
-    err = std::string("out of memory at start-up: a pool of ") + std::to_string(n) + " mbufs (" +
-          std::to_string(static_cast<unsigned long long>(n) * (RTE_MBUF_DEFAULT_BUF_SIZE + 128) >> 20) +
-          " MiB) does not fit (" + rte_strerror(rte_errno) + "): raise the EAL's -m, or lower --mbufs";
-  }
-  return mp;
 }
 
 std::string open_capture(const AppOptions& o, Resources& res, dpdk::Capture& cap) {
@@ -358,7 +349,7 @@ int run(RunPlan& plan) {
     queues[i] = static_cast<std::uint16_t>(std::min<std::size_t>(side_lcores[i], port_queues));
   }
   const std::uint32_t pool_size = o.mbufs != 0 ? o.mbufs : 65535;
-  rte_mempool* pool = make_pool("synwave_mbufs", pool_size, err);
+  rte_mempool* pool = dpdk::create_mbuf_pool("synwave_mbufs", pool_size, 256, RTE_MBUF_DEFAULT_BUF_SIZE, err);
   if (pool == nullptr) {
     std::fprintf(stderr, "synwave: %s\n", err.c_str());
     return 2;
