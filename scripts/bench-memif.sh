@@ -67,13 +67,15 @@ background() {
   sw_track "$BG_PID"
 }
 
-# foreground LOG LIMIT CMD...: runs CMD in the namespace; fails the script unless it exits 0.
-foreground() {
-  local log="$1" limit="$2"
-  shift 2
-  background "$log" "$@"
-  sw_wait_exit "$BG_PID" "$log" "$limit"
-  [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$log"; sw_fail "'$*' exited with $SW_STOP_STATUS"; }
+# wait_for_line PID LOG REGEX SECONDS: until LOG has a line matching REGEX (the end of a run);
+# fails if PID exits first or SECONDS pass.
+wait_for_line() {
+  local deadline=$((SECONDS + $4))
+  until grep -q "$3" "$2" 2>/dev/null; do
+    kill -0 "$1" 2>/dev/null || { sw_tail "$2"; sw_fail "PID $1 exited before its run ended"; }
+    ((SECONDS < deadline)) || { sw_tail "$2"; sw_fail "PID $1 has not ended its run after $4s"; }
+    sleep 0.05
+  done
 }
 
 # stop PID LOG: SIGINT (both programs' orderly stop), then the exit status must be 0.
@@ -156,8 +158,10 @@ run_case() {  # CASE REP
         --vdev "$(memif server "$run")" -- --role server
       SERVER_PID=$BG_PID
       sleep 2
-      foreground "$RUNS/$run-client.log" $((DURATION + 60)) "$LINK_BENCH" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" \
+      background "$RUNS/$run-client.log" "$LINK_BENCH" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" \
         -l 0 --vdev "$(memif client "$run")" -- --role client --duration "$DURATION"
+      CLIENT_PID=$BG_PID
+      wait_for_line "$CLIENT_PID" "$RUNS/$run-client.log" '^{"role": "client"' $((DURATION + 60))
       ;;
     synwave-pair) synwave_server "$run"; synwave_client "$run" ;;
     synwave-pair-ipv6) synwave_server "$run" --ip 2001:db8:2::1/64; synwave_client "$run" ipv6 ;;
@@ -170,9 +174,9 @@ run_case() {  # CASE REP
   # them, so a server polling while its client exits can crash (README, "Beside dperf").
   stop "$SERVER_PID" "$RUNS/$run-server.log"
   case "$1" in
-    synwave-pair*|synwave-to-dperf)
+    link|synwave-pair*|synwave-to-dperf)
       sw_wait_exit "$CLIENT_PID" "$RUNS/$run-client.log" 30
-      [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$RUNS/$run-client.log"; sw_fail "synwave client exited with $SW_STOP_STATUS"; } ;;
+      [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$RUNS/$run-client.log"; sw_fail "the client exited with $SW_STOP_STATUS"; } ;;
     dperf-pair|dperf-to-synwave) sw_wait_exit "$CLIENT_PID" "$RUNS/$run-dperf-client.log" 30 ;;
   esac
   sw_log "$run done"
