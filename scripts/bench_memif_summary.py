@@ -63,6 +63,12 @@ def dperf_side(log_path, connections_key):
             "socket_errors_per_s": avg("skErr"), "steady_seconds": len(rows)}
 
 
+def link_result(log):
+    """link_bench's JSON line: its last line, unless EAL logged after it (a memif PMD error at
+    close, 'EAL: Error: Invalid memory', seen when both ends close together)."""
+    return json.loads([line for line in open(log).read().splitlines() if line.startswith("{")][-1])
+
+
 def main():
     (runs, out_dir, stamp, commit, load_before, load_after, reps, duration, dperf_rate, concurrency,
      *cases) = sys.argv[1:]
@@ -77,8 +83,8 @@ def main():
         per_rep = []
         for rep in range(1, reps + 1):
             if case == "link":
-                client = json.loads(open(path(case, rep, "client.log")).read().strip().splitlines()[-1])
-                server = json.loads(open(path(case, rep, "server.log")).read().strip().splitlines()[-1])
+                client = link_result(path(case, rep, "client.log"))
+                server = link_result(path(case, rep, "server.log"))
                 per_rep.append({"frames_per_s": client["pps"], "client": client, "server": server,
                                 "cps_floor": client["pps"] / FRAMES_PER_CONNECTION})
             elif case in ("synwave-pair", "synwave-pair-ipv6"):
