@@ -105,6 +105,13 @@ rte_mempool* create_on_own_memory(const char* name, std::uint32_t n, unsigned ca
 }  // namespace
 
 rte_mempool* create_mbuf_pool(const char* name, std::uint32_t n, unsigned cache, std::uint16_t data_room, std::string& err) {
+  // DPDK refuses a pool smaller than one lcore cache's flush threshold (1.5 caches).
+  const std::uint32_t least = cache + cache / 2;
+  if (n < least) {
+    err = "--mbufs " + std::to_string(n) + " is too few: an lcore's cache alone holds up to " + std::to_string(least) +
+          " mbufs; give at least that many";
+    return nullptr;
+  }
   if (rte_eal_has_hugepages() == 0) return create_on_own_memory(name, n, cache, data_room, err);
   rte_mempool* mp = rte_pktmbuf_pool_create(name, n, cache, 0, data_room, static_cast<int>(rte_socket_id()));
   if (mp == nullptr) err = does_not_fit(n, data_room, rte_strerror(rte_errno), "raise the EAL's -m, or lower --mbufs");

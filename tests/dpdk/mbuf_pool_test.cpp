@@ -83,5 +83,13 @@ TEST(MbufPool, APoolLargerThanTheMachineIsRefusedWithTheFix) {
   EXPECT_NE(err.find("lower --mbufs"), std::string::npos) << err;
 }
 
+TEST(MbufPool, FewerMbufsThanAnLcoreCacheIsRefusedWithTheFix) {
+  ASSERT_NE(test::eal_test_pool(), nullptr);
+  std::string err;
+  EXPECT_EQ(dpdk::create_mbuf_pool("mbuf_pool_too_small", 300, 256, RTE_MBUF_DEFAULT_BUF_SIZE, err), nullptr);
+  EXPECT_NE(err.find("--mbufs 300 is too few"), std::string::npos) << err;
+  EXPECT_NE(err.find("at least that many"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace synwave

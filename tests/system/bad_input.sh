@@ -96,6 +96,10 @@ refuse "unknown device (--vdev net_nonexistent0)" 'device|vdev' last \
   --no-huge -m 256 --no-pci --vdev net_nonexistent0 -l 0 --file-prefix="$BAD_DEVICE_PREFIX" \
   -- server --ip 198.18.0.2/24 --listen 80
 grep -q 'net_nonexistent0' "$SW_WORKDIR/err" || sw_fail "unknown device: nothing on stderr names net_nonexistent0"
+POOL_PREFIX="$(sw_file_prefix pool)"
+SW_DPDK_PREFIXES+=("$POOL_PREFIX")
+refuse "--mbufs fewer than an lcore's cache" '--mbufs 300 is too few.*at least' last \
+  --no-huge -m 256 --no-pci -l 0 --file-prefix="$POOL_PREFIX" -- loopback --mbufs 300 --duration 1
 PAIR="pair --client-ip 198.18.1.2/24 --server-ip 198.18.2.2/24 --listen 80 --dst 198.18.2.2:80"
 refuse "pair: one port for both sides" '--client-port and --server-port are both 0' one \
   -- $PAIR --server-port 0
