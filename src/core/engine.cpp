@@ -78,6 +78,7 @@ Engine::Engine(const EngineConfig& config, const FrameIo& io, TimeNs now)
                   config.secret0 ^ 0x165667b19e3779f9ull, config.secret1 ^ 0x27d4eb2f165667c5ull},
       neighbors6_(local6_.empty() ? 8 : config.neighbor_cache_size),
       rx_(std::make_unique<RxContext>()) {
+  admission_window_start_ = now;
   if (config_.local_ip != 0 && config_.local_ip < kIpv6Handles) {
     throw std::invalid_argument("EngineConfig: local_ip in 0.0.0.0/8");
   }
@@ -286,6 +287,15 @@ bool peek_bare_syn(const Frame& f) {
 // SYN needs CPU the lcore does not have. Three in four are dropped before any parse, checksum
 // or table work (the peer retries), so the connections already admitted finish first; the fourth
 // goes on, so a flood that keeps the lcore saturated cannot shut out every legitimate client.
+void Engine::close_admission_window() {
+  const std::uint64_t syns = counters_.syn_received - window_syns_;
+  const std::uint64_t accepted = counters_.conn_accepted - window_accepted_;
+  if (syns != 0) handshakes_completing_ = accepted * kCompletingShareInverse >= syns;
+  window_syns_ = counters_.syn_received;
+  window_accepted_ = counters_.conn_accepted;
+  admission_window_start_ = now_;
+}
+
 bool Engine::shed_syn(const Frame& f) {
   if (!peek_bare_syn(f) || ++overloaded_syns_ % kOverloadedSynAdmitEvery == 0) return false;
   ++counters_.rx_frames;

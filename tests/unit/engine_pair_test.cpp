@@ -174,5 +174,63 @@ TEST(EngineInputBurst, Overloaded_ThreeSynsInFourShedBeforeAnyWork_OtherFramesPr
   EXPECT_EQ(kept, (1u << 4) | (1u << 8) | (1u << 9)) << "the fourth and eighth SYN answered in place, and the reset";
 }
 
+// With cookies on overflow, a saturated lcore sheds new SYNs only while handshakes complete
+// (clients beyond capacity): over an admission window of SYNs that never completed (a flood)
+// every SYN is answered, with a cookie once the backlog is full; once the cookies come back as
+// handshakes, the next window sheds again.
+TEST(EngineInputBurst, OverloadedByAFlood_SynsAnsweredNotShed_UntilHandshakesComplete) {
+  EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
+  sc.listen_ports = {80};
+  sc.syn_backlog = 4;
+  TestIo sio;
+  Engine server(sc, sio.io(), kSecond);
+  auto syn_burst = [&](std::uint16_t first, std::uint16_t count, TimeNs at) {
+    std::vector<Frame> frames;
+    for (std::uint16_t p = first; p < first + count; ++p) frames.push_back(sio.rx_frame(client_segment(p, tcp_flags::kSyn)));
+    (void)server.input_burst(frames.data(), count, at);
+    server.flush();
+  };
+  TimeNs now = kSecond;
+  syn_burst(40000, 4, now);  // the backlog full of entries that never complete
+  server.set_saturated(true);
+  ASSERT_TRUE(sio.sent().size() == 4u);
+  sio.sent().clear();
+
+  now += 100 * kMillisecond;  // the window closes: 4 SYNs, no handshake
+  server.advance(now);
+  server.set_saturated(true);
+  syn_burst(42000, 8, now);
+  EXPECT_EQ(server.counters().drop_syn_shed_busy, 0u);
+  EXPECT_EQ(server.counters().cookies_sent, 8u);
+  ASSERT_EQ(sio.sent().size(), 8u);
+
+  // The cookies come back: eight handshakes complete.
+  std::vector<Frame> acks;
+  while (!sio.sent().empty()) {
+    const auto synack = parse_frame(sio.pop_sent());
+    ASSERT_TRUE(synack.has_value());
+    SegmentSpec s;
+    s.src_mac = kClientMac;
+    s.dst_mac = kServerMac;
+    s.src_ip = kClientIp;
+    s.dst_ip = kServerIp;
+    s.src_port = synack->tcp.dst_port;
+    s.dst_port = 80;
+    s.seq = 1000u * synack->tcp.dst_port + 1;
+    s.ack = (synack->tcp.seq + 1).raw();
+    s.flags = tcp_flags::kAck;
+    acks.push_back(sio.rx_frame(build_segment(s)));
+  }
+  (void)server.input_burst(acks.data(), static_cast<std::uint32_t>(acks.size()), now);
+  EXPECT_EQ(server.counters().cookies_valid, 8u);
+  EXPECT_EQ(server.counters().conn_accepted, 8u);
+
+  now += 100 * kMillisecond;  // 8 SYNs, 8 handshakes: clients, not a flood
+  server.advance(now);
+  server.set_saturated(true);
+  syn_burst(43000, 8, now);
+  EXPECT_EQ(server.counters().drop_syn_shed_busy, 6u);
+}
+
 }  // namespace
 }  // namespace synwave::test
