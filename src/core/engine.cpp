@@ -283,10 +283,6 @@ bool peek_bare_syn(const Frame& f) {
 }
 }  // namespace
 
-// Called while the lcore is saturated and the SYN backlog half full (listener_overloaded): a new
-// SYN needs CPU the lcore does not have. Three in four are dropped before any parse, checksum
-// or table work (the peer retries), so the connections already admitted finish first; the fourth
-// goes on, so a flood that keeps the lcore saturated cannot shut out every legitimate client.
 void Engine::close_admission_window() {
   const std::uint64_t syns = counters_.syn_received - window_syns_;
   const std::uint64_t accepted = counters_.conn_accepted - window_accepted_;
@@ -296,6 +292,10 @@ void Engine::close_admission_window() {
   admission_window_start_ = now_;
 }
 
+// Called while the lcore is saturated and the SYN backlog half full (listener_overloaded): a new
+// SYN needs CPU the lcore does not have. Three in four are dropped before any parse, checksum
+// or table work (the peer retries), so the connections already admitted finish first; the fourth
+// goes on, so a flood that keeps the lcore saturated cannot shut out every legitimate client.
 bool Engine::shed_syn(const Frame& f) {
   if (!peek_bare_syn(f) || ++overloaded_syns_ % kOverloadedSynAdmitEvery == 0) return false;
   ++counters_.rx_frames;

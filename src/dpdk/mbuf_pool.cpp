@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -102,6 +103,16 @@ rte_mempool* create_on_own_memory(const char* name, std::uint32_t n, unsigned ca
   return mp;
 }
 
+// A PCI device reads and writes mbufs by DMA, through the IOMMU mappings EAL made of its own
+// memory; a mapping of ours has none. So the pool is ours only when EAL probed no PCI device.
+bool pci_device_probed() {
+  bool found = false;
+  rte_dev_iterator it{};
+  rte_device* dev = nullptr;
+  RTE_DEV_FOREACH(dev, "bus=pci", &it) { found = true; }  // walked to its end: the iterator frees itself
+  return found;
+}
+
 }  // namespace
 
 rte_mempool* create_mbuf_pool(const char* name, std::uint32_t n, unsigned cache, std::uint16_t data_room, std::string& err) {
@@ -112,7 +123,7 @@ rte_mempool* create_mbuf_pool(const char* name, std::uint32_t n, unsigned cache,
           " mbufs; give at least that many";
     return nullptr;
   }
-  if (rte_eal_has_hugepages() == 0) return create_on_own_memory(name, n, cache, data_room, err);
+  if (rte_eal_has_hugepages() == 0 && !pci_device_probed()) return create_on_own_memory(name, n, cache, data_room, err);
   rte_mempool* mp = rte_pktmbuf_pool_create(name, n, cache, 0, data_room, static_cast<int>(rte_socket_id()));
   if (mp == nullptr) err = does_not_fit(n, data_room, rte_strerror(rte_errno), "raise the EAL's -m, or lower --mbufs");
   return mp;

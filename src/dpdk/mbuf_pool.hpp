@@ -5,8 +5,9 @@
 // tables. Where EAL has hugepages the pool lives there, as DPDK makes it. Without them (`--no-huge`)
 // EAL's memory is a memfd whose mapping is not 2 MiB aligned, so the kernel cannot back it with
 // huge pages; the pool's objects then go into an anonymous mapping of our own that asks for
-// transparent huge pages (as the engine's tables do: huge_page_block.hpp). Only virtual devices
-// run without hugepages, and they copy frames by virtual address, never by DMA.
+// transparent huge pages (as the engine's tables do: huge_page_block.hpp), unless a PCI device
+// was probed: virtual devices copy frames by virtual address, a NIC by DMA through mappings EAL
+// makes of its own memory only.
 #include <cstdint>
 #include <string>
 
