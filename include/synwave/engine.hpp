@@ -573,6 +573,7 @@ class Engine {
     MessageTemplate keep_response;
   };
   std::vector<MessageTemplates> templates_;  // per workload (workloads_)
+  KnownResponseHeader known_response_;       // client, HTTP: the last response header read whole
   // A connection's stream: `count` messages, every one but the last a `keep` one.
   struct MessageStream {
     const MessageTemplate* keep;

@@ -223,7 +223,8 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, 
       if (is_client(c)) {
         // Response after response: a pipelined connection's segment may end one and start the next.
         while (n > 0) {
-          const std::uint32_t used = c.http.response.feed(p, n);
+          const std::uint32_t used = c.http.response.status_pos == 0 ? known_response_.feed_fresh(c.http.response, p, n)
+                                                                      : c.http.response.feed(p, n);
           if (c.http.response.framing_error) {
             // A malformed chunked body: the exchange failed; no more is read.
             count_outcome(id, &Counters::conn_failed_http_framing);

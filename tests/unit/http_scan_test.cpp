@@ -638,5 +638,62 @@ TEST(HttpResponseScanner, BackToBackResponses_FeedStopsAtTheFirstOnesEnd) {
   EXPECT_FALSE(u.complete());
 }
 
+// The fields a response's reader looks at, for comparing two scanners.
+std::string observed(const HttpResponseScanner& s) {
+  return "status " + std::to_string(s.status) + " header_done " + std::to_string(s.header_done) + " length " +
+         std::to_string(s.content_length) + " body " + std::to_string(s.body_received) + " chunked " +
+         std::to_string(s.chunked) + " chunk_state " + std::to_string(s.chunk_state) + " complete " +
+         std::to_string(s.complete()) + " framing_error " + std::to_string(s.framing_error) + " status_pos " +
+         std::to_string(s.status_pos) + " matched " + std::to_string(s.header_end.matched);
+}
+
+// A segment read through KnownResponseHeader leaves the scanner as a plain scan does, and feed
+// returns the same, whether the header is the known one (the compare), a new one (learnt), cut
+// short, too long to keep, or followed by a body, a chunked body or the next response.
+TEST(KnownResponseHeader, EverySegment_ReadsAsAPlainScanDoes) {
+  const std::string nginx = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sat, 05 Dec 2026 16:00:00 GMT\r\n"
+                            "Content-Length: 14\r\nConnection: keep-alive\r\n\r\n";
+  const std::string next_second = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sat, 05 Dec 2026 16:00:01 GMT\r\n"
+                                  "Content-Length: 14\r\nConnection: keep-alive\r\n\r\n";
+  const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string long_header = "HTTP/1.1 404 Not Found\r\nX-Padding: " + std::string(300, 'x') + "\r\nContent-Length: 3\r\n\r\n";
+  const std::vector<std::string> segments = {
+      nginx + "Hello, synwave",            // learnt
+      nginx + "Hello, synwave",            // known
+      nginx,                               // known, no body yet
+      nginx + "Hello",                     // known, part of the body
+      nginx + "Hello, synwave" + nginx,    // known, then the next response's bytes
+      nginx.substr(0, 40),                 // a prefix of the known header: scanned
+      next_second + "Hello, synwave",      // a new Date: learnt again
+      next_second + "Hello, synwave",      // known
+      nginx + "Hello, synwave",            // the old one again: learnt again
+      chunked + "3\r\nabc\r\n0\r\n\r\n", // learnt
+      chunked + "3\r\nabc\r\n0\r\n\r\n", // known, the chunks read after it
+      chunked + "3\r\nab",                 // known, a chunk cut
+      chunked + "zz\r\n",                  // known, a malformed chunk size
+      long_header + "abc",                 // too long to keep: scanned
+      long_header + "abc",
+      "HTTP/1.1 204 No Content\r\n\r\n",   // no length at all
+      "HTTP/1.1 204 No Content\r\n\r\n",
+  };
+  KnownResponseHeader known;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& seg = segments[i];
+    HttpResponseScanner plain;
+    HttpResponseScanner through;
+    const std::uint32_t n = static_cast<std::uint32_t>(seg.size());
+    const std::uint32_t want = plain.feed(bytes_of(seg), n);
+    EXPECT_EQ(known.feed_fresh(through, bytes_of(seg), n), want) << "segment " << i;
+    EXPECT_EQ(observed(through), observed(plain)) << "segment " << i;
+    // The rest of the body, when some is missing, reads the same too.
+    if (!plain.complete() && !plain.framing_error && plain.header_done && !plain.chunked) {
+      const std::string rest(plain.content_length - plain.body_received, 'z');
+      EXPECT_EQ(through.feed(bytes_of(rest), static_cast<std::uint32_t>(rest.size())),
+                plain.feed(bytes_of(rest), static_cast<std::uint32_t>(rest.size())));
+      EXPECT_EQ(observed(through), observed(plain)) << "segment " << i << ", completed";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace synwave
