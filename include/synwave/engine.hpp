@@ -574,6 +574,7 @@ class Engine {
   };
   std::vector<MessageTemplates> templates_;  // per workload (workloads_)
   KnownResponseHeader known_response_;       // client, HTTP: the last response header read whole
+  KnownRequest known_request_;               // server, HTTP: the last request read whole
   // A connection's stream: `count` messages, every one but the last a `keep` one.
   struct MessageStream {
     const MessageTemplate* keep;

@@ -156,6 +156,12 @@ struct HttpRequestScanner {
   bool asks_close : 1 = false;       // a Connection field listed "close"
   bool asks_keep_alive : 1 = false;  // a Connection field listed "keep-alive"
 
+  // At a request's start with nothing of it read (how end_of_request leaves it).
+  [[nodiscard]] bool fresh() const {
+    return phase == kRequestLine && progress == 0 && token == kTokenNone && !line_begun && !http10 && !asks_close &&
+           !asks_keep_alive;
+  }
+
   // Reads p[0..n) and calls on_request(keep_alive) at the end of each request's header, in
   // order; when it returns false, reading stops there (the rest of p is not looked at, and the
   // scanner should not be fed again). Returns the bytes read.
@@ -663,6 +669,78 @@ struct HttpResponseScanner {
 };
 static_assert(sizeof(HttpResponseScanner) == 16);
 
+namespace http_detail {
+
+// When a KnownRequest or KnownResponseHeader learns from a miss: a peer that repeats itself (the
+// known bytes were hit since they were learnt, as when nginx's Date moves on) right away; one
+// that does not, once in 64 misses, so its reader does not scan twice.
+class LearnPace {
+ public:
+  void hit() { hit_since_learnt_ = true; }
+  [[nodiscard]] bool learn_now() {
+    if (!hit_since_learnt_ && ++misses_ % 64 != 1) return false;
+    hit_since_learnt_ = false;
+    return true;
+  }
+
+ private:
+  bool hit_since_learnt_ = false;
+  std::uint32_t misses_ = 0;
+};
+
+// The offset just past the first "\r\n\r\n" of p[0..n), or 0.
+[[nodiscard]] inline std::uint32_t blank_line_end(const std::uint8_t* p, std::uint32_t n) {
+  static constexpr std::uint8_t kEnd[4] = {'\r', '\n', '\r', '\n'};
+  const void* end = memmem(p, n, kEnd, sizeof kEnd);
+  return end == nullptr ? 0 : static_cast<std::uint32_t>(static_cast<const std::uint8_t*>(end) - p) + 4;
+}
+
+}  // namespace http_detail
+
+// The last request a server read whole from its start, and what it asked (keep the connection or
+// not): a load tester sends the same request over and over, and a request byte for byte
+// identical reads the same, so one compare stands in for the scan (as KnownResponseHeader does
+// for a client).
+class KnownRequest {
+ public:
+  static constexpr std::uint32_t kCapacity = 256;
+
+  // What s.feed(p, n, on_request) does, for a scanner s that is fresh().
+  template <class OnRequest>
+  void feed_fresh(HttpRequestScanner& s, const std::uint8_t* p, std::uint32_t n, OnRequest&& on_request) {
+    if (len_ != 0 && n >= len_ && std::memcmp(p, bytes_.data(), len_) == 0) {
+      pace_.hit();
+      if (on_request(keep_alive_) && n > len_) s.feed(p + len_, n - len_, on_request);
+      return;
+    }
+    s.feed(p, n, on_request);
+    if (pace_.learn_now()) learn(p, n);
+  }
+
+ private:
+  void learn(const std::uint8_t* p, std::uint32_t n) {
+    const std::uint32_t len = http_detail::blank_line_end(p, n);
+    if (len == 0 || len > kCapacity) return;
+    HttpRequestScanner t;
+    std::uint32_t requests = 0;
+    bool keep = false;
+    t.feed(p, len, [&](bool k) {
+      ++requests;
+      keep = k;
+      return true;
+    });
+    if (requests != 1 || !t.fresh()) return;  // the blank line did not end exactly one request
+    std::memcpy(bytes_.data(), p, len);
+    len_ = len;
+    keep_alive_ = keep;
+  }
+
+  std::uint32_t len_ = 0;  // 0: nothing known yet
+  bool keep_alive_ = false;
+  http_detail::LearnPace pace_;
+  std::array<std::uint8_t, kCapacity> bytes_{};
+};
+
 // The last response header a client read whole, and a scanner's state right after it. A server
 // sends the same header with every response (nginx's changes with its Date field, once a second),
 // and a header byte for byte identical reads the same: the first "\r\n\r\n" of both ends at the
@@ -676,22 +754,20 @@ class KnownResponseHeader {
   // What s.feed(p, n) does, for a scanner s that has been fed nothing since it was made or reset.
   std::uint32_t feed_fresh(HttpResponseScanner& s, const std::uint8_t* p, std::uint32_t n) {
     if (len_ != 0 && n >= len_ && std::memcmp(p, bytes_.data(), len_) == 0) {
+      pace_.hit();
       s = after_;
       return len_ + (n > len_ ? s.feed(p + len_, n - len_) : 0);
     }
     const std::uint32_t used = s.feed(p, n);
-    if (s.header_done) learn(p, n);
+    if (s.header_done && pace_.learn_now()) learn(p, n);
     return used;
   }
 
  private:
   // The header just read whole from p[0..n): kept with the state a fresh scanner has after it.
   void learn(const std::uint8_t* p, std::uint32_t n) {
-    static constexpr std::uint8_t kEnd[4] = {'\r', '\n', '\r', '\n'};
-    const void* end = memmem(p, n, kEnd, sizeof kEnd);
-    if (end == nullptr) return;
-    const auto len = static_cast<std::uint32_t>(static_cast<const std::uint8_t*>(end) - p) + 4;
-    if (len > kCapacity) return;
+    const std::uint32_t len = http_detail::blank_line_end(p, n);
+    if (len == 0 || len > kCapacity) return;
     HttpResponseScanner after;
     if (after.feed(p, len) != len || !after.header_done) return;
     std::memcpy(bytes_.data(), p, len);
@@ -701,6 +777,7 @@ class KnownResponseHeader {
 
   std::uint32_t len_ = 0;  // 0: nothing known yet
   HttpResponseScanner after_;
+  http_detail::LearnPace pace_;
   std::array<std::uint8_t, kCapacity> bytes_{};
 };
 

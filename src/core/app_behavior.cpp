@@ -246,12 +246,14 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, 
         }
       } else if (!c.has(conn_flags::kRequestDone)) {
         const std::uint32_t before = c.requests;
-        c.http.request.feed(p, n, [&](bool keep_alive) {
+        auto on_request = [&](bool keep_alive) {
           ++c.requests;
           const bool last = !keep_alive || c.requests == w.max_requests;
           if (last) c.set(conn_flags::kRequestDone);
           return !last;
-        });
+        };
+        if (c.http.request.fresh()) known_request_.feed_fresh(c.http.request, p, n, on_request);
+        else c.http.request.feed(p, n, on_request);
         counters_.http_requests_read += c.requests - before;
         if (c.requests != before && !c.has(conn_flags::kAwaitingAccept)) app_respond(id);
       }

@@ -686,11 +686,60 @@ TEST(KnownResponseHeader, EverySegment_ReadsAsAPlainScanDoes) {
     EXPECT_EQ(known.feed_fresh(through, bytes_of(seg), n), want) << "segment " << i;
     EXPECT_EQ(observed(through), observed(plain)) << "segment " << i;
     // The rest of the body, when some is missing, reads the same too.
-    if (!plain.complete() && !plain.framing_error && plain.header_done && !plain.chunked) {
+    if (plain.counted_body_left() != 0) {
       const std::string rest(plain.content_length - plain.body_received, 'z');
       EXPECT_EQ(through.feed(bytes_of(rest), static_cast<std::uint32_t>(rest.size())),
                 plain.feed(bytes_of(rest), static_cast<std::uint32_t>(rest.size())));
       EXPECT_EQ(observed(through), observed(plain)) << "segment " << i << ", completed";
+    }
+  }
+}
+
+// A segment read through KnownRequest calls on_request as a plain scan does, with the same
+// answers, and leaves the scanner in the same place: known requests, pipelined ones, one that
+// closes (reading stops there), HTTP/1.0, a request cut short, one too long to keep.
+TEST(KnownRequest, EverySegment_ReadsAsAPlainScanDoes) {
+  const std::string get = "GET / HTTP/1.1\r\nHost: 198.18.0.2\r\nUser-Agent: synwave\r\n\r\n";
+  const std::string close = "GET / HTTP/1.1\r\nHost: 198.18.0.2\r\nConnection: close\r\n\r\n";
+  const std::string http10 = "GET /a HTTP/1.0\r\nHost: 198.18.0.2\r\n\r\n";
+  const std::string long_request = "GET /" + std::string(300, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::vector<std::string> segments = {
+      get, get, get + get, get + get.substr(0, 20), get.substr(0, 20), close, close, close + get,
+      http10, http10, get, long_request, long_request, "\r\n" + get, get,
+  };
+  struct Reading {
+    std::vector<bool> asked;
+    std::string state;
+  };
+  auto read = [](HttpRequestScanner& sc, const std::string& seg, auto&& feed) {
+    Reading r;
+    feed(sc, bytes_of(seg), static_cast<std::uint32_t>(seg.size()), [&](bool keep) {
+      r.asked.push_back(keep);
+      return keep;  // as the server: a request that closes is the last read
+    });
+    r.state = "fresh " + std::to_string(sc.fresh());
+    return r;
+  };
+  KnownRequest known;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    HttpRequestScanner plain;
+    HttpRequestScanner through;
+    const Reading want = read(plain, segments[i], [](HttpRequestScanner& sc, const std::uint8_t* p, std::uint32_t n, auto&& cb) {
+      sc.feed(p, n, cb);
+    });
+    const Reading got = read(through, segments[i], [&](HttpRequestScanner& sc, const std::uint8_t* p, std::uint32_t n, auto&& cb) {
+      known.feed_fresh(sc, p, n, cb);
+    });
+    EXPECT_EQ(got.asked, want.asked) << "segment " << i;
+    EXPECT_EQ(got.state, want.state) << "segment " << i;
+    // What is left of a cut request reads the same too.
+    const std::string tail = get.substr(20);
+    if (!plain.fresh()) {
+      std::vector<bool> a;
+      std::vector<bool> b;
+      plain.feed(bytes_of(tail), static_cast<std::uint32_t>(tail.size()), [&](bool k) { a.push_back(k); return true; });
+      through.feed(bytes_of(tail), static_cast<std::uint32_t>(tail.size()), [&](bool k) { b.push_back(k); return true; });
+      EXPECT_EQ(b, a) << "segment " << i << ", completed";
     }
   }
 }
