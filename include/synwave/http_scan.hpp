@@ -359,6 +359,8 @@ struct HttpResponseScanner {
     return content_length != kUnknownLength && body_received >= content_length;
   }
   [[nodiscard]] bool status_ok() const { return status >= 200 && status <= 299; }
+  // Fed nothing since it was made or reset (every byte fed moves status_pos, until 12).
+  [[nodiscard]] bool fresh() const { return status_pos == 0; }
   // The response's length ends with the connection: nothing in the header framed it.
   [[nodiscard]] bool framed_by_close() const { return header_done && !chunked && content_length == kUnknownLength; }
 
@@ -671,56 +673,70 @@ static_assert(sizeof(HttpResponseScanner) == 16);
 
 namespace http_detail {
 
-// When a KnownRequest or KnownResponseHeader learns from a miss: a peer that repeats itself (the
-// known bytes were hit since they were learnt, as when nginx's Date moves on) right away; one
-// that does not, once in 64 misses, so its reader does not scan twice.
-class LearnPace {
+// The bytes a KnownRequest or KnownResponseHeader knows: the last request or response header read
+// whole, up to its blank line. A message byte for byte identical to them reads the same (its
+// first "\r\n\r\n" ends at the same place, and nothing before it differs), so one compare
+// stands in for the scan. After a miss it learns again at once if the known bytes were hit since
+// they were learnt (a peer that repeats itself, as when nginx's Date moves on); otherwise once in
+// 64 misses, so the reader of a peer that does not repeat itself does not scan twice.
+class KnownPrefix {
  public:
-  void hit() { hit_since_learnt_ = true; }
-  [[nodiscard]] bool learn_now() {
-    if (!hit_since_learnt_ && ++misses_ % 64 != 1) return false;
-    hit_since_learnt_ = false;
+  static constexpr std::uint32_t kCapacity = 256;
+
+  [[nodiscard]] std::uint32_t len() const { return len_; }
+  // Do p[0..n) start with the known bytes?
+  [[nodiscard]] bool starts(const std::uint8_t* p, std::uint32_t n) {
+    if (len_ == 0 || n < len_ || std::memcmp(p, bytes_.data(), len_) != 0) return false;
+    hit_since_learnt_ = true;
     return true;
+  }
+  // After a miss: the length of the message to learn from p[0..n) (up to and including its first
+  // "\r\n\r\n", at most kCapacity), or 0 when it is not the time or there is none.
+  [[nodiscard]] std::uint32_t to_learn(const std::uint8_t* p, std::uint32_t n) {
+    if (!hit_since_learnt_ && ++misses_ % 64 != 1) return 0;
+    hit_since_learnt_ = false;
+    static constexpr std::uint8_t kEnd[4] = {'\r', '\n', '\r', '\n'};
+    const void* end = memmem(p, n, kEnd, sizeof kEnd);
+    if (end == nullptr) return 0;
+    const auto len = static_cast<std::uint32_t>(static_cast<const std::uint8_t*>(end) - p) + 4;
+    return len <= kCapacity ? len : 0;
+  }
+  void keep(const std::uint8_t* p, std::uint32_t len) {
+    std::memcpy(bytes_.data(), p, len);
+    len_ = len;
   }
 
  private:
+  std::uint32_t len_ = 0;  // 0: nothing known yet
   bool hit_since_learnt_ = false;
   std::uint32_t misses_ = 0;
+  std::array<std::uint8_t, kCapacity> bytes_{};
 };
-
-// The offset just past the first "\r\n\r\n" of p[0..n), or 0.
-[[nodiscard]] inline std::uint32_t blank_line_end(const std::uint8_t* p, std::uint32_t n) {
-  static constexpr std::uint8_t kEnd[4] = {'\r', '\n', '\r', '\n'};
-  const void* end = memmem(p, n, kEnd, sizeof kEnd);
-  return end == nullptr ? 0 : static_cast<std::uint32_t>(static_cast<const std::uint8_t*>(end) - p) + 4;
-}
 
 }  // namespace http_detail
 
 // The last request a server read whole from its start, and what it asked (keep the connection or
-// not): a load tester sends the same request over and over, and a request byte for byte
-// identical reads the same, so one compare stands in for the scan (as KnownResponseHeader does
-// for a client).
+// not): a load tester sends the same request over and over.
 class KnownRequest {
  public:
-  static constexpr std::uint32_t kCapacity = 256;
-
-  // What s.feed(p, n, on_request) does, for a scanner s that is fresh().
+  // What s.feed(p, n, on_request) does.
   template <class OnRequest>
-  void feed_fresh(HttpRequestScanner& s, const std::uint8_t* p, std::uint32_t n, OnRequest&& on_request) {
-    if (len_ != 0 && n >= len_ && std::memcmp(p, bytes_.data(), len_) == 0) {
-      pace_.hit();
-      if (on_request(keep_alive_) && n > len_) s.feed(p + len_, n - len_, on_request);
+  void feed(HttpRequestScanner& s, const std::uint8_t* p, std::uint32_t n, OnRequest&& on_request) {
+    if (!s.fresh()) {
+      s.feed(p, n, on_request);
+      return;
+    }
+    if (known_.starts(p, n)) {
+      const std::uint32_t len = known_.len();
+      if (on_request(keep_alive_) && n > len) s.feed(p + len, n - len, on_request);
       return;
     }
     s.feed(p, n, on_request);
-    if (pace_.learn_now()) learn(p, n);
+    if (const std::uint32_t len = known_.to_learn(p, n); len != 0) learn(p, len);
   }
 
  private:
-  void learn(const std::uint8_t* p, std::uint32_t n) {
-    const std::uint32_t len = http_detail::blank_line_end(p, n);
-    if (len == 0 || len > kCapacity) return;
+  void learn(const std::uint8_t* p, std::uint32_t len) {
     HttpRequestScanner t;
     std::uint32_t requests = 0;
     bool keep = false;
@@ -730,55 +746,46 @@ class KnownRequest {
       return true;
     });
     if (requests != 1 || !t.fresh()) return;  // the blank line did not end exactly one request
-    std::memcpy(bytes_.data(), p, len);
-    len_ = len;
+    known_.keep(p, len);
     keep_alive_ = keep;
   }
 
-  std::uint32_t len_ = 0;  // 0: nothing known yet
+  http_detail::KnownPrefix known_;
   bool keep_alive_ = false;
-  http_detail::LearnPace pace_;
-  std::array<std::uint8_t, kCapacity> bytes_{};
 };
 
-// The last response header a client read whole, and a scanner's state right after it. A server
-// sends the same header with every response (nginx's changes with its Date field, once a second),
-// and a header byte for byte identical reads the same: the first "\r\n\r\n" of both ends at the
-// same place, and nothing before it differs. So one compare stands in for the scan (callgrind,
-// profile_connections --workload http: the scan was about 500 instructions of a client's
-// connection).
+// The last response header a client read whole, and a scanner's state right after it: a server
+// sends the same header with every response (nginx's changes with its Date field, once a second).
+// (callgrind, profile_connections --workload http: the scan was about 500 instructions of a
+// client's connection.)
 class KnownResponseHeader {
  public:
-  static constexpr std::uint32_t kCapacity = 256;
-
-  // What s.feed(p, n) does, for a scanner s that has been fed nothing since it was made or reset.
-  std::uint32_t feed_fresh(HttpResponseScanner& s, const std::uint8_t* p, std::uint32_t n) {
-    if (len_ != 0 && n >= len_ && std::memcmp(p, bytes_.data(), len_) == 0) {
-      pace_.hit();
+  // What s.feed(p, n) does.
+  std::uint32_t feed(HttpResponseScanner& s, const std::uint8_t* p, std::uint32_t n) {
+    if (!s.fresh()) return s.feed(p, n);
+    if (known_.starts(p, n)) {
+      const std::uint32_t len = known_.len();
       s = after_;
-      return len_ + (n > len_ ? s.feed(p + len_, n - len_) : 0);
+      return len + (n > len ? s.feed(p + len, n - len) : 0);
     }
     const std::uint32_t used = s.feed(p, n);
-    if (s.header_done && pace_.learn_now()) learn(p, n);
+    if (s.header_done) {
+      if (const std::uint32_t len = known_.to_learn(p, n); len != 0) learn(p, len);
+    }
     return used;
   }
 
  private:
-  // The header just read whole from p[0..n): kept with the state a fresh scanner has after it.
-  void learn(const std::uint8_t* p, std::uint32_t n) {
-    const std::uint32_t len = http_detail::blank_line_end(p, n);
-    if (len == 0 || len > kCapacity) return;
+  // The header p[0..len), just read whole: kept with the state a fresh scanner has after it.
+  void learn(const std::uint8_t* p, std::uint32_t len) {
     HttpResponseScanner after;
     if (after.feed(p, len) != len || !after.header_done) return;
-    std::memcpy(bytes_.data(), p, len);
-    len_ = len;
+    known_.keep(p, len);
     after_ = after;
   }
 
-  std::uint32_t len_ = 0;  // 0: nothing known yet
+  http_detail::KnownPrefix known_;
   HttpResponseScanner after_;
-  http_detail::LearnPace pace_;
-  std::array<std::uint8_t, kCapacity> bytes_{};
 };
 
 }  // namespace synwave

@@ -223,8 +223,7 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, 
       if (is_client(c)) {
         // Response after response: a pipelined connection's segment may end one and start the next.
         while (n > 0) {
-          const std::uint32_t used = c.http.response.status_pos == 0 ? known_response_.feed_fresh(c.http.response, p, n)
-                                                                      : c.http.response.feed(p, n);
+          const std::uint32_t used = known_response_.feed(c.http.response, p, n);
           if (c.http.response.framing_error) {
             // A malformed chunked body: the exchange failed; no more is read.
             count_outcome(id, &Counters::conn_failed_http_framing);
@@ -246,14 +245,12 @@ void Engine::app_data(std::uint32_t id, const std::uint8_t* p, std::uint32_t n, 
         }
       } else if (!c.has(conn_flags::kRequestDone)) {
         const std::uint32_t before = c.requests;
-        auto on_request = [&](bool keep_alive) {
+        known_request_.feed(c.http.request, p, n, [&](bool keep_alive) {
           ++c.requests;
           const bool last = !keep_alive || c.requests == w.max_requests;
           if (last) c.set(conn_flags::kRequestDone);
           return !last;
-        };
-        if (c.http.request.fresh()) known_request_.feed_fresh(c.http.request, p, n, on_request);
-        else c.http.request.feed(p, n, on_request);
+        });
         counters_.http_requests_read += c.requests - before;
         if (c.requests != before && !c.has(conn_flags::kAwaitingAccept)) app_respond(id);
       }

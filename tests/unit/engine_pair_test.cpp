@@ -148,14 +148,19 @@ TEST(EngineInputBurst, KeptMaskMatchesEachFrame_RepliesInPlace_OthersReturned) {
   }
 }
 
-// Saturated with the backlog half full, a burst's new SYNs are shed three in four before any
-// parse or table work; other frames of the same burst are processed as usual.
-TEST(EngineInputBurst, Overloaded_ThreeSynsInFourShedBeforeAnyWork_OtherFramesProcessed) {
+// A listener on port 80 whose SYN backlog is half full after two SYNs.
+EngineConfig small_backlog_listener() {
   EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
   sc.listen_ports = {80};
   sc.syn_backlog = 4;
+  return sc;
+}
+
+// Saturated with the backlog half full, a burst's new SYNs are shed three in four before any
+// parse or table work; other frames of the same burst are processed as usual.
+TEST(EngineInputBurst, Overloaded_ThreeSynsInFourShedBeforeAnyWork_OtherFramesProcessed) {
   TestIo sio;
-  Engine server(sc, sio.io(), kSecond);
+  Engine server(small_backlog_listener(), sio.io(), kSecond);
   std::vector<Frame> frames;
   for (std::uint16_t port : {40000, 40001}) frames.push_back(sio.rx_frame(client_segment(port, tcp_flags::kSyn)));
   EXPECT_EQ(server.input_burst(frames.data(), 2, kSecond), 0b11u);  // two half-open entries: half full
@@ -179,11 +184,8 @@ TEST(EngineInputBurst, Overloaded_ThreeSynsInFourShedBeforeAnyWork_OtherFramesPr
 // every SYN is answered, with a cookie once the backlog is full; once the cookies come back as
 // handshakes, the next window sheds again.
 TEST(EngineInputBurst, OverloadedByAFlood_SynsAnsweredNotShed_UntilHandshakesComplete) {
-  EngineConfig sc = base_config(kServerIp, kServerMac, kClientIp, kClientMac);
-  sc.listen_ports = {80};
-  sc.syn_backlog = 4;
   TestIo sio;
-  Engine server(sc, sio.io(), kSecond);
+  Engine server(small_backlog_listener(), sio.io(), kSecond);
   auto syn_burst = [&](std::uint16_t first, std::uint16_t count, TimeNs at) {
     std::vector<Frame> frames;
     for (std::uint16_t p = first; p < first + count; ++p) frames.push_back(sio.rx_frame(client_segment(p, tcp_flags::kSyn)));
