@@ -67,17 +67,6 @@ background() {
   sw_track "$BG_PID"
 }
 
-# wait_for_line PID LOG REGEX SECONDS: until LOG has a line matching REGEX (the end of a run);
-# fails if PID exits first or SECONDS pass.
-wait_for_line() {
-  local deadline=$((SECONDS + $4))
-  until grep -q "$3" "$2" 2>/dev/null; do
-    kill -0 "$1" 2>/dev/null || { sw_tail "$2"; sw_fail "PID $1 exited before its run ended"; }
-    ((SECONDS < deadline)) || { sw_tail "$2"; sw_fail "PID $1 has not ended its run after $4s"; }
-    sleep 0.05
-  done
-}
-
 # stop PID LOG: SIGINT (both programs' orderly stop), then the exit status must be 0.
 stop() {
   sw_stop "$1" "$2" 20
@@ -161,7 +150,7 @@ run_case() {  # CASE REP
       background "$RUNS/$run-client.log" "$LINK_BENCH" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" \
         -l 0 --vdev "$(memif client "$run")" -- --role client --duration "$DURATION"
       CLIENT_PID=$BG_PID
-      wait_for_line "$CLIENT_PID" "$RUNS/$run-client.log" '^{"role": "client"' $((DURATION + 60))
+      sw_wait_summary "$CLIENT_PID" "$RUNS/$run-client.log" $((DURATION + 60)) '^{"role": "client"'
       ;;
     synwave-pair) synwave_server "$run"; synwave_client "$run" ;;
     synwave-pair-ipv6) synwave_server "$run" --ip 2001:db8:2::1/64; synwave_client "$run" ipv6 ;;

@@ -352,15 +352,16 @@ sw_stop() {
   wait "$pid" || SW_STOP_STATUS=$?
 }
 
-# sw_wait_summary PID LOG SECONDS: waits until a synwave process that ends by itself has finished
-# its run (its summary line "synwave MODE: ..." is in LOG) or has exited. Over net_memif, stop
+# sw_wait_summary PID LOG SECONDS [REGEX]: waits until a synwave process that ends by itself has
+# finished its run (its summary line "synwave MODE: ..." is in LOG; another program's last line:
+# REGEX) or has exited. Over net_memif, stop
 # the peer that runs until told (a server) at that point, then sw_wait_exit the first: a memif peer
 # must not disconnect while the other still polls (src/dpdk/port.cpp linger_for_memif_peer), and
 # a finished synwave keeps its memif port open for up to 2 s waiting for the other to go first.
 sw_wait_summary() {
-  local pid="$1" log="$2" seconds="$3"
+  local pid="$1" log="$2" seconds="$3" summary="${4:-^synwave [a-z]*: }"
   local deadline=$((SECONDS + seconds))
-  until grep -q '^synwave [a-z]*: ' "$log" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
+  until grep -q "$summary" "$log" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS >= deadline)); then
       sw_tail "$log" 30
       sw_fail "PID $pid has not finished its run after ${seconds}s"
