@@ -12,6 +12,7 @@
 // so a frame costs a copy of 54 or 74 bytes (IPv6: 74 or 94) and a few additions, not a pass over
 // its bytes. The family is fixed at construction and chosen once per burst, so the IPv4 path
 // carries no per-frame test for IPv6.
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -113,10 +114,17 @@ class FloodGenerator {
   static constexpr std::uint16_t kPlainFrameSize6 = 74; // 14 + 40 + 20
 
   FloodGenerator(const FloodConfig& config, const FrameIo& io, TimeNs now);
+  ~FloodGenerator() { release_held(); }
+  FloodGenerator(const FloodGenerator&) = delete;
+  FloodGenerator& operator=(const FloodGenerator&) = delete;
 
   // Sends what the bucket allows, one burst at most; nothing until the next hop's MAC is known.
-  // Returns the frames built and handed to the device (accepted or not: the work done).
+  // Returns the work done: the frames built and handed to the device (accepted or not), or
+  // with FrameIo::offer, the frames built plus those the device took.
   std::uint32_t poll(TimeNs now);
+  // With FrameIo::offer: gives back the frames built that the device has not taken yet, counted
+  // as refused by the full queue (at the end of a run, on the lcore that built them).
+  void release_held();
 
   // A received frame (the flood does not keep connections: only ARP, or over IPv6 Neighbor
   // Discovery, concerns it).
@@ -157,6 +165,9 @@ class FloodGenerator {
   std::uint32_t build_burst(Frame* frames, std::uint32_t got);
   FloodInput input_ipv6(Frame& frame, const EthernetHeader& eth);
   [[nodiscard]] std::uint32_t take_due(TimeNs now);
+  // Lends up to `due` frames and builds them; counts those without a buffer; returns how many.
+  std::uint32_t build_into(Frame* frames, std::uint32_t due);
+  std::uint32_t offer_burst(std::uint32_t due);
   void build_template();
   void advance_source();
   std::uint64_t next_random();
@@ -166,6 +177,9 @@ class FloodGenerator {
   FloodStats stats_;
 
   TokenBucket bucket_;
+  // With FrameIo::offer: frames built that the device has not taken yet, oldest first.
+  std::array<Frame, kBurst> held_{};
+  std::uint32_t held_count_ = 0;
 
   std::uint64_t rng_ = 0;
   std::uint16_t ip_id_ = 0;

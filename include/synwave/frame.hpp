@@ -38,6 +38,10 @@ struct FrameIo {
   // Take back unused empty frames (when the engine is destroyed).
   void (*release)(void* ctx, Frame* frames, std::uint32_t n) = nullptr;
   void* ctx = nullptr;
+  // One attempt to send frames[0..n): returns how many the device accepted, a prefix; the rest
+  // stay the caller's, to offer again. A generator that offers more than the link takes keeps
+  // what it built instead of building it again. Optional: without it, transmit is used.
+  std::uint32_t (*offer)(void* ctx, Frame* frames, std::uint32_t n) = nullptr;
 };
 
 }  // namespace synwave

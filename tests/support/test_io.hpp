@@ -55,6 +55,23 @@ class TestIo {
     return io;
   }
 
+  // io() with FrameIo::offer: the device takes up to the tx_accept limit of each offer, and the
+  // frames it does not take stay the caller's.
+  FrameIo offering_io() {
+    FrameIo with_offer = io();
+    with_offer.offer = [](void* ctx, Frame* frames, std::uint32_t n) -> std::uint32_t {
+      auto* self = static_cast<TestIo*>(ctx);
+      const std::uint32_t accepted = std::min(n, self->tx_accept_);
+      for (std::uint32_t i = 0; i < accepted; ++i) {
+        self->sent_.emplace_back(frames[i].data, frames[i].data + frames[i].len);
+        self->tx_flags_.push_back(frames[i].flags);
+        self->release_buffer(frames[i]);
+      }
+      return accepted;
+    };
+    return with_offer;
+  }
+
   // A received frame in a buffer of the arena, as a driver would hand it over.
   Frame rx_frame(const Bytes& bytes) {
     const std::uint32_t idx = free_.back();

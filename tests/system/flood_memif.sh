@@ -59,8 +59,8 @@ sw_assert_json "$FLOOD_REPORT" "the reported pps is the sent frames over the dur
   "abs(r['pps'] * r['duration_s'] - r['sent_total']) <= 1 + 1e-9 * r['sent_total']"
 sw_assert_json "$FLOOD_REPORT" "every frame the rate called for is sent, refused by the full tx queue, or without a buffer" \
   "r['attempted'] == r['sent_total'] + r['tx_queue_full'] + r['no_buffer'] and r['tx_queue_full'] + r['no_buffer'] > 0"
-sw_assert_json "$FLOOD_REPORT" "the device's own count of refused frames matches the flood's" \
-  "r['tx_queue_full'] == r['tx_ring_full_drops']"
+sw_assert_json "$FLOOD_REPORT" "a segment the full queue did not take waits for the next pass: the data plane threw away none (an ARP reply alone may meet a full queue)" \
+  "r['tx_ring_full_drops'] <= r['arp']['replies_sent']"
 sw_assert_json "$FLOOD_REPORT" "below 95 % of the target, the report says where the rest went" \
   "r['pps'] < 0.95 * r['target_pps'] and 'of the target' in r['shortfall'] and 'full tx queue' in r['shortfall']"
 sw_check "the flood's last line gives the transmitted rate and the shortfall"

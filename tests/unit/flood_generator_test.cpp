@@ -5,11 +5,13 @@
 // SYN it floods with a cookie that validates.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "support/test_io.hpp"
+#include "synwave/byte_order.hpp"
 #include "synwave/checksum.hpp"
 #include "synwave/engine.hpp"
 #include "synwave/flood_generator.hpp"
@@ -358,6 +360,66 @@ TEST(FloodGenerator, AFloodOfNFramesEndsAfterNAttemptsWhateverTheDeviceTook) {
   EXPECT_EQ(g.stats().attempted(), 100u);
   EXPECT_EQ(g.stats().sent, 16u * 3 + 4);  // 32 + 32 + 32 + 4 attempted, 16 of each burst taken
   EXPECT_EQ(g.stats().tx_queue_full, 100u - g.stats().sent);
+}
+
+// With FrameIo::offer the frames a full queue did not take are kept and offered first in the
+// next pass, not built again; what the rate calls for beyond the room they leave is refused
+// unbuilt. Each frame is still counted once: sent, refused by the full queue, or without a buffer.
+TEST(FloodGenerator, FramesAFullQueueDidNotTakeAreOfferedAgainNotBuiltAgain) {
+  TestIo io;
+  const std::uint32_t buffers = io.free_buffers();
+  FloodConfig c = resolved_config(FloodKind::kSyn);
+  c.pps = 1'000'000;
+  auto g = std::make_unique<FloodGenerator>(c, io.offering_io(), 0);
+  io.set_tx_accept(10);
+  EXPECT_EQ(g->poll(32 * kMicrosecond), 32u + 10u);  // 32 built, 10 taken
+  EXPECT_EQ(g->stats().sent, 10u);
+  EXPECT_EQ(g->stats().tx_queue_full, 0u);
+  EXPECT_EQ(io.free_buffers(), buffers - 22);  // the 22 not taken are still held
+  io.set_tx_accept(1);
+  g->poll(32 * kMicrosecond);  // nothing more due: one held frame goes
+  EXPECT_EQ(g->stats().sent, 11u);
+  // 32 more due while 21 are held: 11 are built, 21 refused unbuilt.
+  io.set_tx_accept(0);
+  EXPECT_EQ(g->poll(64 * kMicrosecond), 11u);
+  EXPECT_EQ(g->stats().tx_queue_full, 21u);
+  EXPECT_EQ(io.free_buffers(), buffers - 32);
+  io.set_tx_accept(~0u);
+  EXPECT_EQ(g->poll(64 * kMicrosecond), 32u);
+  EXPECT_EQ(g->stats().sent, 43u);
+  EXPECT_EQ(g->stats().attempted(), 64u);
+  EXPECT_EQ(io.free_buffers(), buffers);
+  // 43 frames built, each sent once: every source tuple differs.
+  std::set<std::uint64_t> tuples;
+  for (const Bytes& f : io.sent()) tuples.insert(std::uint64_t{load_be32(f.data() + 26)} << 16 | load_be16(f.data() + 34));
+  EXPECT_EQ(tuples.size(), 43u);
+  // Held frames at the end of the run go back, counted as the full queue's.
+  io.set_tx_accept(0);
+  g->poll(70 * kMicrosecond);
+  EXPECT_EQ(io.free_buffers(), buffers - 6);
+  g->release_held();
+  EXPECT_EQ(io.free_buffers(), buffers);
+  EXPECT_EQ(g->stats().attempted(), 70u);
+  EXPECT_EQ(g->stats().sent + g->stats().tx_queue_full, 70u);
+  // And the destructor gives back what is held.
+  g->poll(80 * kMicrosecond);
+  EXPECT_LT(io.free_buffers(), buffers);
+  g.reset();
+  EXPECT_EQ(io.free_buffers(), buffers);
+}
+
+TEST(FloodGenerator, AFloodOfNFramesCountsHeldFramesAgainstN) {
+  TestIo io;
+  FloodConfig c = resolved_config(FloodKind::kAck);
+  c.total = 100;
+  FloodGenerator g(c, io.offering_io(), 0);
+  const std::uint32_t buffers = io.free_buffers();
+  io.set_tx_accept(16);
+  while (!g.finished()) g.poll(0);
+  EXPECT_EQ(g.stats().attempted(), 100u);
+  EXPECT_EQ(g.stats().sent + g.stats().tx_queue_full, 100u);
+  EXPECT_EQ(io.sent().size(), g.stats().sent);
+  EXPECT_EQ(io.free_buffers(), buffers);  // nothing is left held once it is finished
 }
 
 TEST(FloodGenerator, SendsNothingUntilTheNextHopIsKnown) {
