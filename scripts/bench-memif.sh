@@ -67,9 +67,8 @@ background() {
   sw_track "$BG_PID"
 }
 
-# stop PID LOG: SIGINT (both programs' orderly stop), then the exit status must be 0.
-# stop PID LOG [RESULT_PATTERN]: with a pattern, a segfault once the result line is out is only
-# a warning: DPDK 22.11's memif driver can fault in its interrupt thread while a port closes just
+# stop PID LOG [RESULT_PATTERN]: SIGINT (both programs' orderly stop), then the exit status must be
+# 0. With a pattern, a segfault once the result line is out is only a warning: DPDK 22.11's memif driver can fault in its interrupt thread while a port closes just
 # as its peer leaves (link_bench's server, twelfth session: in one run of this script, and in 1 of
 # 18 closes in a loop), after the measurement is complete.
 stop() {
@@ -171,7 +170,9 @@ run_case() {  # CASE REP
   # The server is stopped once the client's run is over but before the client exits: net_memif
   # unmaps the shared rings when its peer goes, with nothing to hold off a lcore still polling
   # them, so a server polling while its client exits can crash (README, "Beside dperf").
-  if [[ "$1" == link ]]; then stop "$SERVER_PID" "$RUNS/$run-server.log" '^{"role": "server"'; else stop "$SERVER_PID" "$RUNS/$run-server.log"; fi
+  local result=""  # link_bench's server prints its result before it closes the port
+  [[ "$1" == link ]] && result='^{"role": "server"'
+  stop "$SERVER_PID" "$RUNS/$run-server.log" "$result"
   case "$1" in
     link|synwave-pair*|synwave-to-dperf)
       sw_wait_exit "$CLIENT_PID" "$RUNS/$run-client.log" 30

@@ -129,16 +129,30 @@ std::uint16_t send_on_queue(Worker& w, std::uint16_t port, std::uint16_t queue, 
   return sent;
 }
 
+// The mbufs of frames[0..n) (at most a burst), ready to send; returns how many.
+std::uint16_t to_mbufs(const Frame* frames, std::uint32_t n, rte_mbuf** mbufs) {
+  std::uint16_t count = 0;
+  for (std::uint32_t i = 0; i < n; ++i) mbufs[count++] = to_mbuf(frames[i]);
+  return count;
+}
+
+// Hands mbufs[0..count) to the dispatcher's ring for the lcore that owns the queue; returns how
+// many it took.
+std::uint16_t forward_to_tx_lcore(Worker& w, const EngineBinding& b, rte_mbuf** mbufs, std::uint16_t count) {
+  const auto q = static_cast<std::uint16_t>(
+      rte_ring_sp_enqueue_burst(b.tx_forward, reinterpret_cast<void* const*>(mbufs), count, nullptr));
+  w.counters.steered_out += q;
+  return q;
+}
+
 std::uint32_t transmit_frames(void* ctx, Frame* frames, std::uint32_t n) {
   auto* b = static_cast<EngineBinding*>(ctx);
   Worker& w = *b->worker;
   rte_mbuf* mbufs[kBurst];
-  std::uint16_t count = 0;
-  for (std::uint32_t i = 0; i < n; ++i) mbufs[count++] = to_mbuf(frames[i]);
+  const std::uint16_t count = to_mbufs(frames, n, mbufs);
   capture_burst(w, b->port, b->queue, mbufs, count, RTE_PCAPNG_DIRECTION_OUT);
   if (b->tx_forward != nullptr) {
-    const unsigned q = rte_ring_sp_enqueue_burst(b->tx_forward, reinterpret_cast<void* const*>(mbufs), count, nullptr);
-    w.counters.steered_out += q;
+    const std::uint16_t q = forward_to_tx_lcore(w, *b, mbufs, count);
     if (q < count) {
       w.counters.tx_ring_full_drops += count - q;
       rte_pktmbuf_free_bulk(mbufs + q, count - q);
@@ -154,15 +168,12 @@ std::uint32_t offer_frames(void* ctx, Frame* frames, std::uint32_t n) {
   auto* b = static_cast<EngineBinding*>(ctx);
   Worker& w = *b->worker;
   rte_mbuf* mbufs[kBurst];
-  std::uint16_t count = 0;
-  for (std::uint32_t i = 0; i < n; ++i) mbufs[count++] = to_mbuf(frames[i]);
+  const std::uint16_t count = to_mbufs(frames, n, mbufs);
   rte_mbuf* copies[kBurst];
   const std::uint16_t c = capture_copies(w, b->port, b->queue, mbufs, count, RTE_PCAPNG_DIRECTION_OUT, copies);
   std::uint16_t sent = 0;
   if (b->tx_forward != nullptr) {
-    sent = static_cast<std::uint16_t>(
-        rte_ring_sp_enqueue_burst(b->tx_forward, reinterpret_cast<void* const*>(mbufs), count, nullptr));
-    w.counters.steered_out += sent;
+    sent = forward_to_tx_lcore(w, *b, mbufs, count);
   } else {
     sent = rte_eth_tx_burst(b->port, b->queue, mbufs, count);
     w.counters.tx_packets += sent;

@@ -354,10 +354,10 @@ sw_stop() {
 
 # sw_wait_summary PID LOG SECONDS [REGEX]: waits until a synwave process that ends by itself has
 # finished its run (its summary line "synwave MODE: ..." is in LOG; another program's last line:
-# REGEX) or has exited. Over net_memif, stop
-# the peer that runs until told (a server) at that point, then sw_wait_exit the first: a memif peer
-# must not disconnect while the other still polls (src/dpdk/port.cpp linger_for_memif_peer), and
-# a finished synwave keeps its memif port open for up to 2 s waiting for the other to go first.
+# REGEX) or has exited. Over net_memif, stop the peer that runs until told (a server) at that
+# point, then sw_wait_exit the first: a memif peer must not disconnect while the other still polls
+# (src/dpdk/port.cpp linger_for_memif_peer), and a finished synwave keeps its memif port open for
+# up to 2 s waiting for the other to go first.
 sw_wait_summary() {
   local pid="$1" log="$2" seconds="$3" summary="${4:-^synwave [a-z]*: }"
   local deadline=$((SECONDS + seconds))
