@@ -13,7 +13,9 @@
 # directory); addresses are 198.18.0.0/15 only. Environment: SYNWAVE (default
 # build/src/app/synwave); BSIZE, memif's buffer size (default 128: a SYN and its SYN-ACK are 74
 # bytes; memif's own default, 2048, makes a full ring of 4096 buffers 8 MiB each way, and the
-# server paid about 12 % more per SYN for walking it); REPORTS_DIR=DIR keeps the two reports there
+# server paid about 12 % more per SYN for walking it); RSIZE, log2 of memif's ring size (default
+# 14, memif's largest: 16384 slots of 128 bytes are 2 MiB each way, and with 4096 the ring ran full
+# more often and each SYN cost the server about 10 % more); REPORTS_DIR=DIR keeps the two reports there
 # (flood-memif-PPS-COOKIES-{flood,server}.json, with a progress sample each second) and draws each
 # beside it (scripts/plot-report.py).
 set -euo pipefail
@@ -30,7 +32,7 @@ STATS_INTERVAL=$([[ -n "$REPORTS_DIR" ]] && echo 1 || echo 0)
 source "$(dirname "${BASH_SOURCE[0]}")/scratch-netns.sh"
 scratch_netns flood-memif "fm$$"
 
-MEMIF="socket=$DIR/memif.sock,socket-abstract=no,id=0,rsize=12,bsize=${BSIZE:-128}"
+MEMIF="socket=$DIR/memif.sock,socket-abstract=no,id=0,rsize=${RSIZE:-14},bsize=${BSIZE:-128}"
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 1 --file-prefix "fm$$s" \
   --vdev "net_memif0,role=server,$MEMIF,mac=02:00:00:00:00:02" -- \
   server --ip 198.18.2.1/16 --listen 80 --syn-cookies "$COOKIES" --report "$DIR/server.json" --stats-interval "$STATS_INTERVAL" \
