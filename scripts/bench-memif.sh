@@ -68,9 +68,10 @@ background() {
 }
 
 # stop PID LOG [RESULT_PATTERN]: SIGINT (both programs' orderly stop), then the exit status must be
-# 0. With a pattern, a segfault once the result line is out is only a warning: DPDK 22.11's memif driver can fault in its interrupt thread while a port closes just
-# as its peer leaves (link_bench's server, twelfth session: in one run of this script, and in 1 of
-# 18 closes in a loop), after the measurement is complete.
+# 0. With a pattern, a segfault once the result line is out is only a warning: DPDK 22.11's memif
+# driver can fault in its interrupt thread while a port closes just as its peer leaves
+# (link_bench's server, twelfth session: in one run of this script, and in 1 of 18 closes in a
+# loop), after the measurement is complete.
 stop() {
   sw_stop "$1" "$2" 20
   [[ $SW_STOP_STATUS -eq 0 ]] && return 0
