@@ -32,7 +32,7 @@ ip netns exec "$NS" "$SYNWAVE" --no-huge -m 1024 --no-pci -l 1 --file-prefix "bc
   server --ip 198.18.2.1/16 --listen 80 --http 100 --max-connections "$RECORDS" --idle-timeout 600 \
   --report "$DIR/server.json" --stats-interval 1 >"$DIR/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 300); do grep -q ' mode on ' "$DIR/server.log" && break; sleep 0.1; done
+wait_server_ready "$DIR/server.log" 300
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 1024 --no-pci -l 0 --file-prefix "bc$$c" \
   --vdev "net_memif0,role=client,$MEMIF,mac=02:00:00:00:00:01" -- \
   client --ip 198.18.1.1/16 --src-ip 198.18.1.1-198.18.1.32 --src-ports 1024-65535 --dst 198.18.2.1:80 \

@@ -38,7 +38,7 @@ ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 1 --file-prefix "fm$
   server --ip 198.18.2.1/16 --listen 80 --syn-cookies "$COOKIES" --report "$DIR/server.json" --stats-interval "$STATS_INTERVAL" \
   >"$DIR/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 100); do grep -q ' mode on ' "$DIR/server.log" && break; sleep 0.1; done
+wait_server_ready "$DIR/server.log" 100
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 0 --file-prefix "fm$$f" \
   --vdev "net_memif0,role=client,$MEMIF,mac=02:00:00:00:00:01" -- \
   flood --ip 198.18.1.1/16 --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --kind syn \

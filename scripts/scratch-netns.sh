@@ -20,6 +20,21 @@ scratch_cleanup() {
   [[ -z "$SCRATCH_DPDK_PREFIX" ]] || rm -rf "/var/run/dpdk/$SCRATCH_DPDK_PREFIX"*
 }
 
+# wait_server_ready LOG TENTHS: waits up to TENTHS tenths of a second for the server started as
+# SERVER_PID to log that its mode is on; if it exits or never does, prints its log's end (a refused
+# option or vdev argument says why there) and exits 2.
+wait_server_ready() {
+  local log="$1" tenths="$2"
+  for _ in $(seq "$tenths"); do
+    grep -q ' mode on ' "$log" && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the server did not start; the end of $log:" >&2
+  tail -n 5 "$log" >&2
+  exit 2
+}
+
 # stop_server_after_run PID LOG [DRAIN_SECONDS]: for a client or flood over net_memif started in the
 # background as PID: waits until it has printed its summary line to LOG (or exited), lets the server
 # drain for DRAIN_SECONDS, stops the server (SERVER_PID) and then waits for both. A memif peer must
