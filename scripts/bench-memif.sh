@@ -25,7 +25,9 @@
 # Writes OUT_DIR/memif-DATE.json (every run) and OUT_DIR/memif-DATE.md (the table, also printed).
 # Environment: BUILD_DIR (default build), DURATION (10), REPS (3), CONCURRENCY (4000),
 # DPERF (unset: synwave only), DPERF_RATE (1300k, dperf's notation), NCLI (client addresses, 40),
-# OUT_DIR (default bench/results). Needs root and 2 CPUs; scripts/bench.sh runs it after its
+# OUT_DIR (default bench/results), SHMEM_HUGE (0: memif's shared memory as the kernel gives it,
+# 4 KiB pages unless shmem_enabled says otherwise; 1: on transparent huge pages for this run,
+# shmem_enabled set to within_size and put back after; the table says which). Needs root and 2 CPUs; scripts/bench.sh runs it after its
 # loopback cases. All processes run inside a network namespace of their own (memif is shared
 # memory: nothing goes on any network).
 # shellcheck source=tests/system/lib.sh
@@ -38,7 +40,9 @@ DPERF="${DPERF:-}"
 DPERF_RATE="${DPERF_RATE:-1300k}"
 NCLI="${NCLI:-40}"
 OUT_DIR="${OUT_DIR:-$SW_REPO_ROOT/bench/results}"
-readonly DURATION REPS CONCURRENCY DPERF DPERF_RATE NCLI OUT_DIR
+SHMEM_HUGE="${SHMEM_HUGE:-0}"
+readonly DURATION REPS CONCURRENCY DPERF DPERF_RATE NCLI OUT_DIR SHMEM_HUGE
+readonly SHMEM_ENABLED=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 readonly LINK_BENCH="$SW_BUILD_DIR/bench/link_bench"
 readonly EAL=(--no-huge -m 2048 --no-pci)
 readonly CLIENT_MAC=02:00:00:00:00:01 SERVER_MAC=02:00:00:00:00:02
@@ -51,6 +55,16 @@ fi
 sw_begin $((120 + REPS * ${#CASES[@]} * (DURATION + 40)))
 [[ -x "$LINK_BENCH" ]] || sw_fail "no $LINK_BENCH: build with DPDK and -Dbenchmarks=true"
 sw_netns
+# memif's rings and buffers are a memfd both processes map: shared memory, which gets huge pages
+# only by shmem_enabled (memif asks for none). With them the link alone forwarded about 3 x the
+# frames (2026-12-06).
+case "$SHMEM_HUGE" in
+  0) ;;
+  1) sw_set_knob "$SHMEM_ENABLED" within_size ;;
+  *) sw_fail "SHMEM_HUGE=$SHMEM_HUGE: use 0 (the kernel's setting) or 1 (huge pages for memif's shared memory)" ;;
+esac
+MEMIF_SHMEM_ENABLED="$(sw_knob "$SHMEM_ENABLED" 2>/dev/null || echo unknown)"
+export MEMIF_SHMEM_ENABLED
 mkdir -p "$OUT_DIR"
 RUNS="$SW_WORKDIR/runs"
 mkdir -p "$RUNS"

@@ -78,6 +78,7 @@ def main():
               "load_average_after": float(load_after), "reps": reps, "duration_s": duration,
               "dperf_rate": dperf_rate, "synwave_client_concurrency": int(concurrency),
               "link": "net_memif, rsize=14, two processes, client lcore 0, server lcore 1, --no-huge",
+              "shmem_enabled": os.environ.get("MEMIF_SHMEM_ENABLED", "unknown"),
               "cases": {}}
     for case in cases:
         per_rep = []
@@ -111,7 +112,9 @@ def main():
     human = lambda v: f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}K"
     lines = [f"{stamp}, commit {commit}, {reps} x {duration:g} s per case (median repetition), load average "
              f"{load_before} before / {load_after} after; dperf open loop at {dperf_rate}; synwave client "
-             f"--concurrency {concurrency}", "",
+             f"--concurrency {concurrency}; memif's shared memory "
+             + ("on 4 KiB pages" if result["shmem_enabled"] in ("never", "deny") else "on huge pages where the kernel gives them")
+             + f" (shmem_enabled {result['shmem_enabled']})", "",
              "| case | connections/s | client busy | client ns/connection | server busy | server ns/connection |",
              "|---|---:|---:|---:|---:|---:|"]
     names = {"synwave-pair": "synwave client -> synwave server",

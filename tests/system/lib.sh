@@ -38,6 +38,7 @@ SW_WORKDIR=""
 SW_PIDS=()
 SW_DPDK_PREFIXES=()
 SW_WATCHDOG_PID=""
+SW_KNOBS=()  # kernel settings changed for this run and their previous values, in pairs
 SW_STARTED_AT=$SECONDS
 SW_STOP_STATUS=0
 
@@ -122,6 +123,10 @@ sw_cleanup() {
     kill -TERM "$SW_WATCHDOG_PID" 2>/dev/null
     wait "$SW_WATCHDOG_PID" 2>/dev/null
   fi
+  local k
+  for ((k = ${#SW_KNOBS[@]} - 2; k >= 0; k -= 2)); do
+    echo "${SW_KNOBS[k + 1]}" >"${SW_KNOBS[k]}" 2>/dev/null
+  done
   local ns
   for ns in "$SW_NS" "${SW_EXTRA_NS[@]}"; do
     [[ -n "$ns" ]] && ip netns delete "$ns" 2>/dev/null
@@ -145,6 +150,23 @@ sw_cleanup() {
     printf '[%s %3ds] FAILED (exit %d)\n' "$SW_TEST_NAME" $((SECONDS - SW_STARTED_AT)) "$status" >&2
   fi
   exit "$status"
+}
+
+# sw_knob FILE: a kernel setting's value; for the sysfs files that list every choice
+# ("always within_size advise [never] deny"), the chosen one.
+sw_knob() {
+  local v
+  v="$(<"$1")"
+  [[ "$v" =~ \[([^]]*)\] ]] && v="${BASH_REMATCH[1]}"
+  echo "$v"
+}
+
+# sw_set_knob FILE VALUE: sets a kernel setting for this run; the trap puts the previous value back.
+sw_set_knob() {
+  local old
+  old="$(sw_knob "$1")" || sw_fail "cannot read $1"
+  SW_KNOBS+=("$1" "$old")
+  echo "$2" >"$1" 2>/dev/null || sw_fail "cannot write '$2' to $1 (it is left at '$old')"
 }
 
 # Records a background PID so that the trap ends it.
