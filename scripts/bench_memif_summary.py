@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The summary of scripts/bench-memif.sh: reads every run it made, writes memif-DATE.json and
-memif-DATE.md in OUT_DIR (the table is also printed).
+memif-DATE.md in OUT_DIR (the table is also printed). Exits 3 when a repetition measured nothing.
 
 usage: bench_memif_summary.py RUNS_DIR OUT_DIR STAMP COMMIT LOAD_BEFORE LOAD_AFTER REPS DURATION
                               DPERF_RATE CONCURRENCY CASE...
@@ -80,6 +80,7 @@ def main():
               "link": "net_memif, rsize=14, two processes, client lcore 0, server lcore 1, --no-huge",
               "shmem_enabled": os.environ.get("MEMIF_SHMEM_ENABLED", "unknown"),
               "cases": {}}
+    empty = []
     for case in cases:
         per_rep = []
         for rep in range(1, reps + 1):
@@ -106,8 +107,12 @@ def main():
                 answered = client["http_2xx_per_s"] / client["http_get_per_s"] if client["http_get_per_s"] > 0 else 0.0
                 per_rep.append({"cps": client["cps"], "answered_share": answered, "client": client, "server": server})
         key = "frames_per_s" if case == "link" else "cps"
-        ordered = sorted(range(len(per_rep)), key=lambda i: per_rep[i][key])
-        result["cases"][case] = {"median": per_rep[ordered[(len(per_rep) - 1) // 2]], "runs": per_rep}
+        # A repetition that completed nothing (a side that never came up) would drag the median to
+        # the next run down: it is left out, named in the table, and the run's logs are kept.
+        measured = [i for i in range(len(per_rep)) if per_rep[i][key] > 0]
+        empty += [f"{case} {i + 1}" for i in range(len(per_rep)) if i not in measured]
+        ordered = sorted(measured or range(len(per_rep)), key=lambda i: per_rep[i][key])
+        result["cases"][case] = {"median": per_rep[ordered[(len(ordered) - 1) // 2]], "runs": per_rep}
 
     human = lambda v: f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}K"
     lines = [f"{stamp}, commit {commit}, {reps} x {duration:g} s per case (median repetition), load average "
@@ -160,6 +165,9 @@ def main():
                      f"{fmt(ratios['server_busy_under_dperf_vs_dperf_server'])}"
                      if "server_busy_under_dperf_vs_dperf_server" in ratios else "") + "."]
     result["ratios"] = ratios
+    result["empty_repetitions"] = empty
+    if empty:
+        lines += ["", f"Repetitions that measured nothing, left out of the medians (their logs are kept): {', '.join(empty)}."]
     table = "\n".join(lines) + "\n"
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, f"memif-{stamp}.json"), "w") as f:
@@ -169,7 +177,8 @@ def main():
         f.write(table)
     print(table)
     print(f"wrote {out_dir}/memif-{stamp}.json and .md")
+    return 3 if empty else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
