@@ -17,7 +17,8 @@
 # bench/results/bench-synwave-<workload>.json, drawn beside it as .png by scripts/plot-report.py
 # (both replaced by the next run). Then scripts/bench-memif.sh: the synwave pair as two processes
 # over net_memif and the link's own forwarding rate, and with DPERF=/path/to/dperf dperf beside
-# synwave (its table in bench/results/memif-<date>.md).
+# synwave (its table in bench/results/memif-<date>.md; SHMEM_HUGE=1 puts memif's shared memory on
+# huge pages for it, as scripts/bench-memif.sh says).
 #
 # Usage: scripts/bench.sh [--duration S] [--reps N] [--quick] [--linux-concurrency N]
 #   --quick: 2 s x 1, a smoke run of the script itself (its figures mean little).
