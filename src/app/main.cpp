@@ -407,6 +407,7 @@ int run(RunPlan& plan) {
   std::vector<std::unique_ptr<RssSteering>> steerings;         // per client worker, when RSS steers its replies
   for (std::size_t i = 0; i < worker_count; ++i) {
     auto w = make_worker(lcores[i], i, clock, stop, slots);
+    w->idle_pause_cycles = static_cast<std::uint64_t>(o.idle_pause_us * static_cast<double>(clock.hz()) / 1e6);
     if (!o.capture.empty()) {
       w->capture = &capture;
       w->capture_left = capture.per_lcore_limit;

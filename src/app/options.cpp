@@ -47,6 +47,10 @@ void add_common(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--mtu", o.mtu, "MTU of the port")->check(CLI::Range(576, 9000));
   s->add_flag("--verify-checksums", o.verify_checksums,
               "verify received checksums on memory links too (net_ring, net_memif trust them by default)");
+  s->add_option("--idle-pause", o.idle_pause_us,
+                "microseconds an lcore waits after a pass that found nothing to do before it polls again (0: at once); "
+                "below saturation it costs that much latency and takes fewer, fuller bursts")
+      ->check(CLI::Range(0.0, 1000.0));
   s->add_option("--mbufs", o.mbufs, "mbufs in the pool (default: sized from --max-connections)");
   s->add_option("--max-connections", o.max_connections, "connection records per engine (preallocated)")
       ->check(CLI::Range(1u, 1u << 28));

@@ -33,6 +33,9 @@ struct AppOptions {
   std::uint16_t port = 0;          // ethdev port id
   std::uint16_t mtu = 1500;
   bool verify_checksums = false;
+  // Microseconds an lcore waits after a loop pass that found nothing to do (0: it polls again at
+  // once): fewer, fuller bursts below saturation, at that much latency (worker.hpp says why).
+  double idle_pause_us = 0;
   std::uint32_t mbufs = 0;         // 0: sized from the connection count
   std::uint32_t ring_size = 8192;  // loopback: slots of each direction's ring (a power of two)
   bool loopback_ipv6 = false;      // loopback: over IPv6 (2001:db8::1 and ::2) instead of IPv4

@@ -314,5 +314,30 @@ TEST(Ipv6Options, Flood_Ipv6_Refusals) {
   EXPECT_TRUE(contains(err, "is the target's address")) << err;
 }
 
+// --idle-pause (worker.hpp, Worker::idle_pause_cycles): off unless asked for, in microseconds from
+// the command line or the configuration file, at most a millisecond.
+TEST(IdlePause, OffByDefault_MicrosecondsFromEitherSource_AboveAMillisecondRefused) {
+  const std::vector<std::string> server{"server", "--ip", "198.18.0.2/24", "--listen", "80"};
+  EXPECT_EQ(parse(server).plan.options.idle_pause_us, 0.0);
+  auto with = server;
+  with.insert(with.end(), {"--idle-pause", "2.5"});
+  EXPECT_EQ(parse(with).plan.options.idle_pause_us, 2.5);
+  EXPECT_EQ(parse({"client", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--idle-pause", "1"}).plan.options.idle_pause_us,
+            1.0);
+  const auto path = std::filesystem::temp_directory_path() / ("synwave-idle-pause-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream f(path);
+    f << "idle_pause = 4\n";
+  }
+  auto from_file = server;
+  from_file.insert(from_file.end(), {"--config", path.string()});
+  const ParseResult r = parse(from_file);
+  std::filesystem::remove(path);
+  EXPECT_EQ(r.plan.options.idle_pause_us, 4.0);
+  auto too_long = server;
+  too_long.insert(too_long.end(), {"--idle-pause", "5000"});
+  EXPECT_TRUE(contains(refusal(too_long), "--idle-pause"));
+}
+
 }  // namespace
 }  // namespace synwave::app
