@@ -27,7 +27,9 @@
 # DPERF (unset: synwave only), DPERF_RATE (1300k, dperf's notation), NCLI (client addresses, 40),
 # OUT_DIR (default bench/results), SHMEM_HUGE (0: memif's shared memory as the kernel gives it,
 # 4 KiB pages unless shmem_enabled says otherwise; 1: on transparent huge pages for this run,
-# shmem_enabled set to within_size and put back after; the table says which). Needs root and 2 CPUs; scripts/bench.sh runs it after its
+# shmem_enabled set to within_size and put back after; the table says which), SYNWAVE_FLAGS (extra
+# options for every synwave process, client and server, e.g. "--idle-pause 2"; the table names
+# them). Needs root and 2 CPUs; scripts/bench.sh runs it after its
 # loopback cases. All processes run inside a network namespace of their own (memif is shared
 # memory: nothing goes on any network).
 # shellcheck source=tests/system/lib.sh
@@ -41,7 +43,9 @@ DPERF_RATE="${DPERF_RATE:-1300k}"
 NCLI="${NCLI:-40}"
 OUT_DIR="${OUT_DIR:-$SW_REPO_ROOT/bench/results}"
 SHMEM_HUGE="${SHMEM_HUGE:-0}"
-readonly DURATION REPS CONCURRENCY DPERF DPERF_RATE NCLI OUT_DIR SHMEM_HUGE
+read -ra EXTRA <<<"${SYNWAVE_FLAGS:-}"
+export SYNWAVE_FLAGS="${EXTRA[*]}"  # for the summary's table, as given
+readonly DURATION REPS CONCURRENCY DPERF DPERF_RATE NCLI OUT_DIR SHMEM_HUGE EXTRA
 readonly SHMEM_ENABLED=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 readonly LINK_BENCH="$SW_BUILD_DIR/bench/link_bench"
 readonly EAL=(--no-huge -m 2048 --no-pci)
@@ -109,7 +113,7 @@ synwave_server() {  # RUN [FLAGS...]
   shift
   background "$RUNS/$run-server.log" "$SYNWAVE" "${EAL[@]}" --file-prefix "$(prefix "$run-s")" -l 1 \
     --vdev "$(memif server "$run")" -- server --ip 198.18.2.1/16 --listen 80 --listen 81 --http 14 \
-    --stats-interval 1 --report "$RUNS/$run-server.json" "$@"
+    --stats-interval 1 --report "$RUNS/$run-server.json" "${EXTRA[@]}" "$@"
   SERVER_PID=$BG_PID
   sw_wait_for 30 "synwave server" grep -q ' mode on [0-9]* lcore' "$RUNS/$run-server.log" ||
     { sw_tail "$RUNS/$run-server.log"; sw_fail "synwave server did not start"; }
@@ -126,7 +130,7 @@ synwave_client() {  # RUN [ipv6]
   background "$RUNS/$run-client.log" "$SYNWAVE" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" -l 0 \
     --vdev "$(memif client "$run")" -- client "${addressing[@]}" \
     --http-get / --concurrency "$CONCURRENCY" --duration "$DURATION" --stats-interval 1 \
-    --report "$RUNS/$run-client.json"
+    --report "$RUNS/$run-client.json" "${EXTRA[@]}"
   CLIENT_PID=$BG_PID
   sw_wait_summary "$CLIENT_PID" "$RUNS/$run-client.log" $((DURATION + 60))
 }

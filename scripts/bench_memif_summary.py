@@ -79,6 +79,7 @@ def main():
               "dperf_rate": dperf_rate, "synwave_client_concurrency": int(concurrency),
               "link": "net_memif, rsize=14, two processes, client lcore 0, server lcore 1, --no-huge",
               "shmem_enabled": os.environ.get("MEMIF_SHMEM_ENABLED", "unknown"),
+              "synwave_flags": os.environ.get("SYNWAVE_FLAGS", ""),
               "cases": {}}
     empty = []
     for case in cases:
@@ -119,7 +120,8 @@ def main():
              f"{load_before} before / {load_after} after; dperf open loop at {dperf_rate}; synwave client "
              f"--concurrency {concurrency}; memif's shared memory "
              + ("on 4 KiB pages" if result["shmem_enabled"] in ("never", "deny") else "on huge pages where the kernel gives them")
-             + f" (shmem_enabled {result['shmem_enabled']})", "",
+             + f" (shmem_enabled {result['shmem_enabled']})"
+             + (f"; every synwave process with {result['synwave_flags']}" if result["synwave_flags"] else ""), "",
              "| case | connections/s | client busy | client ns/connection | server busy | server ns/connection |",
              "|---|---:|---:|---:|---:|---:|"]
     names = {"synwave-pair": "synwave client -> synwave server",
