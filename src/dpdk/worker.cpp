@@ -23,7 +23,8 @@ constexpr int kTxRetries = 8;
 constexpr int kFloodIdlePauses = 16;  // under a microsecond
 
 // Spins until the TSC passes `until`. The TSC read keeps the loop: GCC deletes a loop of PAUSE
-// alone as a loop without effect (16 unrolled survive; 32 or 128 in a loop did not).
+// alone as a loop without effect (32 or 128 in a loop did not survive; flood_main's 16 did only
+// because GCC unrolled them, so its loop has a compiler barrier).
 inline void pause_until(std::uint64_t until) {
   do {
     rte_pause();
@@ -526,7 +527,10 @@ int flood_main(void* arg) {
       // Nothing due, nothing received, or a full queue that took nothing: wait a little before
       // polling again. Polling a full memif ring back to back kept its shared cache lines moving
       // between the two cores, and the receiver paid for it (about 5 % more per SYN answered).
-      for (int i = 0; i < kFloodIdlePauses; ++i) rte_pause();
+      for (int i = 0; i < kFloodIdlePauses; ++i) {
+        rte_pause();
+        rte_compiler_barrier();  // pause_until says why
+      }
     }
     if (now >= next_snapshot) {
       publish_snapshot(w, now);
