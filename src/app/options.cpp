@@ -58,6 +58,12 @@ void add_common(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--fin-wait2-timeout", o.fin_wait2_timeout, "FIN-WAIT-2 timeout in seconds")->check(CLI::Range(0.0, 3600.0));
   s->add_option("--delayed-ack", o.delayed_ack_ms, "delayed-ACK time in milliseconds (0: ACK at once)")
       ->check(CLI::Range(0.0, 500.0));
+  s->add_option("--rto-initial", o.rto_initial_ms,
+                "retransmission timeout in milliseconds before a connection has an RTT sample (RFC 6298: 1000)")
+      ->check(CLI::Range(1.0, 60000.0));
+  s->add_option("--rto-min", o.rto_min_ms,
+                "floor of the retransmission timeout in milliseconds (Linux: 200); at most --rto-initial")
+      ->check(CLI::Range(1.0, 60000.0));
   s->add_option("--idle-timeout", o.idle_timeout, "seconds a workload waits on a silent peer before giving up")
       ->check(CLI::Range(0.001, 86400.0));
   s->add_option("--max-time-wait", o.max_time_wait, "TIME-WAIT entries per engine; beyond, TIME-WAIT is skipped and counted")

@@ -81,6 +81,9 @@ struct AppOptions {
   double time_wait = 60.0;
   double fin_wait2_timeout = 60.0;
   double delayed_ack_ms = 40.0;
+  // RFC 6298's retransmission timer: its value before any RTT sample, and its floor.
+  double rto_initial_ms = 1000.0;
+  double rto_min_ms = 200.0;
   double idle_timeout = 60.0;
   std::uint32_t max_time_wait = 262144;
   std::uint32_t shed_watermark = 0;  // 0: 15/16 of max_connections

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <sstream>
 
 #include "synwave/byte_order.hpp"
 #include "synwave/wire/ipv4.hpp"
@@ -63,6 +64,14 @@ std::string fill_engine(const AppOptions& o, EngineConfig& e) {
   e.accept_rate = o.accept_rate;
   e.abort_on_overflow = o.abort_on_overflow;
   e.delayed_ack = static_cast<TimeNs>(o.delayed_ack_ms * 1e6);
+  if (o.rto_min_ms > o.rto_initial_ms) {
+    std::ostringstream msg;
+    msg << "--rto-min " << o.rto_min_ms << " ms is above --rto-initial " << o.rto_initial_ms
+        << " ms: lower --rto-min or raise --rto-initial";
+    return msg.str();
+  }
+  e.rto_initial = static_cast<TimeNs>(o.rto_initial_ms * 1e6);
+  e.rto_min = static_cast<TimeNs>(o.rto_min_ms * 1e6);
   e.mtu = o.mtu;
   e.secret0 = random64();
   e.secret1 = random64();

@@ -339,5 +339,30 @@ TEST(IdlePause, OffByDefault_MicrosecondsFromEitherSource_AboveAMillisecondRefus
   EXPECT_TRUE(contains(refusal(too_long), "--idle-pause"));
 }
 
+TEST(RetransmissionTimeout, Rfc6298AndLinuxByDefault_SetInMilliseconds_FloorAboveInitialRefused) {
+  const std::vector<std::string> server{"server", "--ip", "198.18.0.2/24", "--listen", "80"};
+  const RunPlan defaults = parse(server).plan;
+  EXPECT_EQ(defaults.server.rto_initial, 1 * kSecond);
+  EXPECT_EQ(defaults.server.rto_min, 200 * kMillisecond);
+  auto with = server;
+  with.insert(with.end(), {"--rto-initial", "100", "--rto-min", "2.5"});
+  const RunPlan set = parse(with).plan;
+  EXPECT_EQ(set.server.rto_initial, 100 * kMillisecond);
+  EXPECT_EQ(set.server.rto_min, 2500 * kMicrosecond);
+  const RunPlan client =
+      parse({"client", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--rto-initial", "50", "--rto-min", "50"}).plan;
+  EXPECT_EQ(client.client.rto_initial, 50 * kMillisecond);
+  EXPECT_EQ(client.client.rto_min, 50 * kMillisecond);
+  auto inverted = server;
+  inverted.insert(inverted.end(), {"--rto-min", "300"});  // under the default --rto-initial
+  EXPECT_EQ(parse(inverted).plan.server.rto_min, 300 * kMillisecond);
+  inverted.insert(inverted.end(), {"--rto-initial", "250"});
+  const std::string why = refusal(inverted);
+  EXPECT_TRUE(contains(why, "--rto-min 300 ms is above --rto-initial 250 ms")) << why;
+  auto zero = server;
+  zero.insert(zero.end(), {"--rto-min", "0"});
+  EXPECT_TRUE(contains(refusal(zero), "--rto-min"));
+}
+
 }  // namespace
 }  // namespace synwave::app
