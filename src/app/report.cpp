@@ -329,6 +329,8 @@ nlohmann::json effective_config(const RunPlan& plan) {
   j["time_wait_s"] = static_cast<double>(plan.server.time_wait) / 1e9;
   j["fin_wait2_timeout_s"] = static_cast<double>(plan.server.fin_wait2_timeout) / 1e9;
   j["delayed_ack_ms"] = static_cast<double>(plan.server.delayed_ack) / 1e6;
+  j["rto_initial_ms"] = o.rto_initial_ms;
+  j["rto_min_ms"] = o.rto_min_ms;
   j["idle_timeout_s"] = o.idle_timeout;
   j["max_time_wait"] = o.max_time_wait;
   j["shed_watermark"] = plan.server.shed_watermark_or_default();
