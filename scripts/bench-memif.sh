@@ -115,8 +115,7 @@ synwave_server() {  # RUN [FLAGS...]
     --vdev "$(memif server "$run")" -- server --ip 198.18.2.1/16 --listen 80 --listen 81 --http 14 \
     --stats-interval 1 --report "$RUNS/$run-server.json" "${EXTRA[@]}" "$@"
   SERVER_PID=$BG_PID
-  sw_wait_for 30 "synwave server" grep -q ' mode on [0-9]* lcore' "$RUNS/$run-server.log" ||
-    { sw_tail "$RUNS/$run-server.log"; sw_fail "synwave server did not start"; }
+  sw_wait_ready "$RUNS/$run-server.log" 30 "$SERVER_PID"
 }
 
 synwave_client() {  # RUN [ipv6]

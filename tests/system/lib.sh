@@ -253,13 +253,14 @@ sw_wait_for() {
   done
 }
 
-# sw_wait_ready LOG [SECONDS]: waits until synwave logs that its workers run ("<mode> mode on N
-# lcore(s)"); fails the test if it exits first or takes too long.
+# sw_wait_ready LOG [SECONDS] [PID]: waits until the synwave started as PID (default SW_PID) logs
+# that its workers run ("<mode> mode on N lcore(s)"); fails the test if it exits first or takes too
+# long.
 sw_wait_ready() {
-  local log="$1" seconds="${2:-30}"
+  local log="$1" seconds="${2:-30}" pid="${3:-$SW_PID}"
   local deadline=$((SECONDS + seconds))
   until grep -q ' mode on [0-9]* lcore' "$log" 2>/dev/null; do
-    if ! kill -0 "$SW_PID" 2>/dev/null; then
+    if ! kill -0 "$pid" 2>/dev/null; then
       sw_tail "$log" 30
       sw_fail "synwave exited during start-up"
     fi
