@@ -101,17 +101,19 @@ stop() {
   sw_fail "PID $1 exited with $SW_STOP_STATUS"
 }
 
-# A side's DPDK prefix, remembered for the trap to remove.
+# prefix SIDE: sets PREFIX to a side's DPDK file prefix and remembers it for the trap to remove
+# (not echoed: an array appended to inside $(...) is the subshell's, and every run's
+# /var/run/dpdk directories were left behind that way).
 prefix() {
-  local p="swmemif$$$1"
-  SW_DPDK_PREFIXES+=("$p")
-  echo "$p"
+  PREFIX="swmemif$$$1"
+  SW_DPDK_PREFIXES+=("$PREFIX")
 }
 
 synwave_server() {  # RUN [FLAGS...]
   local run="$1"
   shift
-  background "$RUNS/$run-server.log" "$SYNWAVE" "${EAL[@]}" --file-prefix "$(prefix "$run-s")" -l 1 \
+  prefix "$run-s"
+  background "$RUNS/$run-server.log" "$SYNWAVE" "${EAL[@]}" --file-prefix "$PREFIX" -l 1 \
     --vdev "$(memif server "$run")" -- server --ip 198.18.2.1/16 --listen 80 --listen 81 --http 14 \
     --stats-interval 1 --report "$RUNS/$run-server.json" "${EXTRA[@]}" "$@"
   SERVER_PID=$BG_PID
@@ -126,7 +128,8 @@ synwave_client() {  # RUN [ipv6]
     addressing=(--ip 2001:db8:2::1:1/64 --src-ip "2001:db8:2::1:1-2001:db8:2::1:$(printf '%x' "$NCLI")"
       --neighbor "2001:db8:2::1,$SERVER_MAC" --dst "[2001:db8:2::1]:80-81")
   fi
-  background "$RUNS/$run-client.log" "$SYNWAVE" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" -l 0 \
+  prefix "$run-c"
+  background "$RUNS/$run-client.log" "$SYNWAVE" "${EAL[@]}" --file-prefix "$PREFIX" -l 0 \
     --vdev "$(memif client "$run")" -- client "${addressing[@]}" \
     --http-get / --concurrency "$CONCURRENCY" --duration "$DURATION" --stats-interval 1 \
     --report "$RUNS/$run-client.json" "${EXTRA[@]}"
@@ -145,7 +148,8 @@ dperf_config() {
 dperf_server() {  # RUN
   local run="$1"
   dperf_config server 1 198.18.2.1 198.18.1.1 "$CLIENT_MAC" >"$RUNS/$run-dperf-server.conf"
-  DPERF_EAL_ARGS="${EAL[*]} --file-prefix=$(prefix "$run-s") --vdev=$(memif server "$run")" \
+  prefix "$run-s"
+  DPERF_EAL_ARGS="${EAL[*]} --file-prefix=$PREFIX --vdev=$(memif server "$run")" \
     background "$RUNS/$run-dperf-server.log" stdbuf -oL "$DPERF" -c "$RUNS/$run-dperf-server.conf"
   SERVER_PID=$BG_PID
   # Its first second printed: its port started and its loop runs. It takes 5-12 s here (EAL's 2 GB
@@ -160,7 +164,8 @@ dperf_server() {  # RUN
 dperf_client() {  # RUN
   local run="$1"
   dperf_config client 0 198.18.1.1 198.18.2.1 "$SERVER_MAC" "$DPERF_RATE" >"$RUNS/$run-dperf-client.conf"
-  DPERF_EAL_ARGS="${EAL[*]} --file-prefix=$(prefix "$run-c") --vdev=$(memif client "$run")" \
+  prefix "$run-c"
+  DPERF_EAL_ARGS="${EAL[*]} --file-prefix=$PREFIX --vdev=$(memif client "$run")" \
     background "$RUNS/$run-dperf-client.log" stdbuf -oL "$DPERF" -c "$RUNS/$run-dperf-client.conf"
   CLIENT_PID=$BG_PID
   # Its ramp and DURATION steady seconds printed, the server is stopped while dperf still runs
@@ -175,11 +180,13 @@ run_case() {  # CASE REP
   rm -f "$RUNS/$run.sock"
   case "$1" in
     link)
-      background "$RUNS/$run-server.log" "$LINK_BENCH" "${EAL[@]}" --file-prefix "$(prefix "$run-s")" -l 1 \
+      prefix "$run-s"
+      background "$RUNS/$run-server.log" "$LINK_BENCH" "${EAL[@]}" --file-prefix "$PREFIX" -l 1 \
         --vdev "$(memif server "$run")" -- --role server
       SERVER_PID=$BG_PID
       sleep 2
-      background "$RUNS/$run-client.log" "$LINK_BENCH" "${EAL[@]}" --file-prefix "$(prefix "$run-c")" \
+      prefix "$run-c"
+      background "$RUNS/$run-client.log" "$LINK_BENCH" "${EAL[@]}" --file-prefix "$PREFIX" \
         -l 0 --vdev "$(memif client "$run")" -- --role client --duration "$DURATION"
       CLIENT_PID=$BG_PID
       sw_wait_summary "$CLIENT_PID" "$RUNS/$run-client.log" $((DURATION + 60)) '^{"role": "client"'
