@@ -2,7 +2,8 @@
 # synwave with no argument at all runs its default: the loopback mode (client and server in one
 # process over an in-memory net_ring pair) for 10 s, with default EAL options. It must exit 0 and
 # print a summary line with a non-zero rate. Then a short loopback run with an HTTP workload must
-# write a report with cps > 0 and no failed connection.
+# write a report with cps > 0 and no failed connection. A run under the file prefix synwave picks
+# itself leaves no DPDK runtime directory behind.
 # shellcheck source=tests/system/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -33,6 +34,10 @@ read -r completed failed seconds rate < <(sed -n \
 "$PYTHON" -c "import sys; d=float(sys.argv[1]); sys.exit(0 if 9.5 <= d <= 12 else 1)" "$seconds" ||
   sw_fail "the default run lasted $seconds s, expected 10"
 sw_ok "exit 0, $completed completed, $rate connections/s over $seconds s (wall $elapsed s)"
+
+sw_check "the run left no DPDK runtime directory behind (/var/run/dpdk/synwave$SW_PID, named by synwave)"
+[[ ! -e "/var/run/dpdk/synwave$SW_PID" ]] || sw_fail "/var/run/dpdk/synwave$SW_PID is still there after exit"
+sw_ok "removed at exit"
 
 sw_check "'synwave -- loopback --duration 2 --http-get / --report FILE' writes a report with cps > 0, no failure"
 REPORT="$SW_WORKDIR/r.json"
