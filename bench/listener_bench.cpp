@@ -51,7 +51,12 @@ std::vector<std::uint8_t> linux_syn(std::uint32_t src, std::uint16_t sport, cons
   return b;
 }
 
-void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode) {
+// Where the SYNs come from: 4096 sources cycled (their flow-table lines stay in cache), or a new
+// source address and port for every SYN, as a spoofed flood's (scripts/flood-memif.sh draws them
+// from a /17): each SYN's home line in the flow table is then one nobody touched lately.
+enum class Sources { kCycled, kSpoofed };
+
+void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode, Sources sources) {
   EngineConfig cfg;
   cfg.local_ip = kServerIp;
   cfg.prefix_len = 15;
@@ -74,10 +79,20 @@ void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode) {
   TimeNs now = kSecond;
   for (auto _ : state) {
     for (std::uint32_t b = 0; b < kBurst; ++b) {
-      const auto& syn = syns[i++ & 4095];
+      const auto& syn = syns[i & 4095];
       std::uint8_t* buf = buffers.data() + b * 2048;
       std::memcpy(buf, syn.data(), syn.size());  // the NIC's DMA, in effect
       burst[b] = Frame{nullptr, buf, static_cast<std::uint16_t>(syn.size()), 2048, 0, 0};
+      if (sources == Sources::kSpoofed) {
+        // 198.18.128.0/17 and a port from a multiplicative hash of the count: a new tuple each
+        // time. The checksums no longer match, so the frame says they were checked, as the data
+        // plane's memory links do (net_memif, where scripts/flood-memif.sh runs).
+        const std::uint32_t h = i * 2654435761u;
+        store_be32(buf + 26, (198u << 24) | (18u << 16) | 0x8000u | (h >> 17));
+        store_be16(buf + 34, static_cast<std::uint16_t>(1024 + (h & 0x7fff)));
+        burst[b].flags = frame_flags::kRxIpChecksumGood | frame_flags::kRxL4ChecksumGood;
+      }
+      ++i;
     }
     benchmark::DoNotOptimize(engine.input_burst(burst, kBurst, now));
     engine.flush();
@@ -94,8 +109,9 @@ void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode) {
   state.counters["evicted"] = static_cast<double>(c.half_open_evicted);
 }
 
-BENCHMARK_CAPTURE(BM_SynToSynAck, cookie_always, SynCookieMode::kAlways);
-BENCHMARK_CAPTURE(BM_SynToSynAck, half_open_evicting, SynCookieMode::kOff);
+BENCHMARK_CAPTURE(BM_SynToSynAck, cookie_always, SynCookieMode::kAlways, Sources::kCycled);
+BENCHMARK_CAPTURE(BM_SynToSynAck, cookie_always_spoofed, SynCookieMode::kAlways, Sources::kSpoofed);
+BENCHMARK_CAPTURE(BM_SynToSynAck, half_open_evicting, SynCookieMode::kOff, Sources::kCycled);
 
 }  // namespace
 }  // namespace synwave

@@ -267,19 +267,24 @@ const std::uint8_t* peek_tcp(const Frame& f, std::size_t tcp_bytes) {
   return tcp != nullptr ? tcp : peek_tcp6(f, tcp_bytes);
 }
 
-// The flow key, for the prefetch of its slot.
-bool peek_flow_key(const Frame& f, FlowKey& key) {
-  const std::uint8_t* tcp = peek_tcp4(f, 4);
+// SYN set and neither ACK nor RST: a connection request.
+bool is_bare_syn(std::uint8_t flags) {
+  return (flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn;
+}
+
+// The flow key and the TCP flags, for the prefetch of its slot.
+bool peek_flow_key(const Frame& f, FlowKey& key, std::uint8_t& flags) {
+  const std::uint8_t* tcp = peek_tcp4(f, 14);
   if (tcp == nullptr) return false;
   const std::uint8_t* ip = f.data + EthernetHeader::kSize;
   key = FlowKey{load_be32(ip + 16), load_be32(ip + 12), load_be16(tcp + 2), load_be16(tcp)};
+  flags = tcp[13];
   return true;
 }
 
-// Is this a segment with SYN set and neither ACK nor RST (a connection request)?
 bool peek_bare_syn(const Frame& f) {
   const std::uint8_t* tcp = peek_tcp(f, 14);
-  return tcp != nullptr && (tcp[13] & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn;
+  return tcp != nullptr && is_bare_syn(tcp[13]);
 }
 }  // namespace
 
@@ -305,13 +310,21 @@ bool Engine::shed_syn(const Frame& f) {
 
 std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
   const bool overloaded = listener_overloaded();
+  const bool cookies_always = config_.syn_cookies == SynCookieMode::kAlways;
   std::uint32_t shed = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     FlowKey key;
+    std::uint8_t flags = 0;
     std::uint32_t hash6 = 0;
-    if (overloaded && shed_syn(frames[i])) shed |= 1u << i;
-    else if (peek_flow_key(frames[i], key)) flows_.prefetch(flow_hash(key));
-    else if (!local6_.empty() && peek_flow_hash6(frames[i], hash6)) flows_.prefetch(hash6);
+    if (overloaded && shed_syn(frames[i])) {
+      shed |= 1u << i;
+    } else if (peek_flow_key(frames[i], key, flags)) {
+      // A SYN answered with a cookie inserts nothing, so when its home line is empty (a new
+      // source: under a spoofed flood, every SYN) dispatch_tcp() does not look there at all, and
+      // loading the line would stall the burst on misses to memory. Other segments may insert.
+      const std::uint32_t hash = flow_hash(key);
+      if (!(cookies_always && is_bare_syn(flags) && !flows_.may_hold(hash))) flows_.prefetch(hash);
+    } else if (!local6_.empty() && peek_flow_hash6(frames[i], hash6)) flows_.prefetch(hash6);
   }
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -344,7 +357,11 @@ bool Engine::peek_flow_hash6(const Frame& f, std::uint32_t& hash) const {
 // The tuple's record, half-open entry or TIME-WAIT entry, else its listener, else a reset.
 template <bool kIpv6>
 [[gnu::always_inline]] inline void Engine::dispatch_tcp(RxContext& rx) {
-  const std::uint32_t value = flows_.find(rx.key, rx.hash);
+  // A SYN to be answered with a cookie from a tuple whose home line is empty (input_burst)
+  // matches nothing, and its lookup is left out.
+  const bool unheld = config_.syn_cookies == SynCookieMode::kAlways && is_bare_syn(rx.seg.flags) &&
+                      !flows_.may_hold(rx.hash);
+  const std::uint32_t value = unheld ? FlowTable::kNotFound : flows_.find(rx.key, rx.hash);
   if (value != FlowTable::kNotFound) {
     if constexpr (kIpv6) {
       // Two IPv6 sources whose digests collide share a key: the one not held is dropped.

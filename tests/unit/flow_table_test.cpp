@@ -128,7 +128,8 @@ TEST(FlowTable, Construct_SizesSlotsToTwiceMaxEntriesRoundedUp) {
     EXPECT_EQ(table.slot_count(), c.slots) << "max_entries " << c.max_entries;
     EXPECT_EQ(table.max_entries(), c.max_entries);
     EXPECT_EQ(table.size(), 0u);
-    EXPECT_EQ(table.memory_bytes(), std::size_t{c.slots} * 16);  // a slot per 16 bytes, nothing else
+    // A slot per 16 bytes and a bit per four slots (whole 64-bit words).
+    EXPECT_EQ(table.memory_bytes(), std::size_t{c.slots} * 16 + (std::size_t{c.slots} + 255) / 256 * 8);
   }
 }
 
@@ -322,6 +323,55 @@ TEST(FlowTable, Collisions_InterleavedHomes_EraseMovesOnlyEntriesThatMayMove) {
     EXPECT_EQ(table.find(make_key(survivor), homes[survivor]), survivor);
   }
   EXPECT_EQ(table.size(), 4u);
+}
+
+TEST(FlowTable, MayHold_FollowsTheHomeLineAcrossSpillsAndShifts) {
+  // Slots 0-3 are line 0, 4-7 line 1. Keys homed at 3 fill slot 3 and spill into line 1; keys
+  // homed at 6 share line 1. may_hold() says whether a hash's home line holds anything, and
+  // find() must still reach every key whose probe runs on past its own line.
+  const std::uint32_t homes[] = {3, 3, 3, 6};
+  TestHash::fn = [&homes](const FlowKey& k) { return homes[key_index(k)]; };
+  TestTable table(16);  // 32 slots, 8 lines
+  EXPECT_FALSE(table.may_hold(3));
+  EXPECT_FALSE(table.may_hold(6));
+  for (std::uint32_t i = 0; i < 4; ++i) ASSERT_TRUE(table.insert(make_key(i), homes[i], i));  // slots 3, 4, 5, 6
+  EXPECT_TRUE(table.may_hold(0));   // line 0: slot 3
+  EXPECT_TRUE(table.may_hold(7));   // line 1: slots 4-6
+  EXPECT_FALSE(table.may_hold(8));  // line 2: empty
+  EXPECT_EQ(table.find(make_key(9), 8), FlowTable::kNotFound);
+  // Erasing the key in slot 3 shifts key 1 back into it: line 0 stays taken.
+  ASSERT_TRUE(table.erase(make_key(0), 3));
+  EXPECT_TRUE(table.may_hold(3));
+  for (const std::uint32_t k : {1u, 2u, 3u}) EXPECT_EQ(table.find(make_key(k), homes[k]), k);
+  // Line 0 empties only with its last key; the keys homed at 3 that live in line 1 are gone
+  // too by then, and line 1 keeps key 3.
+  ASSERT_TRUE(table.erase(make_key(1), 3));
+  ASSERT_TRUE(table.erase(make_key(2), 3));
+  EXPECT_FALSE(table.may_hold(3));
+  EXPECT_EQ(table.find(make_key(1), 3), FlowTable::kNotFound);
+  EXPECT_TRUE(table.may_hold(6));
+  EXPECT_EQ(table.find(make_key(3), 6), 3u);
+  ASSERT_TRUE(table.erase(make_key(3), 6));
+  EXPECT_FALSE(table.may_hold(6));
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(FlowTable, MayHold_TinyTablesReadTheirSlotsModuloTheirSize) {
+  // Tables of one and two slots have less than a line: erase's emptiness check wraps around.
+  TestHash::fn = [](const FlowKey& k) { return key_index(k); };
+  for (const std::uint32_t max_entries : {0u, 1u}) {
+    TestTable table(max_entries);
+    if (max_entries == 0) {
+      EXPECT_FALSE(table.may_hold(0));
+      continue;
+    }
+    ASSERT_TRUE(table.insert(make_key(0), 0, 7));
+    EXPECT_TRUE(table.may_hold(0));
+    EXPECT_TRUE(table.may_hold(1));  // the same (only) line
+    ASSERT_TRUE(table.erase(make_key(0), 0));
+    EXPECT_FALSE(table.may_hold(0));
+    EXPECT_EQ(table.find(make_key(0), 0), FlowTable::kNotFound);
+  }
 }
 
 TEST(FlowTable, InsertEraseChurn_ManyTimesTheSlotCount_NeverFillsUp) {
