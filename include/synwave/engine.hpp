@@ -287,6 +287,7 @@ class Engine {
   // backlog and saturates the lcore must not shut every legitimate client out.
   static constexpr std::uint32_t kOverloadedSynAdmitEvery = 4;
   [[nodiscard]] bool shed_syn(const Frame& f);
+  [[nodiscard]] bool syns_answered_statelessly() const;
   // Resets a record that holds the pool while it waits on retransmissions (overload).
   void reclaim(std::uint32_t id);
   // Under pressure: looks at the next records of the pool (a clock hand) and reclaims those that

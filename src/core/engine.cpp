@@ -308,9 +308,20 @@ bool Engine::shed_syn(const Frame& f) {
   return true;
 }
 
+// Every SYN will get a cookie and no half-open entry: cookies always, or on overflow with every
+// listener's backlog full (a flood's steady state).
+bool Engine::syns_answered_statelessly() const {
+  if (config_.syn_cookies == SynCookieMode::kAlways) return true;
+  if (config_.syn_cookies == SynCookieMode::kOff) return false;
+  for (std::uint32_t i = 0; i < listen_count_; ++i) {
+    if (listeners_[i].half_open < config_.syn_backlog) return false;
+  }
+  return listen_count_ != 0;
+}
+
 std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
   const bool overloaded = listener_overloaded();
-  const bool cookies_always = config_.syn_cookies == SynCookieMode::kAlways;
+  const bool syns_stateless = syns_answered_statelessly();
   std::uint32_t shed = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     FlowKey key;
@@ -323,7 +334,7 @@ std::uint32_t Engine::input_burst(Frame* frames, std::uint32_t n, TimeNs now) {
       // source: under a spoofed flood, every SYN) dispatch_tcp() does not look there at all, and
       // loading the line would stall the burst on misses to memory. Other segments may insert.
       const std::uint32_t hash = flow_hash(key);
-      if (!(cookies_always && is_bare_syn(flags) && !flows_.may_hold(hash))) flows_.prefetch(hash);
+      if (!(syns_stateless && is_bare_syn(flags) && !flows_.may_hold(hash))) flows_.prefetch(hash);
     } else if (!local6_.empty() && peek_flow_hash6(frames[i], hash6)) flows_.prefetch(hash6);
   }
   std::uint32_t kept = 0;
@@ -357,10 +368,9 @@ bool Engine::peek_flow_hash6(const Frame& f, std::uint32_t& hash) const {
 // The tuple's record, half-open entry or TIME-WAIT entry, else its listener, else a reset.
 template <bool kIpv6>
 [[gnu::always_inline]] inline void Engine::dispatch_tcp(RxContext& rx) {
-  // A SYN to be answered with a cookie from a tuple whose home line is empty (input_burst)
-  // matches nothing, and its lookup is left out.
-  const bool unheld = config_.syn_cookies == SynCookieMode::kAlways && is_bare_syn(rx.seg.flags) &&
-                      !flows_.may_hold(rx.hash);
+  // A new connection's SYN whose home line is empty matches nothing: its lookup is left out
+  // (input_burst did not load the line when the SYN will be answered with a cookie).
+  const bool unheld = is_bare_syn(rx.seg.flags) && !flows_.may_hold(rx.hash);
   const std::uint32_t value = unheld ? FlowTable::kNotFound : flows_.find(rx.key, rx.hash);
   if (value != FlowTable::kNotFound) {
     if constexpr (kIpv6) {
