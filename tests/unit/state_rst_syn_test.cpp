@@ -100,6 +100,20 @@ TEST_P(Synchronized, Syn_AnySequence_SendsChallengeAck) {
   EXPECT_EQ(p.counters().drop_syn_in_synchronised, 4u);
 }
 
+// With cookies always a bare SYN from a tuple whose flow-table line is empty skips its lookup
+// (flow_table.hpp, may_hold); one for a tuple the engine holds must still find its connection.
+TEST(StateRstSyn, CookiesAlways_SynForAHeldTuple_StillSendsChallengeAck) {
+  EngineConfig config = TcpPeer::DefaultConfig();
+  config.syn_cookies = SynCookieMode::kAlways;
+  TcpPeer p(config);
+  p.MakeEstablished(Side::kActive);
+  p.Send({.flags = kSyn, .seq = p.snd_nxt + 500u});
+  p.ExpectEmit(kAck, p.rcv_nxt, p.snd_nxt);
+  EXPECT_EQ(p.State(), TcpState::kEstablished);
+  EXPECT_EQ(p.counters().drop_syn_in_synchronised, 1u);
+  EXPECT_EQ(p.counters().cookies_sent, 0u);
+}
+
 // RFC 9293 §3.10.7.4 first: an unacceptable segment is answered by an ACK and dropped.
 TEST_P(Synchronized, DataOutsideWindow_SendsAck) {
   for (const std::uint32_t seq : {p.snd_nxt + 70000u, p.snd_nxt - 200u}) {
