@@ -293,7 +293,9 @@ class BasicFlowTable {
   // The bitmap of taken lines: slot i's line is bit (i / 4) % 64 of word i / 256.
   static std::size_t line_words_for(std::uint32_t slots) { return (std::size_t{slots} + 255) / 256; }
   static std::uint64_t line_bit(std::uint32_t slot) { return std::uint64_t{1} << ((slot >> 2) & 63); }
-  [[nodiscard, gnu::always_inline]] bool line_taken(std::uint32_t slot) const { return (taken_lines_[slot >> 8] & line_bit(slot)) != 0; }
+  [[nodiscard, gnu::always_inline]] bool line_taken(std::uint32_t slot) const {
+    return (taken_lines_[slot >> 8] & line_bit(slot)) != 0;
+  }
 
   // Two 64/32-bit compares and no early exit; composed from fields for the store-forwarding
   // reason given at detail::key_ips (a per-field compare with early exits measured slower).
