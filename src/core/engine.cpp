@@ -408,8 +408,7 @@ template <class PseudoSum>
   // needs a record the pool can hardly spare, so it is dropped before the checksum and every
   // table: the peer retries, and the connections already admitted finish first. (The saturated
   // lcore's SYNs go even earlier: shed_syn.)
-  if ((rx.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst)) == tcp_flags::kSyn &&
-      config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
+  if (is_bare_syn(rx.seg.flags) && config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
     ++counters_.drop_syn_shed_pool;
     return false;
   }
