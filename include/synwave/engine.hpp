@@ -221,10 +221,10 @@ class Engine {
            c.has(conn_flags::kWorkloadDone) && !c.has(conn_flags::kRequestDone) && c.state == TcpState::kEstablished;
   }
 
-  // engine.cpp: dispatch, ARP, listener, stray segments, timers, record lifetime.
+  // frame_input.cpp: dispatch, listener and stray segments (ARP and ICMPv6: neighbors.cpp).
   bool input_frame(Frame& frame, TimeNs now);  // input() but for the cookies set aside
   bool input_arp(Frame& frame, const EthernetHeader& eth);
-  // Both set up rx_ and start current_rx_ (begin_rx) and find the tuple's kind (dispatch_tcp).
+  // Both give the frame its turn with rx_ (current_rx_ set) and find the tuple's kind (dispatch_tcp).
   bool input_ipv4(Frame& frame);  // the Ethernet header is in rx_->eth
   bool input_ipv6(Frame& frame);
   bool input_icmpv6(Frame& frame, const std::uint8_t* msg, std::uint32_t len);
@@ -236,9 +236,6 @@ class Engine {
                       PseudoSum pseudo);
   // The flow-key hash of an IPv6 frame, for the prefetch of its slot (peek_flow_key's IPv6 twin).
   [[nodiscard]] bool peek_flow_hash6(const Frame& f, std::uint32_t& hash) const;
-  // The remote IPv6 address held for a flow-table value (a record or a half-open entry; a
-  // TIME-WAIT entry keeps none: nullptr).
-  [[nodiscard]] const Ipv6Addr* remote_ip6_of(std::uint32_t value) const;
   // A keyed 32-bit digest (NH, RFC 4418 §5.2.2's inner hash: a flood cannot aim collisions
   // without the key; a collision is caught by the full-address check anyway).
   [[nodiscard]] std::uint32_t remote_digest(const Ipv6Addr& a) const { return remote_digest(a.data()); }
@@ -255,6 +252,11 @@ class Engine {
   }
   void listen_input(RxContext& rx, std::uint32_t listener);
   void closed_input(RxContext& rx);
+  // engine.cpp: records, overload, timers, opens (shed_syn, syns_answered_statelessly and
+  // close_admission_window are frame_input.cpp's).
+  // The remote IPv6 address held for a flow-table value (a record or a half-open entry; a
+  // TIME-WAIT entry keeps none: nullptr).
+  [[nodiscard]] const Ipv6Addr* remote_ip6_of(std::uint32_t value) const;
   // remote6: an IPv6 tuple's remote address (nullptr for IPv4).
   std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
                                   const Ipv6Addr* remote6, bool flow_exists = false);
@@ -298,6 +300,8 @@ class Engine {
     ++counters_.conn_established;
     if (is_ipv6(c.key)) [[unlikely]] ++counters_.ipv6_conn_established;
   }
+  void connection_done(std::uint32_t id, std::uint64_t Counters::*failure);
+  void count_outcome(std::uint32_t id, std::uint64_t Counters::*failure);
   void on_timer(std::uint32_t id);
   void arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us);
   // Only the bit: the node fires early at worst, and on_timer re-arms it for what is left.
@@ -310,16 +314,17 @@ class Engine {
     return delta <= 0 ? now_ : now_ + static_cast<TimeNs>(delta) * kMicrosecond;
   }
   void rearm_timer(std::uint32_t id);
-  [[nodiscard]] const MacAddr* next_hop_mac(std::uint32_t ip, TimeNs now);
-  void send_arp_request(std::uint32_t target_ip);
-  [[nodiscard]] const MacAddr* next_hop_mac6(const Ipv6Addr& ip, TimeNs now);
-  void send_neighbor_solicitation(const Ipv6Addr& target);
-  [[nodiscard]] bool is_on_link(const Ipv6Addr& ip) const;
   [[nodiscard]] std::uint32_t source_range_handle(const Ipv6Addr& ip) const;
   // A connection opened by open(): both families after their checks.
   OpenResult open_key(const FlowKey& key, const MacAddr& mac, const Ipv6Addr* remote6);
   [[nodiscard]] bool is_local_subnet(std::uint32_t ip) const;
   [[nodiscard]] int listener_of(std::uint16_t port) const;  // -1 when not listening
+  // neighbors.cpp: next hops.
+  [[nodiscard]] const MacAddr* next_hop_mac(std::uint32_t ip, TimeNs now);
+  void send_arp_request(std::uint32_t target_ip);
+  [[nodiscard]] const MacAddr* next_hop_mac6(const Ipv6Addr& ip, TimeNs now);
+  void send_neighbor_solicitation(const Ipv6Addr& target);
+  [[nodiscard]] bool is_on_link(const Ipv6Addr& ip) const;
   // The MSS we offer and send at most, and the peer's when its SYN gave none (RFC 9293 §3.7.1),
   // by family: an IPv6 header is 20 bytes longer.
   [[nodiscard]] std::uint16_t our_mss(const FlowKey& key) const {
@@ -380,7 +385,6 @@ class Engine {
   void process_text_and_fin(std::uint32_t id, RxContext& rx);
   bool hold_out_of_order(std::uint32_t id, const TcpSegment& seg);
   std::uint32_t absorb_out_of_order(std::uint32_t id);
-  [[nodiscard]] std::uint32_t out_of_order_room(const Connection& c) const;
   void enter_fast_recovery(std::uint32_t id, SeqNum resent_to);
   [[gnu::cold, gnu::noinline]] void limited_transmit(std::uint32_t id);
   void partial_ack(std::uint32_t id, LossRecord& r);
@@ -389,9 +393,14 @@ class Engine {
   void update_rtt(Connection& c, std::uint32_t sample_us);
   void enter_time_wait(std::uint32_t id);
   void connection_reset(std::uint32_t id, std::uint64_t Counters::*reason);
-  void connection_done(std::uint32_t id, std::uint64_t Counters::*failure);
-  void count_outcome(std::uint32_t id, std::uint64_t Counters::*failure);
   [[nodiscard]] bool challenge_ack_allowed();
+  // The loss-recovery record and the SACK scoreboard.
+  [[gnu::cold, gnu::noinline]] void note_sacks(std::uint32_t id, const TcpOptions& o);
+  [[gnu::cold, gnu::noinline]] LossRecord* loss_state(std::uint32_t id, const TcpOptions& o);
+  [[gnu::cold, gnu::noinline]] bool ack_in_recovery(std::uint32_t id, LossRecord& r);
+  LossRecord* make_loss_record(std::uint32_t id);
+  void drop_loss_record_if_idle(std::uint32_t id, const LossRecord& r);
+  bool resend_next_hole(std::uint32_t id, LossRecord& r);
 
   // tcp_output.cpp: building and sending segments.
   void output(std::uint32_t id);
@@ -428,12 +437,6 @@ class Engine {
   [[gnu::cold, gnu::noinline]] std::uint8_t sack_blocks(const Connection& c);
   std::array<SackBlock, kMaxSackBlocksOut> sack_out_{};  // the blocks of the ACK being built
   std::uint8_t sack_out_count_ = 0;
-  [[gnu::cold, gnu::noinline]] void note_sacks(std::uint32_t id, const TcpOptions& o);
-  [[gnu::cold, gnu::noinline]] LossRecord* loss_state(std::uint32_t id, const TcpOptions& o);
-  [[gnu::cold, gnu::noinline]] bool ack_in_recovery(std::uint32_t id, LossRecord& r);
-  LossRecord* make_loss_record(std::uint32_t id);
-  void drop_loss_record_if_idle(std::uint32_t id, const LossRecord& r);
-  bool resend_next_hole(std::uint32_t id, LossRecord& r);
   void send_reset(Connection& c);
   void arm_rto(std::uint32_t id);
   Frame* take_tx_frame();
@@ -454,11 +457,12 @@ class Engine {
   // Writes the TCP checksum (or, offloaded, the pseudo-header sum); returns the frame's tx flags.
   [[nodiscard]] std::uint16_t finish_tcp_frame(std::uint8_t* tcp, const FlowKey& key, const Ipv6Addr* remote6,
                                                std::uint16_t tcp_len, std::uint64_t segment_sum);
+
+  // app_behavior.cpp: what the workload does at each step of a connection's life.
   // Writes bytes [offset, offset + len) of the connection's stream to dst; returns their checksum
   // sum (0 when checksums are offloaded).
   std::uint64_t copy_payload(const Connection& c, std::uint32_t offset, std::uint8_t* dst, std::uint32_t len) const;
-
-  // app_behavior.cpp: what the workload does at each step of a connection's life.
+  [[nodiscard]] std::uint32_t out_of_order_room(const Connection& c) const;
   void app_established(std::uint32_t id);
   void app_start_request(std::uint32_t id);
   // When an automatic workload's connection is given up: the idle limit from now, and for a

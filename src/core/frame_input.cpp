@@ -11,10 +11,20 @@
 namespace synwave {
 
 namespace {
-template <class T>
-struct ClearOnExit {
-  T*& p;
-  ~ClearOnExit() { p = nullptr; }
+// One IP frame's turn with the receive context: while it lasts, current_rx_ points at the
+// context, so a reply may be built in the received frame (take_tx_frame).
+template <class Rx>
+struct RxTurn {
+  Rx*& current;
+  RxTurn(Rx*& current_rx, Rx& rx, Frame& frame) : current(current_rx) {
+    rx.frame = &frame;
+    rx.frame_taken = false;
+    rx.frame_reusable = true;
+    current = &rx;
+  }
+  RxTurn(const RxTurn&) = delete;
+  RxTurn& operator=(const RxTurn&) = delete;
+  ~RxTurn() { current = nullptr; }
 };
 }  // namespace
 
@@ -234,11 +244,7 @@ bool Engine::input_ipv4(Frame& frame) {
   // cost): the parsers overwrite eth (input_frame), ip and seg whole, key and hash are set before
   // any use.
   RxContext& rx = *rx_;
-  rx.frame = &frame;
-  rx.frame_taken = false;
-  rx.frame_reusable = true;
-  current_rx_ = &rx;
-  const ClearOnExit<RxContext> clear_current{current_rx_};
+  const RxTurn turn{current_rx_, rx, frame};
   const std::uint8_t* ip_start = frame.data + EthernetHeader::kSize;
   const std::size_t ip_avail = frame.len - EthernetHeader::kSize;
   switch (parse_ipv4(ip_start, ip_avail, rx.ip, (frame.flags & frame_flags::kRxIpChecksumGood) == 0)) {
@@ -282,11 +288,7 @@ bool Engine::input_ipv4(Frame& frame) {
 
 bool Engine::input_ipv6(Frame& frame) {
   RxContext& rx = *rx_;
-  rx.frame = &frame;
-  rx.frame_taken = false;
-  rx.frame_reusable = true;
-  current_rx_ = &rx;
-  const ClearOnExit<RxContext> clear_current{current_rx_};
+  const RxTurn turn{current_rx_, rx, frame};
   const std::uint8_t* ip_start = frame.data + EthernetHeader::kSize;
   Ipv6Header& ip = rx.ip6;
   Ipv6Problem problem;
