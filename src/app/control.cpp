@@ -317,8 +317,16 @@ void control_tick(void* ctx, TimeNs now) {
   const bool print_due = s.interval != 0 && now >= s.next_print;
   const std::vector<GeneratorPhase>& phases = s.plan->generator.phases;
   const bool phase_over = s.phase < phases.size() && now - s.phase_started >= phases[s.phase].duration;
-  const bool check_due =
-      now >= s.deadline || s.plan->generator.total != 0 || g_stop_requested.load() || print_due || phase_over;
+  // A --total is checked when a worker has published since the last look (every 10 ms), not on
+  // every tick: reading each lcore's slot in between would find the same figures.
+  bool total_due = false;
+  if (s.plan->generator.total != 0) {
+    std::uint64_t version = 0;
+    for (const dpdk::StatsSlot* slot : s.slots) version += slot->snapshot_version();
+    total_due = version != s.slots_version_seen;
+    s.slots_version_seen = version;
+  }
+  const bool check_due = now >= s.deadline || total_due || g_stop_requested.load() || print_due || phase_over;
   if (!check_due) return;
   const Totals t = collect(s);
   if (phase_over) close_phases(s, t, now);

@@ -80,6 +80,7 @@ struct RunState {
   TimeNs deadline = kNever;
   TimeNs interval = kSecond;
   TimeNs next_print = 0;
+  std::uint64_t slots_version_seen = 0;  // the slots' summed versions when a --total was last checked
   TimeNs finished = 0;
   Totals last;
   LatencyStats last_latency;  // cumulative at the last progress line: the line shows the interval

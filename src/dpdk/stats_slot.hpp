@@ -112,6 +112,8 @@ class Seqlock {
   void publish(const T& value) {
     publish_with([&](T& data) { data = value; });
   }
+  // Moves (by 2) with every publish.
+  [[nodiscard]] std::uint32_t version() const { return seq_.load(std::memory_order_acquire); }
   void read_into(T& out) const {
     for (;;) {
       const std::uint32_t before = seq_.load(std::memory_order_acquire);
@@ -137,6 +139,8 @@ struct LcoreLatency {
 class alignas(64) StatsSlot {
  public:
   void publish(const LcoreSnapshot& s) { snapshot_.publish(s); }
+  // Changes whenever a new snapshot is published: nothing to read again while it stays.
+  [[nodiscard]] std::uint32_t snapshot_version() const { return snapshot_.version(); }
   [[nodiscard]] LcoreSnapshot read() const {
     LcoreSnapshot copy;
     snapshot_.read_into(copy);
