@@ -74,6 +74,11 @@ void add_common(CLI::App* s, AppOptions& o, Addressing a) {
       ->check(CLI::Range(0u, 1u << 28));
   s->add_option("--challenge-ack-limit", o.challenge_ack_limit, "RFC 5961 challenge ACKs per second per lcore")
       ->check(CLI::Range(1u, 1u << 30));
+  s->add_flag("--no-timestamps", o.no_timestamps,
+              "neither offer nor accept TCP timestamps (RFC 7323): every segment 12 bytes shorter, as from peers "
+              "that send none (dperf); no PAWS (RFC 7323 §5)");
+  s->add_flag("--no-sack", o.no_sack, "neither offer nor accept SACK (RFC 2018)");
+  s->add_flag("--no-window-scale", o.no_window_scale, "neither offer nor accept window scaling (RFC 7323 §2)");
   s->add_option("--report", o.report, "write a JSON report to this file at the end");
   s->add_option("--metrics", o.metrics, "serve Prometheus metrics at http://ADDR:PORT/metrics while the run lasts");
   s->add_option("--run-id", o.run_id, "a name for this run: the `run` label of every metric, and in the report");
@@ -311,7 +316,7 @@ std::string config_tokens(CLI::App* mode, const std::string& path, const std::ve
     }
     std::string s;
     if (!scalar(node, s)) return type_error();
-    if (opt->get_type_size() == 0) {  // a flag
+    if (opt->get_expected_max() == 0) {  // a flag (CLI11's add_flag: no value expected)
       if (!node.is_boolean()) return type_error();
       if (s == "true") out.push_back("--" + key);
       continue;

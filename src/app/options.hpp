@@ -88,6 +88,10 @@ struct AppOptions {
   std::uint32_t max_time_wait = 262144;
   std::uint32_t shed_watermark = 0;  // 0: 15/16 of max_connections
   std::uint32_t challenge_ack_limit = 100000;
+  // TCP options offered and accepted (RFC 7323 timestamps and window scale, RFC 2018 SACK).
+  bool no_timestamps = false;
+  bool no_sack = false;
+  bool no_window_scale = false;
 
   // Listener (server and loopback).
   std::uint32_t syn_backlog = 4096;

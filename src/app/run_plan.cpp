@@ -53,6 +53,9 @@ std::string fill_engine(const AppOptions& o, EngineConfig& e) {
   e.max_time_wait = o.max_time_wait;
   e.shed_watermark = o.shed_watermark;
   e.challenge_ack_limit = o.challenge_ack_limit;
+  e.timestamps = !o.no_timestamps;
+  e.sack_permitted = !o.no_sack;
+  e.window_scaling = !o.no_window_scale;
   e.syn_backlog = o.syn_backlog;
   e.synack_retries = static_cast<std::uint8_t>(o.synack_retries);
   e.synack_timeout = static_cast<TimeNs>(o.synack_timeout * 1e9);

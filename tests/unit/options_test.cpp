@@ -364,5 +364,35 @@ TEST(RetransmissionTimeout, Rfc6298AndLinuxByDefault_SetInMilliseconds_FloorAbov
   EXPECT_TRUE(contains(refusal(zero), "--rto-min"));
 }
 
+TEST(TcpOptions, AllOfferedByDefault_EachTurnedOffByItsFlagOrKey_NotAFloodsOption) {
+  const std::vector<std::string> client{"client", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80"};
+  const RunPlan defaults = parse(client).plan;
+  EXPECT_TRUE(defaults.client.timestamps);
+  EXPECT_TRUE(defaults.client.sack_permitted);
+  EXPECT_TRUE(defaults.client.window_scaling);
+  auto without = client;
+  without.insert(without.end(), {"--no-timestamps", "--no-sack"});
+  const RunPlan set = parse(without).plan;
+  EXPECT_FALSE(set.client.timestamps);
+  EXPECT_FALSE(set.client.sack_permitted);
+  EXPECT_TRUE(set.client.window_scaling);
+  const RunPlan loopback = parse({"loopback", "--no-window-scale"}).plan;
+  EXPECT_FALSE(loopback.client.window_scaling);
+  EXPECT_FALSE(loopback.server.window_scaling);
+  EXPECT_TRUE(loopback.server.timestamps);
+  const auto path = std::filesystem::temp_directory_path() / ("synwave-tcp-options-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream f(path);
+    f << "no_timestamps = true\nno_sack = false\n";
+  }
+  const ParseResult r = parse({"server", "--ip", "198.18.0.2/24", "--listen", "80", "--config", path.string()});
+  std::filesystem::remove(path);
+  EXPECT_FALSE(r.plan.server.timestamps);
+  EXPECT_TRUE(r.plan.server.sack_permitted);
+  EXPECT_TRUE(contains(refusal({"flood", "--ip", "198.18.0.3/24", "--dst", "198.18.0.2:80", "--pps", "1000",
+                                "--no-timestamps"}),
+                       "--no-timestamps"));
+}
+
 }  // namespace
 }  // namespace synwave::app
