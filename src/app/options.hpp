@@ -25,8 +25,8 @@ struct AppOptions {
   std::string config_file;
 
   // Addressing and device.
-  // A.B.C.D/LEN or 2001:db8::2/64, at most one of each family (flood: one address, of either family). Pair:
-  // the client side's.
+  // A.B.C.D/LEN or 2001:db8::2/64, at most one of each family (flood: one address, of either
+  // family). Pair: the client side's.
   std::vector<std::string> ip;
   std::vector<std::string> gateway;    // at most one of each family
   std::vector<std::string> neighbors;  // IP,MAC (IPv4 or IPv6)
