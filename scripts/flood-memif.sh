@@ -55,7 +55,9 @@ busy_s = server["roles"]["server"]["busy_s"]  # the server's busy time: the floo
 print(f"offered {flood['target_pps'] / 1e6:.1f}M SYN/s, cookies {cookies}: flood sent {flood['pps'] / 1e6:.2f}M/s "
       f"(tx queue full {flood['tx_queue_full'] / s / 1e6:.2f}M/s); server received {c['rx_frames'] / s / 1e6:.2f}M/s, "
       f"answered {c['synack_sent'] / s / 1e6:.2f}M/s, shed {c['drop_syn_shed_busy'] / s / 1e6:.2f}M/s, "
-      f"busy {busy_s / s * 100:.0f} % of the flood's {s:.1f} s, {busy_s * 1e9 / max(c['synack_sent'], 1):.0f} ns per SYN answered")
+      f"busy {busy_s / s * 100:.0f} % of the flood's {s:.1f} s, {busy_s * 1e9 / max(c['synack_sent'], 1):.0f} ns per SYN answered"
+      # Below saturation the answered rate is the flood's, not what the server can do.
+      + (" (the server was not saturated: the flood set this rate)" if busy_s / s < 0.9 else ""))
 PY
 
 if [[ -n "$REPORTS_DIR" ]]; then
