@@ -215,6 +215,9 @@ struct PairOptions {
   bool verify_checksums = false;
   // Both engines dual-stack and every connection IPv6 (2001:db8::1 to ::2).
   bool ipv6 = false;
+  // false: neither side offers TCP timestamps, so every segment is 12 bytes shorter (dperf's
+  // wire format).
+  bool timestamps = true;
 };
 
 struct BatchResult {
@@ -296,6 +299,7 @@ class EnginePair {
     }
     c.max_connections = o.max_connections;
     c.time_wait = o.time_wait;
+    c.timestamps = o.timestamps;
     c.workload = w;
     if (listen) c.listen_ports = {kServerPort};
     return c;

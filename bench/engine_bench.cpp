@@ -134,9 +134,10 @@ double thread_cpu_ns() {
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
-void BM_ConnectionSide(benchmark::State& state, WorkloadKind kind, ClosePolicy close, Side side) {
+void BM_ConnectionSide(benchmark::State& state, WorkloadKind kind, ClosePolicy close, Side side, bool timestamps = true) {
   const auto batch = static_cast<std::uint32_t>(state.range(0));
   PairOptions options;
+  options.timestamps = timestamps;
   options.client_workload = make_workload(kind, close);
   options.server_workload = options.client_workload;
   options.max_batch = batch;
@@ -188,14 +189,19 @@ void BM_ConnectionSide(benchmark::State& state, WorkloadKind kind, ClosePolicy c
   state.counters["clock_ns_per_call"] = clock_ns;
 }
 
-#define SYNWAVE_SIDE_BENCH(name, kind, close, side) \
-  BENCHMARK_CAPTURE(BM_ConnectionSide, name, kind, close, side)->UseManualTime()->Arg(32)->Arg(256)
+#define SYNWAVE_SIDE_BENCH(name, ...) \
+  BENCHMARK_CAPTURE(BM_ConnectionSide, name, __VA_ARGS__)->UseManualTime()->Arg(32)->Arg(256)
 
 // synwave's loopback default close policy: the server closes first.
 SYNWAVE_SIDE_BENCH(client_side_none_server_first, WorkloadKind::kNone, ClosePolicy::kServerFirst, Side::kClient);
 SYNWAVE_SIDE_BENCH(server_side_none_server_first, WorkloadKind::kNone, ClosePolicy::kServerFirst, Side::kServer);
 SYNWAVE_SIDE_BENCH(client_side_http_server_first, WorkloadKind::kHttp, ClosePolicy::kServerFirst, Side::kClient);
 SYNWAVE_SIDE_BENCH(server_side_http_server_first, WorkloadKind::kHttp, ClosePolicy::kServerFirst, Side::kServer);
+// The same in dperf's wire format (no TCP timestamps: --no-timestamps).
+SYNWAVE_SIDE_BENCH(client_side_http_server_first_no_timestamps, WorkloadKind::kHttp, ClosePolicy::kServerFirst,
+                   Side::kClient, false);
+SYNWAVE_SIDE_BENCH(server_side_http_server_first_no_timestamps, WorkloadKind::kHttp, ClosePolicy::kServerFirst,
+                   Side::kServer, false);
 
 #undef SYNWAVE_SIDE_BENCH
 

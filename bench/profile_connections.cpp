@@ -22,17 +22,19 @@ struct Options {
   std::uint32_t batch = 256;
   bool verify_checksums = false;
   bool ipv6 = false;
+  bool timestamps = true;
 };
 
 void print_usage(std::FILE* to) {
   std::fprintf(to,
                "usage: profile_connections [--workload none|http|raw] [--close client|server] [--connections N]\n"
-               "                           [--batch N] [--verify-checksums] [--ipv6]\n"
+               "                           [--batch N] [--verify-checksums] [--ipv6] [--no-timestamps]\n"
                "  Runs N connections (default 51200) in batches of --batch (default 256, at most 4096)\n"
                "  through a simulated client and server, then exits: a fixed amount of work to profile.\n"
                "  Their link is trusted as the data plane trusts memory links (no checksum summed on receipt);\n"
                "  --verify-checksums sums them, as behind a device without rx offload.\n"
-               "  --ipv6: every connection over IPv6 (both engines dual-stack).\n");
+               "  --ipv6: every connection over IPv6 (both engines dual-stack).\n"
+               "  --no-timestamps: no TCP timestamps offered (dperf's wire format).\n");
 }
 
 bool parse_args(int argc, char** argv, Options& o) {
@@ -48,6 +50,10 @@ bool parse_args(int argc, char** argv, Options& o) {
     }
     if (arg == "--ipv6") {
       o.ipv6 = true;
+      continue;
+    }
+    if (arg == "--no-timestamps") {
+      o.timestamps = false;
       continue;
     }
     if (i + 1 >= argc) {
@@ -100,6 +106,7 @@ int run(const Options& o) {
   po.max_batch = o.batch;
   po.verify_checksums = o.verify_checksums;
   po.ipv6 = o.ipv6;
+  po.timestamps = o.timestamps;
   EnginePair pair(po);
   std::uint64_t frames = 0;
   for (std::uint32_t left = o.connections; left > 0;) {
