@@ -15,7 +15,8 @@
 # bytes; memif's own default, 2048, makes a full ring of 4096 buffers 8 MiB each way, and the
 # server paid about 12 % more per SYN for walking it); RSIZE, log2 of memif's ring size (default
 # 14, memif's largest: 16384 slots of 128 bytes are 2 MiB each way, and with 4096 the ring ran full
-# more often and each SYN cost the server about 10 % more); REPORTS_DIR=DIR keeps the two reports there
+# more often and each SYN cost the server about 10 % more); KIND, the flood's --kind (default syn, a
+# Linux SYN's options; syn-plain: none, as hping3 -S sends); REPORTS_DIR=DIR keeps the two reports there
 # (flood-memif-PPS-COOKIES-{flood,server}.json, with a progress sample each second) and draws each
 # beside it (scripts/plot-report.py).
 set -euo pipefail
@@ -41,7 +42,7 @@ SERVER_PID=$!
 wait_server_ready "$DIR/server.log" 100
 ip netns exec "$NS" "$SYNWAVE" --no-huge -m 512 --no-pci -l 0 --file-prefix "fm$$f" \
   --vdev "net_memif0,role=client,$MEMIF,mac=02:00:00:00:00:01" -- \
-  flood --ip 198.18.1.1/16 --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --kind syn \
+  flood --ip 198.18.1.1/16 --src-ip 198.18.128.0-198.18.255.255 --dst 198.18.2.1:80 --kind "${KIND:-syn}" \
   --pps "$PPS" --duration "$SECONDS_RUN" --report "$DIR/flood.json" --stats-interval "$STATS_INTERVAL" >"$DIR/flood.log" 2>&1 &
 stop_server_after_run $! "$DIR/flood.log" 1  # (the server drains the ring for 1 s)
 

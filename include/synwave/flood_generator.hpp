@@ -29,10 +29,13 @@ enum class FloodKind : std::uint8_t {
   kAck,  // bare ACK, random sequence and acknowledgment numbers
   kRst,  // RST, random sequence number
   kFin,  // FIN+ACK, random sequence and acknowledgment numbers
+  kSynPlain,  // SYN with no options, as hping3 -S sends it: 54 bytes, one cache line
 };
+inline constexpr FloodKind kFloodKinds[] = {FloodKind::kSyn, FloodKind::kSynPlain, FloodKind::kAck, FloodKind::kRst,
+                                            FloodKind::kFin};
 
 [[nodiscard]] std::string_view to_string(FloodKind kind);
-// "syn", "ack", "rst", "fin"; false for anything else.
+// "syn", "syn-plain", "ack", "rst", "fin"; false for anything else.
 [[nodiscard]] bool parse_flood_kind(std::string_view name, FloodKind& out);
 
 // No limit on the rate: every poll sends a full burst (benchmarks, "as fast as possible").

@@ -201,8 +201,10 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--dst", o.dst, "the target A.B.C.D:PORT or [2001:db8::2]:PORT (one; your own lab target only)")->required();
   s->add_option("--pps", o.pps, "segments per second in total, split over the lcores")->required();
   s->add_option("--duration", o.duration, "seconds to run (default: until SIGINT)")->check(CLI::Range(0.1, 1e7));
-  s->add_option("--kind", o.kind, "segment kind: syn (with MSS, SACK-permitted, timestamps, window scale), ack, rst, fin")
-      ->check(CLI::IsMember({"syn", "ack", "rst", "fin"}));
+  s->add_option("--kind", o.kind,
+                "segment kind: syn (with MSS, SACK-permitted, timestamps, window scale), syn-plain (no options, as "
+                "hping3 -S sends), ack, rst, fin")
+      ->check(CLI::IsMember({"syn", "syn-plain", "ack", "rst", "fin"}));
   s->add_option("--seed", o.seed, "seed for sequence numbers and timestamps (default: random)");
   s->add_option("--probe-rate", o.probe_rate,
                 "legitimate connections per second to --dst during the flood (handshake, HTTP GET, close), "

@@ -144,7 +144,7 @@ namespace {
 
 nlohmann::json flood_sent_json(FloodKind kind, std::uint64_t sent) {
   nlohmann::json j = nlohmann::json::object();
-  for (FloodKind k : {FloodKind::kSyn, FloodKind::kAck, FloodKind::kRst, FloodKind::kFin}) {
+  for (FloodKind k : kFloodKinds) {
     j[std::string(to_string(k))] = k == kind ? sent : 0;
   }
   return j;

@@ -33,7 +33,8 @@ constexpr std::uint16_t kAckWindow = 502;
 
 std::uint8_t flags_of(FloodKind kind) {
   switch (kind) {
-    case FloodKind::kSyn: return tcp_flags::kSyn;
+    case FloodKind::kSyn:
+    case FloodKind::kSynPlain: return tcp_flags::kSyn;
     case FloodKind::kAck: return tcp_flags::kAck;
     case FloodKind::kRst: return tcp_flags::kRst;
     case FloodKind::kFin: return tcp_flags::kFin | tcp_flags::kAck;
@@ -55,6 +56,7 @@ Ipv6Addr with_low32(Ipv6Addr a, std::uint32_t low) {
 std::string_view to_string(FloodKind kind) {
   switch (kind) {
     case FloodKind::kSyn: return "syn";
+    case FloodKind::kSynPlain: return "syn-plain";
     case FloodKind::kAck: return "ack";
     case FloodKind::kRst: return "rst";
     case FloodKind::kFin: return "fin";
@@ -63,7 +65,7 @@ std::string_view to_string(FloodKind kind) {
 }
 
 bool parse_flood_kind(std::string_view name, FloodKind& out) {
-  for (FloodKind k : {FloodKind::kSyn, FloodKind::kAck, FloodKind::kRst, FloodKind::kFin}) {
+  for (FloodKind k : kFloodKinds) {
     if (name == to_string(k)) {
       out = k;
       return true;
@@ -122,9 +124,9 @@ void FloodGenerator::build_template() {
   }
   tcp_len_ = static_cast<std::uint16_t>(TcpSegment::kMinHeaderSize + tcp_options_size(options));
   std::uint8_t* p = template_;
-  const std::uint16_t window = config_.kind == FloodKind::kSyn   ? kSynWindow
-                               : config_.kind == FloodKind::kRst ? 0
-                                                                 : kAckWindow;
+  const std::uint16_t window = flags_of(config_.kind) == tcp_flags::kSyn ? kSynWindow
+                               : config_.kind == FloodKind::kRst           ? 0
+                                                                           : kAckWindow;
   if (config_.ipv6) {
     frame_size_ = static_cast<std::uint16_t>(kTcpAt6 + tcp_len_);
     write_ethernet(p, config_.next_hop_mac, config_.local_mac, kEtherTypeIpv6);
@@ -198,7 +200,7 @@ void FloodGenerator::build_frame(Frame& frame) {
   if (config_.kind == FloodKind::kSyn) {
     store_be32(tcp + TcpSegment::kMinHeaderSize + kTsValAt, high);
     varying += sum32(high);
-  } else if (config_.kind != FloodKind::kRst) {
+  } else if (config_.kind == FloodKind::kAck || config_.kind == FloodKind::kFin) {
     store_be32(tcp + 8, high);
     varying += sum32(high);
   }

@@ -88,7 +88,7 @@ std::vector<Bytes> send(FloodGenerator& g, TestIo& io, std::uint32_t polls, Time
 }
 
 TEST(FloodKindNames, RoundTripAndRejectOthers) {
-  for (FloodKind k : {FloodKind::kSyn, FloodKind::kAck, FloodKind::kRst, FloodKind::kFin}) {
+  for (FloodKind k : kFloodKinds) {
     FloodKind parsed = FloodKind::kSyn;
     ASSERT_TRUE(parse_flood_kind(to_string(k), parsed));
     EXPECT_EQ(parsed, k);
@@ -130,6 +130,27 @@ TEST(FloodGenerator, SynsAreValidSegmentsWithTheOptionsOfALinuxSyn) {
     EXPECT_TRUE(o.has_window_scale);
     EXPECT_EQ(o.window_scale, 7);
   }
+}
+
+TEST(FloodGenerator, PlainSynsCarryNoOptionsAndNoAcknowledgmentNumber) {
+  TestIo io;
+  FloodGenerator g(resolved_config(FloodKind::kSynPlain), io.io(), 0);
+  const auto frames = send(g, io, 4);
+  ASSERT_EQ(frames.size(), 4u * FloodGenerator::kBurst);
+  std::set<std::uint32_t> seqs;
+  for (const Bytes& b : frames) {
+    ASSERT_EQ(b.size(), FloodGenerator::kPlainFrameSize);
+    const Parsed p = parse_frame(b);  // checksums verified
+    ASSERT_TRUE(p.ok);
+    EXPECT_EQ(p.tcp.flags, tcp_flags::kSyn);
+    EXPECT_EQ(p.tcp.header_len, 20);
+    EXPECT_EQ(p.tcp.ack.raw(), 0u);
+    EXPECT_EQ(p.tcp.window, 64240);
+    EXPECT_FALSE(p.tcp.options.has_mss);
+    EXPECT_FALSE(p.tcp.options.has_timestamps);
+    seqs.insert(p.tcp.seq.raw());
+  }
+  EXPECT_GT(seqs.size(), frames.size() - 2);
 }
 
 TEST(FloodGenerator, AckRstAndFinFloodsCarryTheirFlagsAndValidChecksums) {
