@@ -204,7 +204,7 @@ void add_flood(CLI::App* s, AppOptions& o) {
   s->add_option("--kind", o.kind,
                 "segment kind: syn (with MSS, SACK-permitted, timestamps, window scale), syn-plain (no options, as "
                 "hping3 -S sends), ack, rst, fin")
-      ->check(CLI::IsMember({"syn", "syn-plain", "ack", "rst", "fin"}));
+      ->check(CLI::IsMember(flood_kind_names()));
   s->add_option("--seed", o.seed, "seed for sequence numbers and timestamps (default: random)");
   s->add_option("--probe-rate", o.probe_rate,
                 "legitimate connections per second to --dst during the flood (handshake, HTTP GET, close), "
@@ -330,6 +330,12 @@ std::string config_tokens(CLI::App* mode, const std::string& path, const std::ve
 }
 
 }  // namespace
+
+std::vector<std::string> flood_kind_names() {
+  std::vector<std::string> names;
+  for (FloodKind k : kFloodKinds) names.emplace_back(to_string(k));
+  return names;
+}
 
 bool is_mode(const std::string& word) {
   return std::find(std::begin(kModes), std::end(kModes), word) != std::end(kModes);

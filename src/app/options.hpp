@@ -150,4 +150,7 @@ struct ParseResult {
 // args: the program's own arguments (after '--').
 ParseResult parse_command_line(const std::vector<std::string>& args);
 
+// What --kind takes: every FloodKind's name (kFloodKinds' order).
+std::vector<std::string> flood_kind_names();
+
 }  // namespace synwave::app
