@@ -66,6 +66,7 @@ namespace synwave {
   X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \
   X(time_wait_entered, "connections that entered TIME_WAIT")                               \
   X(time_wait_reused, "TIME_WAIT tuples reused by a newer SYN (RFC 6191)")                 \
+  X(last_ack_reused, "LAST-ACK or CLOSING records ended by a newer SYN for their tuple, whose peer had closed and lost the ACK of our FIN (RFC 6191's test, as in TIME-WAIT)") \
   X(syn_refused_time_wait, "SYNs that met a tuple in TIME-WAIT and could not reuse it (not newer: no timestamps and an ISN not above RCV.NXT, or an older TSval); answered with the TIME-WAIT ACK") \
   X(drop_eth_truncated, "drop: frame shorter than an Ethernet header")                     \
   X(drop_eth_not_for_us, "drop: destination MAC neither ours nor broadcast")               \

@@ -389,6 +389,7 @@ class Engine {
   [[gnu::cold, gnu::noinline]] void limited_transmit(std::uint32_t id);
   void partial_ack(std::uint32_t id, LossRecord& r);
   void finish_segment(std::uint32_t id);
+  [[gnu::cold, gnu::noinline]] bool reopen_after_lost_ack(std::uint32_t id, RxContext& rx);
   void negotiate_options(Connection& c, const TcpOptions& o);
   void update_rtt(Connection& c, std::uint32_t sample_us);
   void enter_time_wait(std::uint32_t id);

@@ -258,6 +258,20 @@ class TimeWaitTable {
 //  kDrop          drop silently: an acceptable segment that needs no answer.
 enum class TimeWaitDecision : std::uint8_t { kAck, kAckAndRestart, kIgnore, kReuse, kDrop };
 
+// RFC 6191 §2: is a SYN certainly not from the incarnation whose receive side ended at RCV.NXT?
+// With timestamps on both, a larger TSval proves it, an equal one needs a larger ISN too, a
+// smaller one is an old duplicate (PAWS). Otherwise the ISN must be above RCV.NXT (RFC 1122
+// §4.2.2.13). Where RFC 6191 takes any SYN with timestamps after an incarnation without them,
+// we (like Linux) still ask for the larger ISN.
+[[nodiscard]] inline bool syn_from_newer_incarnation(const TcpSegment& seg, SeqNum rcv_nxt, bool had_timestamps,
+                                                     std::uint32_t ts_recent) {
+  const bool isn_newer = seg.seq > rcv_nxt;
+  if (!had_timestamps || !seg.options.has_timestamps) return isn_newer;
+  // Signed distance from TS.Recent: timestamps compare on the 2^32 circle (RFC 7323 §5.2).
+  const std::int32_t ts_delta = static_cast<std::int32_t>(seg.options.ts_val - ts_recent);
+  return ts_delta > 0 || (ts_delta == 0 && isn_newer);
+}
+
 // RFC 9293 §3.10.7.4 ("SEGMENT ARRIVES", other states) for TIME-WAIT, with RFC 1337, RFC 6191 and
 // RFC 7323 §5.3. Pure: decides from the entry and the parsed segment only.
 [[nodiscard]] inline TimeWaitDecision time_wait_decide(const TimeWaitEntry& e, const TcpSegment& seg) {
@@ -278,14 +292,10 @@ enum class TimeWaitDecision : std::uint8_t { kAck, kAckAndRestart, kIgnore, kReu
     // (as Linux does) and so must not end TIME-WAIT.
     if (seg.has(kAck) || seg.has(kFin)) return TimeWaitDecision::kAck;
     // RFC 6191 §2: a new SYN may end TIME-WAIT when it is certainly not from the old incarnation.
-    // With timestamps on both, a larger TSval proves it, an equal one needs a larger ISN too, a
-    // smaller one is an old duplicate (PAWS). Otherwise the ISN must be above RCV.NXT (RFC 1122
-    // §4.2.2.13). Where RFC 6191 takes any SYN with timestamps after an incarnation without them,
-    // we (like Linux) still ask for the larger ISN. A SYN that is not newer is answered with the
-    // ACK rather than dropped silently as RFC 6191 says: Linux does so, and the ACK lets a peer
-    // that really did restart reset its side (RFC 9293 §3.10.7.3, SYN-SENT with a bad ACK).
-    const bool isn_newer = seg.seq > rcv_nxt;
-    const bool newer = both_timestamps ? (ts_delta > 0 || (ts_delta == 0 && isn_newer)) : isn_newer;
+    // A SYN that is not newer is answered with the ACK rather than dropped silently as RFC 6191
+    // says: Linux does so, and the ACK lets a peer that really did restart reset its side (RFC
+    // 9293 §3.10.7.3, SYN-SENT with a bad ACK).
+    const bool newer = syn_from_newer_incarnation(seg, rcv_nxt, e.has(time_wait_flags::kTimestamps), e.ts_recent);
     return newer ? TimeWaitDecision::kReuse : TimeWaitDecision::kAck;
   }
 

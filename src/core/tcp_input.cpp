@@ -130,6 +130,10 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
       return;
     }
   }
+  if ((seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst | tcp_flags::kFin)) == tcp_flags::kSyn &&
+      (c.state == TcpState::kLastAck || c.state == TcpState::kClosing) && reopen_after_lost_ack(id, rx)) {
+    return;
+  }
   // RFC 7323 §5.3 R1 (PAWS): a timestamp older than TS.Recent marks an old duplicate.
   if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && !seg.has(tcp_flags::kRst) &&
       static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) < 0) {
@@ -168,6 +172,28 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   if (!process_ack(id, rx) || !alive(c)) return;
   process_text_and_fin(id, rx);
   if (alive(c)) finish_segment(id);
+}
+
+// A peer with no TIME-WAIT of its own (dperf's client, for one) that loses the ACK of our FIN has
+// closed all the same, and opens the tuple again within seconds. Its SYN finds this record still
+// retransmitting the FIN. RFC 5961 §4 answers with a challenge ACK, to which a Linux client
+// replies with a reset that frees the record; such peers drop it, and every retry of their SYN
+// meets the same record until its retries run out: a failed connection for them, and a record
+// held for nothing. So a SYN that is certainly newer (RFC 6191's test, which already lets a SYN
+// end TIME-WAIT) ends LAST-ACK or CLOSING and opens the tuple again, when nothing but our FIN is
+// unacknowledged: all the peer could still be owed is the FIN, and it would not reuse the tuple
+// unless it had the FIN or had given up. Not for a tuple nobody listens on (our own active open).
+bool Engine::reopen_after_lost_ack(std::uint32_t id, RxContext& rx) {
+  Connection& c = conns_[id];
+  if (c.snd_una != c.fin_seq() || !syn_from_newer_incarnation(rx.seg, c.rcv_nxt, c.has(conn_flags::kTimestamps), c.ts_recent)) {
+    return false;
+  }
+  const int li = listener_of(c.key.local_port);
+  if (li < 0) return false;
+  ++counters_.last_ack_reused;
+  connection_done(id, nullptr);  // as if the ACK had come: the exchange was over
+  listen_input(rx, static_cast<std::uint32_t>(li));
+  return true;
 }
 
 // Sends what the segment made sendable; an ACK still owed waits for the delayed-ACK timer.

@@ -88,16 +88,63 @@ TEST_P(Synchronized, Rst_OutOfWindow_IgnoredSilently) {
 }
 
 // RFC 5961 §4.2: a SYN in a synchronised state, whatever its sequence number, gets a challenge
-// ACK and never resets the connection.
+// ACK and never resets the connection. (One exception, tested below: a newer SYN for a listened
+// tuple in LAST-ACK or CLOSING, where only our FIN is left, opens the tuple again.)
 TEST_P(Synchronized, Syn_AnySequence_SendsChallengeAck) {
-  for (const std::uint32_t seq : {p.snd_nxt, p.snd_nxt + 500u, p.R(0), p.snd_nxt + 100000u}) {
+  const bool reopens_on_newer = GetParam().side == Side::kPassive &&
+                                (state() == TcpState::kLastAck || state() == TcpState::kClosing);
+  std::vector<std::uint32_t> seqs = {p.snd_nxt, p.R(0)};
+  if (!reopens_on_newer) seqs.insert(seqs.end(), {p.snd_nxt + 500u, p.snd_nxt + 100000u});
+  for (const std::uint32_t seq : seqs) {
     SCOPED_TRACE(seq);
     p.Send({.flags = kSyn, .seq = seq});
     p.ExpectEmit(kAck, p.rcv_nxt, p.snd_nxt);
     EXPECT_EQ(p.State(), state());
   }
-  EXPECT_EQ(p.counters().challenge_acks, 4u);
-  EXPECT_EQ(p.counters().drop_syn_in_synchronised, 4u);
+  EXPECT_EQ(p.counters().challenge_acks, seqs.size());
+  EXPECT_EQ(p.counters().drop_syn_in_synchronised, seqs.size());
+  EXPECT_EQ(p.counters().last_ack_reused, 0u);
+}
+
+// A peer with no TIME-WAIT (dperf's client) that lost the ACK of our FIN opens the tuple again
+// while we still retransmit the FIN, and drops our challenge ACK instead of resetting: its SYN
+// retries would all meet this record. A SYN newer than the old incarnation (RFC 6191's test, here
+// an ISN above RCV.NXT) ends LAST-ACK or CLOSING, counted complete, and is a SYN like any other.
+TEST(StateRstSyn, LastAckAndClosing_NewerSyn_EndTheRecordAndOpenTheTupleAgain) {
+  for (void (TcpPeer::*make)(Side) : {&TcpPeer::MakeLastAck, &TcpPeer::MakeClosing}) {
+    TcpPeer p;
+    (p.*make)(Side::kPassive);
+    const std::uint32_t isn = p.snd_nxt + 1;  // the next ISN a counting peer would choose
+    p.Send({.flags = kSyn, .seq = isn});
+    p.ExpectEmit(kSynAck, kAny, isn + 1);
+    EXPECT_EQ(p.State(), TcpState::kSynReceived);
+    EXPECT_EQ(p.counters().last_ack_reused, 1u);
+    EXPECT_EQ(p.counters().conn_completed, 1u);
+    EXPECT_EQ(p.counters().challenge_acks, 0u);
+    EXPECT_EQ(p.engine().gauges().connections, 1u);
+  }
+}
+
+// Not while data of ours is unacknowledged: the peer may still be owed it, so the SYN gets the
+// challenge ACK as in every synchronised state. Nor when the tuple is our own active open.
+TEST(StateRstSyn, LastAck_NewerSyn_DataUnacknowledgedOrNoListener_SendsChallengeAck) {
+  TcpPeer p;
+  p.MakeCloseWait(Side::kPassive);
+  ASSERT_TRUE(p.Write(10));
+  ASSERT_TRUE(p.Close());
+  p.ExpectEmit(kAck | kPsh, p.L(1), p.R(2));
+  p.ExpectEmit(kFinAck, p.L(11), p.R(2));
+  ASSERT_EQ(p.State(), TcpState::kLastAck);
+  p.Send({.flags = kSyn, .seq = p.snd_nxt + 1});
+  p.ExpectEmit(kAck, p.L(12), p.R(2));
+  EXPECT_EQ(p.State(), TcpState::kLastAck);
+
+  TcpPeer active;
+  active.MakeLastAck(Side::kActive);
+  active.Send({.flags = kSyn, .seq = active.snd_nxt + 1});
+  active.ExpectEmit(kAck, active.rcv_nxt, active.snd_nxt);
+  EXPECT_EQ(active.State(), TcpState::kLastAck);
+  EXPECT_EQ(p.counters().last_ack_reused + active.counters().last_ack_reused, 0u);
 }
 
 // With cookies always a bare SYN from a tuple whose flow-table line is empty skips its lookup
@@ -305,6 +352,21 @@ TEST(StateRstSyn, Established_OldTimestamp_DroppedByPawsAndAcked) {
   // The same bytes with a current timestamp are taken.
   p.SendData(10);
   EXPECT_EQ(p.counters().rx_bytes, 20u);
+}
+
+// With timestamps on both sides a newer SYN is one with a larger TSval (RFC 6191): an older one
+// cannot end LAST-ACK, whatever its ISN, and PAWS answers it.
+TEST(StateRstSyn, LastAck_SynWithOlderTimestamp_DoesNotReopen) {
+  TcpPeer p(TcpPeer::DefaultConfig(), with_timestamps());
+  p.MakeLastAck(Side::kPassive);
+  const std::uint32_t recent = p.Conn().ts_recent;
+  p.Send({.flags = kSyn, .seq = p.snd_nxt + 100000u, .ts_val = recent - 1});
+  p.ExpectEmit(kAck, p.rcv_nxt, p.snd_nxt);
+  EXPECT_EQ(p.State(), TcpState::kLastAck);
+  p.Advance(kMillisecond);
+  p.Send({.flags = kSyn, .seq = p.snd_nxt + 1, .ts_val = recent + 1});
+  p.ExpectEmit(kSynAck, kAny, p.snd_nxt + 2);
+  EXPECT_EQ(p.counters().last_ack_reused, 1u);
 }
 
 // R1 applies only "if the RST bit is off".
