@@ -380,6 +380,8 @@ class Engine {
   void segment_arrives(std::uint32_t id, RxContext& rx);
   void syn_sent_input(std::uint32_t id, RxContext& rx);
   bool check_sequence(std::uint32_t id, RxContext& rx);
+  // RFC 9293 §3.10.7.4 first check, for a segment that failed it: ignored, challenged or ACKed.
+  [[gnu::cold, gnu::noinline]] void unacceptable_segment(std::uint32_t id, RxContext& rx);
   bool process_rst(std::uint32_t id, RxContext& rx);
   bool process_ack(std::uint32_t id, RxContext& rx);
   void process_text_and_fin(std::uint32_t id, RxContext& rx);
@@ -389,7 +391,7 @@ class Engine {
   [[gnu::cold, gnu::noinline]] void limited_transmit(std::uint32_t id);
   void partial_ack(std::uint32_t id, LossRecord& r);
   void finish_segment(std::uint32_t id);
-  [[gnu::cold, gnu::noinline]] bool reopen_after_lost_ack(std::uint32_t id, RxContext& rx);
+  [[gnu::cold, gnu::noinline]] void syn_in_synchronised(std::uint32_t id, RxContext& rx);
   void negotiate_options(Connection& c, const TcpOptions& o);
   void update_rtt(Connection& c, std::uint32_t sample_us);
   void enter_time_wait(std::uint32_t id);

@@ -130,10 +130,6 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
       return;
     }
   }
-  if ((seg.flags & (tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst | tcp_flags::kFin)) == tcp_flags::kSyn &&
-      (c.state == TcpState::kLastAck || c.state == TcpState::kClosing) && reopen_after_lost_ack(id, rx)) {
-    return;
-  }
   // RFC 7323 §5.3 R1 (PAWS): a timestamp older than TS.Recent marks an old duplicate.
   if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && !seg.has(tcp_flags::kRst) &&
       static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) < 0) {
@@ -141,7 +137,10 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
     send_ack(c);
     return;
   }
-  if (!check_sequence(id, rx)) return;
+  if (!check_sequence(id, rx)) [[unlikely]] {
+    unacceptable_segment(id, rx);
+    return;
+  }
   // The peer is alive: push the workload's idle limit back. Only the field moves; the wheel
   // still fires at the old time, and on_timer then re-arms for the new one.
   // (Not a client whose exchange is over: its deadline is the wait for the server's FIN.)
@@ -160,9 +159,7 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
     return;
   }
   if (seg.has(tcp_flags::kSyn)) {
-    // RFC 5961 §4.2: a SYN in a synchronised state gets a challenge ACK, never a reset.
-    ++counters_.drop_syn_in_synchronised;
-    if (challenge_ack_allowed()) send_ack(c);
+    syn_in_synchronised(id, rx);
     return;
   }
   if (!seg.has(tcp_flags::kAck)) {
@@ -174,26 +171,31 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   if (alive(c)) finish_segment(id);
 }
 
-// A peer with no TIME-WAIT of its own (dperf's client, for one) that loses the ACK of our FIN has
-// closed all the same, and opens the tuple again within seconds. Its SYN finds this record still
-// retransmitting the FIN. RFC 5961 §4 answers with a challenge ACK, to which a Linux client
-// replies with a reset that frees the record; such peers drop it, and every retry of their SYN
-// meets the same record until its retries run out: a failed connection for them, and a record
-// held for nothing. So a SYN that is certainly newer (RFC 6191's test, which already lets a SYN
-// end TIME-WAIT) ends LAST-ACK or CLOSING and opens the tuple again, when nothing but our FIN is
-// unacknowledged: all the peer could still be owed is the FIN, and it would not reuse the tuple
-// unless it had the FIN or had given up. Not for a tuple nobody listens on (our own active open).
-bool Engine::reopen_after_lost_ack(std::uint32_t id, RxContext& rx) {
+// RFC 5961 §4.2: a SYN in a synchronised state gets a challenge ACK (under §7's rate limit like
+// every challenge ACK), never a reset. With one exception. A peer with no TIME-WAIT of its own
+// (dperf's client, for one) that loses the ACK of our FIN has closed all the same, and opens the
+// tuple again within seconds. Its SYN finds this record still retransmitting the FIN. A Linux
+// client answers the challenge ACK with a reset that frees the record; such peers drop it, and
+// every retry of their SYN meets the same record until its retries run out: a failed connection
+// for them, and a record held for nothing. So a SYN that is certainly newer (RFC 6191's test,
+// which already lets a SYN end TIME-WAIT) ends LAST-ACK or CLOSING and opens the tuple again,
+// when nothing but our FIN is unacknowledged: all the peer could still be owed is the FIN, and it
+// would not reuse the tuple unless it had the FIN or had given up. Not for a tuple nobody listens
+// on (our own active open).
+void Engine::syn_in_synchronised(std::uint32_t id, RxContext& rx) {
   Connection& c = conns_[id];
-  if (c.snd_una != c.fin_seq() || !syn_from_newer_incarnation(rx.seg, c.rcv_nxt, c.has(conn_flags::kTimestamps), c.ts_recent)) {
-    return false;
+  if ((c.state == TcpState::kLastAck || c.state == TcpState::kClosing) &&
+      (rx.seg.flags & (tcp_flags::kAck | tcp_flags::kRst | tcp_flags::kFin)) == 0 && c.snd_una == c.fin_seq() &&
+      syn_from_newer_incarnation(rx.seg, c.rcv_nxt, c.has(conn_flags::kTimestamps), c.ts_recent)) {
+    if (const int li = listener_of(c.key.local_port); li >= 0) {
+      ++counters_.last_ack_reused;
+      connection_done(id, nullptr);  // as if the ACK had come: the exchange was over
+      listen_input(rx, static_cast<std::uint32_t>(li));
+      return;
+    }
   }
-  const int li = listener_of(c.key.local_port);
-  if (li < 0) return false;
-  ++counters_.last_ack_reused;
-  connection_done(id, nullptr);  // as if the ACK had come: the exchange was over
-  listen_input(rx, static_cast<std::uint32_t>(li));
-  return true;
+  ++counters_.drop_syn_in_synchronised;
+  if (challenge_ack_allowed()) send_ack(c);
 }
 
 // Sends what the segment made sendable; an ACK still owed waits for the delayed-ACK timer.
@@ -255,6 +257,7 @@ void Engine::syn_sent_input(std::uint32_t id, RxContext& rx) {
 }
 
 // RFC 9293 §3.10.7.4 first: is the segment within the receive window? Trims it to the window.
+// Calls nothing, so it needs no stack frame: the caller answers a segment outside the window.
 bool Engine::check_sequence(std::uint32_t id, RxContext& rx) {
   Connection& c = conns_[id];
   TcpSegment& seg = rx.seg;
@@ -265,22 +268,7 @@ bool Engine::check_sequence(std::uint32_t id, RxContext& rx) {
   bool ok;
   if (len == 0) ok = wnd == 0 ? seg.seq == c.rcv_nxt : seq_in_range(seg.seq, c.rcv_nxt, wnd_end);
   else ok = wnd != 0 && (seq_in_range(seg.seq, c.rcv_nxt, wnd_end) || seq_in_range(seg.seq + len - 1, c.rcv_nxt, wnd_end));
-  if (!ok) {
-    if (seg.has(tcp_flags::kRst)) {
-      ++counters_.rst_ignored;
-      return false;
-    }
-    if (seg.has(tcp_flags::kSyn) && is_synchronized(c.state)) {
-      // RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the sequence number", so an
-      // out-of-window one too, and under §7's rate limit like every challenge ACK.
-      ++counters_.drop_syn_in_synchronised;
-      if (challenge_ack_allowed()) send_ack(c);
-      return false;
-    }
-    ++counters_.drop_unacceptable;
-    send_ack(c);
-    return false;
-  }
+  if (!ok) return false;
   // Trim what was already received off the front, and what lies beyond the window off the back.
   if (seg.seq < c.rcv_nxt) {
     std::uint32_t skip = static_cast<std::uint32_t>(c.rcv_nxt - seg.seq);
@@ -299,6 +287,18 @@ bool Engine::check_sequence(std::uint32_t id, RxContext& rx) {
     seg.flags = static_cast<std::uint8_t>(seg.flags & ~tcp_flags::kFin);
   }
   return true;
+}
+
+void Engine::unacceptable_segment(std::uint32_t id, RxContext& rx) {
+  if (rx.seg.has(tcp_flags::kRst)) {
+    ++counters_.rst_ignored;
+  } else if (rx.seg.has(tcp_flags::kSyn) && is_synchronized(conns_[id].state)) {
+    // RFC 5961 §4.2: "irrespective of the sequence number", so an out-of-window SYN too.
+    syn_in_synchronised(id, rx);
+  } else {
+    ++counters_.drop_unacceptable;
+    send_ack(conns_[id]);
+  }
 }
 
 // NewReno (RFC 6582 §3.2): fast recovery lasts until everything sent before the loss was seen is
