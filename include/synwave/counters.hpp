@@ -56,6 +56,7 @@ namespace synwave {
   X(conn_failed_idle_timeout, "automatic workload gave up on a silent peer")              \
   X(conn_failed_response_timeout, "client gave up waiting for the whole response")          \
   X(conn_failed_overload, "reset to free its record: retransmitting while the pool was nearly full") \
+  X(reclaimed_exchange_over, "records freed like conn_failed_overload's but in LAST-ACK or CLOSING with only our FIN unacknowledged: the exchange was over, so counted in conn_completed") \
   X(conn_failed_http_status, "client: a complete HTTP response whose status was not 2xx (or no HTTP/1.x status line)") \
   X(conn_failed_http_framing, "client: a malformed chunked body (the connection is reset)") \
   X(http_requests_read, "server: HTTP requests read (a kept connection reads several; each is answered)") \

@@ -235,7 +235,13 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
 void Engine::reclaim(std::uint32_t id) {
   Connection& c = conns_[id];
   if (is_synchronized(c.state)) send_reset(c);  // the peer learns at once, as from an abort
-  connection_done(id, &Counters::conn_failed_overload);
+  // In LAST-ACK or CLOSING with nothing but our FIN unacknowledged the exchange is over (the peer
+  // closed, everything we sent but the FIN arrived): freeing the record fails nothing, and it
+  // counts as complete, as a connection entering TIME-WAIT does.
+  const bool exchange_over =
+      (c.state == TcpState::kLastAck || c.state == TcpState::kClosing) && c.snd_una == c.fin_seq();
+  if (exchange_over) ++counters_.reclaimed_exchange_over;
+  connection_done(id, exchange_over ? nullptr : &Counters::conn_failed_overload);
 }
 
 // The records that block everyone under overload are those waiting on a peer that stopped

@@ -645,7 +645,8 @@ TEST(Overload, Saturated_BacklogUnderHalf_OrCookiesAlways_NothingShed) {
 
 // A record in LAST-ACK whose peer vanished retransmits its FIN with backoff for minutes. Under
 // pressure, advance() reclaims such records at once wherever their timers stand; a record with
-// no retransmission pending is never touched.
+// no retransmission pending is never touched. Their exchange was over (only the FIN is
+// unacknowledged), so they count as complete, not as failed.
 TEST(Overload, UnderPressure_RecordsStuckRetransmittingAreResetAndFreed_HealthyOnesKept) {
   EngineConfig cfg = TcpPeer::DefaultConfig();
   cfg.max_connections = 4;
@@ -670,8 +671,9 @@ TEST(Overload, UnderPressure_RecordsStuckRetransmittingAreResetAndFreed_HealthyO
   EstablishOn(p, 41003);
   ASSERT_EQ(p.engine().gauges().connections, 4u);
   p.Advance(kMillisecond);  // the next advance() sweeps
-  EXPECT_EQ(p.counters().conn_failed_overload, 2u);
-  EXPECT_EQ(p.counters().conn_failed, 2u);
+  EXPECT_EQ(p.counters().reclaimed_exchange_over, 2u);
+  EXPECT_EQ(p.counters().conn_completed, 2u);
+  EXPECT_EQ(p.counters().conn_failed, 0u);
   EXPECT_EQ(TakeSent(p, kRst | kAck), 2) << "each stuck peer is told";
   EXPECT_EQ(p.engine().gauges().connections, 2u);
   EXPECT_EQ(p.engine().gauges().in(TcpState::kEstablished), 2u);
@@ -693,6 +695,7 @@ TEST(Overload, UnderPressure_FirstTimeoutResetsInsteadOfRetransmitting) {
   p.Advance(2 * kSecond);
   EXPECT_EQ(p.counters().retransmits, 0u);
   EXPECT_EQ(p.counters().conn_failed_overload, 1u);
+  EXPECT_EQ(p.counters().reclaimed_exchange_over, 0u);  // its data was never acknowledged
   EXPECT_EQ(TakeSent(p, kRst | kAck), 1);
   EXPECT_EQ(p.engine().gauges().in(TcpState::kEstablished), 1u);
 }
