@@ -152,3 +152,28 @@ def fin_wait_2_then_fin(t):
     p.send("FA")
     p.expect_ack("the ACK of our FIN (FIN-WAIT-2 -> TIME-WAIT)")
     t.expect_counters(before, time_wait_entered=1)
+
+
+@scenario("listener", "teardown-newer-syn-ends-last-ack", "RFC 6191 §2 in LAST-ACK (RFC 5961 §4.2 otherwise)")
+def newer_syn_ends_last_ack(t):
+    """A peer with no TIME-WAIT (dperf's client) that lost its ACK of synwave's FIN opens the tuple
+    again, without timestamps. A SYN that is not newer than the old incarnation gets the challenge
+    ACK; one whose ISN lies above RCV.NXT ends LAST-ACK and is answered with a SYN-ACK."""
+    offer = ("mss", "wscale", "sack")
+    p = t.peer()
+    p.handshake(offer)
+    t.allow("tcp.analysis.*", p)  # a SYN on a tuple still open, on purpose
+    before = t.stats()
+    p.send("FA")
+    p.expect_ack("synwave's FIN with the ACK of ours (--close client: CLOSE-WAIT -> LAST-ACK)", flags="FA")
+    # Our ACK of that FIN "is lost": the next thing synwave hears is a SYN on the same tuple.
+    p.send("S", advance=False, ack=0, window=65535, options=p.syn_options(offer))  # ISN = RCV.NXT: not newer
+    p.expect_ack("a challenge ACK: a SYN not newer than the old incarnation does not end LAST-ACK")
+    t.expect_counters(before, challenge_acks=1, last_ack_reused=0)
+    p.isn = p.snd_nxt = (p.snd_nxt + 1) & 0xFFFFFFFF  # as dperf's next ISN: one above RCV.NXT
+    p.send_syn(offer)
+    p.expect_synack(offer)
+    p.send("A")
+    t.expect_counters(before, challenge_acks=1, last_ack_reused=1, conn_completed=1, rst_sent=0)
+    p.probe_alive("the new incarnation is established")
+    p.reset()
