@@ -56,7 +56,7 @@ namespace synwave {
   X(conn_failed_idle_timeout, "automatic workload gave up on a silent peer")              \
   X(conn_failed_response_timeout, "client gave up waiting for the whole response")          \
   X(conn_failed_overload, "reset to free its record: retransmitting while the pool was nearly full") \
-  X(reclaimed_exchange_over, "records freed like conn_failed_overload's but in LAST-ACK or CLOSING with only our FIN unacknowledged: the exchange was over, so counted in conn_completed") \
+  X(reclaimed_exchange_over, "records freed like conn_failed_overload's but in LAST-ACK or CLOSING with only our FIN unacknowledged: counted as the ACK of that FIN would have counted them (complete when their workload was done)") \
   X(conn_failed_http_status, "client: a complete HTTP response whose status was not 2xx (or no HTTP/1.x status line)") \
   X(conn_failed_http_framing, "client: a malformed chunked body (the connection is reset)") \
   X(http_requests_read, "server: HTTP requests read (a kept connection reads several; each is answered)") \
@@ -67,7 +67,7 @@ namespace synwave {
   X(syn_rcvd_reset, "half-open connections ended by RST or a new SYN (back to LISTEN)")  \
   X(time_wait_entered, "connections that entered TIME_WAIT")                               \
   X(time_wait_reused, "TIME_WAIT tuples reused by a newer SYN (RFC 6191)")                 \
-  X(last_ack_reused, "LAST-ACK or CLOSING records ended by a newer SYN for their tuple, whose peer had closed and lost the ACK of our FIN (RFC 6191's test, as in TIME-WAIT)") \
+  X(last_ack_reused, "LAST-ACK or CLOSING records ended by a newer SYN for their tuple, whose peer had closed and lost the ACK of our FIN (RFC 6191's test, as in TIME-WAIT); counted as that ACK would have counted them") \
   X(syn_refused_time_wait, "SYNs that met a tuple in TIME-WAIT and could not reuse it (not newer: no timestamps and an ISN not above RCV.NXT, or an older TSval); answered with the TIME-WAIT ACK") \
   X(drop_eth_truncated, "drop: frame shorter than an Ethernet header")                     \
   X(drop_eth_not_for_us, "drop: destination MAC neither ours nor broadcast")               \

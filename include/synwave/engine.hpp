@@ -380,7 +380,8 @@ class Engine {
   void segment_arrives(std::uint32_t id, RxContext& rx);
   void syn_sent_input(std::uint32_t id, RxContext& rx);
   bool check_sequence(std::uint32_t id, RxContext& rx);
-  // RFC 9293 §3.10.7.4 first check, for a segment that failed it: ignored, challenged or ACKed.
+  // RFC 9293 §3.10.7.4 first check, for a segment that failed it: an RST ignored, a SYN as
+  // syn_in_synchronised says, anything else ACKed.
   [[gnu::cold, gnu::noinline]] void unacceptable_segment(std::uint32_t id, RxContext& rx);
   bool process_rst(std::uint32_t id, RxContext& rx);
   bool process_ack(std::uint32_t id, RxContext& rx);

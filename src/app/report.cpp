@@ -431,12 +431,14 @@ std::vector<std::string> run_hints(const RunState& s) {
                   static_cast<unsigned long long>(c.drop_syn_shed_busy));
     out.emplace_back(line);
   }
-  if (c.drop_syn_shed_pool + c.conn_failed_overload > 0) {
+  if (c.drop_syn_shed_pool + c.conn_failed_overload + c.reclaimed_exchange_over > 0) {
     std::snprintf(line, sizeof line,
-                  "The connection records ran short: %llu SYNs shed and %llu connections reset to free a record. "
+                  "The connection records ran short: %llu SYNs shed and %llu connections reset to free a record "
+                  "(%llu more had finished their exchange and waited only for the ACK of our FIN). "
                   "Raise --max-connections (records needed = connection rate x how long each lives).",
                   static_cast<unsigned long long>(c.drop_syn_shed_pool),
-                  static_cast<unsigned long long>(c.conn_failed_overload));
+                  static_cast<unsigned long long>(c.conn_failed_overload),
+                  static_cast<unsigned long long>(c.reclaimed_exchange_over));
     out.emplace_back(line);
   }
   // On a machine shared with other work, the scheduler takes a polling lcore's core away for

@@ -236,8 +236,8 @@ void Engine::reclaim(std::uint32_t id) {
   Connection& c = conns_[id];
   if (is_synchronized(c.state)) send_reset(c);  // the peer learns at once, as from an abort
   // In LAST-ACK or CLOSING with nothing but our FIN unacknowledged the exchange is over (the peer
-  // closed, everything we sent but the FIN arrived): freeing the record fails nothing, and it
-  // counts as complete, as a connection entering TIME-WAIT does.
+  // closed, everything we sent but the FIN arrived): freeing the record is no overload failure,
+  // and it counts as the ACK of the FIN would have counted it, as TIME-WAIT's entry does.
   const bool exchange_over =
       (c.state == TcpState::kLastAck || c.state == TcpState::kClosing) && c.snd_una == c.fin_seq();
   if (exchange_over) ++counters_.reclaimed_exchange_over;

@@ -149,6 +149,13 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
       !waiting_for_server_close(c)) {
     c.state_deadline_us = workload_deadline_us(c);
   }
+  // RFC 9293 §3.10.7.4 fourth check (an RST goes first, as in the second). Before TS.Recent
+  // moves: a SYN is not accepted here (RFC 7323 §4.3), and whether it opens a new incarnation is
+  // judged against TS.Recent as the old one left it.
+  if (seg.has(tcp_flags::kSyn) && !seg.has(tcp_flags::kRst)) {
+    syn_in_synchronised(id, rx);
+    return;
+  }
   // RFC 7323 §4.3: remember the newest timestamp of a segment that starts at or before RCV.NXT.
   if (c.has(conn_flags::kTimestamps) && seg.options.has_timestamps && seg.seq <= c.rcv_nxt &&
       static_cast<std::int32_t>(seg.options.ts_val - c.ts_recent) >= 0) {
@@ -156,10 +163,6 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
   }
   if (seg.has(tcp_flags::kRst)) {
     process_rst(id, rx);
-    return;
-  }
-  if (seg.has(tcp_flags::kSyn)) {
-    syn_in_synchronised(id, rx);
     return;
   }
   if (!seg.has(tcp_flags::kAck)) {
@@ -180,16 +183,18 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
 // for them, and a record held for nothing. So a SYN that is certainly newer (RFC 6191's test,
 // which already lets a SYN end TIME-WAIT) ends LAST-ACK or CLOSING and opens the tuple again,
 // when nothing but our FIN is unacknowledged: all the peer could still be owed is the FIN, and it
-// would not reuse the tuple unless it had the FIN or had given up. Not for a tuple nobody listens
-// on (our own active open).
+// would not reuse the tuple unless it had the FIN or had given up. Only a bare SYN without data
+// (check_sequence may have cut a SYN+FIN's data and FIN at the window's edge), and not for a
+// tuple nobody listens on (our own active open).
 void Engine::syn_in_synchronised(std::uint32_t id, RxContext& rx) {
   Connection& c = conns_[id];
   if ((c.state == TcpState::kLastAck || c.state == TcpState::kClosing) &&
-      (rx.seg.flags & (tcp_flags::kAck | tcp_flags::kRst | tcp_flags::kFin)) == 0 && c.snd_una == c.fin_seq() &&
+      (rx.seg.flags & (tcp_flags::kAck | tcp_flags::kRst | tcp_flags::kFin)) == 0 && rx.seg.payload_len == 0 &&
+      c.snd_una == c.fin_seq() &&
       syn_from_newer_incarnation(rx.seg, c.rcv_nxt, c.has(conn_flags::kTimestamps), c.ts_recent)) {
     if (const int li = listener_of(c.key.local_port); li >= 0) {
       ++counters_.last_ack_reused;
-      connection_done(id, nullptr);  // as if the ACK had come: the exchange was over
+      connection_done(id, nullptr);  // counted as the ACK of our FIN would have counted it
       listen_input(rx, static_cast<std::uint32_t>(li));
       return;
     }

@@ -354,19 +354,34 @@ TEST(StateRstSyn, Established_OldTimestamp_DroppedByPawsAndAcked) {
   EXPECT_EQ(p.counters().rx_bytes, 20u);
 }
 
-// With timestamps on both sides a newer SYN is one with a larger TSval (RFC 6191): an older one
-// cannot end LAST-ACK, whatever its ISN, and PAWS answers it.
-TEST(StateRstSyn, LastAck_SynWithOlderTimestamp_DoesNotReopen) {
+// With timestamps on both sides the TSval decides (RFC 6191): an older one cannot end LAST-ACK,
+// whatever its ISN (PAWS answers it); an equal one needs the larger ISN too; a larger one is
+// newer even with the ISN at RCV.NXT, where the SYN is in the window: its TSval must not become
+// TS.Recent first (RFC 7323 §4.3 takes it only from an accepted segment).
+TEST(StateRstSyn, LastAck_SynTimestampDecides) {
   TcpPeer p(TcpPeer::DefaultConfig(), with_timestamps());
   p.MakeLastAck(Side::kPassive);
   const std::uint32_t recent = p.Conn().ts_recent;
   p.Send({.flags = kSyn, .seq = p.snd_nxt + 100000u, .ts_val = recent - 1});
   p.ExpectEmit(kAck, p.rcv_nxt, p.snd_nxt);
+  p.Send({.flags = kSyn, .seq = p.snd_nxt, .ts_val = recent});
+  p.ExpectEmit(kAck, p.rcv_nxt, p.snd_nxt);
   EXPECT_EQ(p.State(), TcpState::kLastAck);
-  p.Advance(kMillisecond);
-  p.Send({.flags = kSyn, .seq = p.snd_nxt + 1, .ts_val = recent + 1});
-  p.ExpectEmit(kSynAck, kAny, p.snd_nxt + 2);
+  EXPECT_EQ(p.Conn().ts_recent, recent);
+  p.Send({.flags = kSyn, .seq = p.snd_nxt, .ts_val = recent + 1});
+  p.ExpectEmit(kSynAck, kAny, p.snd_nxt + 1);
   EXPECT_EQ(p.counters().last_ack_reused, 1u);
+}
+
+// A SYN carrying data does not end LAST-ACK: check_sequence may have cut a SYN+FIN's data and FIN
+// at the window's edge, so only a SYN that arrived bare is trusted.
+TEST(StateRstSyn, LastAck_NewerSynWithData_SendsChallengeAck) {
+  TcpPeer p;
+  p.MakeLastAck(Side::kPassive);
+  p.Send({.flags = kSyn, .seq = p.snd_nxt + 1, .len = 10});
+  p.ExpectEmit(kAck, p.rcv_nxt, p.snd_nxt);
+  EXPECT_EQ(p.State(), TcpState::kLastAck);
+  EXPECT_EQ(p.counters().last_ack_reused, 0u);
 }
 
 // R1 applies only "if the RST bit is off".
