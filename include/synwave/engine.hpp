@@ -289,6 +289,7 @@ class Engine {
   // backlog and saturates the lcore must not shut every legitimate client out.
   static constexpr std::uint32_t kOverloadedSynAdmitEvery = 4;
   [[nodiscard]] bool shed_syn(const Frame& f);
+  [[gnu::cold, gnu::noinline]] bool input_shed_syn(Frame& frame, TimeNs now);
   [[nodiscard]] bool syns_answered_statelessly() const;
   // Resets a record that holds the pool while it waits on retransmissions (overload).
   void reclaim(std::uint32_t id);
@@ -539,6 +540,7 @@ class Engine {
   std::uint64_t window_syns_ = 0;      // counters_.syn_received when the window began
   std::uint64_t window_accepted_ = 0;  // counters_.conn_accepted then
   std::uint32_t overloaded_syns_ = 0;  // SYNs met while listener_overloaded()
+  bool refusing_shed_syn_ = false;     // set by input_shed_syn around its frame
   std::uint32_t reclaim_hand_ = 0;  // reclaim_stuck_records' position in the pool
   std::uint32_t subnet_mask_ = 0;
   std::uint16_t our_mss_ = 1460;

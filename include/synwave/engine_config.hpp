@@ -76,6 +76,7 @@ struct EngineConfig {
   TimeNs synack_timeout = 1 * kSecond;    // first SYN-ACK retransmission; doubles each time
   double accept_rate = 0;                 // connections the application accepts per second; 0: at once
   bool abort_on_overflow = false;         // accept queue full: RST the final ACK (else drop it)
+  bool reset_shed_syns = false;           // SYNs shed while the lcore is saturated: RST (else drop them)
   TimeNs idle_timeout = 60 * kSecond;     // automatic workloads: a silent peer is given up after this
   TimeNs connect_timeout = 0;             // active opens give up after this (0: when the SYN retries run out)
   TimeNs response_timeout = 0;            // client: the request's start to the response's last byte (0: none)

@@ -127,6 +127,10 @@ void add_server(CLI::App* s, AppOptions& o, Addressing a) {
   s->add_option("--accept-rate", o.accept_rate, "connections the application accepts per second per lcore (0: at once)")
       ->check(CLI::Range(0.0, 1e9));
   s->add_flag("--abort-on-overflow", o.abort_on_overflow, "answer a final ACK that finds the accept queue full with RST (default: drop it)");
+  s->add_flag("--shed-reset", o.shed_reset,
+              "refuse the SYNs shed while an lcore is saturated with RST, so an open-loop client fails them at once "
+              "instead of retrying into the overload (default: drop them; never against spoofed floods: the RSTs go "
+              "to the forged sources)");
 }
 
 void add_client(CLI::App* s, AppOptions& o, Addressing a) {

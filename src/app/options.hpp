@@ -102,6 +102,7 @@ struct AppOptions {
   std::uint32_t backlog = 4096;
   double accept_rate = 0;
   bool abort_on_overflow = false;
+  bool shed_reset = false;
 
   // Flood (also --ip, --dst (one), --src-ip (the spoofed range), --src-ports, --duration).
   std::uint64_t pps = 0;           // total over the lcores

@@ -344,6 +344,7 @@ nlohmann::json effective_config(const RunPlan& plan) {
     j["backlog"] = o.backlog;
     j["accept_rate"] = o.accept_rate;
     j["abort_on_overflow"] = o.abort_on_overflow;
+    j["shed_reset"] = o.shed_reset;
     j["listen"] = plan.server.listen_ports;
     const WorkloadKind k = plan.server.workload.kind;
     j["server_workload"] = k == WorkloadKind::kHttp ? "http" : k == WorkloadKind::kRaw ? "raw" : "none";
@@ -427,8 +428,11 @@ std::vector<std::string> run_hints(const RunState& s) {
   if (c.drop_syn_shed_busy * 100 > c.syn_received + c.drop_syn_shed_busy) {
     std::snprintf(line, sizeof line,
                   "%llu SYNs were shed because an lcore was saturated (its rx queue kept coming back full): the "
-                  "offered rate was above what it completes. Give synwave more lcores, or offer less.",
-                  static_cast<unsigned long long>(c.drop_syn_shed_busy));
+                  "offered rate was above what it completes. Give synwave more lcores, or offer less%s.",
+                  static_cast<unsigned long long>(c.drop_syn_shed_busy),
+                  s.plan->options.shed_reset ? ""
+                               : "; against an open-loop client (dperf, TRex) --shed-reset refuses them with RST "
+                                 "so they are not retried into the overload");
     out.emplace_back(line);
   }
   if (c.drop_syn_shed_pool + c.conn_failed_overload + c.reclaimed_exchange_over > 0) {

@@ -66,6 +66,7 @@ std::string fill_engine(const AppOptions& o, EngineConfig& e) {
   e.backlog = o.backlog;
   e.accept_rate = o.accept_rate;
   e.abort_on_overflow = o.abort_on_overflow;
+  e.reset_shed_syns = o.shed_reset;
   e.delayed_ack = static_cast<TimeNs>(o.delayed_ack_ms * 1e6);
   if (o.rto_min_ms > o.rto_initial_ms) {
     std::ostringstream msg;

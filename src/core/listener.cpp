@@ -13,6 +13,10 @@ bool alive(const Connection& c) { return c.state != TcpState::kClosed; }
 }  // namespace
 
 void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
+  if (refusing_shed_syn_) [[unlikely]] {
+    send_rst_for(rx);  // input_shed_syn: the lcore is saturated, the SYN is refused
+    return;
+  }
   ++counters_.syn_received;
   const TcpSegment& seg = rx.seg;
   Listener& l = listeners_[li];

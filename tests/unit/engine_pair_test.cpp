@@ -179,6 +179,27 @@ TEST(EngineInputBurst, Overloaded_ThreeSynsInFourShedBeforeAnyWork_OtherFramesPr
   EXPECT_EQ(kept, (1u << 4) | (1u << 8) | (1u << 9)) << "the fourth and eighth SYN answered in place, and the reset";
 }
 
+// With reset_shed_syns the burst's shed SYNs are refused, each answered in place with an RST: the
+// same six shed, every frame counted once.
+TEST(EngineInputBurst, Overloaded_ShedReset_ShedSynsAnsweredWithRstInPlace) {
+  TestIo sio;
+  EngineConfig sc = small_backlog_listener();
+  sc.reset_shed_syns = true;
+  Engine server(sc, sio.io(), kSecond);
+  std::vector<Frame> frames;
+  for (std::uint16_t port : {40000, 40001}) frames.push_back(sio.rx_frame(client_segment(port, tcp_flags::kSyn)));
+  EXPECT_EQ(server.input_burst(frames.data(), 2, kSecond), 0b11u);
+  server.set_saturated(true);
+  frames.clear();
+  for (std::uint16_t port = 42000; port < 42008; ++port) frames.push_back(sio.rx_frame(client_segment(port, tcp_flags::kSyn)));
+  const std::uint32_t kept = server.input_burst(frames.data(), static_cast<std::uint32_t>(frames.size()), 2 * kSecond);
+  EXPECT_EQ(kept, 0xffu) << "every SYN answered in place: six RSTs, two SYN-ACKs";
+  EXPECT_EQ(server.counters().drop_syn_shed_busy, 6u);
+  EXPECT_EQ(server.counters().rst_sent, 6u);
+  EXPECT_EQ(server.counters().syn_received, 4u);
+  EXPECT_EQ(server.counters().rx_frames, 2u + 8u);
+}
+
 // With cookies on overflow, a saturated lcore sheds new SYNs only while handshakes complete
 // (clients beyond capacity): over an admission window of SYNs that never completed (a flood)
 // every SYN is answered, with a cookie once the backlog is full; once the cookies come back as

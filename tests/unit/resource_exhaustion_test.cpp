@@ -624,6 +624,42 @@ TEST(Overload, Saturated_BacklogHalfFull_ThreeSynsInFourShed_TheFourthAnswered) 
   EXPECT_EQ(p.counters().drop_syn_shed_busy, 6u);
 }
 
+// With reset_shed_syns (--shed-reset) the shed SYNs are refused, <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>
+// as from a closed port, instead of dropped: an open-loop client fails them at once rather than
+// retrying into the overload. The fourth is still answered, and every frame is counted once.
+TEST(Overload, Saturated_ShedReset_ShedSynsRefusedWithRst) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.syn_backlog = 4;
+  cfg.reset_shed_syns = true;
+  TcpPeer p(cfg);
+  for (std::uint16_t port : {41000, 41001}) {
+    p.UseTuple(TcpPeer::kListenPort, port);
+    p.Send({.flags = kSyn, .seq = p.R(0)});
+  }
+  EXPECT_EQ(TakeSent(p, kSynAck), 2);
+  const std::uint64_t rx_before = p.counters().rx_frames;
+  p.engine().set_saturated(true);
+  std::vector<ParsedFrame> sent;
+  for (std::uint16_t port = 42000; port < 42008; ++port) {
+    p.UseTuple(TcpPeer::kListenPort, port);
+    p.Send({.flags = kSyn, .seq = p.R(0)});
+    while (!p.io().sent().empty()) sent.push_back(*parse_frame(p.io().pop_sent()));
+  }
+  ASSERT_EQ(sent.size(), 8u);
+  int resets = 0;
+  for (const ParsedFrame& f : sent) {
+    if (f.tcp.flags != (kRst | kAck)) continue;
+    ++resets;
+    EXPECT_EQ(f.tcp.seq.raw(), 0u);
+    EXPECT_EQ(f.tcp.ack.raw(), p.R(1));
+  }
+  EXPECT_EQ(resets, 6);
+  EXPECT_EQ(p.counters().drop_syn_shed_busy, 6u);
+  EXPECT_EQ(p.counters().syn_received, 4u) << "the refused SYNs never reach the listener";
+  EXPECT_EQ(p.counters().rx_frames - rx_before, 8u);
+  EXPECT_EQ(p.engine().gauges().connections, 4u) << "the two half-open before and the two admitted";
+}
+
 // Saturated but with its backlog under half full (a closed-loop client at the lcore's capacity),
 // or with cookies always (no state per SYN: under a flood every SYN is worth answering), nothing is
 // shed.
