@@ -102,7 +102,7 @@ namespace synwave {
   X(drop_flow_table_full, "new connection refused: flow table full")                      \
   X(drop_pool_full, "new connection refused: no free connection record")                 \
   X(drop_syn_shed_pool, "SYNs dropped unprocessed: the record pool was at its shed watermark") \
-  X(drop_syn_shed_busy, "SYNs dropped unprocessed: the lcore was saturated (rx bursts kept coming full)") \
+  X(drop_syn_shed_busy, "SYNs dropped unprocessed (with --shed-reset: refused with RST): the lcore was saturated (rx bursts kept coming full)") \
   X(drop_data_after_close, "data received after our side was done reading")              \
   X(rx_ipv6_segments, "IPv6 TCP segments for one of our addresses, checksum good")         \
   X(nd_solicitations_received, "Neighbor Solicitations for one of our IPv6 addresses")     \

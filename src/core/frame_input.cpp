@@ -121,8 +121,10 @@ void Engine::close_admission_window() {
 // goes on, so a flood that keeps the lcore saturated cannot shut out every legitimate client.
 bool Engine::shed_syn(const Frame& f) {
   if (!peek_bare_syn(f) || ++overloaded_syns_ % kOverloadedSynAdmitEvery == 0) return false;
-  if (!config_.reset_shed_syns) ++counters_.rx_frames;  // else input_shed_syn's input_frame counts it
-  ++counters_.drop_syn_shed_busy;
+  if (!config_.reset_shed_syns) {  // else input_shed_syn's frame is counted where it ends
+    ++counters_.rx_frames;
+    ++counters_.drop_syn_shed_busy;
+  }
   return true;
 }
 
@@ -131,7 +133,9 @@ bool Engine::shed_syn(const Frame& f) {
 // spends itself retransmitting (measured under dperf's client at 1.3M/s: 0.9M SYN retransmissions
 // a second, completions falling from 1.1M to 0.4-0.8M/s). With --shed-reset the SYN is refused
 // instead: parsed, and answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> as a closed port would
-// be (RFC 9293 §3.10.7.1) by syn_arrives, so the client fails it at once.
+// be (RFC 9293 §3.10.7.1) by syn_arrives, so the client fails it at once. A SYN whose tuple the
+// engine still holds (a half-open entry, TIME-WAIT, a record) is handled as that state says, and
+// a malformed one dropped as usual: only the refusal counts in drop_syn_shed_busy.
 bool Engine::input_shed_syn(Frame& frame, TimeNs now) {
   if (!config_.reset_shed_syns) return false;
   refusing_shed_syn_ = true;
@@ -244,7 +248,9 @@ template <class PseudoSum>
   // needs a record the pool can hardly spare, so it is dropped before the checksum and every
   // table: the peer retries, and the connections already admitted finish first. (The saturated
   // lcore's SYNs go even earlier: shed_syn.)
-  if (is_bare_syn(rx.seg.flags) && config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure()) {
+  // (A SYN refused by input_shed_syn takes no record: it goes on to its RST.)
+  if (is_bare_syn(rx.seg.flags) && config_.syn_cookies == SynCookieMode::kOff && pool_under_pressure() &&
+      !refusing_shed_syn_) {
     ++counters_.drop_syn_shed_pool;
     return false;
   }

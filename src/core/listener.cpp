@@ -14,7 +14,8 @@ bool alive(const Connection& c) { return c.state != TcpState::kClosed; }
 
 void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
   if (refusing_shed_syn_) [[unlikely]] {
-    send_rst_for(rx);  // input_shed_syn: the lcore is saturated, the SYN is refused
+    ++counters_.drop_syn_shed_busy;  // input_shed_syn: the lcore is saturated, the SYN is refused
+    send_rst_for(rx);
     return;
   }
   ++counters_.syn_received;

@@ -541,6 +541,14 @@ int TakeSent(TcpPeer& p, std::uint8_t flags) {
   return n;
 }
 
+// A new SYN from each of `count` consecutive client ports.
+void SendSyns(TcpPeer& p, std::uint16_t first_port, std::uint16_t count) {
+  for (std::uint16_t port = first_port; port < first_port + count; ++port) {
+    p.UseTuple(TcpPeer::kListenPort, port);
+    p.Send({.flags = kSyn, .seq = p.R(0)});
+  }
+}
+
 // Four records, shedding from the third: SYNs are dropped unprocessed and counted while
 // established connections are served; below the watermark again, SYNs are answered.
 TEST(Overload, PoolAtWatermark_NoCookies_NewSynsDroppedBeforeAnyTableWork_EstablishedServed) {
@@ -605,16 +613,10 @@ TEST(Overload, Saturated_BacklogHalfFull_ThreeSynsInFourShed_TheFourthAnswered) 
   EngineConfig cfg = TcpPeer::DefaultConfig();
   cfg.syn_backlog = 4;
   TcpPeer p(cfg);
-  for (std::uint16_t port : {41000, 41001}) {  // two half-open entries: the backlog is half full
-    p.UseTuple(TcpPeer::kListenPort, port);
-    p.Send({.flags = kSyn, .seq = p.R(0)});
-  }
+  SendSyns(p, 41000, 2);  // two half-open entries: the backlog is half full
   EXPECT_EQ(TakeSent(p, kSynAck), 2);
   p.engine().set_saturated(true);
-  for (std::uint16_t port = 42000; port < 42008; ++port) {
-    p.UseTuple(TcpPeer::kListenPort, port);
-    p.Send({.flags = kSyn, .seq = p.R(0)});
-  }
+  SendSyns(p, 42000, 8);
   EXPECT_EQ(p.counters().drop_syn_shed_busy, 6u);
   EXPECT_EQ(TakeSent(p, kSynAck), 2) << "one SYN in four answered";
   p.engine().set_saturated(false);
@@ -632,10 +634,7 @@ TEST(Overload, Saturated_ShedReset_ShedSynsRefusedWithRst) {
   cfg.syn_backlog = 4;
   cfg.reset_shed_syns = true;
   TcpPeer p(cfg);
-  for (std::uint16_t port : {41000, 41001}) {
-    p.UseTuple(TcpPeer::kListenPort, port);
-    p.Send({.flags = kSyn, .seq = p.R(0)});
-  }
+  SendSyns(p, 41000, 2);
   EXPECT_EQ(TakeSent(p, kSynAck), 2);
   const std::uint64_t rx_before = p.counters().rx_frames;
   p.engine().set_saturated(true);
@@ -660,6 +659,27 @@ TEST(Overload, Saturated_ShedReset_ShedSynsRefusedWithRst) {
   EXPECT_EQ(p.engine().gauges().connections, 4u) << "the two half-open before and the two admitted";
 }
 
+// With --syn-cookies off and the pool at its watermark, a refused SYN is refused all the same: it
+// takes no record, so the pool's shedding does not swallow it silently. The fourth SYN, which the
+// busy shedding lets through, meets the pool's.
+TEST(Overload, Saturated_ShedReset_PoolAtWatermark_StillRefusedWithRst) {
+  EngineConfig cfg = TcpPeer::DefaultConfig();
+  cfg.max_connections = 4;
+  cfg.shed_watermark = 3;
+  cfg.syn_cookies = SynCookieMode::kOff;
+  cfg.syn_backlog = 4;
+  cfg.reset_shed_syns = true;
+  TcpPeer p(cfg);
+  EstablishOn(p, 41000);
+  SendSyns(p, 41001, 2);  // two half-open entries: backlog half full, pool at 3
+  EXPECT_EQ(TakeSent(p, kSynAck), 2);
+  p.engine().set_saturated(true);
+  SendSyns(p, 42000, 4);
+  EXPECT_EQ(TakeSent(p, kRst | kAck), 3);
+  EXPECT_EQ(p.counters().drop_syn_shed_busy, 3u);
+  EXPECT_EQ(p.counters().drop_syn_shed_pool, 1u);
+}
+
 // Saturated but with its backlog under half full (a closed-loop client at the lcore's capacity),
 // or with cookies always (no state per SYN: under a flood every SYN is worth answering), nothing is
 // shed.
@@ -670,10 +690,7 @@ TEST(Overload, Saturated_BacklogUnderHalf_OrCookiesAlways_NothingShed) {
     cfg.syn_cookies = mode;
     TcpPeer p(cfg);
     p.engine().set_saturated(true);
-    for (std::uint16_t port = 42000; port < 42008; ++port) {
-      p.UseTuple(TcpPeer::kListenPort, port);
-      p.Send({.flags = kSyn, .seq = p.R(0)});
-    }
+    SendSyns(p, 42000, 8);
     EXPECT_EQ(TakeSent(p, kSynAck), 8) << static_cast<int>(mode);
     EXPECT_EQ(p.counters().drop_syn_shed_busy, 0u);
   }
