@@ -130,8 +130,8 @@ bool Engine::shed_syn(const Frame& f) {
 
 // A shed SYN is dropped: its peer retries in a second or two. Against an open-loop client beyond
 // the lcore's capacity, those retries come on top of its new SYNs, are shed again, and the client
-// spends itself retransmitting (measured under dperf's client at 1.3M/s: 0.9M SYN retransmissions
-// a second, completions falling from 1.1M to 0.4-0.8M/s). With --shed-reset the SYN is refused
+// spends itself retransmitting (measured under dperf's client at 1.3M/s: up to 1M SYN
+// retransmissions a second, completions falling by a quarter or more late in a run). With --shed-reset the SYN is refused
 // instead: parsed, and answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> as a closed port would
 // be (RFC 9293 §3.10.7.1) by syn_arrives, so the client fails it at once. A SYN whose tuple the
 // engine still holds (a half-open entry, TIME-WAIT, a record) is handled as that state says, and
