@@ -108,6 +108,11 @@ struct Connection {
   }
   // Sequence number of our FIN (meaningful once kFinQueued is set).
   [[nodiscard]] SeqNum fin_seq() const { return iss + 1 + tx_stream_len; }
+  // LAST-ACK or CLOSING with everything but our FIN acknowledged: the peer has closed and has all
+  // we sent, so the exchange is over whether or not the FIN's ACK ever comes.
+  [[nodiscard]] bool only_fin_unacknowledged() const {
+    return (state == TcpState::kLastAck || state == TcpState::kClosing) && snd_una == fin_seq();
+  }
   // Bytes received in order so far, while the peer's FIN has not been taken (RCV.NXT counts it).
   [[nodiscard]] std::uint32_t rx_stream_len() const { return static_cast<std::uint32_t>(rcv_nxt - (irs + 1)); }
 };

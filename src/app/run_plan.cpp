@@ -409,11 +409,7 @@ std::string plan_flood(RunPlan& plan) {
   if (o.pps == 0) return "--pps 0 sends nothing: give the total rate in segments per second (at least 1)";
   if (o.pps > kMaxFloodPps) return "--pps " + std::to_string(o.pps) + " is above the limit of 1000000000: give a lower rate";
   FloodConfig& f = plan.flood;
-  if (!parse_flood_kind(o.kind, f.kind)) {
-    std::string names;
-    for (const std::string& n : flood_kind_names()) names += (names.empty() ? "" : ", ") + n;
-    return "--kind '" + o.kind + "' is not one of " + names;
-  }
+  if (!parse_flood_kind(o.kind, f.kind)) return "--kind '" + o.kind + "' is not one of " + join_values(flood_kind_names());
   // Gateway and static neighbours are parsed as every mode parses them.
   EngineConfig scratch;
   if (std::string err = fill_engine(o, scratch); !err.empty()) return err;

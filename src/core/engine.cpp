@@ -238,8 +238,7 @@ void Engine::reclaim(std::uint32_t id) {
   // In LAST-ACK or CLOSING with nothing but our FIN unacknowledged the exchange is over (the peer
   // closed, everything we sent but the FIN arrived): freeing the record is no overload failure,
   // and it counts as the ACK of the FIN would have counted it, as TIME-WAIT's entry does.
-  const bool exchange_over =
-      (c.state == TcpState::kLastAck || c.state == TcpState::kClosing) && c.snd_una == c.fin_seq();
+  const bool exchange_over = c.only_fin_unacknowledged();
   if (exchange_over) ++counters_.reclaimed_exchange_over;
   connection_done(id, exchange_over ? nullptr : &Counters::conn_failed_overload);
 }

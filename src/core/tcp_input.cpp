@@ -188,9 +188,8 @@ void Engine::segment_arrives(std::uint32_t id, RxContext& rx) {
 // tuple nobody listens on (our own active open).
 void Engine::syn_in_synchronised(std::uint32_t id, RxContext& rx) {
   Connection& c = conns_[id];
-  if ((c.state == TcpState::kLastAck || c.state == TcpState::kClosing) &&
+  if (c.only_fin_unacknowledged() &&
       (rx.seg.flags & (tcp_flags::kAck | tcp_flags::kRst | tcp_flags::kFin)) == 0 && rx.seg.payload_len == 0 &&
-      c.snd_una == c.fin_seq() &&
       syn_from_newer_incarnation(rx.seg, c.rcv_nxt, c.has(conn_flags::kTimestamps), c.ts_recent)) {
     if (const int li = listener_of(c.key.local_port); li >= 0) {
       ++counters_.last_ack_reused;
