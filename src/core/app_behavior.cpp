@@ -136,11 +136,11 @@ void Engine::app_established(std::uint32_t id) {
     arm_deadline(id, deadline_bits::kState, now_us() + static_cast<std::uint32_t>(think / kMicrosecond));
     return;
   }
-  arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
   if (is_client(c)) {
-    app_start_request(id);
+    app_start_request(id);  // arms the deadline from the transaction's start
     return;
   }
+  arm_deadline(id, deadline_bits::kState, workload_deadline_us(c));
   if (w.kind == WorkloadKind::kNone || c.has(conn_flags::kRequestDone) || c.requests != 0) app_respond(id);
   else if (c.state == TcpState::kCloseWait) app_fin(id);  // the client gave up while we waited to accept
 }
