@@ -5,10 +5,12 @@
 // get increasing ISNs (old duplicates stay out of the new window, RFC 9293 §3.4.1), while F,
 // a keyed PRF of the 4-tuple, keeps an off-path attacker from predicting the ISN of a
 // connection it cannot observe. Over an IPv4 tuple (16 bytes with a domain tag: one block) F is
-// AES-128 under the secret where the CPU has AES instructions: about 20 instructions against
-// SipHash-2-4's 160, 2.8 % of a whole HTTP connection's in the core (callgrind,
-// profile_connections). Elsewhere, and over the 40 bytes of an IPv6 tuple, F is SipHash-2-4, as
-// in Linux's secure_tcp_seq(). Either is a PRF only the secret's holder can compute.
+// AES-128 where the CPU has AES instructions, under a key derived from the secret (so the two
+// primitives never share a key): about 20 instructions against SipHash-2-4's 160, on a path
+// every connection takes twice. Elsewhere, and over the 40 bytes of an IPv6 tuple, F is
+// SipHash-2-4 under the secret, as in Linux's secure_tcp_seq(). Either is a PRF only the
+// secret's holder can compute; one secret thus gives different ISNs on CPUs with and without AES
+// (harmless to TCP, worth knowing when comparing runs across machines).
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -26,8 +28,11 @@ class IsnGenerator {
 
   // secret must come from a strong random source (RFC 6528 §3): anyone who knows it can
   // predict every ISN this generator hands out.
-  explicit IsnGenerator(const SipKey& secret) noexcept
-      : secret_(secret), aes_(secret.k0, secret.k1), use_aes_(Aes128Prf::supported()) {}
+  // allow_aes false: SipHash-2-4 even where the CPU has AES (tests of that path).
+  explicit IsnGenerator(const SipKey& secret, bool allow_aes = true) noexcept
+      : secret_(secret),
+        aes_(siphash24_words(secret, kAesKeyLabel, 0), siphash24_words(secret, kAesKeyLabel, 1)),
+        use_aes_(allow_aes && aes_.ready()) {}
 
   // Addresses and ports in whatever byte order the caller uses consistently (the result only
   // needs to be stable per tuple, not comparable across byte orders).
@@ -51,6 +56,8 @@ class IsnGenerator {
   // Keeps F distinct from any other 16-byte SipHash input that might share this secret
   // (for instance a SYN-cookie hash over the same tuple).
   static constexpr std::uint64_t kDomainTag = 0x49534e00;  // "ISN\0"
+  // The AES key is SipHash-2-4 of this label (and 0, then 1) under the secret.
+  static constexpr std::uint64_t kAesKeyLabel = 0x4145532d49534e00;  // "AES-ISN\0"
 
   [[nodiscard]] std::uint32_t tuple_offset(std::uint32_t local_ip, std::uint16_t local_port,
                                            std::uint32_t remote_ip,
@@ -58,7 +65,7 @@ class IsnGenerator {
     const std::uint64_t addresses = (std::uint64_t{local_ip} << 32) | remote_ip;
     const std::uint64_t ports =
         (kDomainTag << 32) | (std::uint64_t{local_port} << 16) | remote_port;
-    return static_cast<std::uint32_t>(use_aes_ ? aes_.block(addresses, ports)
+    return static_cast<std::uint32_t>(use_aes_ ? aes_.encrypt_low64(addresses, ports)
                                                : siphash24_words(secret_, addresses, ports));
   }
 
@@ -80,7 +87,7 @@ class IsnGenerator {
   }
 
   SipKey secret_;
-  Aes128Prf aes_;  // the same 128-bit secret, expanded into AES round keys
+  Aes128Prf aes_;  // 176 bytes of round keys: the generator is 208 bytes, read once per ISN
   bool use_aes_;
 };
 

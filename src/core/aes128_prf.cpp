@@ -2,8 +2,6 @@
 // through AESKEYGENASSIST, then AESENC nine times and AESENCLAST once.
 #include "synwave/aes128_prf.hpp"
 
-#include <cstring>
-
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define SYNWAVE_AES_X86 1
@@ -17,7 +15,7 @@ namespace {
 // One step of the schedule: the previous round key folded into itself (each word XORed with the
 // words before it) and XORed with SubWord(RotWord(last word)) ^ Rcon, which AESKEYGENASSIST
 // leaves in its top word.
-__attribute__((target("aes,sse2"))) __m128i expand_step(__m128i key, __m128i assist) {
+__attribute__((target("aes"))) __m128i expand_step(__m128i key, __m128i assist) {
   assist = _mm_shuffle_epi32(assist, 0xff);
   key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
   key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
@@ -25,7 +23,7 @@ __attribute__((target("aes,sse2"))) __m128i expand_step(__m128i key, __m128i ass
   return _mm_xor_si128(key, assist);
 }
 
-__attribute__((target("aes,sse2"))) void expand(std::uint64_t k0, std::uint64_t k1, std::uint8_t* out) {
+__attribute__((target("aes"))) void expand(std::uint64_t k0, std::uint64_t k1, std::uint8_t* out) {
   __m128i rk[11];
   rk[0] = _mm_set_epi64x(static_cast<long long>(k1), static_cast<long long>(k0));
   // The round constants must be immediates.
@@ -42,7 +40,7 @@ __attribute__((target("aes,sse2"))) void expand(std::uint64_t k0, std::uint64_t 
   for (int i = 0; i < 11; ++i) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * i), rk[i]);
 }
 
-__attribute__((target("aes,sse2"))) std::uint64_t encrypt(const std::uint8_t* round_keys, std::uint64_t w0,
+__attribute__((target("aes"))) std::uint64_t encrypt(const std::uint8_t* round_keys, std::uint64_t w0,
                                                          std::uint64_t w1) {
   const auto* rk = reinterpret_cast<const __m128i*>(round_keys);
   __m128i b = _mm_xor_si128(_mm_set_epi64x(static_cast<long long>(w1), static_cast<long long>(w0)),
@@ -52,22 +50,26 @@ __attribute__((target("aes,sse2"))) std::uint64_t encrypt(const std::uint8_t* ro
   return static_cast<std::uint64_t>(_mm_cvtsi128_si64(b));
 }
 
-bool detect() noexcept {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse2");
-}
-
-const bool kSupported = detect();
-
 }  // namespace
 
-bool Aes128Prf::supported() noexcept { return kSupported; }
-
-Aes128Prf::Aes128Prf(std::uint64_t k0, std::uint64_t k1) noexcept {
-  if (kSupported) expand(k0, k1, round_keys_.data());
+// A function-local static: an instance made during another file's static initialisation still
+// sees the CPU's answer, not a flag not yet set.
+bool Aes128Prf::supported() noexcept {
+  static const bool kSupported = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("aes") != 0;
+  }();
+  return kSupported;
 }
 
-std::uint64_t Aes128Prf::block(std::uint64_t w0, std::uint64_t w1) const noexcept {
+Aes128Prf::Aes128Prf(std::uint64_t k0, std::uint64_t k1) noexcept {
+  if (!supported()) return;
+  expand(k0, k1, round_keys_.data());
+  ready_ = true;
+}
+
+std::uint64_t Aes128Prf::encrypt_low64(std::uint64_t w0, std::uint64_t w1) const noexcept {
+  if (!ready_) [[unlikely]] __builtin_trap();
   return encrypt(round_keys_.data(), w0, w1);
 }
 
@@ -75,7 +77,7 @@ std::uint64_t Aes128Prf::block(std::uint64_t w0, std::uint64_t w1) const noexcep
 
 bool Aes128Prf::supported() noexcept { return false; }
 Aes128Prf::Aes128Prf(std::uint64_t, std::uint64_t) noexcept {}
-std::uint64_t Aes128Prf::block(std::uint64_t, std::uint64_t) const noexcept { return 0; }
+std::uint64_t Aes128Prf::encrypt_low64(std::uint64_t, std::uint64_t) const noexcept { __builtin_trap(); }
 
 #endif
 
