@@ -89,8 +89,9 @@ sw_assert_json "$REPORT" "report: at least $MIN_COMPLETED completed; failures on
 # We send an RST only to a segment that finds no state at all: one overtaken on its way between
 # lcores (see below) that arrives after its connection has ended entirely (the client closed
 # first, so this side keeps no TIME-WAIT), as RFC 9293 §3.10.7.2 answers an ACK to a listening
-# port with no connection. Seen when the VM stops the steering lcore for a few milliseconds: a pure ACK of the
-# handshake reached the owner after the connection's last ACK (1 in a run, 2 runs in 12).
+# port with no connection. Seen when the VM stops the steering lcore for a few milliseconds: a
+# pure ACK of the handshake reached the owner after the connection's last ACK (1 in a run, 2 runs
+# in 12).
 sw_assert_json "$REPORT" "report: RSTs sent only to segments of ended connections, none received but against half-open entries, no retransmission, no buffer or ring drop" \
   "r['counters']['rst_sent'] == r['counters']['drop_no_listener_rst'] <= r['data_plane']['steered_out'] and r['counters']['rst_received'] == r['counters']['syn_rcvd_reset'] <= $AB_CONCURRENCY and r['counters']['retransmits'] == 0 and r['data_plane']['mbuf_alloc_failures'] == 0 and r['data_plane']['tx_ring_full_drops'] == 0"
 sw_log "steered: $(sw_json "$REPORT" '"%d of %d received frames crossed lcores" % (r["data_plane"]["steered_out"], r["data_plane"]["rx_packets"])')"
