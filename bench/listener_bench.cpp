@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "crc_collisions.hpp"
 #include "synwave/engine.hpp"
 #include "synwave/wire/ipv4.hpp"
 
@@ -54,7 +55,9 @@ std::vector<std::uint8_t> linux_syn(std::uint32_t src, std::uint16_t sport, cons
 // Where the SYNs come from: 4096 sources cycled (their flow-table lines stay in cache), or a new
 // source address and port for every SYN, as a spoofed flood's (scripts/flood-memif.sh draws them
 // from a /17): each SYN's home line in the flow table is then one nobody touched lately.
-enum class Sources { kCycled, kSpoofed };
+// kColliding: 4096 sources crafted so that the flow table's unkeyed CRC32c hash gives them all
+// one home slot (bench/crc_collisions.hpp), as an attacker who knows the hash would pick them.
+enum class Sources { kCycled, kSpoofed, kColliding };
 
 void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode, Sources sources) {
   EngineConfig cfg;
@@ -69,7 +72,14 @@ void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode, Sources sources
   Engine engine(cfg, FrameIo{refill, transmit, nullptr, &sink}, kSecond);
   // 4096 different spoofed sources, cycled.
   std::vector<std::vector<std::uint8_t>> syns;
-  for (std::uint32_t i = 0; i < 4096; ++i) syns.push_back(linux_syn(kServerIp + 1 + i, static_cast<std::uint16_t>(1024 + i), cfg.local_mac));
+  if (sources == Sources::kColliding) {
+    for (const bench::SpoofedSource& s : bench::crc_colliding_sources(kServerIp, 80, 20, 4096)) {
+      syns.push_back(linux_syn(s.ip, s.port, cfg.local_mac));
+    }
+    if (syns.size() < 4096) state.SkipWithError("fewer than 4096 colliding sources");
+  } else {
+    for (std::uint32_t i = 0; i < 4096; ++i) syns.push_back(linux_syn(kServerIp + 1 + i, static_cast<std::uint16_t>(1024 + i), cfg.local_mac));
+  }
   // A burst of 32 receive buffers, through Engine::input_burst as the data plane delivers them
   // (its flow-table prefetch ahead of the lookups included); one iteration is one burst.
   constexpr std::uint32_t kBurst = 32;
@@ -112,6 +122,9 @@ void BM_SynToSynAck(benchmark::State& state, SynCookieMode mode, Sources sources
 BENCHMARK_CAPTURE(BM_SynToSynAck, cookie_always, SynCookieMode::kAlways, Sources::kCycled);
 BENCHMARK_CAPTURE(BM_SynToSynAck, cookie_always_spoofed, SynCookieMode::kAlways, Sources::kSpoofed);
 BENCHMARK_CAPTURE(BM_SynToSynAck, half_open_evicting, SynCookieMode::kOff, Sources::kCycled);
+BENCHMARK_CAPTURE(BM_SynToSynAck, on_overflow, SynCookieMode::kOnOverflow, Sources::kCycled);
+BENCHMARK_CAPTURE(BM_SynToSynAck, on_overflow_colliding, SynCookieMode::kOnOverflow, Sources::kColliding);
+BENCHMARK_CAPTURE(BM_SynToSynAck, half_open_evicting_colliding, SynCookieMode::kOff, Sources::kColliding);
 
 }  // namespace
 }  // namespace synwave
