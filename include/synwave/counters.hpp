@@ -100,6 +100,7 @@ namespace synwave {
   X(drop_tx_no_buffer, "segments not sent: no transmit buffer")                           \
   X(drop_no_neighbor, "segments not sent: peer MAC unknown (ARP pending)")                \
   X(drop_flow_table_full, "new connection refused: flow table full")                      \
+  X(flow_probe_limit, "tuples refused a flow-table slot: none free within 64 of their home (crafted collisions); a SYN then gets a cookie when cookies are on overflow, else is dropped") \
   X(drop_pool_full, "new connection refused: no free connection record")                 \
   X(drop_syn_shed_pool, "SYNs dropped unprocessed: the record pool was at its shed watermark") \
   X(drop_syn_shed_busy, "SYNs dropped unprocessed (with --shed-reset: refused with RST): the lcore was saturated (rx bursts kept coming full)") \

@@ -215,7 +215,7 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
     flows_.update(key, hash, tag(FlowKind::kConnection, id));
   } else if (!flows_.insert(key, hash, tag(FlowKind::kConnection, id))) {
     conns_.free(id);
-    ++counters_.drop_flow_table_full;
+    ++(flows_.full() ? counters_.drop_flow_table_full : counters_.flow_probe_limit);
     return kNoIndex;
   }
   if (remote6 != nullptr) [[unlikely]] conn_remote6_[id] = *remote6;

@@ -45,7 +45,17 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
   }
   if (!flows_.insert(rx.key, rx.hash, tag(FlowKind::kHalfOpen, idx))) {
     half_open_.free(idx);
-    ++counters_.drop_flow_table_full;
+    if (flows_.full()) {
+      ++counters_.drop_flow_table_full;
+      return;
+    }
+    // No free slot near the tuple's home: a flood of tuples crafted to collide (flow_table.hpp).
+    // Cookies on overflow answer it as they answer a full backlog.
+    ++counters_.flow_probe_limit;
+    if (config_.syn_cookies == SynCookieMode::kOnOverflow) {
+      l.last_cookie_at = now_;  // its final ACK is checked as a cookie (may_hold_cookie)
+      send_cookie_synack(rx);
+    }
     return;
   }
   HalfOpen& h = half_open_[idx];

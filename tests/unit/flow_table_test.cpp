@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <ostream>
 #include <random>
 #include <stdexcept>
@@ -414,7 +415,9 @@ class FlowTableDifferential : public ::testing::TestWithParam<DifferentialCase> 
 TEST_P(FlowTableDifferential, MatchesUnorderedMapOverRandomOperations) {
   const DifferentialCase& c = GetParam();
   TestHash::fn = c.hash;
-  TestTable table(c.max_entries);
+  // No probe limit: these hashes build clusters far longer than 64 on purpose, to exercise the
+  // shifts of erase (the limit has its own tests below).
+  TestTable table(c.max_entries, std::numeric_limits<std::uint32_t>::max());
   std::unordered_map<std::uint32_t, std::uint32_t> model;  // key number -> value
   std::mt19937_64 rng(0x5e7a7e5u);
   std::uniform_int_distribution<std::uint32_t> pick_key(0, c.key_universe - 1);
@@ -470,6 +473,59 @@ INSTANTIATE_TEST_SUITE_P(
         DifferentialCase{"HighBitsOnly", 256, 512, 200'000,
                          [](const FlowKey& k) { return flow_hash(k) & 0xff000000u; }}),
     [](const ::testing::TestParamInfo<DifferentialCase>& info) { return std::string(info.param.name); });
+
+// ---------------------------------------------------------------- probe limit
+
+TEST(FlowTable, ProbeLimit_RefusesAKeyWithNoFreeSlotNearItsHome) {
+  TestHash::fn = [](const FlowKey& k) { return k.remote_port < 100 ? 0u : 40u; };
+  TestTable table(64, 3);  // 128 slots; at most 3 slots past the home
+  EXPECT_EQ(table.max_displacement(), 3u);
+  for (std::uint32_t i = 0; i < 4; ++i) ASSERT_TRUE(table.insert(make_key(i), 0, i)) << i;  // slots 0..3
+  EXPECT_FALSE(table.insert(make_key(4), 0, 4));  // slot 4 is 4 past home 0
+  EXPECT_FALSE(table.full());
+  EXPECT_EQ(table.find(make_key(4), 0), FlowTable::kNotFound);
+  EXPECT_FALSE(table.update(make_key(4), 0, 9));
+  EXPECT_FALSE(table.erase(make_key(4), 0));
+  // Another home is not affected, and an erase makes room again.
+  EXPECT_TRUE(table.insert(make_key(100), 40, 100));
+  ASSERT_TRUE(table.erase(make_key(1), 0));
+  EXPECT_TRUE(table.insert(make_key(4), 0, 4));
+  for (const std::uint32_t i : {0u, 2u, 3u, 4u}) EXPECT_EQ(table.find(make_key(i), 0), i) << i;
+  EXPECT_EQ(table.find(make_key(100), 40), 100u);
+}
+
+// Random operations on few homes under a small limit: an insert may be refused (never for a present
+// key or below the limit's reach), and whatever was accepted stays findable through every erase.
+TEST(FlowTable, ProbeLimit_AcceptedKeysStayFindableThroughRandomOperations) {
+  TestHash::fn = [](const FlowKey& k) { return (std::uint32_t{k.remote_port} % 16u) * 5u; };
+  TestTable table(200, 7);  // 512 slots, 16 homes 5 apart: neighbourhoods overlap
+  std::unordered_map<std::uint32_t, std::uint32_t> model;
+  std::mt19937_64 rng(0x1117u);
+  std::uint64_t refused = 0;
+  for (int op = 0; op < 200'000; ++op) {
+    const auto n = static_cast<std::uint32_t>(rng() % 400);
+    const FlowKey k = make_key(n);
+    const std::uint32_t h = TestHash{}(k);
+    const auto it = model.find(n);
+    if (rng() % 2 == 0) {
+      const bool inserted = table.insert(k, h, n + 1);
+      if (it != model.end()) {
+        ASSERT_FALSE(inserted) << "op " << op;
+      }
+      if (inserted) model.emplace(n, n + 1);
+      else if (it == model.end()) ++refused;
+    } else {
+      ASSERT_EQ(table.erase(k, h), it != model.end()) << "op " << op;
+      if (it != model.end()) model.erase(it);
+    }
+    ASSERT_EQ(table.size(), model.size()) << "op " << op;
+  }
+  EXPECT_GT(refused, 0u) << "the limit was never reached: not a test of it";
+  for (std::uint32_t n = 0; n < 400; ++n) {
+    const auto it = model.find(n);
+    ASSERT_EQ(table.find(make_key(n), TestHash{}(make_key(n))), it == model.end() ? FlowTable::kNotFound : it->second) << n;
+  }
+}
 
 // ---------------------------------------------------------------- find_burst
 

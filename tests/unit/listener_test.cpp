@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "crc_collisions.hpp"
 #include "support/segments.hpp"
 #include "support/tcp_peer.hpp"
+#include "support/test_io.hpp"
 #include "synwave/half_open.hpp"
 #include "synwave/syn_cookie.hpp"
 
@@ -853,6 +855,81 @@ TEST(SynCookie, OnOverflow_StrayAckCheckedAsCookieOnlyAfterARecentOverflow) {
   EXPECT_EQ(p.counters().cookies_invalid, 1u);
   EXPECT_EQ(p.counters().drop_no_listener_rst, 2u);
 }
+
+// SYNs from sources crafted to share one flow-table home (bench/crc_collisions.hpp): the first 64
+// get half-open entries, the rest are refused one (flow_probe_limit) and, with cookies on overflow,
+// answered with a cookie; with cookies off, dropped. As many random sources all get entries. A
+// refused tuple's cookie completes once its neighbourhood has room again.
+class CraftedCollisions : public ::testing::TestWithParam<SynCookieMode> {};
+
+TEST_P(CraftedCollisions, BeyondTheProbeLimit_CookieOrDropped_RandomSourcesUnaffected) {
+  const SynCookieMode mode = GetParam();
+  EngineConfig c = listener_config(mode, 1024);
+  c.max_connections = 65536;  // with the backlog and TIME-WAIT table: a flow table of 2^20 slots
+  c.synack_timeout = 100 * kMillisecond;
+  c.synack_retries = 1;  // a half-open entry is gone 0.3 s after its SYN
+  TestIo io;
+  TimeNs now = TcpPeer::kStart;
+  Engine engine(c, io.io(), now);
+  auto segment_from = [&](std::uint32_t ip, std::uint16_t port, std::uint8_t flags, std::uint32_t ack) {
+    SegmentSpec spec;
+    spec.src_mac = TcpPeer::kPeerMac;
+    spec.dst_mac = TcpPeer::kEngineMac;
+    spec.src_ip = ip;
+    spec.dst_ip = TcpPeer::kEngineIp;
+    spec.src_port = port;
+    spec.dst_port = kListenPort;
+    spec.seq = (flags & tcp_flags::kAck) != 0 ? kIss + 1 : kIss;
+    spec.ack = ack;
+    spec.flags = flags;
+    io.deliver(engine, build_segment(spec), now);
+  };
+  std::uint32_t crafted = 0;
+  bench::SpoofedSource last{};
+  for (const bench::SpoofedSource& src : bench::crc_colliding_sources(TcpPeer::kEngineIp, kListenPort, 20, 400)) {
+    if ((src.ip >> 8) == (TcpPeer::kEngineIp >> 8)) continue;  // the engine's own /24: not a valid source
+    segment_from(src.ip, src.port, tcp_flags::kSyn, 0);
+    last = src;
+    if (++crafted == 200) break;
+  }
+  ASSERT_EQ(crafted, 200u);
+  const std::uint32_t held = FlowTable::kDefaultMaxDisplacement + 1;
+  const std::uint32_t refused = crafted - held;
+  EXPECT_EQ(engine.gauges().in(TcpState::kSynReceived), held);
+  EXPECT_EQ(engine.counters().flow_probe_limit, refused);
+  EXPECT_EQ(engine.counters().drop_flow_table_full, 0u);
+  EXPECT_EQ(engine.counters().cookies_sent, mode == SynCookieMode::kOnOverflow ? refused : 0u);
+  EXPECT_EQ(engine.counters().synack_sent, mode == SynCookieMode::kOnOverflow ? crafted : held);
+  const std::optional<ParsedFrame> last_synack = parse_frame(io.sent().back());
+
+  for (std::uint32_t i = 0; i < 200; ++i) {
+    segment_from(ip4(198, 19, 1, 1) + i, static_cast<std::uint16_t>(20000 + i), tcp_flags::kSyn, 0);
+  }
+  EXPECT_EQ(engine.gauges().in(TcpState::kSynReceived), held + 200);
+  EXPECT_EQ(engine.counters().flow_probe_limit, refused);
+
+  if (mode != SynCookieMode::kOnOverflow) return;
+  ASSERT_TRUE(last_synack.has_value());
+  ASSERT_EQ(last_synack->ip.dst, last.ip);
+  const std::uint32_t final_ack = (last_synack->tcp.seq + 1).raw();
+  // A valid cookie, but no room for a record while the crafted entries hold the neighbourhood.
+  segment_from(last.ip, last.port, tcp_flags::kAck, final_ack);
+  EXPECT_EQ(engine.counters().flow_probe_limit, refused + 1);
+  EXPECT_EQ(engine.gauges().in(TcpState::kEstablished), 0u);
+  for (int step = 0; step < 40; ++step) {  // 1 s: every entry retransmits once and expires
+    now += 25 * kMillisecond;
+    engine.advance(now);
+  }
+  EXPECT_EQ(engine.gauges().in(TcpState::kSynReceived), 0u);
+  segment_from(last.ip, last.port, tcp_flags::kAck, final_ack);  // the peer's retransmission
+  EXPECT_EQ(engine.counters().cookies_valid, 1u);
+  EXPECT_EQ(engine.gauges().in(TcpState::kEstablished), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Listener, CraftedCollisions, ::testing::Values(SynCookieMode::kOnOverflow, SynCookieMode::kOff),
+                         [](const ::testing::TestParamInfo<SynCookieMode>& info) {
+                           return info.param == SynCookieMode::kOff ? "CookiesOff" : "CookiesOnOverflow";
+                         });
 
 }  // namespace
 }  // namespace synwave::test
