@@ -355,6 +355,7 @@ class Engine {
   void cookie_ack_input(RxContext& rx, std::uint32_t listener);
   void send_half_open_synack(const HalfOpen& h);
   void send_cookie_synack(RxContext& rx);
+  void send_overflow_cookie(Listener& l, RxContext& rx);
   // The cookie SYN-ACKs send_cookie_synack() set aside, their MACs computed together, out.
   void finish_cookie_synacks();
   void emit_synack(const SynAckFields& f, const Ipv6Addr* remote6);

@@ -168,7 +168,7 @@ class BasicFlowTable {
   // alone), when value is kNotFound (it marks empty slots), or when no slot within
   // max_displacement() of k's home is free (full() tells that case from a full table).
   [[nodiscard]] bool insert(const FlowKey& k, std::uint32_t hash, std::uint32_t value) {
-    if (size_ == max_entries_ || value == kNotFound) {
+    if (full() || value == kNotFound) {
       return false;
     }
     std::uint32_t i = hash & mask_;

@@ -27,8 +27,7 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
   }
   if (l.half_open >= config_.syn_backlog) {
     if (config_.syn_cookies == SynCookieMode::kOnOverflow) {
-      l.last_cookie_at = now_;
-      send_cookie_synack(rx);
+      send_overflow_cookie(l, rx);
       return;
     }
     if (l.oldest == kNoIndex) {
@@ -52,10 +51,7 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
     // No free slot near the tuple's home: a flood of tuples crafted to collide (flow_table.hpp).
     // Cookies on overflow answer it as they answer a full backlog.
     ++counters_.flow_probe_limit;
-    if (config_.syn_cookies == SynCookieMode::kOnOverflow) {
-      l.last_cookie_at = now_;  // its final ACK is checked as a cookie (may_hold_cookie)
-      send_cookie_synack(rx);
-    }
+    if (config_.syn_cookies == SynCookieMode::kOnOverflow) send_overflow_cookie(l, rx);
     return;
   }
   HalfOpen& h = half_open_[idx];
@@ -100,6 +96,13 @@ void Engine::send_half_open_synack(const HalfOpen& h) {
                       h.iss.raw(), (h.irs + 1).raw(), ip_id_++, options, ts_clock(), h.ts_recent};
   const bool v6 = is_ipv6(h.key);
   emit_synack(f, v6 ? &half_open_remote6_[static_cast<std::uint32_t>(&h - &half_open_[0])] : nullptr);
+}
+
+// Cookies on overflow, for a SYN the listener keeps no entry for (its backlog full, or no flow-table
+// slot near the tuple's home): stamped, so that its final ACK is checked as a cookie (may_hold_cookie).
+void Engine::send_overflow_cookie(Listener& l, RxContext& rx) {
+  l.last_cookie_at = now_;
+  send_cookie_synack(rx);
 }
 
 // A stateless SYN-ACK: everything the final ACK must prove or restore is in our ISN and TSval
