@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "synwave/huge_page_block.hpp"
+#include "synwave/prefetch.hpp"
 
 #ifdef __SSE4_2__
 #include <nmmintrin.h>
@@ -245,8 +246,8 @@ class BasicFlowTable {
   // read), run on into it. Call a few packets ahead of find().
   void prefetch(std::uint32_t hash) const {
     const std::uint32_t i = hash & mask_;
-    __builtin_prefetch(&slots_[i], 0, 3);
-    if ((i & 3) == 3) __builtin_prefetch(&slots_[(i + 1) & mask_], 0, 3);
+    prefetch_for_read(&slots_[i]);
+    if ((i & 3) == 3) prefetch_for_read(&slots_[(i + 1) & mask_]);
   }
 
   // values_out[i] = find(keys[i], Hash{}(keys[i])). Hashing and prefetching the whole burst
