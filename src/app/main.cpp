@@ -479,6 +479,11 @@ int run(RunPlan& plan) {
         }
       }
       dispatcher->client_port_first = plan.generator.port_first;
+      for (std::size_t k = 0; k < dispatcher->steer_key.size(); k += 2) {
+        const SipKey secret = random_key();
+        dispatcher->steer_key[k] = secret.k0;
+        dispatcher->steer_key[k + 1] = secret.k1;
+      }
       dispatcher->clone_pool = pool;
       for (std::size_t from = 0; from < count; ++from) {
         for (std::size_t to = 0; to < count; ++to) {

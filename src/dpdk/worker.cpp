@@ -263,15 +263,23 @@ std::uint16_t dispatch(Worker& w, rte_mbuf** pkts, std::uint16_t n, rte_mbuf** m
   return kept;
 }
 
-// The owner of a TCP segment from `remote` (an IPv4 address, or an IPv6 one folded to 32 bits),
-// `ports` pointing at its TCP header.
-inline std::uint16_t owner_of_segment(const Dispatcher& d, std::uint32_t remote, const std::uint8_t* ports) {
-  const std::uint16_t remote_port = static_cast<std::uint16_t>(ports[0] << 8 | ports[1]);
-  const std::uint16_t local_port = static_cast<std::uint16_t>(ports[2] << 8 | ports[3]);
+// The owner of a TCP segment from the remote address at `remote` (`words` 32-bit words of it,
+// network order), `ports` pointing at its TCP header.
+//
+// A listening port's flows go by a keyed hash of the remote end: multiply-add-shift (Dietzfelbinger
+// et al., 1997) over the 32-bit words of the address and the ports, each under its own random
+// multiplier, whose sum's upper half is strongly universal. A flood that knows an unkeyed hash
+// (the CRC32c of the flow table, as this was) could solve for sources that all land on one lcore;
+// under an unknown key its SYNs spread as random ones do. The lcore is picked from the hash's top
+// bits (multiply-high range reduction): its low bits follow the inputs' low bits.
+inline std::uint16_t owner_of_segment(const Dispatcher& d, const std::uint8_t* remote, std::size_t words,
+                                      const std::uint8_t* ports) {
+  const std::uint16_t local_port = load_be16(ports + 2);
   for (std::uint16_t i = 0; i < d.listen_count; ++i) {
     if (d.listen_ports[i] == local_port) {
-      const FlowKey key{0, remote, local_port, remote_port};
-      return static_cast<std::uint16_t>(flow_hash(key) % d.workers);
+      std::uint64_t h = d.steer_key[0] + std::uint64_t{load_be32(ports)} * d.steer_key[1];
+      for (std::size_t w = 0; w < words; ++w) h += std::uint64_t{load_be32(remote + 4 * w)} * d.steer_key[2 + w];
+      return static_cast<std::uint16_t>(((h >> 32) * d.workers) >> 32);
     }
   }
   if (local_port < d.client_port_first) return 0;
@@ -279,9 +287,8 @@ inline std::uint16_t owner_of_segment(const Dispatcher& d, std::uint32_t remote,
 }
 
 // Extension headers are walked as the engine walks them (parse_ipv6), so a segment or a Neighbor
-// Discovery message behind them goes where it would without them. A remote address is folded by
-// XOR: clients of one prefix differ in its low bits, which survive the fold, and the listening
-// side's hash needs only to be the same on every lcore, as the IPv4 one is.
+// Discovery message behind them goes where it would without them. The whole remote address is
+// hashed: a fold of it would let a flood choose addresses that fold alike.
 std::uint16_t owner_of_ipv6(const Dispatcher& d, const std::uint8_t* ip, std::size_t len) {
   Ipv6Header h;
   if (parse_ipv6(ip, len, h) != Ipv6Error::kOk) return 0;
@@ -293,9 +300,7 @@ std::uint16_t owner_of_ipv6(const Dispatcher& d, const std::uint8_t* ip, std::si
     return type == kIcmpv6NeighborSolicitation || type == kIcmpv6NeighborAdvertisement ? Dispatcher::kAllWorkers : 0;
   }
   if (h.next_header != IPPROTO_TCP || h.upper_offset + 4u > len) return 0;
-  const std::uint32_t remote = load_be32(h.src.data()) ^ load_be32(h.src.data() + 4) ^ load_be32(h.src.data() + 8) ^
-                               load_be32(h.src.data() + 12);
-  return owner_of_segment(d, remote, ip + h.upper_offset);
+  return owner_of_segment(d, h.src.data(), 4, ip + h.upper_offset);
 }
 
 }  // namespace
@@ -312,7 +317,8 @@ std::uint16_t Dispatcher::owner_of(const rte_mbuf* m) const {
   const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
   const std::uint32_t ihl = static_cast<std::uint32_t>(ip->version_ihl & 0x0f) * 4u;
   if (ip->next_proto_id != IPPROTO_TCP || m->data_len < sizeof(rte_ether_hdr) + ihl + 4) return 0;
-  return owner_of_segment(*this, rte_be_to_cpu_32(ip->src_addr), reinterpret_cast<const std::uint8_t*>(ip) + ihl);
+  return owner_of_segment(*this, reinterpret_cast<const std::uint8_t*>(&ip->src_addr), 1,
+                          reinterpret_cast<const std::uint8_t*>(ip) + ihl);
 }
 
 FrameIo make_frame_io(EngineBinding& binding) {

@@ -45,6 +45,11 @@ struct Dispatcher {
   std::uint16_t client_port_first = 1024;
   rte_mempool* clone_pool = nullptr;
   rte_ring* rings[kMaxWorkers][kMaxWorkers] = {};  // rings[from][to]
+  // Keys the lcore of a listening port's flows (owner_of): an addend, then a multiplier for the
+  // ports and one per word of the remote address (IPv6: four). Drawn at start-up (main.cpp); the
+  // default is for tests.
+  std::array<std::uint64_t, 6> steer_key{0x243f6a8885a308d3ull, 0x13198a2e03707345ull, 0xa4093822299f31d1ull,
+                                         0x082efa98ec4e6c89ull, 0x452821e638d01377ull, 0xbe5466cf34e90c6dull};
 
   [[nodiscard]] std::uint16_t owner_of(const rte_mbuf* m) const;  // kAllWorkers for ARP and ND
   static constexpr std::uint16_t kAllWorkers = 0xffff;

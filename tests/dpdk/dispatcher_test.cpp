@@ -1,6 +1,6 @@
 // The software dispatcher's choice of owner lcore (Dispatcher::owner_of) for frames of both
 // families, in real mbufs: IPv6 segments go by the rules IPv4 ones do (a listening port's flows
-// by a hash of the remote end, a client's by its source port's slot), past extension headers too;
+// by a keyed hash of the remote end, a client's by its source port's slot), past extension headers too;
 // Neighbor Discovery is copied to every lcore as ARP is; the rest of ICMPv6 is the first lcore's.
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "crc_collisions.hpp"
 #include "eal_for_tests.hpp"
 #include "support/segments.hpp"
 #include "synwave/flow_table.hpp"
@@ -120,7 +121,7 @@ TEST_F(DispatcherTest, Ipv6_ListeningPort_EachFlowToOneLcore_FlowsSpreadOverAll)
       ++per_worker[o];
     }
   }
-  // 768 flows by CRC32c: each lcore gets its share, give or take.
+  // 768 flows: each lcore gets its share, give or take.
   for (const std::uint32_t n : per_worker) EXPECT_GT(n, 768u / kWorkers / 2);
 }
 
@@ -205,16 +206,55 @@ TEST_F(DispatcherTest, Ipv6_MalformedOrFragmented_ToTheFirstLcore) {
   EXPECT_EQ(owner(ethernet_only), 0);
 }
 
-// IPv4 as before: a listening port by CRC32c of (remote address, ports), ARP to every lcore.
-TEST_F(DispatcherTest, Ipv4_ListeningPortByFlowHash_ArpToEveryLcore) {
+// IPv4 as IPv6: a listening port's flow to one lcore, flows spread over all; ARP to every lcore.
+TEST_F(DispatcherTest, Ipv4_ListeningPort_EachFlowToOneLcore_FlowsSpreadOverAll_ArpToEveryLcore) {
+  std::array<std::uint32_t, kWorkers> per_worker{};
   for (std::uint32_t host = 1; host < 200; ++host) {
     const std::uint32_t remote = ip4(198, 18, 1, 0) + host;
-    const FlowKey key{0, remote, kListen, 40000};
-    EXPECT_EQ(owner(segment4(remote, 40000, kListen)), flow_hash(key) % kWorkers);
+    for (const std::uint16_t remote_port : std::array<std::uint16_t, 2>{40000, 40001}) {
+      const std::uint16_t o = owner(segment4(remote, remote_port, kListen));
+      ASSERT_LT(o, kWorkers);
+      ASSERT_EQ(owner(segment4(remote, remote_port, kListen)), o);
+      ++per_worker[o];
+    }
   }
+  for (const std::uint32_t n : per_worker) EXPECT_GT(n, 398u / kWorkers / 2);
   Bytes arp(EthernetHeader::kSize + 28);
   write_ethernet(arp.data(), MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, kPeerMac, kEtherTypeArp);
   EXPECT_EQ(owner(arp), dpdk::Dispatcher::kAllWorkers);
+}
+
+// Sources crafted to share the low 20 bits of the CRC32c of (remote address, ports) all went to
+// one lcore when the dispatcher took that CRC modulo the lcores; under its key they spread, and
+// another key spreads them otherwise.
+TEST_F(DispatcherTest, ListeningPort_KeyedHash_CrcCollisionsSpread_AnotherKeyOtherOwners) {
+  const std::vector<bench::SpoofedSource> crafted = bench::crc_colliding_sources(0, kListen, 20, 64);
+  ASSERT_EQ(crafted.size(), 64u);
+  const std::uint32_t crc_low = flow_hash(FlowKey{0, crafted[0].ip, kListen, crafted[0].port}) & 0xfffff;
+  std::array<std::uint32_t, kWorkers> per_worker{};
+  std::vector<std::uint16_t> owners;
+  for (const bench::SpoofedSource& src : crafted) {
+    ASSERT_EQ(flow_hash(FlowKey{0, src.ip, kListen, src.port}) & 0xfffff, crc_low);
+    owners.push_back(owner(segment4(src.ip, src.port, kListen)));
+    ASSERT_LT(owners.back(), kWorkers);
+    ++per_worker[owners.back()];
+  }
+  for (const std::uint32_t n : per_worker) EXPECT_GT(n, 64u / kWorkers / 3);
+  d_.steer_key[2] ^= 0x5851f42d4c957f2dull;
+  std::uint32_t moved = 0;
+  for (std::size_t i = 0; i < crafted.size(); ++i) moved += owner(segment4(crafted[i].ip, crafted[i].port, kListen)) != owners[i];
+  EXPECT_GT(moved, 64u / 4);
+}
+
+// IPv6 addresses whose four words xor to one value (what the dispatcher once hashed) spread too.
+TEST_F(DispatcherTest, Ipv6_ListeningPort_AddressesThatFoldAlikeSpread) {
+  std::set<std::uint16_t> owners;
+  for (std::uint32_t n = 0; n < 64; ++n) {
+    Ipv6Addr remote = addr6(0x10 ^ n);
+    store_be32(remote.data() + 8, n);
+    owners.insert(owner(segment6(remote, 40000, kListen)));
+  }
+  EXPECT_EQ(owners.size(), kWorkers);
 }
 
 }  // namespace
