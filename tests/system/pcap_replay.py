@@ -114,34 +114,49 @@ def check(path):
     for i, f in enumerate(frames):
         print(f"  {i}: {f.summary()}")
 
+    # The four replies are found by what they answer, not by position: with two lcores (the
+    # software dispatcher) a keyed hash picks which lcore answers each flow, so their order varies.
     # A retransmission of the SYN-ACK is the one extra frame that may legitimately follow, and only
     # after its retransmission timeout (RFC 6298 §2.1: 1 s): the test stops synwave well before
     # that, but a very busy machine can delay the stop.
     expected_count = 4
-    extra = frames[expected_count:]
     if len(frames) < expected_count:
         c.failures.append(f"OUT holds {len(frames)} frames, expected {expected_count}")
+    used = set()
+
+    def find(what, pred):
+        for i, f in enumerate(frames):
+            if i not in used and pred(f):
+                used.add(i)
+                return f
+        c.failures.append(f"OUT holds no {what}")
+        return None
+
+    def tcp_to(port):
+        return lambda f: TCP in f and f[TCP].dport == port
+
+    arp = find("ARP reply", lambda f: ARP in f)
+    rst_closed = find("RST/ACK for the closed port", tcp_to(SYN_CLOSED["sport"]))
+    syn_ack_frame = find("SYN-ACK", tcp_to(SYN_LISTEN["sport"]))
+    rst_bare = find("RST for the bare ACK", tcp_to(BARE_ACK["sport"]))
 
     synwave_mac = None
     # 1. ARP reply.
-    if len(frames) > 0:
-        f = frames[0]
-        c.expect("frame 0: is ARP", ARP in f, True)
-        if ARP in f:
-            a = f[ARP]
-            synwave_mac = a.hwsrc
-            c.expect("ARP: operation", a.op, 2)
-            c.expect("ARP: sender IP", a.psrc, SYNWAVE_IP)
-            c.expect("ARP: target MAC", a.hwdst, KERNEL_MAC)
-            c.expect("ARP: target IP", a.pdst, KERNEL_IP)
-            c.expect("ARP: hardware/protocol types", (a.hwtype, a.ptype, a.hwlen, a.plen), (1, 0x0800, 6, 4))
-            c.expect("ARP: Ethernet src is the sender MAC", f[Ether].src, a.hwsrc)
-            c.expect("ARP: Ethernet dst", f[Ether].dst, KERNEL_MAC)
-            c.expect("ARP: sender MAC is unicast", int(a.hwsrc.split(":")[0], 16) & 1, 0)
+    if arp is not None:
+        a = arp[ARP]
+        synwave_mac = a.hwsrc
+        c.expect("ARP: operation", a.op, 2)
+        c.expect("ARP: sender IP", a.psrc, SYNWAVE_IP)
+        c.expect("ARP: target MAC", a.hwdst, KERNEL_MAC)
+        c.expect("ARP: target IP", a.pdst, KERNEL_IP)
+        c.expect("ARP: hardware/protocol types", (a.hwtype, a.ptype, a.hwlen, a.plen), (1, 0x0800, 6, 4))
+        c.expect("ARP: Ethernet src is the sender MAC", arp[Ether].src, a.hwsrc)
+        c.expect("ARP: Ethernet dst", arp[Ether].dst, KERNEL_MAC)
+        c.expect("ARP: sender MAC is unicast", int(a.hwsrc.split(":")[0], 16) & 1, 0)
 
     # 2. RST/ACK for the SYN to the closed port.
-    if len(frames) > 1 and c.check_ip("RST for closed port", frames[1], synwave_mac):
-        t = frames[1][TCP]
+    if rst_closed is not None and c.check_ip("RST for closed port", rst_closed, synwave_mac):
+        t = rst_closed[TCP]
         c.expect("RST for closed port: ports", (t.sport, t.dport), (CLOSED_PORT, SYN_CLOSED["sport"]))
         c.expect("RST for closed port: flags", str(t.flags), "RA")
         c.expect("RST for closed port: seq", t.seq, 0)
@@ -150,8 +165,8 @@ def check(path):
 
     # 3. SYN-ACK from the listener.
     syn_ack = None
-    if len(frames) > 2 and c.check_ip("SYN-ACK", frames[2], synwave_mac):
-        t = frames[2][TCP]
+    if syn_ack_frame is not None and c.check_ip("SYN-ACK", syn_ack_frame, synwave_mac):
+        t = syn_ack_frame[TCP]
         c.expect("SYN-ACK: ports", (t.sport, t.dport), (LISTEN_PORT, SYN_LISTEN["sport"]))
         c.expect("SYN-ACK: flags", str(t.flags), "SA")
         c.expect("SYN-ACK: ack = SYN's seq + 1", t.ack, SYN_LISTEN["seq"] + 1)
@@ -166,18 +181,20 @@ def check(path):
         c.expect("SYN-ACK: no window scale (the SYN had none)", "WScale" in options, False)
         c.expect("SYN-ACK: no timestamps (the SYN had none)", "Timestamp" in options, False)
         c.expect("SYN-ACK: no SACK-permitted (the SYN had none)", "SAckOK" in options, False)
-        syn_ack = (t.seq, t.ack, str(t.flags), frames[2].time)
+        syn_ack = (t.seq, t.ack, str(t.flags), syn_ack_frame.time)
 
     # 4. RST for the bare ACK.
-    if len(frames) > 3 and c.check_ip("RST for bare ACK", frames[3], synwave_mac):
-        t = frames[3][TCP]
+    if rst_bare is not None and c.check_ip("RST for bare ACK", rst_bare, synwave_mac):
+        t = rst_bare[TCP]
         c.expect("RST for bare ACK: ports", (t.sport, t.dport), (LISTEN_PORT, BARE_ACK["sport"]))
         c.expect("RST for bare ACK: flags", str(t.flags), "R")
         c.expect("RST for bare ACK: seq = the ACK's ack", t.seq, BARE_ACK["ack"])
         c.expect("RST for bare ACK: no payload", len(bytes(t.payload)), 0)
 
     # Nothing for the fragment or the bad checksums; at most SYN-ACK retransmissions after 1 s.
-    for i, f in enumerate(extra, start=expected_count):
+    for i, f in enumerate(frames):
+        if i in used:
+            continue
         is_retransmission = (syn_ack is not None and TCP in f and
                              (f[TCP].seq, f[TCP].ack, str(f[TCP].flags)) == syn_ack[:3] and
                              float(f.time - syn_ack[3]) >= 0.9)

@@ -21,6 +21,10 @@ readonly RESOLVED
 
 readonly CONNECTIONS=5000
 readonly CONCURRENCY=50
+# Opens per second: unpaced, the client drove 50K frames/s through the tap, and tcpdump, woken for
+# every frame in immediate mode on a busy 2-core machine, once lost 99 of 40K. The test is about
+# what the kernel sees, not the rate.
+readonly RATE=2000
 readonly SERVER_PORT=8080
 
 sw_begin 120
@@ -52,7 +56,7 @@ sw_on_tap() {
 }
 run_start=$SECONDS
 sw_start_tap_synwave "$LOG" 0 "" client ${CLIENT_IP6:+--ip "$CLIENT_IP6"} --dst "$DST_HOST:$SERVER_PORT" --connections "$CONNECTIONS" \
-  --concurrency "$CONCURRENCY" --http-get / --report "$REPORT" --stats-interval 1
+  --concurrency "$CONCURRENCY" --rate "$RATE" --http-get / --report "$REPORT" --stats-interval 1
 CLIENT_PID=$SW_PID
 [[ "$FAMILY" != 6 ]] || sw_in_ns ip -6 addr add "$LISTEN_IP/64" dev "$SW_TAP" nodad
 
