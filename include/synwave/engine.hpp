@@ -260,6 +260,10 @@ class Engine {
   // remote6: an IPv6 tuple's remote address (nullptr for IPv4).
   std::uint32_t create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
                                   const Ipv6Addr* remote6, bool flow_exists = false);
+  // Counts why the flow table refused an insert: full (drop_flow_table_full), or no free slot
+  // near the tuple's home (flow_probe_limit: tuples crafted to collide, flow_table.hpp), which it
+  // returns true for.
+  [[gnu::cold]] bool count_flow_refusal();
   void free_connection(std::uint32_t id, bool erase_flow = true);
   // Records in use, and those promised to half-open entries (each takes one when its handshake
   // completes), have reached the shed watermark.

@@ -202,6 +202,15 @@ const Ipv6Addr* Engine::remote_ip6_of(std::uint32_t value) const {
 // ---------------------------------------------------------------------------------------------
 // Connection records
 
+[[gnu::cold]] bool Engine::count_flow_refusal() {
+  if (flows_.full()) {
+    ++counters_.drop_flow_table_full;
+    return false;
+  }
+  ++counters_.flow_probe_limit;
+  return true;
+}
+
 // A fresh record in CLOSED for key. flow_exists: the tuple already has a flow-table entry (a
 // half-open one being promoted), which is pointed at the new record instead of inserted.
 std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, const MacAddr& peer_mac,
@@ -215,7 +224,7 @@ std::uint32_t Engine::create_connection(const FlowKey& key, std::uint32_t hash, 
     flows_.update(key, hash, tag(FlowKind::kConnection, id));
   } else if (!flows_.insert(key, hash, tag(FlowKind::kConnection, id))) {
     conns_.free(id);
-    ++(flows_.full() ? counters_.drop_flow_table_full : counters_.flow_probe_limit);
+    count_flow_refusal();
     return kNoIndex;
   }
   if (remote6 != nullptr) [[unlikely]] conn_remote6_[id] = *remote6;

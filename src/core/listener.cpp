@@ -44,14 +44,8 @@ void Engine::syn_arrives(RxContext& rx, std::uint32_t li) {
   }
   if (!flows_.insert(rx.key, rx.hash, tag(FlowKind::kHalfOpen, idx))) {
     half_open_.free(idx);
-    if (flows_.full()) {
-      ++counters_.drop_flow_table_full;
-      return;
-    }
-    // No free slot near the tuple's home: a flood of tuples crafted to collide (flow_table.hpp).
-    // Cookies on overflow answer it as they answer a full backlog.
-    ++counters_.flow_probe_limit;
-    if (config_.syn_cookies == SynCookieMode::kOnOverflow) send_overflow_cookie(l, rx);
+    // At the probe limit, cookies on overflow answer the SYN as they answer a full backlog.
+    if (count_flow_refusal() && config_.syn_cookies == SynCookieMode::kOnOverflow) send_overflow_cookie(l, rx);
     return;
   }
   HalfOpen& h = half_open_[idx];
