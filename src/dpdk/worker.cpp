@@ -270,8 +270,8 @@ std::uint16_t dispatch(Worker& w, rte_mbuf** pkts, std::uint16_t n, rte_mbuf** m
 // et al., 1997) over the 32-bit words of the address and the ports, each under its own random
 // multiplier, whose sum's upper half is strongly universal. A flood that knows an unkeyed hash
 // (the CRC32c of the flow table, as this was) could solve for sources that all land on one lcore;
-// under an unknown key its SYNs spread as random ones do. The lcore is picked from the hash's top
-// bits (multiply-high range reduction): its low bits follow the inputs' low bits.
+// under an unknown key its SYNs spread as random ones do. The lcore is picked by multiply-high
+// range reduction, which needs no division.
 inline std::uint16_t owner_of_segment(const Dispatcher& d, const std::uint8_t* remote, std::size_t words,
                                       const std::uint8_t* ports) {
   const std::uint16_t local_port = load_be16(ports + 2);
