@@ -142,7 +142,15 @@ int main(int argc, char** argv) {
   std::uint64_t start = 0;  // the first frame received starts the clock
   const std::uint64_t limit = static_cast<std::uint64_t>(o.duration_s * static_cast<double>(hz));
   rte_mbuf* pkts[kBurst];
-  for (std::uint64_t mark = rte_rdtsc(); !g_stop.load(std::memory_order_relaxed);) {
+  // DPDK 22.11.11's memif can lose a window sent just as the link comes up (neither side then
+  // receives a frame, and the loop never starts): the client sends another each second until the
+  // first frame comes back.
+  std::uint64_t primed_at = rte_rdtsc();
+  for (std::uint64_t mark = primed_at; !g_stop.load(std::memory_order_relaxed);) {
+    if (o.client && start == 0 && mark - primed_at >= hz) {
+      if (!prime(0, pool, o)) break;
+      primed_at = rte_rdtsc();
+    }
     const std::uint16_t n = rte_eth_rx_burst(0, 0, pkts, kBurst);
     if (n > 0) {
       if (start == 0) start = mark;
