@@ -89,7 +89,8 @@ background() {
 # 0. With a pattern, a segfault once the result line is out is only a warning: DPDK 22.11's memif
 # driver can fault in its interrupt thread while a port closes just as its peer leaves
 # (link_bench's server, twelfth session: in one run of this script, and in 1 of 18 closes in a
-# loop), after the measurement is complete.
+# loop; synwave's server after an IPv6 pair, twenty-second session, with DPDK 22.11.11), after the
+# measurement is complete.
 stop() {
   sw_stop "$1" "$2" 20
   [[ $SW_STOP_STATUS -eq 0 ]] && return 0
@@ -200,7 +201,8 @@ run_case() {  # CASE REP
   # The server is stopped once the client's run is over but before the client exits: net_memif
   # unmaps the shared rings when its peer goes, with nothing to hold off a lcore still polling
   # them, so a server polling while its client exits can crash (README, "Beside dperf").
-  local result=""  # link_bench's server prints its result before it closes the port
+  # Both servers print their result before they close the port.
+  local result='^synwave server: '
   [[ "$1" == link ]] && result='^{"role": "server"'
   stop "$SERVER_PID" "$RUNS/$run-server.log" "$result"
   case "$1" in
