@@ -14,7 +14,11 @@
 #   synwave-pair-ipv6  the same over IPv6 (issue 13): server 2001:db8:2::1, the client's NCLI
 #                sources from 2001:db8:2::1:1
 # and with DPERF:
-#   dperf-pair          dperf client (open loop at DPERF_RATE) -> dperf server
+#   dperf-pair          dperf client (open loop at DPERF_RATE) -> dperf server; DPERF_RATE "auto"
+#                       (the default) is dperf's best here: before the repetitions, one dperf pair
+#                       run at each rate of DPERF_LADDER, until a rate completes fewer connections
+#                       than the one before; the rate with the most completed and no socket errors
+#                       is the one used (the table lists the ladder)
 #   synwave-to-dperf    synwave client -> dperf server
 #   dperf-to-synwave    dperf client (open loop at DPERF_RATE) -> synwave server (--close client,
 #                       as dperf's client closes first)
@@ -24,7 +28,8 @@
 #
 # Writes OUT_DIR/memif-DATE.json (every run) and OUT_DIR/memif-DATE.md (the table, also printed).
 # Environment: BUILD_DIR (default build), DURATION (10), REPS (3), CONCURRENCY (4000),
-# DPERF (unset: synwave only), DPERF_RATE (1300k, dperf's notation), NCLI (client addresses, 40),
+# DPERF (unset: synwave only), DPERF_RATE (auto, or a rate in dperf's notation: 1300k),
+# DPERF_LADDER ("1300k 1600k 2000k 2400k 2800k"), NCLI (client addresses, 40),
 # OUT_DIR (default bench/results), SHMEM_HUGE (0: memif's shared memory as the kernel gives it,
 # 4 KiB pages unless shmem_enabled says otherwise; 1: on transparent huge pages for this run,
 # shmem_enabled set to within_size and put back after; the table says which), SYNWAVE_FLAGS (extra
@@ -39,13 +44,14 @@ DURATION="${DURATION:-10}"
 REPS="${REPS:-3}"
 CONCURRENCY="${CONCURRENCY:-4000}"
 DPERF="${DPERF:-}"
-DPERF_RATE="${DPERF_RATE:-1300k}"
+DPERF_RATE="${DPERF_RATE:-auto}"
+DPERF_LADDER="${DPERF_LADDER:-1300k 1600k 2000k 2400k 2800k}"
 NCLI="${NCLI:-40}"
 OUT_DIR="${OUT_DIR:-$SW_REPO_ROOT/bench/results}"
 SHMEM_HUGE="${SHMEM_HUGE:-0}"
 read -ra EXTRA <<<"${SYNWAVE_FLAGS:-}"
 export SYNWAVE_FLAGS="${EXTRA[*]}"  # for the summary's table, as given
-readonly DURATION REPS CONCURRENCY DPERF DPERF_RATE NCLI OUT_DIR SHMEM_HUGE EXTRA
+readonly DURATION REPS CONCURRENCY DPERF DPERF_LADDER NCLI OUT_DIR SHMEM_HUGE EXTRA
 readonly SHMEM_ENABLED=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 readonly LINK_BENCH="$SW_BUILD_DIR/bench/link_bench"
 readonly EAL=(--no-huge -m 2048 --no-pci)
@@ -56,7 +62,10 @@ if [[ -n "$DPERF" ]]; then
   [[ -x "$DPERF" ]] || sw_fail "DPERF=$DPERF is not an executable (build it as ../shared/peers/README.md says)"
   CASES+=(dperf-pair synwave-to-dperf dperf-to-synwave)
 fi
-sw_begin $((120 + REPS * ${#CASES[@]} * (DURATION + 40)))
+read -ra LADDER <<<"$DPERF_LADDER"
+LADDER_CASES=0
+[[ -n "$DPERF" && "$DPERF_RATE" == auto ]] && LADDER_CASES=${#LADDER[@]}
+sw_begin $((120 + (REPS * ${#CASES[@]} + LADDER_CASES) * (DURATION + 40)))
 [[ -x "$LINK_BENCH" ]] || sw_fail "no $LINK_BENCH: build with DPDK and -Dbenchmarks=true"
 sw_netns
 # memif's rings and buffers are a memfd both processes map: shared memory, which gets huge pages
@@ -162,9 +171,9 @@ dperf_server() {  # RUN
   grep -q '^seconds 0 ' "$log" || { sw_tail "$log"; sw_fail "dperf server did not start"; }
 }
 
-dperf_client() {  # RUN
+dperf_client() {  # RUN [RATE]
   local run="$1"
-  dperf_config client 0 198.18.1.1 198.18.2.1 "$SERVER_MAC" "$DPERF_RATE" >"$RUNS/$run-dperf-client.conf"
+  dperf_config client 0 198.18.1.1 198.18.2.1 "$SERVER_MAC" "${2:-$DPERF_RATE}" >"$RUNS/$run-dperf-client.conf"
   prefix "$run-c"
   DPERF_EAL_ARGS="${EAL[*]} --file-prefix=$PREFIX --vdev=$(memif client "$run")" \
     background "$RUNS/$run-dperf-client.log" stdbuf -oL "$DPERF" -c "$RUNS/$run-dperf-client.conf"
@@ -195,6 +204,7 @@ run_case() {  # CASE REP
     synwave-pair) synwave_server "$run"; synwave_client "$run" ;;
     synwave-pair-ipv6) synwave_server "$run" --ip 2001:db8:2::1/64; synwave_client "$run" ipv6 ;;
     dperf-pair) dperf_server "$run"; dperf_client "$run" ;;
+    dperf-ladder-*) dperf_server "$run"; dperf_client "$run" "${1#dperf-ladder-}" ;;
     synwave-to-dperf) dperf_server "$run"; synwave_client "$run" ;;
     dperf-to-synwave) synwave_server "$run" --close client; dperf_client "$run" ;;
   esac
@@ -209,13 +219,26 @@ run_case() {  # CASE REP
     link|synwave-pair*|synwave-to-dperf)
       sw_wait_exit "$CLIENT_PID" "$RUNS/$run-client.log" 30
       [[ $SW_STOP_STATUS -eq 0 ]] || { sw_tail "$RUNS/$run-client.log"; sw_fail "the client exited with $SW_STOP_STATUS"; } ;;
-    dperf-pair|dperf-to-synwave) sw_wait_exit "$CLIENT_PID" "$RUNS/$run-dperf-client.log" 30 ;;
+    dperf-*) sw_wait_exit "$CLIENT_PID" "$RUNS/$run-dperf-client.log" 30 ;;
   esac
   sw_log "$run done"
 }
 
 sw_log "load average before: $(cut -d' ' -f1 /proc/loadavg); cases: ${CASES[*]}; $REPS x $DURATION s each"
 LOAD_BEFORE="$(cut -d' ' -f1 /proc/loadavg)"
+# dperf's best rate here: its open-loop client sends what it is told, so a rate below its best
+# would make synwave's ratios look better than they are (this VM's phases move it 0.8-1.8M).
+export DPERF_LADDER_RUN=""
+if [[ "$LADDER_CASES" -gt 0 ]]; then
+  for rate in "${LADDER[@]}"; do
+    run_case "dperf-ladder-$rate" 1
+    DPERF_LADDER_RUN="${DPERF_LADDER_RUN:+$DPERF_LADDER_RUN }$rate"
+    "$PYTHON" "$SW_REPO_ROOT/scripts/bench_memif_summary.py" --ladder-done "$RUNS" $DPERF_LADDER_RUN && break
+  done
+  DPERF_RATE="$("$PYTHON" "$SW_REPO_ROOT/scripts/bench_memif_summary.py" --ladder-best "$RUNS" $DPERF_LADDER_RUN)"
+  sw_log "dperf's rate for this run: $DPERF_RATE (ladder: $DPERF_LADDER_RUN)"
+fi
+readonly DPERF_RATE
 for ((rep = 1; rep <= REPS; rep++)); do
   for c in "${CASES[@]}"; do run_case "$c" "$rep"; done
 done

@@ -4,6 +4,9 @@ memif-DATE.md in OUT_DIR (the table is also printed). Exits 3 when a repetition 
 
 usage: bench_memif_summary.py RUNS_DIR OUT_DIR STAMP COMMIT LOAD_BEFORE LOAD_AFTER REPS DURATION
                               DPERF_RATE CONCURRENCY CASE...
+       bench_memif_summary.py --ladder-done RUNS_DIR RATE...   exit 0 once the ladder should stop
+       bench_memif_summary.py --ladder-best RUNS_DIR RATE...   print the rate to use
+The ladder's rates, if one ran, come in the environment (DPERF_LADDER_RUN).
 """
 import json
 import os
@@ -63,6 +66,24 @@ def dperf_side(log_path, connections_key):
             "socket_errors_per_s": avg("skErr"), "steady_seconds": len(rows)}
 
 
+def ladder(runs, rates):
+    """dperf's pair at each rate of the ladder (one run each): its client's steady averages."""
+    return [dict(rate=rate, **dperf_side(os.path.join(runs, f"dperf-ladder-{rate}-1-dperf-client.log"), "http2XX"))
+            for rate in rates]
+
+
+def ladder_done(rungs):
+    """The ladder stops once a rate completes fewer connections than the rate before it."""
+    return len(rungs) >= 2 and rungs[-1]["cps"] < rungs[-2]["cps"]
+
+
+def ladder_best(rungs):
+    """dperf's best sustained rate: the most connections completed with no socket errors (the
+    lowest rate's run when every rate had some)."""
+    clean = [r for r in rungs if r["socket_errors_per_s"] == 0] or rungs[:1]
+    return max(clean, key=lambda r: r["cps"])["rate"]
+
+
 def link_result(log):
     """link_bench's JSON line: its last line, unless EAL logged after it (a memif PMD error at
     close, 'EAL: Error: Invalid memory', seen when both ends close together)."""
@@ -81,6 +102,9 @@ def main():
               "shmem_enabled": os.environ.get("MEMIF_SHMEM_ENABLED", "unknown"),
               "synwave_flags": os.environ.get("SYNWAVE_FLAGS", ""),
               "cases": {}}
+    ladder_rates = os.environ.get("DPERF_LADDER_RUN", "").split()
+    if ladder_rates:
+        result["dperf_ladder"] = ladder(runs, ladder_rates)
     empty = []
     for case in cases:
         per_rep = []
@@ -122,6 +146,11 @@ def main():
              + ("on 4 KiB pages" if result["shmem_enabled"] in ("never", "deny") else "on huge pages where the kernel gives them")
              + f" (shmem_enabled {result['shmem_enabled']})"
              + (f"; every synwave process with {result['synwave_flags']}" if result["synwave_flags"] else ""), "",
+             *([] if not ladder_rates else [
+                 "dperf's rate chosen by a ladder, one dperf pair run at each open-loop rate until one completed less: "
+                 + ", ".join(f"{r['rate']} -> {human(r['cps'])}/s ({human(r['syn_retransmits_per_s'])} SYN "
+                             f"retransmissions/s, {r['socket_errors_per_s']:.0f} socket errors/s)"
+                             for r in result["dperf_ladder"]) + f"; used: {dperf_rate}.", ""]),
              "| case | connections/s | client busy | client ns/connection | server busy | server ns/connection |",
              "|---|---:|---:|---:|---:|---:|"]
     names = {"synwave-pair": "synwave client -> synwave server",
@@ -183,4 +212,9 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--ladder-done"]:
+        sys.exit(0 if ladder_done(ladder(sys.argv[2], sys.argv[3:])) else 1)
+    if sys.argv[1:2] == ["--ladder-best"]:
+        print(ladder_best(ladder(sys.argv[2], sys.argv[3:])))
+        sys.exit(0)
     sys.exit(main())
