@@ -211,7 +211,7 @@ run_case() {  # CASE REP
   # The server is stopped once the client's run is over but before the client exits: net_memif
   # unmaps the shared rings when its peer goes, with nothing to hold off a lcore still polling
   # them, so a server polling while its client exits can crash (README, "Beside dperf").
-  # Both servers print their result before they close the port.
+  # synwave's server and link_bench's print their result before they close the port.
   local result='^synwave server: '
   [[ "$1" == link ]] && result='^{"role": "server"'
   stop "$SERVER_PID" "$RUNS/$run-server.log" "$result"

@@ -141,7 +141,8 @@ def main():
 
     human = lambda v: f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}K"
     lines = [f"{stamp}, commit {commit}, {reps} x {duration:g} s per case (median repetition), load average "
-             f"{load_before} before / {load_after} after; dperf open loop at {dperf_rate}; synwave client "
+             f"{load_before} before / {load_after} after; "
+             + (f"dperf open loop at {dperf_rate}; " if any(c.startswith("dperf") for c in cases) else "") + "synwave client "
              f"--concurrency {concurrency}; memif's shared memory "
              + ("on 4 KiB pages" if result["shmem_enabled"] in ("never", "deny") else "on huge pages where the kernel gives them")
              + f" (shmem_enabled {result['shmem_enabled']})"
