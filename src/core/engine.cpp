@@ -318,23 +318,13 @@ void Engine::count_outcome(std::uint32_t id, std::uint64_t Counters::*failure) {
 // ---------------------------------------------------------------------------------------------
 // Timers: one wheel node per connection, armed at the earliest of its three deadlines.
 
-// Lazy: the wheel node fires no later than every armed deadline, and moves only when a deadline
-// comes earlier than its expiry. A deadline pushed later (the RTO restarted by every ACK) or
-// dropped leaves the node where it is; if it fires early, on_timer finds nothing due and re-arms
-// for what is left. A connection that lives a few round trips thus costs one arm and one cancel
-// instead of one per event, and most calls here end at the first comparison.
-void Engine::arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us) {
-  Connection& c = conns_[id];
-  switch (which) {
-    case deadline_bits::kRto: c.rto_deadline_us = at_us; break;
-    case deadline_bits::kDelayedAck: c.delack_deadline_us = at_us; break;
-    default: c.state_deadline_us = at_us; break;
-  }
-  c.deadlines = static_cast<std::uint8_t>(c.deadlines | which);
-  const TimeNs when = deadline_time(at_us);
-  if (wheel_.armed(id) && wheel_.expiry(id) <= when) return;
-  wheel_.arm(id, when);
-}
+// Lazy (arm_deadline, engine.hpp): the wheel node fires no later than every armed deadline, and
+// moves only when a deadline comes earlier than its expiry. A deadline pushed later (the RTO
+// restarted by every ACK) or dropped leaves the node where it is; if it fires early, on_timer finds
+// nothing due and re-arms for what is left. A connection that lives a few round trips thus costs
+// one arm and one cancel instead of one per event, and half the arm_deadline calls end at its
+// comparison, inlined; the move stays out of line.
+void Engine::move_timer(std::uint32_t id, TimeNs when) { wheel_.arm(id, when); }
 
 // After on_timer: the node again at the earliest deadline still armed.
 void Engine::rearm_timer(std::uint32_t id) {
