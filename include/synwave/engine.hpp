@@ -308,8 +308,8 @@ class Engine {
   void connection_done(std::uint32_t id, std::uint64_t Counters::*failure);
   void count_outcome(std::uint32_t id, std::uint64_t Counters::*failure);
   void on_timer(std::uint32_t id);
-  // Lazy (engine.cpp, move_timer, says why): half the calls end at the comparison, so the call is
-  // inlined, where `which` is a constant.
+  // Half the calls end at timer_no_later_than's comparison, so the call is inlined, where `which`
+  // is a constant.
   void arm_deadline(std::uint32_t id, std::uint8_t which, std::uint32_t at_us) {
     Connection& c = conns_[id];
     switch (which) {
@@ -318,7 +318,10 @@ class Engine {
       default: c.state_deadline_us = at_us; break;
     }
     c.deadlines = static_cast<std::uint8_t>(c.deadlines | which);
-    const TimeNs when = deadline_time(at_us);
+    timer_no_later_than(id, deadline_time(at_us));
+  }
+  // The wheel node is lazy (engine.cpp, move_timer, says why): it moves only for an earlier time.
+  void timer_no_later_than(std::uint32_t id, TimeNs when) {
     if (wheel_.armed(id) && wheel_.expiry(id) <= when) return;
     move_timer(id, when);
   }

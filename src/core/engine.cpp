@@ -318,12 +318,12 @@ void Engine::count_outcome(std::uint32_t id, std::uint64_t Counters::*failure) {
 // ---------------------------------------------------------------------------------------------
 // Timers: one wheel node per connection, armed at the earliest of its three deadlines.
 
-// Lazy (arm_deadline, engine.hpp): the wheel node fires no later than every armed deadline, and
-// moves only when a deadline comes earlier than its expiry. A deadline pushed later (the RTO
-// restarted by every ACK) or dropped leaves the node where it is; if it fires early, on_timer finds
-// nothing due and re-arms for what is left. A connection that lives a few round trips thus costs
-// one arm and one cancel instead of one per event, and half the arm_deadline calls end at its
-// comparison, inlined; the move stays out of line.
+// Lazy (timer_no_later_than, engine.hpp): the wheel node fires no later than every armed
+// deadline, and moves only when a deadline comes earlier than its expiry. A deadline pushed later
+// (the RTO restarted by every ACK) or dropped leaves the node where it is; if it fires early,
+// on_timer finds nothing due and re-arms for what is left. A connection that lives a few round
+// trips thus costs one arm and one cancel instead of one per event, and half the arm_deadline
+// calls end at the inlined comparison; the move stays out of line.
 void Engine::move_timer(std::uint32_t id, TimeNs when) { wheel_.arm(id, when); }
 
 // After on_timer: the node again at the earliest deadline still armed.
@@ -334,8 +334,7 @@ void Engine::rearm_timer(std::uint32_t id) {
   if ((c.deadlines & deadline_bits::kRto) != 0) soonest = std::min(soonest, deadline_time(c.rto_deadline_us));
   if ((c.deadlines & deadline_bits::kDelayedAck) != 0) soonest = std::min(soonest, deadline_time(c.delack_deadline_us));
   if ((c.deadlines & deadline_bits::kState) != 0) soonest = std::min(soonest, deadline_time(c.state_deadline_us));
-  if (wheel_.armed(id) && wheel_.expiry(id) <= soonest) return;
-  wheel_.arm(id, soonest);
+  timer_no_later_than(id, soonest);
 }
 
 void Engine::advance(TimeNs now) {
